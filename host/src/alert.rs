@@ -1,0 +1,158 @@
+//! What the evaluate, decide and format stages produce: verdicts, alerts,
+//! decisions and messages. Plain data; no stage logic lives here.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::event::Event;
+
+/// Name of an alert template, as written in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TemplateId(pub Arc<str>);
+
+impl TemplateId {
+    pub fn new(name: &str) -> TemplateId {
+        TemplateId(Arc::from(name))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TemplateId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How loud an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    #[default]
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A filter's yes: the alert an event raises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pass {
+    pub alert_key: String,
+    pub severity: Severity,
+    pub value: f64,
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// A passing event on its way to the decide stage.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub template: TemplateId,
+    pub event: Arc<Event>,
+    pub pass: Pass,
+}
+
+/// What the host remembers about one alert key of one template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub last_fired_ms: Option<u64>,
+    pub last_value: Option<f64>,
+    pub last_severity: Option<Severity>,
+    pub fires: u32,
+    pub suppressed_since_fire: u32,
+}
+
+/// A cooldown decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Decision {
+    Fire(Severity),
+    Suppress(String),
+}
+
+/// Stable id of an alert: the same template, key and event always give the
+/// same id, so replays and retries write the alert log idempotently.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AlertId(pub String);
+
+impl AlertId {
+    pub fn derive(template: &TemplateId, alert_key: &str, event_id: &str) -> AlertId {
+        let mut h = Sha256::new();
+        for part in [template.as_str(), alert_key, event_id] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        AlertId(hex::encode(&h.finalize()[..16]))
+    }
+}
+
+/// A decided alert: fired or suppressed, with everything the log and the
+/// formatter need.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: AlertId,
+    pub template: TemplateId,
+    pub key: String,
+    /// Severity after the cooldown policy (which may escalate it).
+    pub severity: Severity,
+    pub value: f64,
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+    pub event: Arc<Event>,
+    pub decision: Decision,
+    /// Host clock when decided (simulated in replay).
+    pub decided_at_ms: u64,
+}
+
+impl Alert {
+    pub fn fired(&self) -> bool {
+        matches!(self.decision, Decision::Fire(_))
+    }
+
+    pub fn suppress_reason(&self) -> Option<&str> {
+        match &self.decision {
+            Decision::Suppress(reason) => Some(reason),
+            Decision::Fire(_) => None,
+        }
+    }
+}
+
+/// How a message body is marked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Markup {
+    #[default]
+    Plain,
+    MarkdownV2,
+    Markdown,
+    Html,
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub title: String,
+    pub body: String,
+    pub markup: Markup,
+}
+
+/// A fired alert with its message, addressed to the template's channels.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub alert: Arc<Alert>,
+    pub message: Message,
+    pub channels: Arc<[String]>,
+}

@@ -1,0 +1,240 @@
+//! The normalized event: what every source emits and every later stage reads.
+//!
+//! Sources turn venue frames into [`Event`]s and nothing else; no later stage
+//! ever sees a venue's wire format. Money stays exact (`rust_decimal`) here and
+//! becomes `f64` only at the plugin boundary, where values are compared to
+//! thresholds and displayed.
+//!
+//! Symbols and accounts are interned ([`Sym`]) once, at parse time, so the
+//! column batches handed to plugins carry `u32` ids instead of strings (a
+//! string costs ~55 ns to cross into WebAssembly, an id ~1 ns).
+
+use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use ahash::AHashMap;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// What happened on the venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    Trade,
+    Swap,
+    PerpFill,
+    Liquidation,
+    BookTop,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Trade,
+        EventKind::Swap,
+        EventKind::PerpFill,
+        EventKind::Liquidation,
+        EventKind::BookTop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Trade => "trade",
+            EventKind::Swap => "swap",
+            EventKind::PerpFill => "perp-fill",
+            EventKind::Liquidation => "liquidation",
+            EventKind::BookTop => "book-top",
+        }
+    }
+}
+
+/// The aggressor's side: `Buy` means the taker bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    Buy,
+    Sell,
+    #[default]
+    Unknown,
+}
+
+/// For perp fills: whether the fill opened or closed a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    #[default]
+    None,
+    OpenLong,
+    CloseLong,
+    OpenShort,
+    CloseShort,
+}
+
+/// An interned string (symbol, token or account).
+///
+/// Ids start at 1 so that 0 can mean "none" in column batches. The table only
+/// grows; the number of distinct symbols and tracked accounts is bounded by
+/// configuration in practice (DEX tokens are the exception, see issue 3).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(u32);
+
+struct Interner {
+    ids: AHashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
+}
+
+fn interner() -> &'static RwLock<Interner> {
+    static TABLE: OnceLock<RwLock<Interner>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        RwLock::new(Interner {
+            ids: AHashMap::new(),
+            names: vec![Arc::from("")],
+        })
+    })
+}
+
+impl Sym {
+    /// Intern `name`, returning the same id for the same string process-wide.
+    pub fn new(name: &str) -> Sym {
+        if let Some(&id) = interner().read().expect("interner poisoned").ids.get(name) {
+            return Sym(id);
+        }
+        let mut table = interner().write().expect("interner poisoned");
+        if let Some(&id) = table.ids.get(name) {
+            return Sym(id);
+        }
+        let id = u32::try_from(table.names.len()).expect("more than u32::MAX interned names");
+        let name: Arc<str> = Arc::from(name);
+        table.names.push(name.clone());
+        table.ids.insert(name, id);
+        Sym(id)
+    }
+
+    /// Look up an id from a column batch; `None` for 0 or an unknown id.
+    pub fn from_id(id: u32) -> Option<Sym> {
+        let known = id != 0 && (id as usize) < interner().read().expect("interner poisoned").names.len();
+        known.then_some(Sym(id))
+    }
+
+    pub fn id(self) -> u32 {
+        self.0
+    }
+
+    pub fn name(self) -> Arc<str> {
+        interner().read().expect("interner poisoned").names[self.0 as usize].clone()
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sym({:?})", &*self.name())
+    }
+}
+
+impl Serialize for Sym {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(Sym::new(&name))
+    }
+}
+
+/// One normalized event. Every venue maps onto this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable id for dedup, unique per venue (e.g. `binance:NKNUSDT:a:42`).
+    pub id: String,
+    pub kind: EventKind,
+    /// Venue name, e.g. `binance`, `hyperliquid`, `ethereum`.
+    pub venue: Sym,
+    /// Symbol (`BTCUSDT`, `ETH`) or, for DEX swaps, `TOKEN/QUOTE`.
+    pub symbol: Sym,
+    /// Execution price in quote units; for book-top the mid price.
+    pub price: Decimal,
+    /// Size in base units.
+    pub size: Decimal,
+    /// USD value when the source could determine it.
+    pub notional_usd: Option<Decimal>,
+    pub side: Side,
+    pub account: Option<Sym>,
+    pub tx_hash: Option<String>,
+    /// Venue timestamp, unix milliseconds.
+    pub exchange_time_ms: u64,
+    pub direction: Direction,
+    /// Realized PnL of a closing perp fill.
+    pub closed_pnl: Option<Decimal>,
+    /// Best bid and ask for book-top events.
+    pub best_bid: Option<Decimal>,
+    pub best_ask: Option<Decimal>,
+}
+
+impl Event {
+    /// A blank event of `kind`; sources fill in what their venue provides.
+    pub fn new(kind: EventKind, venue: Sym, symbol: Sym, id: String, exchange_time_ms: u64) -> Event {
+        Event {
+            id,
+            kind,
+            venue,
+            symbol,
+            price: Decimal::ZERO,
+            size: Decimal::ZERO,
+            notional_usd: None,
+            side: Side::Unknown,
+            account: None,
+            tx_hash: None,
+            exchange_time_ms,
+            direction: Direction::None,
+            closed_pnl: None,
+            best_bid: None,
+            best_ask: None,
+        }
+    }
+
+    /// USD notional if known, else `price * size` when the quote is a USD stable.
+    pub fn notional_or_zero(&self) -> Decimal {
+        self.notional_usd.unwrap_or(Decimal::ZERO)
+    }
+}
+
+/// Quote assets treated as USD when computing notional.
+pub const USD_QUOTES: [&str; 6] = ["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"];
+
+/// `price * size` when `symbol` is quoted in a USD stable (`BTCUSDT`, `ETH/USDC`).
+pub fn usd_notional(symbol: &str, price: Decimal, size: Decimal) -> Option<Decimal> {
+    let quoted_in_usd = USD_QUOTES.iter().any(|q| symbol.ends_with(q));
+    quoted_in_usd.then(|| price * size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_stable_and_never_zero() {
+        let a = Sym::new("BTCUSDT");
+        let b = Sym::new("BTCUSDT");
+        assert_eq!(a, b);
+        assert_ne!(a.id(), 0);
+        assert_eq!(&*a.name(), "BTCUSDT");
+        assert_eq!(Sym::from_id(a.id()), Some(a));
+        assert_eq!(Sym::from_id(0), None);
+    }
+
+    #[test]
+    fn usd_notional_only_for_usd_quotes() {
+        let p = Decimal::new(2, 0);
+        let q = Decimal::new(3, 0);
+        assert_eq!(usd_notional("BTCUSDT", p, q), Some(Decimal::new(6, 0)));
+        assert_eq!(usd_notional("BLZETH", p, q), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! Klaxon: a real-time alerting engine for crypto markets and chains.
+//!
+//! Data moves one way through these modules, each a stage or the vocabulary
+//! the stages share:
+//!
+//! * vocabulary: [`event`] (normalized events), [`alert`] (verdicts, alerts,
+//!   decisions, messages), [`clock`] (wall or simulated time), [`issue`]
+//!   (config problems), [`telemetry`] (metrics and logs);
+//! * [`sources`]: venue feeds, replay and the synthetic market, emitting `Event`s;
+//! * [`market`]: host-owned market state (last prices, rolling windows, tops of book);
+//! * [`state`]: cooldown history and the plugins' key-value store;
+//! * [`plugins`]: the wasmtime runtime that loads, checks, hot-swaps and calls plugins;
+//! * [`pipeline`]: route → evaluate → decide → format, wired in `pipeline::build`;
+//! * [`sinks`]: where messages go (stdout, NDJSON file);
+//! * [`store`]: the alert log (SQLite or Postgres);
+//! * [`config`]: the config file, validated into a `ValidConfig`;
+//! * [`server`]: `/health`, `/ready`, `/metrics`;
+//! * [`app`]: `run()`, which wires it all and owns shutdown.
+
+pub mod alert;
+pub mod clock;
+pub mod event;
+pub mod issue;
+pub mod telemetry;
+
+pub mod sources;
+pub mod store;
+pub mod sinks;

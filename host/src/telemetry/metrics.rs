@@ -1,0 +1,100 @@
+//! The metric catalogue. One field per metric, each documented once here.
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    pub registry: Registry,
+    /// Events a source emitted, by source and venue.
+    pub source_events: IntCounterVec,
+    /// Frames a source could not parse and skipped, by source and venue.
+    pub source_frames_malformed: IntCounterVec,
+    /// 1 while a source is connected/producing, 0 otherwise.
+    pub source_up: IntGaugeVec,
+    /// Events that entered the router.
+    pub pipeline_events_in: IntCounterVec,
+    /// (event, template) evaluations performed, by template.
+    pub evaluations: IntCounterVec,
+    /// Events whose evaluation finished (counted once per event), by worker.
+    pub events_evaluated: IntCounterVec,
+    /// Evaluations that failed closed because the filter failed, by template and plugin.
+    pub evaluations_failed: IntCounterVec,
+    /// Traps, by plugin, version and kind.
+    pub plugin_traps: IntCounterVec,
+    /// Plugin versions disabled after repeated traps.
+    pub plugin_disabled: IntCounterVec,
+    /// Plugin loads rejected (compile, typecheck, configure, smoke), by reason.
+    pub plugin_rejected: IntCounterVec,
+    /// Config reloads, by outcome (applied, rejected).
+    pub config_reloads: IntCounterVec,
+    /// Alerts decided, by template and outcome (fired, suppressed).
+    pub alerts: IntCounterVec,
+    /// Alerts suppressed, by template and reason class.
+    pub alerts_suppressed: IntCounterVec,
+    /// Seconds a stage waited on a full downstream channel.
+    pub stage_wait: HistogramVec,
+    /// Size of the column batches handed to filters.
+    pub batch_size: HistogramVec,
+    /// Deliveries by sink and outcome.
+    pub sink_deliveries: IntCounterVec,
+    /// Rows written to the alert log.
+    pub alert_log_rows: IntCounterVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("metric registered once");
+    g
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("valid metric");
+    r.register(Box::new(h.clone())).expect("metric registered once");
+    h
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let r = Registry::new();
+        Metrics {
+            source_events: counter(&r, "klaxon_source_events_total", "Events emitted by a source", &["source", "venue"]),
+            source_frames_malformed: counter(&r, "klaxon_source_frames_malformed_total", "Frames skipped as malformed", &["source", "venue"]),
+            source_up: gauge(&r, "klaxon_source_up", "1 while the source is connected", &["source"]),
+            pipeline_events_in: counter(&r, "klaxon_pipeline_events_in_total", "Events that entered the router", &["source"]),
+            evaluations: counter(&r, "klaxon_evaluations_total", "Filter evaluations", &["template"]),
+            events_evaluated: counter(&r, "klaxon_events_evaluated_total", "Events fully evaluated", &["worker"]),
+            evaluations_failed: counter(&r, "klaxon_evaluations_failed_total", "Evaluations failed closed", &["template", "plugin"]),
+            plugin_traps: counter(&r, "klaxon_plugin_traps_total", "Plugin traps", &["plugin", "version", "kind"]),
+            plugin_disabled: counter(&r, "klaxon_plugin_disabled_total", "Plugin versions disabled after repeated traps", &["plugin", "version"]),
+            plugin_rejected: counter(&r, "klaxon_plugin_rejected_total", "Plugin loads rejected", &["plugin", "reason"]),
+            config_reloads: counter(&r, "klaxon_config_reloads_total", "Config reloads", &["outcome"]),
+            alerts: counter(&r, "klaxon_alerts_total", "Alerts decided", &["template", "outcome"]),
+            alerts_suppressed: counter(&r, "klaxon_alerts_suppressed_total", "Alerts suppressed", &["template", "reason"]),
+            stage_wait: histogram(&r, "klaxon_stage_wait_seconds", "Time a stage waited on a full channel", &["stage"],
+                vec![0.0001, 0.001, 0.01, 0.1, 1.0]),
+            batch_size: histogram(&r, "klaxon_evaluate_batch_size", "Events per filter batch", &["worker"],
+                vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0]),
+            sink_deliveries: counter(&r, "klaxon_sink_deliveries_total", "Deliveries", &["sink", "outcome"]),
+            alert_log_rows: counter(&r, "klaxon_alert_log_rows_total", "Rows written to the alert log", &["status"]),
+            registry: r,
+        }
+    })
+}
+
+/// Prometheus text exposition of every metric.
+pub fn render() -> String {
+    let mut buf = Vec::new();
+    TextEncoder::new().encode(&metrics().registry.gather(), &mut buf).expect("text encoding cannot fail");
+    String::from_utf8(buf).expect("prometheus text is utf-8")
+}
