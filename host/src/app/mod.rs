@@ -1,0 +1,152 @@
+//! `run()`: build every stage from a `ValidConfig`, start the sources, and
+//! shut down cleanly.
+//!
+//! Shutdown follows mini-redis and Vector: a signal (or, for replays, the
+//! sources running out) cancels only the sources; every later stage ends
+//! when its input closes, after draining it. The alert log and sinks flush
+//! last, then `run` returns and the process exits 0.
+
+mod reload;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use arc_swap::ArcSwap;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::SystemClock;
+use crate::config::{ConfigError, ValidConfig};
+use crate::market::MarketState;
+use crate::pipeline::{Pipeline, PipelineParts, PluginLibrary, StatsSnapshot, build_plan};
+use crate::plugins::host_api::HostServices;
+use crate::plugins::{PluginEngine, RuntimeConfig, TrapLedger};
+use crate::server::{ReadyState, serve};
+use crate::state::{MemoryHistory, MemoryKv};
+
+pub use reload::Reloader;
+
+/// How `run` behaves around the config.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// The config file, watched for changes when `plugins.watch` is on.
+    pub config_path: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("plugin runtime: {0}")]
+    Runtime(String),
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::build::PipelineError),
+    #[error("http server on {addr}: {error}")]
+    Server { addr: std::net::SocketAddr, error: std::io::Error },
+}
+
+/// The plugin runtime and the services plugins see, shared by `run`,
+/// `check` and `bench`.
+pub struct Runtime {
+    pub engine: PluginEngine,
+    pub library: Arc<PluginLibrary>,
+    pub services: HostServices,
+}
+
+impl Runtime {
+    pub fn new(config: &ValidConfig, prices: crate::market::Prices) -> Result<Runtime, AppError> {
+        let plugins = &config.raw().plugins;
+        let cache_dir = plugins.cache_dir.clone().filter(|d| !d.as_os_str().is_empty());
+        let engine = PluginEngine::new(&RuntimeConfig { cache_dir }).map_err(AppError::Runtime)?;
+        let library = Arc::new(PluginLibrary::new(engine.clone(), plugins.dir.clone()));
+        let services = HostServices { kv: Arc::new(MemoryKv::default()), prices };
+        Ok(Runtime { engine, library, services })
+    }
+}
+
+/// Build the first plan (plugins loaded, configured, smoke-run) or report
+/// every problem, attributed to the config's origin.
+pub async fn first_plan(config: &ValidConfig, rt: &Runtime) -> Result<crate::pipeline::Plan, AppError> {
+    let (config2, library, services) = (config.clone(), rt.library.clone(), rt.services.clone());
+    tokio::task::spawn_blocking(move || build_plan(&config2, &library, &services, 1))
+        .await
+        .expect("plan building panicked")
+        .map_err(|issues| AppError::Config(ConfigError::Invalid { origin: config.origin().to_owned(), issues }))
+}
+
+/// Run until a signal arrives or every source has ended; returns the run's
+/// counters after everything has drained and flushed.
+pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot, AppError> {
+    let raw = config.raw().clone();
+    let (market, prices) = MarketState::new(&raw.market);
+    let rt = Runtime::new(&config, prices)?;
+    let plan = Arc::new(ArcSwap::from_pointee(first_plan(&config, &rt).await?));
+    let ledger = Arc::new(TrapLedger::new(raw.pipeline.disable_after_traps));
+    let parts = PipelineParts {
+        pipeline: raw.pipeline.clone(),
+        market,
+        engine: rt.engine.clone(),
+        services: rt.services.clone(),
+        ledger: ledger.clone(),
+        history: Arc::new(MemoryHistory::default()),
+        clock: Arc::new(SystemClock),
+        plan: plan.clone(),
+        sinks: raw.sinks.clone().into_iter().collect(),
+        alert_log: raw.alert_log.clone(),
+    };
+    let pipeline = Pipeline::start(parts).await?;
+    tracing::info!(origin = config.origin(), templates = raw.templates.len(), sources = raw.sources.len(), "Klaxon started.");
+
+    let cancel = CancellationToken::new();
+    let sources = TaskTracker::new();
+    for (name, source) in raw.sources.clone() {
+        let (out, token) = (pipeline.events.clone(), cancel.child_token());
+        sources.spawn(async move {
+            if let Err(error) = source.run(name.clone(), out, token).await {
+                tracing::error!(source = name, %error, "Source stopped with an error.");
+            }
+        });
+    }
+    sources.close();
+
+    let ready = ReadyState { started: Arc::default(), ledger };
+    ready.started.store(true, Ordering::Relaxed);
+    let background = CancellationToken::new();
+    if let Some(addr) = raw.server.listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| AppError::Server { addr, error })?;
+        tokio::spawn(serve(listener, ready.clone(), background.clone()));
+    }
+    let _watch = match raw.plugins.watch {
+        true => Reloader::new(config.clone(), opts.config_path.clone(), rt.library.clone(), rt.services.clone(), plan.clone()).spawn(background.clone()),
+        false => None,
+    };
+
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("Shutdown requested; draining."),
+        _ = sources.wait() => tracing::info!("All sources finished; draining."),
+    }
+    cancel.cancel();
+    sources.wait().await;
+    let stats = pipeline.stats.clone();
+    pipeline.finish().await?;
+    background.cancel();
+    let summary = stats.snapshot();
+    tracing::info!(events = summary.events_in, fired = summary.fired, suppressed = summary.suppressed_total(), "Klaxon stopped.");
+    Ok(summary)
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("cannot install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,176 @@
+//! The config file's shape. Every struct denies unknown fields, so a typo is
+//! an error that names the field instead of a silently ignored setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::event::EventKind;
+use crate::market::MarketConfig;
+use crate::sinks::SinkConfig;
+use crate::sources::SourceConfig;
+use crate::store::AlertLogConfig;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub market: MarketConfig,
+    #[serde(default)]
+    pub alert_log: AlertLogConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Event sources by name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// Delivery channels by name; templates list them in `channels`.
+    #[serde(default)]
+    pub sinks: BTreeMap<String, SinkConfig>,
+    /// Alert templates by name.
+    #[serde(default)]
+    pub templates: BTreeMap<String, TemplateConfig>,
+}
+
+/// Whose clock the pipeline follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeMode {
+    /// The wall clock (live feeds).
+    #[default]
+    Wall,
+    /// Each event's exchange time (replays; deterministic output).
+    Event,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Evaluation worker threads. Events are sharded by symbol, so all events
+    /// of one alert key stay on one worker, in order.
+    pub workers: usize,
+    /// Most events a worker takes in one batch. It never waits to fill one.
+    pub batch_max: usize,
+    /// Capacity of each bounded channel between stages.
+    pub channel_capacity: usize,
+    pub time: TimeMode,
+    /// Traps after which a plugin version is disabled (0 = never).
+    pub disable_after_traps: u32,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PipelineConfig { workers: cores.clamp(1, 8), batch_max: 1024, channel_capacity: 8192, time: TimeMode::Wall, disable_after_traps: 5 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Directory of `<name>.wasm` plugins, watched for hot deploys. A file
+    /// there overrides the stock plugin of the same name.
+    pub dir: Option<PathBuf>,
+    /// Compiled-artifact cache; `false`-y (empty string) disables it.
+    pub cache_dir: Option<PathBuf>,
+    /// Watch `dir` and the config file and apply changes live.
+    pub watch: bool,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig { dir: None, cache_dir: Some(PathBuf::from(".klaxon/cache")), watch: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address for `/health`, `/ready` and `/metrics`; none disables it.
+    pub listen: Option<SocketAddr>,
+}
+
+/// Which events a template looks at. An empty list matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Selectors {
+    pub venues: Vec<String>,
+    pub kinds: Vec<EventKind>,
+    pub symbols: Vec<String>,
+    pub accounts: Vec<String>,
+}
+
+/// A plugin reference with its params.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginUse {
+    /// Plugin name: `<plugins.dir>/<name>.wasm`, else a stock plugin.
+    pub plugin: String,
+    /// Passed to the plugin's `configure` as JSON.
+    #[serde(default = "empty_params")]
+    pub params: serde_json::Value,
+}
+
+fn empty_params() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// Who owns the template (shown in logs and the alert log).
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub select: Selectors,
+    pub filter: PluginUse,
+    /// Cooldown policy; without one the default fixed cooldown applies.
+    #[serde(default)]
+    pub cooldown: Option<PluginUse>,
+    /// Fixed cooldown used without a policy, or when the policy fails.
+    #[serde(default = "default_cooldown", with = "humantime_serde")]
+    pub default_cooldown: Duration,
+    /// Formatter; without one (or when it fails) the built-in plain format.
+    #[serde(default)]
+    pub formatter: Option<PluginUse>,
+    /// When one batch fires several alerts, send them as one digest message.
+    #[serde(default)]
+    pub digest: bool,
+    /// Sink names to deliver to.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub limits: TemplateLimits,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_cooldown() -> Duration {
+    Duration::from_secs(300)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplateLimits {
+    /// Memory cap per plugin instance, in MiB.
+    pub memory_mib: u32,
+    /// Time budget of one plugin call.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+}
+
+impl Default for TemplateLimits {
+    fn default() -> Self {
+        TemplateLimits { memory_mib: 16, call_timeout: Duration::from_millis(100) }
+    }
+}

@@ -1,0 +1,94 @@
+//! Static validation: every component's own checks plus the cross-references
+//! between them, all problems reported at once (Vector's `compile`).
+//!
+//! Plugin checks (compile, type, configure, smoke) need the runtime and run
+//! when the pipeline plan is built; they report in the same `ConfigIssue`
+//! form, so `klaxon check` shows both kinds together.
+
+use std::collections::BTreeSet;
+
+use crate::issue::ConfigIssue;
+
+use super::{ConfigError, RawConfig, TemplateConfig};
+
+/// A config that passed validation. Only [`validate`] makes one.
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    raw: RawConfig,
+    origin: String,
+}
+
+impl ValidConfig {
+    pub fn raw(&self) -> &RawConfig {
+        &self.raw
+    }
+
+    /// The file (or `embedded demo`) it came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The same config with a changed part; re-validated.
+    pub fn amend(&self, change: impl FnOnce(&mut RawConfig)) -> Result<ValidConfig, ConfigError> {
+        let mut raw = self.raw.clone();
+        change(&mut raw);
+        validate(raw, &self.origin)
+    }
+}
+
+pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError> {
+    let mut issues = Vec::new();
+    let p = &raw.pipeline;
+    if p.workers == 0 {
+        issues.push(ConfigIssue::new("pipeline.workers", "must be at least 1"));
+    }
+    if p.batch_max == 0 {
+        issues.push(ConfigIssue::new("pipeline.batch_max", "must be at least 1"));
+    }
+    if p.channel_capacity == 0 {
+        issues.push(ConfigIssue::new("pipeline.channel_capacity", "must be at least 1"));
+    }
+    for (name, source) in &raw.sources {
+        issues.extend(source.validate(&format!("sources.{name}")));
+    }
+    for (name, sink) in &raw.sinks {
+        issues.extend(sink.validate(&format!("sinks.{name}")));
+    }
+    issues.extend(raw.alert_log.validate("alert_log"));
+    issues.extend(raw.market.validate());
+    let sinks: BTreeSet<&str> = raw.sinks.keys().map(String::as_str).collect();
+    for (name, t) in &raw.templates {
+        issues.extend(check_template(name, t, &sinks));
+    }
+    if issues.is_empty() {
+        Ok(ValidConfig { raw, origin: origin.to_owned() })
+    } else {
+        Err(ConfigError::Invalid { origin: origin.to_owned(), issues })
+    }
+}
+
+fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec<ConfigIssue> {
+    let at = |field: &str| format!("templates.{name}.{field}");
+    let mut issues = Vec::new();
+    for (i, channel) in t.channels.iter().enumerate() {
+        if !sinks.contains(channel.as_str()) {
+            issues.push(ConfigIssue::new(at(&format!("channels.{i}")), format!("no sink named `{channel}`")));
+        }
+    }
+    let uses = [("filter", Some(&t.filter)), ("cooldown", t.cooldown.as_ref()), ("formatter", t.formatter.as_ref())];
+    for (field, plugin) in uses.into_iter().filter_map(|(f, u)| u.map(|u| (f, u))) {
+        if plugin.plugin.trim().is_empty() {
+            issues.push(ConfigIssue::new(at(&format!("{field}.plugin")), "must name a plugin"));
+        }
+        if !plugin.params.is_object() {
+            issues.push(ConfigIssue::new(at(&format!("{field}.params")), "must be a table"));
+        }
+    }
+    if t.limits.memory_mib == 0 || t.limits.memory_mib > 4096 {
+        issues.push(ConfigIssue::new(at("limits.memory_mib"), "must be between 1 and 4096"));
+    }
+    if t.limits.call_timeout.is_zero() {
+        issues.push(ConfigIssue::new(at("limits.call_timeout"), "must be greater than 0"));
+    }
+    issues
+}

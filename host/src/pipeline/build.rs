@@ -1,0 +1,163 @@
+//! Wiring: one place that creates every channel and starts every stage.
+//!
+//! Shutdown needs no signals past the sources: when the last event sender
+//! drops, the router drains and drops the worker channels; each worker
+//! drains and drops its alert-log and sink senders; the writer and sinks
+//! flush and end. [`Pipeline::finish`] waits for all of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::alert::Delivery;
+use crate::clock::SharedClock;
+use crate::config::{PipelineConfig, TimeMode};
+use crate::event::Event;
+use crate::market::MarketState;
+use crate::plugins::host_api::HostServices;
+use crate::plugins::{PluginEngine, TrapLedger};
+use crate::sinks::SinkConfig;
+use crate::state::HistoryStore;
+use crate::store::{AlertLog, AlertLogConfig, run_writer};
+use crate::telemetry::metrics;
+
+use super::evaluate::{WorkItem, WorkerContext, WorkerOutputs, spawn_worker};
+use super::plan::Plan;
+use super::stats::RunStats;
+
+/// Everything the pipeline is built from.
+pub struct PipelineParts {
+    pub pipeline: PipelineConfig,
+    pub market: MarketState,
+    pub engine: PluginEngine,
+    pub services: HostServices,
+    pub ledger: Arc<TrapLedger>,
+    pub history: Arc<dyn HistoryStore>,
+    pub clock: SharedClock,
+    pub plan: Arc<ArcSwap<Plan>>,
+    pub sinks: Vec<(String, SinkConfig)>,
+    pub alert_log: AlertLogConfig,
+}
+
+/// A running pipeline. Sources send into `events`.
+pub struct Pipeline {
+    pub events: mpsc::Sender<Event>,
+    pub stats: Arc<RunStats>,
+    router: JoinHandle<()>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    sinks: Vec<(String, JoinHandle<Result<crate::sinks::SinkSummary, crate::sinks::SinkError>>)>,
+    writer: JoinHandle<Result<crate::store::WriterSummary, crate::store::StoreError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("alert log: {0}")]
+    AlertLog(#[from] crate::store::StoreError),
+    #[error("sink `{name}`: {error}")]
+    Sink { name: String, error: String },
+    #[error("{stage} stage panicked")]
+    Panicked { stage: &'static str },
+}
+
+impl Pipeline {
+    pub async fn start(parts: PipelineParts) -> Result<Pipeline, PipelineError> {
+        let cap = parts.pipeline.channel_capacity;
+        let stats = Arc::new(RunStats::default());
+
+        let log = AlertLog::connect(&parts.alert_log).await?;
+        let (alerts_tx, alerts_rx) = mpsc::channel(cap);
+        let writer = tokio::spawn(run_writer(log, alerts_rx, parts.alert_log.batch_size, parts.alert_log.flush_interval));
+
+        let mut sink_txs: HashMap<String, mpsc::Sender<Arc<Delivery>>> = HashMap::new();
+        let mut sinks = Vec::new();
+        for (name, cfg) in parts.sinks {
+            let (tx, rx) = mpsc::channel(cap);
+            sink_txs.insert(name.clone(), tx);
+            sinks.push((name.clone(), tokio::spawn(cfg.run(name, rx))));
+        }
+
+        let mut worker_txs = Vec::new();
+        let mut workers = Vec::new();
+        for id in 0..parts.pipeline.workers {
+            let (tx, rx) = mpsc::channel(cap);
+            worker_txs.push(tx);
+            let ctx = WorkerContext {
+                id,
+                engine: parts.engine.clone(),
+                services: parts.services.clone(),
+                ledger: parts.ledger.clone(),
+                history: parts.history.clone(),
+                clock: parts.clock.clone(),
+                time: parts.pipeline.time,
+                batch_max: parts.pipeline.batch_max,
+                stats: stats.clone(),
+            };
+            let outputs = WorkerOutputs { alerts: alerts_tx.clone(), sinks: sink_txs.clone() };
+            workers.push(spawn_worker(ctx, rx, outputs));
+        }
+        drop((alerts_tx, sink_txs));
+
+        let (events, events_rx) = mpsc::channel(cap);
+        let router = tokio::spawn(route_events(events_rx, parts.market, parts.plan, worker_txs, stats.clone()));
+        Ok(Pipeline { events, stats, router, workers, sinks, writer })
+    }
+
+    /// Wait until every stage has drained and flushed. Call after dropping
+    /// every clone of `events` (the sources end, so does the pipeline).
+    pub async fn finish(self) -> Result<(), PipelineError> {
+        drop(self.events);
+        self.router.await.map_err(|_| PipelineError::Panicked { stage: "route" })?;
+        let workers = self.workers;
+        let joined = tokio::task::spawn_blocking(move || workers.into_iter().all(|w| w.join().is_ok()))
+            .await
+            .unwrap_or(false);
+        if !joined {
+            return Err(PipelineError::Panicked { stage: "evaluate" });
+        }
+        let mut first_error = None;
+        for (name, handle) in self.sinks {
+            match handle.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => first_error = first_error.or(Some(PipelineError::Sink { name, error: e.to_string() })),
+                Err(_) => first_error = first_error.or(Some(PipelineError::Panicked { stage: "deliver" })),
+            }
+        }
+        match self.writer.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(PipelineError::Panicked { stage: "alert log" }),
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// The router: update market state, find matching templates, shard by
+/// symbol. The plan is read per event, so a published swap applies from
+/// the next event on, and each item carries the plan it was routed with.
+async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, plan: Arc<ArcSwap<Plan>>, workers: Vec<mpsc::Sender<WorkItem>>, stats: Arc<RunStats>) {
+    let m = metrics();
+    let mut targets = Vec::new();
+    while let Some(event) = rx.recv().await {
+        RunStats::add(&stats.events_in, 1);
+        m.pipeline_events_in.with_label_values(&[event.venue.name().as_ref()]).inc();
+        let snapshot = market.apply(&event);
+        let current = plan.load_full();
+        targets.clear();
+        current.routes.route(&event, &mut targets);
+        if targets.is_empty() {
+            RunStats::add(&stats.events_unrouted, 1);
+            continue;
+        }
+        let shard = event.symbol.id() as usize % workers.len();
+        let item = WorkItem { event: Arc::new(event), market: snapshot, plan: current, targets: targets.clone() };
+        let timer = m.stage_wait.with_label_values(&["route"]).start_timer();
+        if workers[shard].send(item).await.is_err() {
+            tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
+            return;
+        }
+        timer.observe_duration();
+    }
+}

@@ -1,0 +1,245 @@
+//! Conversions between Klaxon's types and the generated WIT types.
+//!
+//! Decimals become `f64` here and only here: past this point values are
+//! compared against thresholds and displayed, never summed into balances.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::alert::{Decision, History, Markup, Message, Pass, Severity, TemplateId};
+use crate::event::{Direction, Event, EventKind, Side};
+use crate::market::Snapshot;
+
+use super::bindings::wit;
+
+pub(crate) fn f(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(f64::NAN)
+}
+
+fn opt_f(d: Option<Decimal>) -> Option<f64> {
+    d.map(f)
+}
+
+pub(crate) fn kind(k: EventKind) -> wit::EventKind {
+    match k {
+        EventKind::Trade => wit::EventKind::Trade,
+        EventKind::Swap => wit::EventKind::Swap,
+        EventKind::PerpFill => wit::EventKind::PerpFill,
+        EventKind::Liquidation => wit::EventKind::Liquidation,
+        EventKind::BookTop => wit::EventKind::BookTop,
+    }
+}
+
+pub(crate) fn side(s: Side) -> wit::Side {
+    match s {
+        Side::Buy => wit::Side::Buy,
+        Side::Sell => wit::Side::Sell,
+        Side::Unknown => wit::Side::Unknown,
+    }
+}
+
+pub(crate) fn direction(d: Direction) -> wit::Direction {
+    match d {
+        Direction::None => wit::Direction::None,
+        Direction::OpenLong => wit::Direction::OpenLong,
+        Direction::CloseLong => wit::Direction::CloseLong,
+        Direction::OpenShort => wit::Direction::OpenShort,
+        Direction::CloseShort => wit::Direction::CloseShort,
+    }
+}
+
+pub(crate) fn event(e: &Event) -> wit::Event {
+    wit::Event {
+        id: e.id.clone(),
+        kind: kind(e.kind),
+        venue: e.venue.name().to_string(),
+        symbol: e.symbol.name().to_string(),
+        price: f(e.price),
+        size: f(e.size),
+        notional_usd: opt_f(e.notional_usd),
+        side: side(e.side),
+        account: e.account.map(|a| a.name().to_string()),
+        tx_hash: e.tx_hash.clone(),
+        exchange_time_ms: e.exchange_time_ms,
+        direction: direction(e.direction),
+        closed_pnl: opt_f(e.closed_pnl),
+    }
+}
+
+pub(crate) fn missing(m: &Snapshot) -> wit::MissingFields {
+    use crate::market::Missing;
+    let flags = [
+        (Missing::LAST_PRICE, wit::MissingFields::LAST_PRICE),
+        (Missing::WINDOW_1M, wit::MissingFields::WINDOW1M),
+        (Missing::WINDOW_5M, wit::MissingFields::WINDOW5M),
+        (Missing::WINDOW_1H, wit::MissingFields::WINDOW1H),
+        (Missing::BEST_BID, wit::MissingFields::BEST_BID),
+        (Missing::BEST_ASK, wit::MissingFields::BEST_ASK),
+    ];
+    flags.into_iter().filter(|(host, _)| m.missing.contains(*host)).fold(wit::MissingFields::empty(), |acc, (_, flag)| acc | flag)
+}
+
+pub(crate) fn market(m: &Snapshot) -> wit::Market {
+    let w = |s: &crate::market::WindowStats| wit::WindowStats { change_pct: s.change_pct, volume_usd: s.volume_usd, trades: s.trades };
+    wit::Market {
+        last_price: m.last_price,
+        window1m: w(&m.w1m),
+        window5m: w(&m.w5m),
+        window1h: w(&m.w1h),
+        best_bid: m.best_bid,
+        best_ask: m.best_ask,
+        missing: missing(m),
+    }
+}
+
+pub(crate) fn severity_to_wit(s: Severity) -> wit::Severity {
+    match s {
+        Severity::Info => wit::Severity::Info,
+        Severity::Warning => wit::Severity::Warning,
+        Severity::Critical => wit::Severity::Critical,
+    }
+}
+
+pub(crate) fn severity(s: wit::Severity) -> Severity {
+    match s {
+        wit::Severity::Info => Severity::Info,
+        wit::Severity::Warning => Severity::Warning,
+        wit::Severity::Critical => Severity::Critical,
+    }
+}
+
+pub(crate) fn pass(p: wit::Pass) -> Pass {
+    Pass {
+        alert_key: p.alert_key,
+        severity: severity(p.severity),
+        value: p.value,
+        title: p.title,
+        fields: p.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+    }
+}
+
+/// The alert as cooldowns and formatters see it.
+pub(crate) fn alert(template: &TemplateId, p: &Pass, severity: Severity, ev: &Event) -> wit::Alert {
+    wit::Alert {
+        template: template.to_string(),
+        alert_key: p.alert_key.clone(),
+        severity: severity_to_wit(severity),
+        value: p.value,
+        title: p.title.clone(),
+        fields: p.fields.iter().map(|(n, v)| wit::Field { name: n.clone(), value: v.clone() }).collect(),
+        event: event(ev),
+    }
+}
+
+pub(crate) fn history(h: &History) -> wit::History {
+    wit::History {
+        last_fired_ms: h.last_fired_ms,
+        last_value: h.last_value,
+        last_severity: h.last_severity.map(severity_to_wit),
+        fires: h.fires,
+        suppressed_since_fire: h.suppressed_since_fire,
+    }
+}
+
+pub(crate) fn decision(d: wit::Decision) -> Decision {
+    match d {
+        wit::Decision::Fire(s) => Decision::Fire(severity(s)),
+        wit::Decision::Suppress(reason) => Decision::Suppress(reason),
+    }
+}
+
+pub(crate) fn message(m: wit::Message) -> Message {
+    let markup = match m.markup {
+        wit::Markup::Plain => Markup::Plain,
+        wit::Markup::MarkdownV2 => Markup::MarkdownV2,
+        wit::Markup::Markdown => Markup::Markdown,
+        wit::Markup::Html => Markup::Html,
+    };
+    Message { title: m.title, body: m.body, markup }
+}
+
+/// Column buffers for `evaluate-batch`, reused across calls so the hot path
+/// allocates nothing once warm.
+#[derive(Default)]
+pub(crate) struct Columns {
+    pub(crate) batch: Option<wit::EventBatch>,
+}
+
+impl Columns {
+    /// Fill the columns from `rows`, reusing the previous allocation.
+    pub(crate) fn fill<'a>(&mut self, rows: impl Iterator<Item = (&'a Event, &'a Snapshot)>) -> &wit::EventBatch {
+        let b = self.batch.get_or_insert_with(empty_batch);
+        clear(b);
+        for (e, m) in rows {
+            b.kinds.push(kind(e.kind));
+            b.symbol_ids.push(e.symbol.id());
+            b.account_ids.push(e.account.map_or(0, |a| a.id()));
+            b.prices.push(f(e.price));
+            b.sizes.push(f(e.size));
+            b.notional_usd.push(e.notional_usd.map_or(f64::NAN, f));
+            b.sides.push(side(e.side));
+            b.directions.push(direction(e.direction));
+            b.closed_pnl.push(e.closed_pnl.map_or(f64::NAN, f));
+            b.exchange_time_ms.push(e.exchange_time_ms);
+            b.last_price.push(m.last_price);
+            b.change1m.push(m.w1m.change_pct);
+            b.change5m.push(m.w5m.change_pct);
+            b.change1h.push(m.w1h.change_pct);
+            b.volume1m.push(m.w1m.volume_usd);
+            b.volume5m.push(m.w5m.volume_usd);
+            b.volume1h.push(m.w1h.volume_usd);
+            b.best_bid.push(m.best_bid);
+            b.best_ask.push(m.best_ask);
+            b.missing.push(missing(m));
+        }
+        b
+    }
+}
+
+fn empty_batch() -> wit::EventBatch {
+    wit::EventBatch {
+        kinds: Vec::new(),
+        symbol_ids: Vec::new(),
+        account_ids: Vec::new(),
+        prices: Vec::new(),
+        sizes: Vec::new(),
+        notional_usd: Vec::new(),
+        sides: Vec::new(),
+        directions: Vec::new(),
+        closed_pnl: Vec::new(),
+        exchange_time_ms: Vec::new(),
+        last_price: Vec::new(),
+        change1m: Vec::new(),
+        change5m: Vec::new(),
+        change1h: Vec::new(),
+        volume1m: Vec::new(),
+        volume5m: Vec::new(),
+        volume1h: Vec::new(),
+        best_bid: Vec::new(),
+        best_ask: Vec::new(),
+        missing: Vec::new(),
+    }
+}
+
+fn clear(b: &mut wit::EventBatch) {
+    b.kinds.clear();
+    b.symbol_ids.clear();
+    b.account_ids.clear();
+    b.prices.clear();
+    b.sizes.clear();
+    b.notional_usd.clear();
+    b.sides.clear();
+    b.directions.clear();
+    b.closed_pnl.clear();
+    b.exchange_time_ms.clear();
+    b.last_price.clear();
+    b.change1m.clear();
+    b.change5m.clear();
+    b.change1h.clear();
+    b.volume1m.clear();
+    b.volume5m.clear();
+    b.volume1h.clear();
+    b.best_bid.clear();
+    b.best_ask.clear();
+    b.missing.clear();
+}

@@ -1,0 +1,82 @@
+//! The one wasmtime `Engine`, its epoch ticker, and the shared `Linker`.
+//!
+//! Settings follow `reference/wasmtime-48.md`:
+//! * `concurrency_support(false)`: halves the per-call cost; we use no
+//!   component-model async;
+//! * epoch interruption for per-call time budgets, ticked by a dedicated
+//!   `std::thread` (a tokio ticker gets starved by busy guests and then
+//!   burst-fires, killing healthy calls);
+//! * the default on-demand allocator: instances are reused, so pooling's
+//!   faster instantiation buys little and would reserve gigabytes of address
+//!   space per slot; memory is capped per store by `StoreLimits` instead.
+//!
+//! The linker provides only `klaxon:plugin/host`: no WASI at all, so a plugin
+//! that imports files, sockets, env or clocks fails type-checking up front.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::artifact::ArtifactCache;
+use super::bindings;
+use super::host_api::HostState;
+
+/// Epoch tick. Per-call budgets are rounded up to whole ticks (plus one,
+/// because a deadline armed mid-tick may fire up to a tick early).
+pub const TICK: Duration = Duration::from_millis(5);
+
+/// Runtime-wide settings (from `[plugins]` in the config).
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled artifacts are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct PluginEngine {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Arc<Linker<HostState>>,
+    pub(crate) cache: Option<Arc<ArtifactCache>>,
+}
+
+impl PluginEngine {
+    pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
+        let mut c = Config::new();
+        c.epoch_interruption(true).concurrency_support(false).wasm_backtrace(true);
+        let engine = Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
+        spawn_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        bindings::filter::klaxon::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| format!("cannot link host api: {e:#}"))?;
+        let cache = match &cfg.cache_dir {
+            Some(dir) => Some(Arc::new(ArtifactCache::open(dir, &engine)?)),
+            None => None,
+        };
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache })
+    }
+}
+
+/// Tick the engine's epoch until the engine is dropped (weak reference).
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("klaxon-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })
+        .expect("cannot spawn epoch ticker thread");
+}
+
+/// Epoch ticks for a per-call budget.
+pub fn budget_ticks(budget: Duration) -> u64 {
+    (budget.as_micros() as u64).div_ceil(TICK.as_micros() as u64) + 1
+}

@@ -1,0 +1,127 @@
+//! The plugin runtime: wasmtime components that filter, cool down and format.
+//!
+//! * [`engine`]: the one `Engine`, its epoch ticker thread, the shared `Linker`;
+//! * [`artifact`]: the on-disk compile cache (only artifacts this host made);
+//! * [`load`]: bytes → checked plugin (`LoadedPlugin`), or an error naming
+//!   the plugin, its version and the reason;
+//! * [`host_api`]: what plugins may call (log, clock, KV, prices, names);
+//! * [`instance`]: one Store + instance with limits; trap → poisoned;
+//! * [`filter`], [`cooldown`], [`formatter`]: typed calls per world;
+//! * [`inspect`]: imports/exports of a component against the expected world;
+//! * [`builtin`]: the stock plugins embedded in the binary.
+//!
+//! Nothing outside this module touches wasmtime types; callers get
+//! `PluginError` and plain Klaxon types.
+
+pub mod artifact;
+pub mod bindings;
+mod convert;
+pub mod builtin;
+pub mod componentize;
+pub mod cooldown;
+pub mod engine;
+pub mod filter;
+pub mod formatter;
+pub mod host_api;
+pub mod inspect;
+pub mod instance;
+pub mod load;
+pub mod traps;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use engine::{PluginEngine, RuntimeConfig};
+pub use instance::{CallError, Limits};
+pub use load::LoadedPlugin;
+pub use traps::TrapLedger;
+
+/// The three plugin kinds, one WIT world each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginKind {
+    Filter,
+    Cooldown,
+    Formatter,
+}
+
+impl PluginKind {
+    /// The WIT world a plugin of this kind must implement.
+    pub fn world(self) -> &'static str {
+        match self {
+            PluginKind::Filter => "filter",
+            PluginKind::Cooldown => "cooldown-policy",
+            PluginKind::Formatter => "formatter",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Filter => "filter",
+            PluginKind::Cooldown => "cooldown",
+            PluginKind::Formatter => "formatter",
+        }
+    }
+}
+
+/// A plugin version: its name and the hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PluginRef {
+    pub name: Arc<str>,
+    /// First 12 hex digits of the SHA-256 of the `.wasm` file.
+    pub version: Arc<str>,
+}
+
+impl fmt::Display for PluginRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.name, self.version)
+    }
+}
+
+/// Why a plugin could not be loaded, configured or called.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin `{name}` ({}): cannot read: {source}", path.display())]
+    Read { name: String, path: PathBuf, #[source] source: std::io::Error },
+    #[error("plugin {plugin} ({origin}): not a valid component: {reason}")]
+    Compile { plugin: PluginRef, origin: String, reason: String },
+    #[error("plugin {plugin} ({origin}): built for klaxon:plugin@{found}, this host speaks @{expected}")]
+    ApiVersion { plugin: PluginRef, origin: String, found: String, expected: &'static str },
+    #[error("plugin {plugin} ({origin}): wrong imports: {reason}")]
+    Imports { plugin: PluginRef, origin: String, reason: String },
+    #[error("plugin {plugin} ({origin}): not a `{world}` component: {reason}")]
+    WrongWorld { plugin: PluginRef, origin: String, world: &'static str, reason: String },
+    #[error("plugin {plugin}: cannot instantiate: {reason}")]
+    Instantiate { plugin: PluginRef, reason: String },
+    #[error("plugin {plugin}: configure rejected params: {reason}")]
+    Configure { plugin: PluginRef, reason: String },
+    #[error("plugin {plugin}: smoke test failed: {reason}")]
+    Smoke { plugin: PluginRef, reason: String },
+    #[error("plugin {plugin}: disabled after {traps} traps")]
+    Disabled { plugin: PluginRef, traps: u32 },
+}
+
+impl PluginError {
+    /// Bounded label for `klaxon_plugin_rejected_total`.
+    pub fn reason_label(&self) -> &'static str {
+        match self {
+            PluginError::Read { .. } => "read",
+            PluginError::Compile { .. } => "compile",
+            PluginError::ApiVersion { .. } => "api_version",
+            PluginError::Imports { .. } => "imports",
+            PluginError::WrongWorld { .. } => "wrong_world",
+            PluginError::Instantiate { .. } => "instantiate",
+            PluginError::Configure { .. } => "configure",
+            PluginError::Smoke { .. } => "smoke",
+            PluginError::Disabled { .. } => "disabled",
+        }
+    }
+}
+
+/// Flatten a wasmtime error chain into one line, wasmtime's own style.
+pub(crate) fn error_chain(err: &wasmtime::Error) -> String {
+    format!("{err:#}")
+}

@@ -1,0 +1,78 @@
+//! The HTTP edge: `/health` (liveness), `/ready` (readiness) and `/metrics`
+//! (Prometheus text). `app(state)` is separate from serving so tests call it
+//! with `oneshot` and no socket.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::plugins::TrapLedger;
+
+/// What readiness looks at. Narrow handles, not the whole app.
+#[derive(Clone)]
+pub struct ReadyState {
+    /// Set once the first plan is live and the pipeline is started.
+    pub started: Arc<AtomicBool>,
+    pub ledger: Arc<TrapLedger>,
+}
+
+pub fn app(state: ReadyState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(|| async { ([("content-type", "text/plain; version=0.0.4")], crate::telemetry::render()) }))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
+    if !state.started.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting".to_owned());
+    }
+    let disabled = state.ledger.disabled();
+    if disabled.is_empty() {
+        (StatusCode::OK, "ready".to_owned())
+    } else {
+        let list: Vec<String> = disabled.iter().map(|(p, n)| format!("{p} disabled after {n} traps")).collect();
+        (StatusCode::OK, format!("ready (degraded: {})", list.join("; ")))
+    }
+}
+
+/// Serve on a bound listener until `cancel` fires. Binding is the caller's
+/// job so that a taken port fails startup with a clear error.
+pub async fn serve(listener: tokio::net::TcpListener, state: ReadyState, cancel: tokio_util::sync::CancellationToken) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "Serving /health, /ready and /metrics.");
+    }
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+    if let Err(error) = served {
+        tracing::error!(%error, "HTTP server stopped.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn ready_only_after_start_and_metrics_render() {
+        let state = ReadyState { started: Arc::default(), ledger: Arc::new(TrapLedger::new(3)) };
+        let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        state.started.store(true, Ordering::Relaxed);
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();
+        let res = app(state).oneshot(get("/metrics")).await.unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("klaxon_config_reloads_total"));
+    }
+}
