@@ -1,0 +1,108 @@
+//! What the host offers a plugin: logging, the host clock, a key-value store
+//! scoped to the template, and last prices.
+//!
+//! Inside WebAssembly these call the `klaxon:plugin/host` imports. Everywhere
+//! else (plain `cargo test`) they call the in-memory double in
+//! [`testing`](crate::testing), because wit-bindgen's generated imports are
+//! `unreachable!()` off-wasm.
+//!
+//! The KV store is the only state that survives the instance: the host
+//! recycles instances (after a trap, a swap, or N calls), and several
+//! workers may serve one template.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Duration;
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Writes a line to the host log, tagged with the template and plugin.
+/// Do not log per event on the hot path: the host rate-limits plugin logs.
+pub fn log(level: LogLevel, message: &str) {
+    raw::log(level, message)
+}
+
+pub fn debug(message: &str) {
+    log(LogLevel::Debug, message)
+}
+
+pub fn info(message: &str) {
+    log(LogLevel::Info, message)
+}
+
+pub fn warn(message: &str) {
+    log(LogLevel::Warn, message)
+}
+
+pub fn error(message: &str) {
+    log(LogLevel::Error, message)
+}
+
+/// The host clock in unix milliseconds; simulated time during replay.
+pub fn now_ms() -> u64 {
+    raw::now_ms()
+}
+
+/// Reads a value from the template's key-value store.
+pub fn kv_get(key: &str) -> Option<String> {
+    raw::kv_get(key)
+}
+
+/// Writes a value; with `ttl` it expires that long after now (host clock).
+pub fn kv_set(key: &str, value: &str, ttl: Option<Duration>) {
+    raw::kv_set(key, value, ttl.map(|d| d.as_ms()))
+}
+
+/// Removes a key.
+pub fn kv_delete(key: &str) {
+    raw::kv_delete(key)
+}
+
+/// Reads a JSON value. A value that no longer parses as `T` (say, after a
+/// plugin upgrade changed the layout) reads as `None`.
+pub fn kv_get_json<T: DeserializeOwned>(key: &str) -> Option<T> {
+    serde_json::from_str(&kv_get(key)?).ok()
+}
+
+/// Writes `value` as JSON.
+pub fn kv_set_json<T: Serialize + ?Sized>(key: &str, value: &T, ttl: Option<Duration>) {
+    // Serializing plain data into a String cannot fail; a `Serialize` impl
+    // that errors is a plugin bug worth a trap.
+    let json = serde_json::to_string(value).expect("kv_set_json: value does not serialize");
+    kv_set(key, &json, ttl)
+}
+
+/// Last price the host has seen for `symbol` on any venue.
+pub fn price(symbol: &str) -> Option<f64> {
+    raw::price(symbol)
+}
+
+/// The backend: the WIT imports in wasm, the test double elsewhere.
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod raw {
+    use super::LogLevel;
+    use crate::__private::filter::klaxon::plugin::host as wit;
+
+    pub fn log(level: LogLevel, message: &str) {
+        let level = match level {
+            LogLevel::Debug => wit::LogLevel::Debug,
+            LogLevel::Info => wit::LogLevel::Info,
+            LogLevel::Warn => wit::LogLevel::Warn,
+            LogLevel::Error => wit::LogLevel::Error,
+        };
+        wit::log(level, message)
+    }
+
+    pub use wit::{account_name, kv_delete, kv_get, kv_set, now_ms, price, symbol_name};
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use crate::testing::double as raw;
