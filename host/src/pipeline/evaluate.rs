@@ -26,7 +26,7 @@ use crate::event::Event;
 use crate::market::Snapshot;
 use crate::plugins::filter::{FilterInstance, Verdict};
 use crate::plugins::host_api::HostServices;
-use crate::plugins::{PluginEngine, TrapLedger};
+use crate::plugins::{Columns, PluginEngine, TrapLedger};
 use crate::state::HistoryStore;
 use crate::telemetry::metrics;
 
@@ -79,6 +79,10 @@ struct Worker {
     formatter: MessageFormatter,
     generation: u64,
     label: String,
+    /// The current run as columns, built once and shared by its templates.
+    columns: Columns,
+    /// Rows of `columns` for a template that sees only some of them.
+    subset: Columns,
 }
 
 impl Worker {
@@ -86,7 +90,7 @@ impl Worker {
         let decider = Decider::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone(), ctx.history.clone());
         let formatter = MessageFormatter::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
         let label = ctx.id.to_string();
-        Worker { ctx, outputs, filters: InstanceCache::default(), decider, formatter, generation: 0, label }
+        Worker { ctx, outputs, filters: InstanceCache::default(), decider, formatter, generation: 0, label, columns: Columns::default(), subset: Columns::default() }
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<WorkItem>) {
@@ -136,6 +140,9 @@ impl Worker {
         targets.dedup();
 
         let mut candidates: Vec<(usize, u32, Pass)> = Vec::new();
+        if run.len() > 1 {
+            self.columns.fill(run.iter().map(|i| (&*i.event, &i.market)));
+        }
         for t in targets {
             let rows: Vec<usize> = (0..run.len()).filter(|&r| run[r].targets.binary_search(&t).is_ok()).collect();
             let passes = self.filter(&plan.templates[t as usize], run, &rows);
@@ -176,7 +183,15 @@ impl Worker {
                         out.push((0, p));
                     }
                 }),
-                Ok(f) => f.evaluate_batch(rows.iter().map(|&r| (&*run[r].event, &run[r].market)), now, &mut out),
+                Ok(f) => {
+                    let columns = if rows.len() == run.len() {
+                        &self.columns
+                    } else {
+                        self.columns.gather(rows, &mut self.subset);
+                        &self.subset
+                    };
+                    f.evaluate_batch(columns, now, &mut out)
+                }
                 Err(error) => {
                     tracing::warn!(template = %t.id, %error, "Filter unavailable; failing closed.");
                     return self.failed_closed(t, rows.len());

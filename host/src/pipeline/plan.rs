@@ -189,7 +189,9 @@ fn smoke(engine: &PluginEngine, template: &TemplateId, slot: &PluginSlot, servic
         PluginKind::Filter => {
             let mut f = FilterInstance::new(engine, template, slot.plugin.clone(), &slot.params, services, limits)?;
             f.evaluate(&event, &market, 1).map_err(failed)?;
-            f.evaluate_batch([(&event, &market)].into_iter(), 1, &mut Vec::new()).map_err(failed)?;
+            let mut columns = crate::plugins::Columns::default();
+            columns.fill([(&event, &market)].into_iter());
+            f.evaluate_batch(&columns, 1, &mut Vec::new()).map_err(failed)?;
         }
         PluginKind::Cooldown => {
             let mut c = CooldownInstance::new(engine, template, slot.plugin.clone(), &slot.params, services, limits)?;

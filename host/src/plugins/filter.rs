@@ -9,7 +9,8 @@ use crate::event::Event;
 use crate::market::Snapshot;
 
 use super::bindings::{filter::Filter, wit};
-use super::convert::{self, Columns};
+use super::columns::Columns;
+use super::convert;
 use super::host_api::{HostServices, HostState};
 use super::instance::{self, CallError, Limits};
 use super::load::KindPre;
@@ -28,7 +29,6 @@ pub struct FilterInstance {
     store: Store<HostState>,
     bindings: Filter,
     limits: Limits,
-    columns: Columns,
 }
 
 impl FilterInstance {
@@ -41,7 +41,7 @@ impl FilterInstance {
         let bindings = pre.instantiate(&mut store).map_err(|e| instance::instantiate_error(&plugin, &e, limits))?;
         let configured = bindings.call_configure(&mut store, params_json);
         instance::configure_error(&plugin, configured, limits)?;
-        Ok(FilterInstance { plugin, store, bindings, limits, columns: Columns::default() })
+        Ok(FilterInstance { plugin, store, bindings, limits })
     }
 
     pub fn plugin(&self) -> &Arc<LoadedPlugin> {
@@ -61,19 +61,16 @@ impl FilterInstance {
         })
     }
 
-    /// Judge a batch; passing rows (index into `rows`, pass) are appended to `out`.
-    pub fn evaluate_batch<'a>(&mut self, rows: impl Iterator<Item = (&'a Event, &'a Snapshot)>, now_ms: u64, out: &mut Vec<(usize, Pass)>) -> Result<(), CallError> {
-        let n = {
-            let batch = self.columns.fill(rows);
-            batch.prices.len()
-        };
+    /// Judge a column batch; passing rows (index into `columns`, pass) are
+    /// appended to `out`.
+    pub fn evaluate_batch(&mut self, columns: &Columns, now_ms: u64, out: &mut Vec<(usize, Pass)>) -> Result<(), CallError> {
+        let n = columns.len();
         instance::prepare(&mut self.store, self.limits, now_ms);
-        let batch = self.columns.batch.as_ref().expect("filled above");
-        let passed = self.bindings.call_evaluate_batch(&mut self.store, batch).map_err(|e| instance::classify(&e, self.limits))?;
+        let passed = self.bindings.call_evaluate_batch(&mut self.store, &columns.batch).map_err(|e| instance::classify(&e, self.limits))?;
         for p in passed {
             let row = p.row as usize;
-            // A row index out of range is a guest bug; treat it as a trap so
-            // the failure policy applies instead of misattributing an alert.
+            // A row out of range is a guest bug; treat it as a trap so the
+            // failure policy applies instead of misattributing an alert.
             if row >= n {
                 return Err(CallError::Trap(format!("evaluate-batch returned row {row} for a batch of {n}")));
             }

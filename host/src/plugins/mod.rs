@@ -17,6 +17,7 @@ pub mod artifact;
 pub mod bindings;
 mod convert;
 pub mod builtin;
+pub mod columns;
 pub mod componentize;
 pub mod cooldown;
 pub mod engine;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use engine::{PluginEngine, RuntimeConfig};
+pub use columns::Columns;
 pub use instance::{CallError, Limits};
 pub use load::LoadedPlugin;
 pub use traps::TrapLedger;
