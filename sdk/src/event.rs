@@ -400,8 +400,8 @@ impl EventRecord {
             direction: self.direction,
             closed_pnl: self.closed_pnl,
             exchange_time_ms: self.exchange_time_ms,
-            id: Some(&self.id),
-            venue: Some(&self.venue),
+            id: (!self.id.is_empty()).then_some(self.id.as_str()),
+            venue: (!self.venue.is_empty()).then_some(self.venue.as_str()),
             tx_hash: self.tx_hash.as_deref(),
         }
     }

@@ -2,11 +2,13 @@
 //! the `export_*!` macros expand to code that calls into this module, and
 //! [`testing`](crate::testing) drives the same functions natively.
 //!
-//! The three worlds are generated with `pub_export_macro`: the SDK's own
+//! The worlds are generated with `pub_export_macro`: the SDK's own
 //! `component-type` sections then describe imports only, and the full world
 //! (exports included) is emitted by the export macro inside the plugin
-//! crate. So a filter component claims exactly the filter exports, even
-//! though the SDK carries bindings for all three worlds.
+//! crate. So a component claims exactly its own world's exports even if
+//! the SDK was built with several world features (as happens when cargo
+//! unifies features across plugins built in one invocation); the features
+//! only keep the other worlds' type imports out of the component.
 
 use std::cell::RefCell;
 
@@ -16,6 +18,23 @@ use crate::event::{Account, Direction, Event, EventKind, Market, MissingFields, 
 use crate::verdict::{Field, Pass, Severity, Verdict};
 use crate::{Alert, CooldownPolicy, Decision, EventRecord, Filter, Formatter, History, Markup, Message};
 
+/// The host interface and the shared types, generated once: the per-world
+/// modules below reuse them through `with`, so every world sees the same
+/// Rust types and the host wrappers work whichever world is compiled in.
+pub mod base {
+    wit_bindgen::generate!({
+        inline: "package klaxon:sdk; world base { import klaxon:plugin/host@0.1.0; import klaxon:plugin/types@0.1.0; }",
+        path: "../wit",
+        world: "klaxon:sdk/base",
+        generate_all,
+    });
+}
+
+// In wasm, only the world the plugin's feature asks for is compiled in, so
+// its component imports no types of the other worlds. Natively all three
+// are (they cost nothing there), so `cargo test` needs no features.
+
+#[cfg(any(feature = "filter", not(target_arch = "wasm32")))]
 pub mod filter {
     wit_bindgen::generate!({
         world: "klaxon:plugin/filter",
@@ -23,9 +42,14 @@ pub mod filter {
         pub_export_macro: true,
         export_macro_name: "__export_filter",
         default_bindings_module: "klaxon_sdk::__private::filter",
+        with: {
+            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
+        },
     });
 }
 
+#[cfg(any(feature = "cooldown", not(target_arch = "wasm32")))]
 pub mod cooldown {
     wit_bindgen::generate!({
         world: "klaxon:plugin/cooldown-policy",
@@ -34,12 +58,13 @@ pub mod cooldown {
         export_macro_name: "__export_cooldown",
         default_bindings_module: "klaxon_sdk::__private::cooldown",
         with: {
-            "klaxon:plugin/types@0.1.0": super::filter::klaxon::plugin::types,
-            "klaxon:plugin/host@0.1.0": super::filter::klaxon::plugin::host,
+            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
         },
     });
 }
 
+#[cfg(any(feature = "formatter", not(target_arch = "wasm32")))]
 pub mod formatter {
     wit_bindgen::generate!({
         world: "klaxon:plugin/formatter",
@@ -48,8 +73,8 @@ pub mod formatter {
         export_macro_name: "__export_formatter",
         default_bindings_module: "klaxon_sdk::__private::formatter",
         with: {
-            "klaxon:plugin/types@0.1.0": super::filter::klaxon::plugin::types,
-            "klaxon:plugin/host@0.1.0": super::filter::klaxon::plugin::host,
+            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
         },
     });
 }
@@ -58,7 +83,7 @@ pub use crate::API_VERSION_BYTES;
 pub const API_VERSION_LEN: usize = API_VERSION_BYTES.len();
 
 /// The WIT types, shared by the three worlds.
-pub use filter::klaxon::plugin::types as wit;
+pub use base::klaxon::plugin::types as wit;
 
 /// Where the export macro keeps the configured plugin: one per instance.
 pub type Slot<T> = RefCell<Option<T>>;
@@ -96,8 +121,8 @@ pub fn filter_evaluate<F: Filter>(slot: &Slot<F>, event: wit::Event, market: wit
         direction: direction_from_wit(event.direction),
         closed_pnl: event.closed_pnl,
         exchange_time_ms: event.exchange_time_ms,
-        id: Some(&event.id),
-        venue: Some(&event.venue),
+        id: non_empty(&event.id),
+        venue: non_empty(&event.venue),
         tx_hash: event.tx_hash.as_deref(),
     };
     let stats = |w: wit::WindowStats| WindowStats { change_pct: w.change_pct, volume_usd: w.volume_usd, trades: Some(w.trades) };
@@ -187,6 +212,11 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
         }
     }
     passed
+}
+
+/// The record's strings are never absent; an empty one means "unknown".
+fn non_empty(text: &str) -> Option<&str> {
+    if text.is_empty() { None } else { Some(text) }
 }
 
 #[inline(always)]

@@ -89,7 +89,7 @@ pub fn price(symbol: &str) -> Option<f64> {
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod raw {
     use super::LogLevel;
-    use crate::__private::filter::klaxon::plugin::host as wit;
+    use crate::__private::base::klaxon::plugin::host as wit;
 
     pub fn log(level: LogLevel, message: &str) {
         let level = match level {

@@ -164,8 +164,19 @@ pub trait Formatter: Sized + 'static {
     }
 }
 
+#[cfg(all(target_arch = "wasm32", not(feature = "filter")))]
+#[macro_export]
+macro_rules! export_filter {
+    ($plugin:ty) => {
+        ::core::compile_error!(
+            "klaxon-sdk: `export_filter!` needs the `filter` feature: klaxon-sdk = { version = \"…\", features = [\"filter\"] }"
+        );
+    };
+}
+
 /// Exports a [`Filter`] as the plugin's `klaxon:plugin/filter` world.
 /// Use exactly one `export_*!` macro per crate.
+#[cfg(any(feature = "filter", not(target_arch = "wasm32")))]
 #[macro_export]
 macro_rules! export_filter {
     ($plugin:ty) => {
@@ -193,9 +204,20 @@ macro_rules! export_filter {
     };
 }
 
+#[cfg(all(target_arch = "wasm32", not(feature = "cooldown")))]
+#[macro_export]
+macro_rules! export_cooldown {
+    ($plugin:ty) => {
+        ::core::compile_error!(
+            "klaxon-sdk: `export_cooldown!` needs the `cooldown` feature: klaxon-sdk = { version = \"…\", features = [\"cooldown\"] }"
+        );
+    };
+}
+
 /// Exports a [`CooldownPolicy`] as the plugin's
 /// `klaxon:plugin/cooldown-policy` world. Use exactly one `export_*!` macro
 /// per crate.
+#[cfg(any(feature = "cooldown", not(target_arch = "wasm32")))]
 #[macro_export]
 macro_rules! export_cooldown {
     ($plugin:ty) => {
@@ -220,8 +242,19 @@ macro_rules! export_cooldown {
     };
 }
 
+#[cfg(all(target_arch = "wasm32", not(feature = "formatter")))]
+#[macro_export]
+macro_rules! export_formatter {
+    ($plugin:ty) => {
+        ::core::compile_error!(
+            "klaxon-sdk: `export_formatter!` needs the `formatter` feature: klaxon-sdk = { version = \"…\", features = [\"formatter\"] }"
+        );
+    };
+}
+
 /// Exports a [`Formatter`] as the plugin's `klaxon:plugin/formatter` world.
 /// Use exactly one `export_*!` macro per crate.
+#[cfg(any(feature = "formatter", not(target_arch = "wasm32")))]
 #[macro_export]
 macro_rules! export_formatter {
     ($plugin:ty) => {

@@ -24,7 +24,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-pub use serde_json::json;
+pub use serde_json::{Value, json};
 
 use crate::__private::{self as glue, Slot, wit};
 use crate::host::LogLevel;
