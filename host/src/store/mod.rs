@@ -1,1 +1,369 @@
-//! The alert log.
+//! The alert log: every decided alert, fired or suppressed (with its reason),
+//! in SQLite or Postgres.
+//!
+//! * [`AlertLogConfig`] (`config.rs`) is the user surface: url, batch size,
+//!   flush interval.
+//! * [`AlertLog`] (here) is a cheap, clonable handle on a connection pool: it
+//!   opens and migrates the database, writes one batch per transaction, and
+//!   answers the queries the CLI and tests need.
+//! * [`run_writer`] (`writer.rs`) is the task that batches alerts from the
+//!   decide stage and writes them; it ends, after writing everything, when
+//!   its input channel closes.
+//! * [`AlertRecord`] (`record.rs`) is one row.
+//!
+//! One code path serves both backends: sqlx's `Any` driver picks SQLite or
+//! Postgres from the url's scheme, and the SQL here and in `host/migrations/`
+//! is written to run unchanged on both (`$n` placeholders, which sqlx's SQLite
+//! driver also accepts; `ON CONFLICT (id) DO NOTHING`; `RETURNING`; types `Any`
+//! can decode). So there is no `sqlite.rs`/`postgres.rs`: nothing differs but
+//! the url handling in [`Backend`].
+//!
+//! Invariants: writes are idempotent on the alert id, so replaying the same
+//! input leaves one row per alert; a row is never dropped silently (see
+//! `writer.rs`). This module reads no other stage and does not touch `config/`.
+
+mod config;
+mod record;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Row};
+
+use crate::alert::{AlertId, TemplateId};
+use crate::clock::{Clock, SystemClock};
+
+pub use config::AlertLogConfig;
+pub use record::{AlertRecord, AlertStatus, StatusCounts};
+pub use writer::{RetryPolicy, WriterSummary, run_writer, run_writer_with};
+
+/// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Rows per `INSERT` statement. 16 bind parameters a row keeps a statement
+/// under 8,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// The columns the writer fills; `retracted` takes its default.
+const INSERT_COLUMNS: [&str; 16] = [
+    "id", "template", "alert_key", "status", "reason", "severity", "value", "title", "fields",
+    "event_id", "venue", "symbol", "kind", "exchange_time_ms", "decided_at_ms", "created_at_ms",
+];
+
+const SELECT_COLUMNS: &str = "id, template, alert_key, status, reason, severity, value, title, fields, \
+     event_id, venue, symbol, kind, exchange_time_ms, decided_at_ms, \
+     CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms";
+
+/// Which database a url points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend for `url`'s scheme, or a message saying what is wrong.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        let Some((scheme, _)) = url.split_once(':') else {
+            return Err("missing scheme, expected `sqlite://<path>` or `postgres://<host>/<db>`".into());
+        };
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            other => Err(format!("unsupported scheme `{other}`, expected `sqlite` or `postgres`")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of the alert log. Urls in messages have their password masked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("alert log `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("alert log `{url}`: cannot connect")]
+    Connect { url: String, #[source] source: sqlx::Error },
+    #[error("alert log `{url}`: cannot apply migrations")]
+    Migrate { url: String, #[source] source: sqlx::migrate::MigrateError },
+    #[error("alert log `{url}`: {action}")]
+    Query { url: String, action: String, #[source] source: sqlx::Error },
+    #[error("alert log `{url}`: column `{column}` holds unexpected value `{value}`")]
+    Decode { url: String, column: &'static str, value: String },
+    #[error("alert log `{url}` ({backend}): {rows} rows lost after {attempts} failed attempts to write them")]
+    RowsLost { url: String, backend: Backend, rows: u64, attempts: u32, #[source] last: Box<StoreError> },
+}
+
+/// What one [`AlertLog::write`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub fired: u64,
+    pub suppressed: u64,
+    /// Rows skipped because their id was already in the log (a replay or a retry).
+    pub duplicates: u64,
+}
+
+/// Handle on the alert log. Clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct AlertLog {
+    pool: AnyPool,
+    backend: Backend,
+    /// The url with its password masked, for messages.
+    url: Arc<str>,
+}
+
+impl AlertLog {
+    /// Connect to `url` (creating a missing SQLite file) and apply pending
+    /// migrations.
+    pub async fn open(url: &str) -> Result<AlertLog, StoreError> {
+        let shown = redact(url);
+        let backend =
+            Backend::from_url(url).map_err(|reason| StoreError::InvalidUrl { url: shown.clone(), reason })?;
+        sqlx::any::install_default_drivers();
+        let connect_url = match backend {
+            Backend::Sqlite => sqlite_create_if_missing(url),
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&connect_url)
+            .map_err(|e| StoreError::InvalidUrl { url: shown.clone(), reason: e.to_string() })?;
+        // One writer plus the odd query from `/ready` or the CLI.
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect { url: shown.clone(), source })?;
+        MIGRATOR.run(&pool).await.map_err(|source| StoreError::Migrate { url: shown.clone(), source })?;
+        Ok(AlertLog { pool, backend, url: Arc::from(shown) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The url, password masked.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Insert `records` in one transaction, skipping ids already present.
+    /// Either every new row is written or none is.
+    pub async fn write(&self, records: &[AlertRecord]) -> Result<Written, StoreError> {
+        let err = |action: &str| {
+            let action = format!("{action} ({} rows)", records.len());
+            move |source| StoreError::Query { url: self.url.to_string(), action, source }
+        };
+        let created_at = to_i64(SystemClock.now_ms());
+        let mut written = Written::default();
+        let mut tx = self.pool.begin().await.map_err(err("beginning a transaction"))?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = insert_sql(chunk.len());
+            let mut query = sqlx::query(&sql);
+            for r in chunk {
+                query = query
+                    .bind(r.id.0.as_str())
+                    .bind(r.template.as_str())
+                    .bind(r.alert_key.as_str())
+                    .bind(r.status.as_str())
+                    .bind(r.reason.as_deref())
+                    .bind(r.severity.as_str())
+                    .bind(r.value)
+                    .bind(r.title.as_str())
+                    .bind(r.fields.as_str())
+                    .bind(r.event_id.as_str())
+                    .bind(r.venue.as_str())
+                    .bind(r.symbol.as_str())
+                    .bind(r.kind.as_str())
+                    .bind(to_i64(r.exchange_time_ms))
+                    .bind(to_i64(r.decided_at_ms))
+                    .bind(created_at);
+            }
+            // `RETURNING` yields only the rows actually inserted, so
+            // duplicates are what is left over.
+            let inserted = query.fetch_all(&mut *tx).await.map_err(err("inserting alerts"))?;
+            for row in inserted {
+                let status: String = row.try_get(0).map_err(err("reading inserted statuses"))?;
+                match AlertStatus::parse(&status) {
+                    Some(AlertStatus::Fired) => written.fired += 1,
+                    Some(AlertStatus::Suppressed) => written.suppressed += 1,
+                    None => return Err(self.decode_error("status", status)),
+                }
+            }
+        }
+        tx.commit().await.map_err(err("committing"))?;
+        written.duplicates = records.len() as u64 - written.fired - written.suppressed;
+        Ok(written)
+    }
+
+    /// Rows per status (retracted rows included).
+    pub async fn count_by_status(&self) -> Result<StatusCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM alert_log GROUP BY status")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error("counting alerts by status"))?;
+        let mut counts = StatusCounts::default();
+        for row in rows {
+            let status: String = row.try_get("status").map_err(self.query_error("reading status"))?;
+            let n: i64 = row.try_get("n").map_err(self.query_error("reading count"))?;
+            match AlertStatus::parse(&status) {
+                Some(AlertStatus::Fired) => counts.fired = n as u64,
+                Some(AlertStatus::Suppressed) => counts.suppressed = n as u64,
+                None => return Err(self.decode_error("status", status)),
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Suppressed rows per reason, most frequent first (ties by reason).
+    pub async fn suppressed_by_reason(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT reason, COUNT(*) AS n FROM alert_log WHERE status = 'suppressed' \
+             GROUP BY reason ORDER BY n DESC, reason",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.query_error("counting suppressed alerts by reason"))?;
+        rows.iter()
+            .map(|row| {
+                let reason: Option<String> = row.try_get("reason").map_err(self.query_error("reading reason"))?;
+                let n: i64 = row.try_get("n").map_err(self.query_error("reading count"))?;
+                Ok((reason.unwrap_or_default(), n as u64))
+            })
+            .collect()
+    }
+
+    /// The `limit` most recently decided alerts, newest first.
+    pub async fn fetch_recent(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM alert_log ORDER BY decided_at_ms DESC, id DESC LIMIT $1");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error("fetching recent alerts"))?;
+        rows.iter().map(|row| self.decode_record(row)).collect()
+    }
+
+    /// A trivial query, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(self.query_error("pinging"))?;
+        Ok(())
+    }
+
+    /// Close every pooled connection; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn decode_record(&self, row: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
+        let text = |column: &'static str| -> Result<String, StoreError> {
+            row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))
+        };
+        let int = |column: &'static str| -> Result<u64, StoreError> {
+            let v: i64 = row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))?;
+            u64::try_from(v).map_err(|_| self.decode_error(column, v.to_string()))
+        };
+        let status = text("status")?;
+        let severity = text("severity")?;
+        Ok(AlertRecord {
+            id: AlertId(text("id")?),
+            template: TemplateId::new(&text("template")?),
+            alert_key: text("alert_key")?,
+            status: AlertStatus::parse(&status).ok_or_else(|| self.decode_error("status", status.clone()))?,
+            reason: row.try_get("reason").map_err(self.query_error("reading `reason`"))?,
+            severity: record::parse_severity(&severity)
+                .ok_or_else(|| self.decode_error("severity", severity.clone()))?,
+            value: row.try_get("value").map_err(self.query_error("reading `value`"))?,
+            title: text("title")?,
+            fields: text("fields")?,
+            event_id: text("event_id")?,
+            venue: text("venue")?,
+            symbol: text("symbol")?,
+            kind: text("kind")?,
+            exchange_time_ms: int("exchange_time_ms")?,
+            decided_at_ms: int("decided_at_ms")?,
+            retracted: int("retracted")? != 0,
+            created_at_ms: Some(int("created_at_ms")?),
+        })
+    }
+
+    fn query_error(&self, action: &str) -> impl FnOnce(sqlx::Error) -> StoreError + use<> {
+        let (url, action) = (self.url.to_string(), action.to_owned());
+        move |source| StoreError::Query { url, action, source }
+    }
+
+    fn decode_error(&self, column: &'static str, value: String) -> StoreError {
+        StoreError::Decode { url: self.url.to_string(), column, value }
+    }
+}
+
+/// `INSERT ... VALUES ($1, ..., $16), ($17, ...) ... ON CONFLICT (id) DO NOTHING RETURNING status`.
+fn insert_sql(rows: usize) -> String {
+    use std::fmt::Write;
+    let n = INSERT_COLUMNS.len();
+    let mut sql = format!("INSERT INTO alert_log ({}) VALUES ", INSERT_COLUMNS.join(", "));
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..n {
+            let sep = if col == 0 { "" } else { ", " };
+            write!(sql, "{sep}${}", row * n + col + 1).expect("writing to a String cannot fail");
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING status");
+    sql
+}
+
+fn to_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// sqlx opens an SQLite file read-write but does not create it unless the url
+/// says `mode=rwc`; the alert log should just appear on first run.
+fn sqlite_create_if_missing(url: &str) -> String {
+    let has_mode = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair.starts_with("mode=")));
+    let memory = url.starts_with("sqlite::memory:") || url.starts_with("sqlite://:memory:");
+    match (has_mode || memory, url.contains('?')) {
+        (true, _) => url.to_owned(),
+        (false, true) => format!("{url}&mode=rwc"),
+        (false, false) => format!("{url}?mode=rwc"),
+    }
+}
+
+/// Mask the password in `scheme://user:password@host/...` and in a
+/// `password=` query parameter, so urls can go into logs and errors.
+fn redact(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            if let Some(colon) = authority[..at].find(':') {
+                out = format!("{scheme}://{}:***{}", &authority[..colon], &rest[at..]);
+            }
+        }
+    }
+    if let Some(start) = out.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = out[value_start..].find('&').map_or(out.len(), |i| value_start + i);
+        out.replace_range(value_start..value_end, "***");
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! `AlertRecord`: one row of the alert log, as written and as read back.
+//!
+//! Built from an [`Alert`] by the writer as soon as the alert arrives, so the
+//! writer holds plain rows rather than `Arc`s into the pipeline. Text that
+//! Postgres cannot store (NUL bytes) is replaced here, once, so one bad string
+//! from a plugin can never fail a whole batch.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::alert::{Alert, AlertId, Severity, TemplateId};
+
+/// Whether the cooldown policy let the alert through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AlertStatus {
+    Fired,
+    Suppressed,
+}
+
+impl AlertStatus {
+    /// The `status` column's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Fired => "fired",
+            AlertStatus::Suppressed => "suppressed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        match s {
+            "fired" => Some(AlertStatus::Fired),
+            "suppressed" => Some(AlertStatus::Suppressed),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the `alert_log` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: AlertId,
+    pub template: TemplateId,
+    pub alert_key: String,
+    pub status: AlertStatus,
+    /// The suppression reason; `None` when fired.
+    pub reason: Option<String>,
+    pub severity: Severity,
+    /// `None` when the filter reported NaN.
+    pub value: Option<f64>,
+    pub title: String,
+    /// The alert's fields as a JSON object, in the filter's order.
+    pub fields: String,
+    pub event_id: String,
+    pub venue: String,
+    pub symbol: String,
+    /// `EventKind::as_str`, e.g. `trade`, `perp-fill`.
+    pub kind: String,
+    pub exchange_time_ms: u64,
+    pub decided_at_ms: u64,
+    /// Marked later for alerts whose event was reorged away.
+    pub retracted: bool,
+    /// When the row was written (host wall clock); `None` until it is.
+    pub created_at_ms: Option<u64>,
+}
+
+impl AlertRecord {
+    pub fn from_alert(alert: &Alert) -> AlertRecord {
+        let event = &alert.event;
+        AlertRecord {
+            id: AlertId(clean(&alert.id.0)),
+            template: TemplateId::new(&clean(alert.template.as_str())),
+            alert_key: clean(&alert.key),
+            status: if alert.fired() { AlertStatus::Fired } else { AlertStatus::Suppressed },
+            reason: alert.suppress_reason().map(clean),
+            severity: alert.severity,
+            value: (!alert.value.is_nan()).then_some(alert.value),
+            title: clean(&alert.title),
+            fields: fields_json(&alert.fields),
+            event_id: clean(&event.id),
+            venue: clean(&event.venue.name()),
+            symbol: clean(&event.symbol.name()),
+            kind: event.kind.as_str().to_owned(),
+            exchange_time_ms: event.exchange_time_ms,
+            decided_at_ms: alert.decided_at_ms,
+            retracted: false,
+            created_at_ms: None,
+        }
+    }
+}
+
+/// Postgres rejects NUL in text; SQLite would store it. Replace it on both so
+/// the two backends hold the same rows.
+fn clean(s: &str) -> String {
+    if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_owned() }
+}
+
+/// `[("notional", "$1.2M"), ("price", "61234.5")]` as
+/// `{"notional":"$1.2M","price":"61234.5"}`, keeping order (a JSON object is
+/// what `fields::jsonb ->> 'notional'` queries want).
+fn fields_json(fields: &[(String, String)]) -> String {
+    struct Fields<'a>(&'a [(String, String)]);
+    impl Serialize for Fields<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in self.0 {
+                map.serialize_entry(k, v)?;
+            }
+            map.end()
+        }
+    }
+    // serde_json escapes NUL as \u0000, which Postgres TEXT accepts.
+    serde_json::to_string(&Fields(fields)).expect("string pairs always serialize")
+}
+
+/// Parse a `severity` column value.
+pub(crate) fn parse_severity(s: &str) -> Option<Severity> {
+    [Severity::Info, Severity::Warning, Severity::Critical].into_iter().find(|v| v.as_str() == s)
+}
+
+/// Rows per status, from [`AlertLog::count_by_status`](crate::store::AlertLog::count_by_status).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub fired: u64,
+    pub suppressed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_order_and_escape() {
+        let fields = vec![("z".to_owned(), "1".to_owned()), ("a\"".to_owned(), "x\ny".to_owned())];
+        assert_eq!(fields_json(&fields), r#"{"z":"1","a\"":"x\ny"}"#);
+        assert_eq!(fields_json(&[]), "{}");
+    }
+
+    #[test]
+    fn nul_bytes_are_replaced() {
+        assert_eq!(clean("a\0b"), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn severity_round_trips() {
+        for s in [Severity::Info, Severity::Warning, Severity::Critical] {
+            assert_eq!(parse_severity(s.as_str()), Some(s));
+        }
+        assert_eq!(parse_severity("loud"), None);
+    }
+}
