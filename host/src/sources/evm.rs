@@ -1,0 +1,419 @@
+//! EVM `eth_subscription` log notifications → `Swap` [`Event`]s.
+//!
+//! Pure parsing; the live `eth_subscribe` source (later issue) reuses it.
+//! Decodes three swap events with `alloy-sol-types` (topic0s in
+//! `reference/protocols.md` §4.2): Uniswap/Pancake V2 `Swap`, Uniswap V3
+//! `Swap`, and PancakeSwap V3's 9-field `Swap`. Other logs (Sync, Transfer,
+//! Approval…) are `Ignored::OtherLog`; JSON-RPC acks are `Ignored::Control`.
+//!
+//! Logs carry no token metadata, so prices need a [`PoolRegistry`] from config
+//! (address → symbols, decimals, which token is the base, whether the quote is
+//! a USD stable). Amounts become signed deltas from the pool's point of view
+//! (V2: `in − out`; V3 is signed already: positive = pool received); the base
+//! leg gives size and side (pool sent base out = trader bought = `Buy`), the
+//! quote leg over the base leg gives the execution price.
+//!
+//! Choices, documented because later stages rely on them:
+//! * an **unknown pool** still yields a `Swap`: symbol = the pool address
+//!   (lowercase), both tokens assumed 18 decimals, token0 as base, and
+//!   `notional_usd = None`, so a filter can still see the swap but no USD
+//!   threshold can fire on a guess;
+//! * `removed: true` logs (reorgs) are `Ignored::RemovedLog` and counted by
+//!   the caller; retracting alerts is a later issue;
+//! * logs have **no timestamp**: exchange time is 0 (= unknown) and the owner
+//!   of the clock fills it in (receive time live, last known time in replay);
+//! * no account is set: recipients are unbounded, and interning every wallet
+//!   would grow the symbol table forever;
+//! * id `evm:<chain>:<txhash>:<logIndex>` (log index in decimal), venue = chain.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use alloy_primitives::{Address, B256, I256, U256};
+use alloy_sol_types::SolEvent;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::frame::{self, Ignored, ParseError, Parsed};
+use crate::event::{Event, EventKind, Side, Sym, USD_QUOTES};
+use crate::issue::ConfigIssue;
+
+const VENUE: &str = "evm";
+const KIND: &str = "log";
+
+mod abi {
+    alloy_sol_types::sol! {
+        interface UniswapV2Pair {
+            event Swap(address indexed sender, uint256 amount0In, uint256 amount1In, uint256 amount0Out, uint256 amount1Out, address indexed to);
+        }
+        interface UniswapV3Pool {
+            event Swap(address indexed sender, address indexed recipient, int256 amount0, int256 amount1, uint160 sqrtPriceX96, uint128 liquidity, int24 tick);
+        }
+        interface PancakeV3Pool {
+            event Swap(address indexed sender, address indexed recipient, int256 amount0, int256 amount1, uint160 sqrtPriceX96, uint128 liquidity, int24 tick, uint128 protocolFeesToken0, uint128 protocolFeesToken1);
+        }
+    }
+}
+
+pub use abi::{PancakeV3Pool, UniswapV2Pair, UniswapV3Pool};
+
+fn default_decimals() -> u8 {
+    18
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One pool the EVM parser can price (`pools = [{ address = "0x..", ... }]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Pool (pair) contract address, `0x` + 40 hex digits, any case.
+    pub address: String,
+    /// Symbol of the traded token, e.g. `PEPE`. Events read `BASE/QUOTE`.
+    pub base: String,
+    /// Symbol of the token prices are quoted in, e.g. `WETH` or `USDT`.
+    pub quote: String,
+    /// Decimals of the pool's token0 (the lower address). Default 18.
+    #[serde(default = "default_decimals")]
+    pub decimals0: u8,
+    /// Decimals of the pool's token1. Default 18. (BSC USDT/USDC have 18.)
+    #[serde(default = "default_decimals")]
+    pub decimals1: u8,
+    /// Whether token0 is the base. Default true.
+    #[serde(default = "default_true")]
+    pub base_is_token0: bool,
+    /// Whether the quote is a USD stable, so the quote leg is the USD
+    /// notional. Default: true when `quote` is one of USDT, USDC, BUSD, FDUSD,
+    /// TUSD, USD.
+    #[serde(default)]
+    pub quote_is_usd: Option<bool>,
+}
+
+impl PoolConfig {
+    /// Local checks; `path` is the TOML path of this entry (`sources.x.pools.0`).
+    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        if parse_address(&self.address).is_none() {
+            issues.push(ConfigIssue::new(format!("{path}.address"), format!("`{}` is not a 20-byte hex address", self.address)));
+        }
+        for (name, value) in [("base", &self.base), ("quote", &self.quote)] {
+            if value.trim().is_empty() {
+                issues.push(ConfigIssue::new(format!("{path}.{name}"), "must not be empty"));
+            }
+        }
+        // U256 holds at most 78 decimal digits.
+        for (name, value) in [("decimals0", self.decimals0), ("decimals1", self.decimals1)] {
+            if value > 77 {
+                issues.push(ConfigIssue::new(format!("{path}.{name}"), "must be at most 77"));
+            }
+        }
+        issues
+    }
+}
+
+/// What the parser knows about one pool.
+#[derive(Debug, Clone)]
+struct PoolInfo {
+    symbol: Sym,
+    decimals0: u8,
+    decimals1: u8,
+    base_is_token0: bool,
+    quote_is_usd: bool,
+}
+
+/// Pools by address, built once from config and shared read-only.
+#[derive(Debug, Clone, Default)]
+pub struct PoolRegistry {
+    pools: HashMap<Address, PoolInfo>,
+}
+
+/// A pool entry the registry cannot use (config validation reports the same).
+#[derive(Debug, thiserror::Error)]
+#[error("pools.{index}.address: `{address}` is not a 20-byte hex address")]
+pub struct PoolError {
+    pub index: usize,
+    pub address: String,
+}
+
+impl PoolRegistry {
+    pub fn new(pools: &[PoolConfig]) -> Result<PoolRegistry, PoolError> {
+        let mut map = HashMap::with_capacity(pools.len());
+        for (index, p) in pools.iter().enumerate() {
+            let address = parse_address(&p.address).ok_or_else(|| PoolError { index, address: p.address.clone() })?;
+            let quote_is_usd = p.quote_is_usd.unwrap_or_else(|| USD_QUOTES.contains(&p.quote.to_ascii_uppercase().as_str()));
+            let info = PoolInfo {
+                symbol: Sym::new(&format!("{}/{}", p.base, p.quote)),
+                decimals0: p.decimals0,
+                decimals1: p.decimals1,
+                base_is_token0: p.base_is_token0,
+                quote_is_usd,
+            };
+            map.insert(address, info);
+        }
+        Ok(PoolRegistry { pools: map })
+    }
+
+    pub fn len(&self) -> usize {
+        self.pools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pools.is_empty()
+    }
+}
+
+fn parse_address(text: &str) -> Option<Address> {
+    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
+    (hex.len() == 40).then(|| Address::from_str(hex).ok()).flatten()
+}
+
+/// Parses EVM log notifications for one chain.
+#[derive(Debug, Clone)]
+pub struct EvmParser {
+    chain: Sym,
+    pools: Arc<PoolRegistry>,
+}
+
+impl Default for EvmParser {
+    fn default() -> Self {
+        EvmParser::new("ethereum", PoolRegistry::default())
+    }
+}
+
+/// A token amount from the pool's point of view: `negative` = the pool sent it.
+#[derive(Debug, Clone, Copy)]
+struct Delta {
+    negative: bool,
+    magnitude: U256,
+}
+
+impl Delta {
+    fn net(received: U256, sent: U256) -> Delta {
+        if received >= sent {
+            Delta { negative: false, magnitude: received - sent }
+        } else {
+            Delta { negative: true, magnitude: sent - received }
+        }
+    }
+
+    fn signed(v: I256) -> Delta {
+        Delta { negative: v.is_negative(), magnitude: v.unsigned_abs() }
+    }
+}
+
+impl EvmParser {
+    /// `chain` names the venue (`ethereum`, `bsc`) and goes into every id.
+    pub fn new(chain: &str, pools: PoolRegistry) -> EvmParser {
+        EvmParser { chain: Sym::new(chain), pools: Arc::new(pools) }
+    }
+
+    /// One frame → its events (ignored frames give none).
+    pub fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
+        self.parse_frame(frame).map(Parsed::into_events)
+    }
+
+    /// One frame → events or the reason it carries none.
+    pub fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
+        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
+        self.parse_value(&value)
+    }
+
+    pub(crate) fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
+        let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
+        if obj.get("method").and_then(Value::as_str) == Some("eth_subscription") {
+            return match value.pointer("/params/result") {
+                Some(log @ Value::Object(o)) if o.contains_key("topics") => self.log(log),
+                // newHeads headers and pending transaction hashes
+                Some(Value::Object(o)) if o.contains_key("parentHash") => Ok(Parsed::Ignored(Ignored::Unhandled)),
+                Some(Value::String(_)) => Ok(Parsed::Ignored(Ignored::Unhandled)),
+                _ => Err(unrecognized("`params.result` is not a log")),
+            };
+        }
+        if obj.contains_key("topics") && obj.contains_key("address") {
+            return self.log(value);
+        }
+        if obj.contains_key("jsonrpc") && (obj.contains_key("result") || obj.contains_key("error")) {
+            return Ok(Parsed::Ignored(Ignored::Control));
+        }
+        Err(unrecognized("neither an `eth_subscription` notification nor a log"))
+    }
+
+    fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
+        let log: LogMsg = frame::typed(value, VENUE, KIND)?;
+        if log.removed == Some(true) {
+            return Ok(Parsed::Ignored(Ignored::RemovedLog));
+        }
+        let Some(topic0) = log.topics.first() else {
+            return Ok(Parsed::Ignored(Ignored::OtherLog)); // anonymous event
+        };
+        let topic0 = word(topic0, "topics")?;
+        let is_swap = [UniswapV2Pair::Swap::SIGNATURE_HASH, UniswapV3Pool::Swap::SIGNATURE_HASH, PancakeV3Pool::Swap::SIGNATURE_HASH]
+            .contains(&topic0);
+        if !is_swap {
+            return Ok(Parsed::Ignored(Ignored::OtherLog));
+        }
+        let topics = log.topics.iter().map(|t| word(t, "topics")).collect::<Result<Vec<B256>, _>>()?;
+        let data = alloy_primitives::hex::decode(log.data).map_err(|e| field("data", &format!("not hex: {e}")))?;
+        let decode_err = |e: alloy_sol_types::Error| field("data", &format!("cannot decode swap: {e}"));
+        let (d0, d1) = if topic0 == UniswapV2Pair::Swap::SIGNATURE_HASH {
+            let s = UniswapV2Pair::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+            (Delta::net(s.amount0In, s.amount0Out), Delta::net(s.amount1In, s.amount1Out))
+        } else if topic0 == UniswapV3Pool::Swap::SIGNATURE_HASH {
+            let s = UniswapV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+            (Delta::signed(s.amount0), Delta::signed(s.amount1))
+        } else {
+            let s = PancakeV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+            (Delta::signed(s.amount0), Delta::signed(s.amount1))
+        };
+
+        let address = parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
+        let tx_hash = log.tx_hash.ok_or_else(|| field("transactionHash", "missing"))?;
+        let log_index = log.log_index.ok_or_else(|| field("logIndex", "missing"))?;
+        let log_index = quantity(log_index).ok_or_else(|| field("logIndex", "not a hex quantity"))?;
+
+        let unknown;
+        let pool = match self.pools.pools.get(&address) {
+            Some(pool) => pool,
+            None => {
+                unknown = PoolInfo {
+                    symbol: Sym::new(&log.address.to_ascii_lowercase()),
+                    decimals0: 18,
+                    decimals1: 18,
+                    base_is_token0: true,
+                    quote_is_usd: false,
+                };
+                &unknown
+            }
+        };
+        let ((base, base_dec), (quote, quote_dec)) = if pool.base_is_token0 {
+            ((d0, pool.decimals0), (d1, pool.decimals1))
+        } else {
+            ((d1, pool.decimals1), (d0, pool.decimals0))
+        };
+        if base.magnitude.is_zero() {
+            return Ok(Parsed::Ignored(Ignored::EmptySwap));
+        }
+        let size = to_decimal(base.magnitude, base_dec).ok_or_else(|| field("data", "base amount out of decimal range"))?;
+        let quote_amount = to_decimal(quote.magnitude, quote_dec).ok_or_else(|| field("data", "quote amount out of decimal range"))?;
+        let price = quote_amount.checked_div(size).ok_or_else(|| field("data", "price out of decimal range"))?;
+
+        let id = format!("evm:{}:{tx_hash}:{log_index}", self.chain);
+        let mut e = Event::new(EventKind::Swap, self.chain, pool.symbol, id, 0);
+        e.price = price;
+        e.size = size;
+        e.side = if base.negative { Side::Buy } else { Side::Sell };
+        e.notional_usd = pool.quote_is_usd.then_some(quote_amount);
+        e.tx_hash = Some(tx_hash.to_owned());
+        Ok(Parsed::Events(vec![e]))
+    }
+}
+
+/// `raw / 10^decimals` as a `Decimal`, dropping digits beyond the 28 that a
+/// `Decimal` holds (far below any alerting threshold). `None` only when the
+/// integer part itself exceeds `Decimal::MAX` (~7.9e28).
+pub(crate) fn to_decimal(raw: U256, decimals: u8) -> Option<Decimal> {
+    const MAX_MANTISSA: u128 = (1u128 << 96) - 1;
+    let ten = U256::from(10u8);
+    let mut v = raw;
+    let mut scale = i32::from(decimals);
+    while scale > 28 {
+        v /= ten;
+        scale -= 1;
+    }
+    while v > U256::from(MAX_MANTISSA) {
+        v /= ten;
+        scale -= 1;
+    }
+    let mantissa = i128::try_from(u128::try_from(v).ok()?).ok()?;
+    if scale >= 0 {
+        return Decimal::try_from_i128_with_scale(mantissa, scale as u32).ok();
+    }
+    let mut d = Decimal::from_i128_with_scale(mantissa, 0);
+    for _ in 0..(-scale) {
+        d = d.checked_mul(Decimal::TEN)?;
+    }
+    Some(d)
+}
+
+fn word(text: &str, name: &'static str) -> Result<B256, ParseError> {
+    B256::from_str(text).map_err(|_| field(name, &format!("`{}` is not a 32-byte hex word", frame::truncate(text))))
+}
+
+/// A JSON-RPC hex quantity (`0x1f`).
+fn quantity(text: &str) -> Option<u64> {
+    let hex = text.strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn unrecognized(what: &str) -> ParseError {
+    ParseError::Unrecognized { venue: VENUE, what: what.to_owned() }
+}
+
+fn field(field: &'static str, reason: &str) -> ParseError {
+    ParseError::Field { venue: VENUE, kind: KIND, field, reason: reason.to_owned() }
+}
+
+#[derive(Deserialize)]
+struct LogMsg<'a> {
+    address: &'a str,
+    topics: Vec<&'a str>,
+    data: &'a str,
+    #[serde(rename = "transactionHash")]
+    tx_hash: Option<&'a str>,
+    #[serde(rename = "logIndex")]
+    log_index: Option<&'a str>,
+    removed: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic0s_match_the_reference() {
+        let hex = |h: B256| format!("{h:#x}");
+        assert_eq!(hex(UniswapV2Pair::Swap::SIGNATURE_HASH), "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822");
+        assert_eq!(hex(UniswapV3Pool::Swap::SIGNATURE_HASH), "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67");
+        assert_eq!(hex(PancakeV3Pool::Swap::SIGNATURE_HASH), "0x19b47279256b2a23a1665c810c8d55a1758940ee09377d4f8d26497a3577dc83");
+    }
+
+    #[test]
+    fn to_decimal_scales_and_truncates() {
+        assert_eq!(to_decimal(U256::from(750_000_000_000_000_000u64), 18), Some(Decimal::new(75, 2)));
+        assert_eq!(to_decimal(U256::from(5u8), 0), Some(Decimal::new(5, 0)));
+        assert_eq!(to_decimal(U256::from(1u8), 77).map(|d| d.is_zero()), Some(true));
+        // 2^200 with 18 decimals is ~1.6e42: too big for a Decimal.
+        assert_eq!(to_decimal(U256::from(1u8) << 200, 18), None);
+        // 2^100 with 18 decimals is ~1.27e12 and keeps 28 significant digits.
+        let d = to_decimal(U256::from(1u8) << 100, 18).unwrap();
+        assert_eq!(d.trunc().to_string(), "1267650600228");
+    }
+
+    #[test]
+    fn pool_config_validation_names_fields() {
+        let bad = PoolConfig {
+            address: "0x1234".into(),
+            base: " ".into(),
+            quote: "USDT".into(),
+            decimals0: 80,
+            decimals1: 18,
+            base_is_token0: true,
+            quote_is_usd: None,
+        };
+        let paths: Vec<String> = bad.validate("sources.r.pools.0").into_iter().map(|i| i.path).collect();
+        assert_eq!(paths, ["sources.r.pools.0.address", "sources.r.pools.0.base", "sources.r.pools.0.decimals0"]);
+    }
+
+    #[test]
+    fn jsonrpc_acks_and_other_notifications_are_ignored() {
+        let p = EvmParser::default();
+        assert_eq!(p.parse_frame(r#"{"jsonrpc":"2.0","id":1,"result":"0xcd0c"}"#).unwrap(), Parsed::Ignored(Ignored::Control));
+        let heads = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"parentHash":"0x0"}}}"#;
+        assert_eq!(p.parse_frame(heads).unwrap(), Parsed::Ignored(Ignored::Unhandled));
+        assert!(p.parse(r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{}}"#).is_err());
+    }
+}

@@ -1,0 +1,336 @@
+//! Replay: recorded frames from NDJSON files, through the live parsers.
+//!
+//! Each non-blank line is one venue frame, its protocol detected per line
+//! (or forced with `format`), parsed by exactly the code the live sources use.
+//! Files are read in order, streamed (never loaded whole), and events are
+//! sent with backpressure: the replay waits for the pipeline, never drops.
+//!
+//! Invariants:
+//! * a malformed line (bad UTF-8, bad JSON, unknown shape, bad field) is
+//!   counted in `klaxon_source_frames_malformed_total`, logged with
+//!   `file:line` and the reason (the first [`MAX_LOGGED_PER_FILE`] per file,
+//!   then a count), and skipped; it never aborts the replay. Only an
+//!   unreadable file does;
+//! * exchange times are never 0 downstream once any frame carried a time:
+//!   frames without one (spot `bookTicker`, EVM logs) get the latest
+//!   exchange time seen so far in this run, so the simulated clock and the
+//!   pacing stay monotone;
+//! * `speed = N > 0` paces events so that exchange-time deltas take 1/N of
+//!   their real duration, anchored at the first timed event (no drift over
+//!   long files); events that go back in time are sent without waiting.
+//!
+//! The pure helpers [`parse_ndjson`] and [`parse_file`] give the same events
+//! and counts without tokio, for tests and the CLI.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::time::Instant;
+
+use super::binance::BinanceParser;
+use super::evm::{EvmParser, PoolConfig, PoolError, PoolRegistry};
+use super::frame::{Format, FrameParser, Ignored, ParseError, Parsed};
+use super::hyperliquid::HyperliquidParser;
+use super::{Emitter, Sent, SourceError, SourceSummary};
+use crate::event::Event;
+use crate::issue::ConfigIssue;
+
+/// Malformed lines logged one by one per file; the rest are only counted, so
+/// a corrupt file cannot flood the log.
+pub const MAX_LOGGED_PER_FILE: u64 = 20;
+
+fn default_chain() -> String {
+    "ethereum".to_owned()
+}
+
+/// `type = "replay"`: recorded frames from NDJSON files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// NDJSON files of recorded frames, one frame per line, replayed in
+    /// order. Relative paths resolve against the working directory.
+    pub files: Vec<PathBuf>,
+    /// Protocol of the frames: `auto` (default) detects it per line;
+    /// `binance`, `hyperliquid` or `evm` force one.
+    #[serde(default)]
+    pub format: Format,
+    /// Pacing. `0` (default) replays as fast as the pipeline accepts events;
+    /// `N` replays at N × real time from exchange-time deltas (`0.5` = half
+    /// speed).
+    #[serde(default)]
+    pub speed: f64,
+    /// Venue name for Binance and Hyperliquid events instead of the
+    /// protocol's own (`binance`, `hyperliquid`), e.g. `binance-futures` for a
+    /// USD-M recording. EVM events use `chain`.
+    #[serde(default)]
+    pub venue: Option<String>,
+    /// EVM chain name: venue of swap events and part of their ids.
+    /// Default `ethereum`.
+    #[serde(default = "default_chain")]
+    pub chain: String,
+    /// Pools the EVM parser can price. Swaps in other pools are still
+    /// emitted, with the pool address as symbol and no USD notional.
+    #[serde(default)]
+    pub pools: Vec<PoolConfig>,
+}
+
+impl ReplayConfig {
+    /// Defaults for everything but the files.
+    pub fn new(files: Vec<PathBuf>) -> ReplayConfig {
+        ReplayConfig { files, format: Format::Auto, speed: 0.0, venue: None, chain: default_chain(), pools: Vec::new() }
+    }
+
+    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        if self.files.is_empty() {
+            issues.push(ConfigIssue::new(format!("{path}.files"), "must list at least one file"));
+        }
+        for (i, file) in self.files.iter().enumerate() {
+            if !file.exists() {
+                issues.push(ConfigIssue::new(format!("{path}.files.{i}"), format!("file `{}` does not exist", file.display())));
+            } else if file.is_dir() {
+                issues.push(ConfigIssue::new(format!("{path}.files.{i}"), format!("`{}` is a directory", file.display())));
+            }
+        }
+        if !(self.speed.is_finite() && self.speed >= 0.0) {
+            issues.push(ConfigIssue::new(format!("{path}.speed"), "must be a finite number, 0 or greater"));
+        }
+        if self.venue.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            issues.push(ConfigIssue::new(format!("{path}.venue"), "must not be empty"));
+        }
+        if self.chain.trim().is_empty() {
+            issues.push(ConfigIssue::new(format!("{path}.chain"), "must not be empty"));
+        }
+        for (i, pool) in self.pools.iter().enumerate() {
+            issues.extend(pool.validate(&format!("{path}.pools.{i}")));
+            let first = self.pools.iter().position(|p| p.address.eq_ignore_ascii_case(&pool.address));
+            if let Some(first) = first.filter(|&first| first < i) {
+                issues.push(ConfigIssue::new(format!("{path}.pools.{i}.address"), format!("duplicates `pools.{first}`")));
+            }
+        }
+        issues
+    }
+
+    /// The frame parser this config describes.
+    pub fn parser(&self) -> Result<FrameParser, PoolError> {
+        let binance = BinanceParser::new(self.venue.as_deref().unwrap_or("binance"));
+        let hyperliquid = HyperliquidParser::new(self.venue.as_deref().unwrap_or("hyperliquid"));
+        let evm = EvmParser::new(&self.chain, PoolRegistry::new(&self.pools)?);
+        Ok(FrameParser::new(self.format, binance, hyperliquid, evm))
+    }
+}
+
+/// A replay that could not go on, or (for logs and [`ParsedFile::errors`]) a
+/// line that was skipped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{}: cannot read: {error}", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("{}:{line}: {fault}", path.display())]
+    Line { path: PathBuf, line: u64, fault: LineFault },
+    #[error("{0}")]
+    Pool(#[from] PoolError),
+}
+
+/// What was wrong with one line.
+#[derive(Debug, thiserror::Error)]
+pub enum LineFault {
+    #[error("not UTF-8")]
+    Utf8,
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+}
+
+/// One line's outcome.
+enum Line {
+    Blank,
+    Events(Vec<Event>),
+    Ignored,
+    /// `venue` is the protocol the line was attributed to, or `unknown`.
+    Malformed { venue: &'static str, fault: LineFault },
+}
+
+/// Lines → outcomes, updating the summary. Shared by the async source and the
+/// pure helpers so both count the same way.
+struct Lines<'p> {
+    parser: &'p FrameParser,
+    /// Latest exchange time seen in this run; fills frames that carry none.
+    latest_ms: u64,
+}
+
+impl Lines<'_> {
+    fn read(&mut self, raw: &[u8], summary: &mut SourceSummary) -> Line {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(text) = std::str::from_utf8(raw) else {
+            summary.frames += 1;
+            summary.malformed += 1;
+            return Line::Malformed { venue: "unknown", fault: LineFault::Utf8 };
+        };
+        if text.trim().is_empty() {
+            return Line::Blank;
+        }
+        summary.frames += 1;
+        match self.parser.parse(text) {
+            Ok((_, Parsed::Events(mut events))) => {
+                for e in &mut events {
+                    if e.exchange_time_ms == 0 {
+                        e.exchange_time_ms = self.latest_ms;
+                    } else {
+                        self.latest_ms = self.latest_ms.max(e.exchange_time_ms);
+                    }
+                }
+                Line::Events(events)
+            }
+            Ok((_, Parsed::Ignored(why))) => {
+                summary.ignored += 1;
+                if why == Ignored::RemovedLog {
+                    summary.removed_logs += 1;
+                }
+                Line::Ignored
+            }
+            Err(error) => {
+                summary.malformed += 1;
+                Line::Malformed { venue: error.venue().unwrap_or("unknown"), fault: LineFault::Parse(error) }
+            }
+        }
+    }
+}
+
+/// Everything replaying one file would emit, computed without tokio.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub events: Vec<Event>,
+    pub summary: SourceSummary,
+    /// One [`ReplayError::Line`] per malformed line, in file order.
+    pub errors: Vec<ReplayError>,
+}
+
+/// Parse NDJSON text; `path` only labels errors.
+pub fn parse_ndjson(bytes: &[u8], path: &Path, parser: &FrameParser) -> ParsedFile {
+    let mut lines = Lines { parser, latest_ms: 0 };
+    let mut out = ParsedFile::default();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        match lines.read(raw, &mut out.summary) {
+            Line::Blank | Line::Ignored => {}
+            Line::Events(events) => out.events.extend(events),
+            Line::Malformed { fault, .. } => {
+                out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault });
+            }
+        }
+    }
+    out.summary.events = out.events.len() as u64;
+    out
+}
+
+/// Read and parse a whole file (see [`parse_ndjson`]).
+pub fn parse_file(path: &Path, parser: &FrameParser) -> Result<ParsedFile, ReplayError> {
+    let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
+    Ok(parse_ndjson(&bytes, path, parser))
+}
+
+/// Maps exchange time to wall deadlines at `speed` × real time.
+struct Pacer {
+    speed: f64,
+    /// (when the first timed event went out, its exchange time)
+    anchor: Option<(Instant, u64)>,
+}
+
+impl Pacer {
+    /// When an event stamped `time_ms` is due; `None` = send now.
+    fn deadline(&mut self, time_ms: u64) -> Option<Instant> {
+        if self.speed.is_nan() || self.speed <= 0.0 || time_ms == 0 {
+            return None;
+        }
+        let (start, first_ms) = *self.anchor.get_or_insert_with(|| (Instant::now(), time_ms));
+        let ahead_ms = time_ms.checked_sub(first_ms)?;
+        // Capped at ~30 years so an absurdly small speed cannot overflow.
+        let secs = (ahead_ms as f64 / 1000.0 / self.speed).min(1e9);
+        Some(start + Duration::from_secs_f64(secs))
+    }
+}
+
+/// Whether to go on after a file.
+enum Flow {
+    Continue,
+    Cancelled,
+}
+
+pub(crate) async fn run(config: ReplayConfig, mut out: Emitter) -> Result<SourceSummary, SourceError> {
+    let parser = config
+        .parser()
+        .map_err(|e| SourceError::Replay { name: out.name().to_owned(), error: ReplayError::Pool(e) })?;
+    let mut lines = Lines { parser: &parser, latest_ms: 0 };
+    let mut pacer = Pacer { speed: config.speed, anchor: None };
+    let mut summary = SourceSummary::default();
+    for path in &config.files {
+        if let Flow::Cancelled = replay_file(path, &mut lines, &mut pacer, &mut out, &mut summary).await? {
+            summary.cancelled = true;
+            break;
+        }
+    }
+    Ok(summary)
+}
+
+async fn replay_file(
+    path: &Path,
+    lines: &mut Lines<'_>,
+    pacer: &mut Pacer,
+    out: &mut Emitter,
+    summary: &mut SourceSummary,
+) -> Result<Flow, SourceError> {
+    let name = out.name().to_owned();
+    let read_err = |error| SourceError::Replay {
+        name: name.clone(),
+        error: ReplayError::Read { path: path.to_owned(), error },
+    };
+    let file = tokio::fs::File::open(path).await.map_err(read_err)?;
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::with_capacity(4096);
+    let (mut line_no, mut malformed_here) = (0u64, 0u64);
+    loop {
+        buf.clear();
+        let Some(read) = out.cancel().run_until_cancelled(reader.read_until(b'\n', &mut buf)).await else {
+            return Ok(Flow::Cancelled);
+        };
+        if read.map_err(read_err)? == 0 {
+            break;
+        }
+        line_no += 1;
+        match lines.read(&buf, summary) {
+            Line::Blank | Line::Ignored => {}
+            Line::Malformed { venue, fault } => {
+                out.malformed(venue);
+                malformed_here += 1;
+                if malformed_here <= MAX_LOGGED_PER_FILE {
+                    tracing::warn!(file = %path.display(), line = line_no, error = %fault, "Skipping malformed frame.");
+                }
+            }
+            Line::Events(events) => {
+                for event in events {
+                    if let Some(due) = pacer.deadline(event.exchange_time_ms) {
+                        let slept = out.cancel().run_until_cancelled(tokio::time::sleep_until(due)).await;
+                        if slept.is_none() {
+                            return Ok(Flow::Cancelled);
+                        }
+                    }
+                    match out.send(event).await? {
+                        Sent::Delivered => summary.events += 1,
+                        Sent::Cancelled => return Ok(Flow::Cancelled),
+                    }
+                }
+            }
+        }
+    }
+    if malformed_here > MAX_LOGGED_PER_FILE {
+        tracing::warn!(
+            file = %path.display(),
+            malformed = malformed_here,
+            not_logged = malformed_here - MAX_LOGGED_PER_FILE,
+            "Skipped malformed frames in file."
+        );
+    }
+    Ok(Flow::Continue)
+}
