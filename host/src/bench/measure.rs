@@ -57,10 +57,10 @@ fn bench_config(args: &BenchArgs, db: &std::path::Path) -> Result<ValidConfig, S
 /// The synthetic market's events with the snapshot each one produced.
 fn market_data(args: &BenchArgs) -> Vec<(Event, Snapshot)> {
     let cfg = SyntheticConfig { seed: args.seed, ..SyntheticConfig::default() };
-    let mut gen = SyntheticMarket::new(&cfg);
+    let mut generator = SyntheticMarket::new(&cfg);
     let (mut market, _) = MarketState::new(&Default::default());
     (0..args.events).map(|_| {
-        let e = gen.next_event();
+        let e = generator.next_event();
         let s = market.apply(&e);
         (e, s)
     }).collect()

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::alert::Delivery;
 use crate::clock::SharedClock;
-use crate::config::{PipelineConfig, TimeMode};
+use crate::config::PipelineConfig;
 use crate::event::Event;
 use crate::market::MarketState;
 use crate::plugins::host_api::HostServices;
@@ -67,7 +67,7 @@ impl Pipeline {
         let cap = parts.pipeline.channel_capacity;
         let stats = Arc::new(RunStats::default());
 
-        let log = AlertLog::connect(&parts.alert_log).await?;
+        let log = AlertLog::open(&parts.alert_log.url).await?;
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
         let writer = tokio::spawn(run_writer(log, alerts_rx, parts.alert_log.batch_size, parts.alert_log.flush_interval));
 

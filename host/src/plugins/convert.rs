@@ -3,7 +3,6 @@
 //! Decimals become `f64` here and only here: past this point values are
 //! compared against thresholds and displayed, never summed into balances.
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use crate::alert::{Decision, History, Markup, Message, Pass, Severity, TemplateId};
@@ -13,7 +12,7 @@ use crate::market::Snapshot;
 use super::bindings::wit;
 
 pub(crate) fn f(d: Decimal) -> f64 {
-    d.to_f64().unwrap_or(f64::NAN)
+    crate::event::dec_to_f64(d)
 }
 
 fn opt_f(d: Option<Decimal>) -> Option<f64> {
@@ -70,9 +69,9 @@ pub(crate) fn missing(m: &Snapshot) -> wit::MissingFields {
     use crate::market::Missing;
     let flags = [
         (Missing::LAST_PRICE, wit::MissingFields::LAST_PRICE),
-        (Missing::WINDOW_1M, wit::MissingFields::WINDOW1M),
-        (Missing::WINDOW_5M, wit::MissingFields::WINDOW5M),
-        (Missing::WINDOW_1H, wit::MissingFields::WINDOW1H),
+        (Missing::WINDOW_1M, wit::MissingFields::WINDOW_1M),
+        (Missing::WINDOW_5M, wit::MissingFields::WINDOW_5M),
+        (Missing::WINDOW_1H, wit::MissingFields::WINDOW_1H),
         (Missing::BEST_BID, wit::MissingFields::BEST_BID),
         (Missing::BEST_ASK, wit::MissingFields::BEST_ASK),
     ];
@@ -83,9 +82,9 @@ pub(crate) fn market(m: &Snapshot) -> wit::Market {
     let w = |s: &crate::market::WindowStats| wit::WindowStats { change_pct: s.change_pct, volume_usd: s.volume_usd, trades: s.trades };
     wit::Market {
         last_price: m.last_price,
-        window1m: w(&m.w1m),
-        window5m: w(&m.w5m),
-        window1h: w(&m.w1h),
+        window_1m: w(&m.w1m),
+        window_5m: w(&m.w5m),
+        window_1h: w(&m.w1h),
         best_bid: m.best_bid,
         best_ask: m.best_ask,
         missing: missing(m),

@@ -46,7 +46,7 @@ pub struct PluginEngine {
 impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
         let mut c = Config::new();
-        c.epoch_interruption(true).concurrency_support(false).wasm_backtrace(true);
+        c.epoch_interruption(true).concurrency_support(false);
         let engine = Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
         spawn_epoch_ticker(&engine);
 
