@@ -144,8 +144,14 @@ impl AlertLog {
         let options = AnyConnectOptions::from_str(&connect_url)
             .map_err(|e| StoreError::InvalidUrl { url: shown.clone(), reason: e.to_string() })?;
         // One writer plus the odd query from `/ready` or the CLI.
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
+        let mut pool = AnyPoolOptions::new().max_connections(4);
+        if is_sqlite_memory(url) {
+            // Through `Any`, every new connection parses the url again and
+            // gets a database of its own, which lives only while that
+            // connection is open: keep exactly one, for good.
+            pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+        }
+        let pool = pool
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { url: shown.clone(), source })?;
@@ -339,12 +345,15 @@ fn sqlite_create_if_missing(url: &str) -> String {
     let has_mode = url
         .split_once('?')
         .is_some_and(|(_, query)| query.split('&').any(|pair| pair.starts_with("mode=")));
-    let memory = url.starts_with("sqlite::memory:") || url.starts_with("sqlite://:memory:");
-    match (has_mode || memory, url.contains('?')) {
+    match (has_mode || is_sqlite_memory(url), url.contains('?')) {
         (true, _) => url.to_owned(),
         (false, true) => format!("{url}&mode=rwc"),
         (false, false) => format!("{url}?mode=rwc"),
     }
+}
+
+fn is_sqlite_memory(url: &str) -> bool {
+    url.starts_with("sqlite::memory:") || url.starts_with("sqlite://:memory:") || url.contains("mode=memory")
 }
 
 /// Mask the password in `scheme://user:password@host/...` and in a

@@ -7,9 +7,11 @@
 //!   dir) and against the local Postgres (a fresh schema per test, dropped
 //!   afterwards). Postgres comes from `KLAXON_TEST_POSTGRES_URL`, by default
 //!   `postgres://postgres@127.0.0.1:5432/test`.
+//! * `urls`: url handling (scheme, create-if-missing, password masking).
 
 mod backends;
 mod batching;
+mod urls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
