@@ -155,8 +155,14 @@ impl BinanceParser {
             return Ok(Parsed::Ignored(Ignored::NonMarketTrade));
         }
         let id = format!("{}:{}:t:{}", self.venue, msg.symbol, msg.trade_id);
-        let event = self.trade_event(id, msg.symbol, msg.price, msg.qty, msg.maker, msg.trade_time.or(msg.event_time), K)?;
-        Ok(Parsed::Events(vec![event]))
+        let fields = TradeFields {
+            symbol: msg.symbol,
+            price: msg.price,
+            qty: msg.qty,
+            buyer_is_maker: msg.maker,
+            time: msg.trade_time.or(msg.event_time),
+        };
+        Ok(Parsed::Events(vec![self.trade_event(id, fields, K)?]))
     }
 
     fn agg_trade(&self, data: &Value) -> Result<Parsed, ParseError> {
@@ -170,26 +176,22 @@ impl BinanceParser {
             (None, Some(f), _) => format!("{}:{}:t:{f}", self.venue, msg.symbol),
             (None, None, _) => return Err(field(K, "a", "missing, and no `f` to fall back on")),
         };
-        let event = self.trade_event(id, msg.symbol, msg.price, msg.qty, msg.maker, msg.trade_time.or(msg.event_time), K)?;
-        Ok(Parsed::Events(vec![event]))
+        let fields = TradeFields {
+            symbol: msg.symbol,
+            price: msg.price,
+            qty: msg.qty,
+            buyer_is_maker: msg.maker,
+            time: msg.trade_time.or(msg.event_time),
+        };
+        Ok(Parsed::Events(vec![self.trade_event(id, fields, K)?]))
     }
 
-    #[allow(clippy::too_many_arguments)] // one call site per trade flavour; a struct would only rename these
-    fn trade_event(
-        &self,
-        id: String,
-        symbol: &str,
-        price: &str,
-        qty: &str,
-        buyer_is_maker: bool,
-        time: Option<u64>,
-        kind: &'static str,
-    ) -> Result<Event, ParseError> {
-        let mut event = Event::new(EventKind::Trade, self.venue, Sym::new(symbol), id, time.unwrap_or(0));
-        event.price = frame::decimal(price, VENUE, kind, "p")?;
-        event.size = frame::decimal(qty, VENUE, kind, "q")?;
-        event.side = if buyer_is_maker { Side::Sell } else { Side::Buy };
-        event.notional_usd = usd_notional(symbol, event.price, event.size);
+    fn trade_event(&self, id: String, t: TradeFields<'_>, kind: &'static str) -> Result<Event, ParseError> {
+        let mut event = Event::new(EventKind::Trade, self.venue, Sym::new(t.symbol), id, t.time.unwrap_or(0));
+        event.price = frame::decimal(t.price, VENUE, kind, "p")?;
+        event.size = frame::decimal(t.qty, VENUE, kind, "q")?;
+        event.side = if t.buyer_is_maker { Side::Sell } else { Side::Buy };
+        event.notional_usd = usd_notional(t.symbol, event.price, event.size);
         Ok(event)
     }
 
@@ -290,6 +292,15 @@ fn unrecognized(what: &str) -> ParseError {
 
 fn field(kind: &'static str, field: &'static str, reason: &str) -> ParseError {
     ParseError::Field { venue: VENUE, kind, field, reason: reason.to_owned() }
+}
+
+/// What `trade` and `aggTrade` have in common.
+struct TradeFields<'a> {
+    symbol: &'a str,
+    price: &'a str,
+    qty: &'a str,
+    buyer_is_maker: bool,
+    time: Option<u64>,
 }
 
 #[derive(Deserialize)]

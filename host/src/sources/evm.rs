@@ -43,6 +43,8 @@ use crate::issue::ConfigIssue;
 const VENUE: &str = "evm";
 const KIND: &str = "log";
 
+// The generated constructors take one argument per event field.
+#[allow(clippy::too_many_arguments)]
 mod abi {
     alloy_sol_types::sol! {
         interface UniswapV2Pair {

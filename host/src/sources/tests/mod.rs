@@ -4,6 +4,8 @@
 //!
 //! Fixture-based tests skip (with a message) when the fixtures directory is
 //! absent, e.g. in a crate-only checkout; they run whenever it is present.
+//! CI sets `KLAXON_REQUIRE_FIXTURES` (see `.ci/run`), which turns the skip
+//! into a failure so a missing checkout cannot pass silently.
 
 mod golden;
 mod props;
@@ -15,14 +17,19 @@ use std::path::PathBuf;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
 
 /// The fixture at `rel`, or `None` (after saying why) when it is absent.
+///
+/// # Panics
+/// When it is absent and `KLAXON_REQUIRE_FIXTURES` is set.
 fn fixture(rel: &str) -> Option<PathBuf> {
     let path = PathBuf::from(FIXTURES).join(rel);
     if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: fixture `{}` not found", path.display());
-        None
+        return Some(path);
     }
+    if std::env::var_os("KLAXON_REQUIRE_FIXTURES").is_some() {
+        panic!("fixture `{}` not found and KLAXON_REQUIRE_FIXTURES is set", path.display());
+    }
+    eprintln!("skipping: fixture `{}` not found", path.display());
+    None
 }
 
 /// A decimal from plain (`0.14`) or scientific (`1.3692e-10`) notation.
