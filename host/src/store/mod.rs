@@ -363,10 +363,10 @@ fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..authority_end];
-        if let Some(at) = authority.rfind('@') {
-            if let Some(colon) = authority[..at].find(':') {
-                out = format!("{scheme}://{}:***{}", &authority[..colon], &rest[at..]);
-            }
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority[..at].find(':')
+        {
+            out = format!("{scheme}://{}:***{}", &authority[..colon], &rest[at..]);
         }
     }
     if let Some(start) = out.find("password=") {
