@@ -23,6 +23,15 @@ pub mod event;
 pub mod issue;
 pub mod telemetry;
 
+pub mod market;
 pub mod sources;
 pub mod store;
 pub mod sinks;
+
+pub mod app;
+pub mod bench;
+pub mod config;
+pub mod pipeline;
+pub mod plugins;
+pub mod server;
+pub mod state;

@@ -120,6 +120,9 @@ pub fn build_plugins(
     let mut cmd = Command::new(&program);
     cmd.arg("build").arg("--manifest-path").arg(manifest);
     cmd.args(["--target", target, "--profile", PROFILE]).arg("--target-dir").arg(target_dir);
+    // Plugin crates outside this workspace have no `[profile.plugin]`; this
+    // defines it for them (and changes nothing where it exists).
+    cmd.args(["--config", "profile.plugin.inherits=\"release\""]);
     for package in packages {
         cmd.args(["-p", package]);
     }

@@ -1,0 +1,189 @@
+//! Subcommands. Each is a thin shell over the library; `anyhow` stays here.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use klaxon::app::{self, RunOptions, Runtime};
+use klaxon::config::{self, DEMO_CONFIG, TimeMode, ValidConfig};
+use klaxon::market::MarketState;
+use klaxon::pipeline::StatsSnapshot;
+use klaxon::plugins::{componentize, inspect};
+use klaxon::telemetry::LogFormat;
+
+#[derive(Parser)]
+#[command(name = "klaxon", version, about = "Real-time alerting for crypto markets and chains, with WebAssembly plugins")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the engine. Without --config, runs the embedded demo.
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config and every plugin it uses, without running.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Replay recorded frames through the config's templates in simulated time.
+    Replay {
+        #[arg(long)]
+        config: PathBuf,
+        /// NDJSON files of recorded venue frames.
+        #[arg(required = true)]
+        frames: Vec<PathBuf>,
+        /// Real-time multiple; 0 replays as fast as possible.
+        #[arg(long, default_value_t = 0.0)]
+        speed: f64,
+    },
+    /// Work with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Measure the plugin path against native Rust, in one run.
+    Bench(klaxon::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Show a component's world, imports, exports and any mismatch.
+    Inspect { file: PathBuf },
+    /// Build a plugin crate into a component: `<dir>/target/klaxon/<name>.wasm`.
+    Build {
+        /// The plugin crate's directory (with Cargo.toml).
+        dir: PathBuf,
+        /// Where to write the component (default: `<package>.wasm` in the current directory).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Run { config } => run(config).await,
+        Command::Check { config } => check(&config).await,
+        Command::Replay { config, frames, speed } => replay(&config, frames, speed).await,
+        Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
+        Command::Plugin(PluginCommand::Build { dir, out }) => build_plugin(&dir, out),
+        Command::Bench(args) => {
+            klaxon::bench::run(args).await.map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<ValidConfig> {
+    Ok(match path {
+        Some(p) => config::load_file(p)?,
+        None => config::load_str(DEMO_CONFIG, "embedded demo config")?,
+    })
+}
+
+async fn run(path: Option<PathBuf>) -> Result<ExitCode> {
+    let config = load(path.as_deref())?;
+    app::run(config, RunOptions { config_path: path }).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(path: &Path) -> Result<ExitCode> {
+    let config = load(Some(path))?;
+    let (_market, prices) = MarketState::new(&config.raw().market);
+    let rt = Runtime::new(&config, prices)?;
+    let plan = app::first_plan(&config, &rt).await?;
+    println!("{}: ok ({} templates, {} sources, {} sinks)", config.origin(), plan.templates.len(), config.raw().sources.len(), config.raw().sinks.len());
+    for t in &plan.templates {
+        let names = |s: &Option<klaxon::pipeline::plan::PluginSlot>| s.as_ref().map_or("default".to_owned(), |s| s.plugin.reference.to_string());
+        println!("  {}: filter {}, cooldown {}, formatter {}", t.id, t.filter.plugin.reference, names(&t.cooldown), names(&t.formatter));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay(path: &Path, frames: Vec<PathBuf>, speed: f64) -> Result<ExitCode> {
+    for f in &frames {
+        if !f.exists() {
+            bail!("{}: file not found", f.display());
+        }
+    }
+    let base = load(Some(path))?;
+    let source: klaxon::sources::SourceConfig = serde_json::from_value(serde_json::json!({ "type": "replay", "files": frames, "speed": speed }))
+        .context("building the replay source")?;
+    let stdout: klaxon::sinks::SinkConfig = serde_json::from_value(serde_json::json!({ "type": "stdout" })).context("building the stdout sink")?;
+    let config = base.amend(|raw| {
+        raw.sources = [("replay".to_owned(), source)].into();
+        raw.sinks = [("stdout".to_owned(), stdout)].into();
+        for t in raw.templates.values_mut() {
+            t.channels = vec!["stdout".to_owned()];
+        }
+        raw.pipeline.time = TimeMode::Event;
+        raw.plugins.watch = false;
+        raw.server.listen = None;
+    })?;
+    let stats = app::run(config, RunOptions::default()).await?;
+    print_summary(&stats);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(s: &StatsSnapshot) {
+    println!("---");
+    println!("events: {}  evaluated: {}  unrouted: {}  failed closed: {}", s.events_in, s.events_evaluated, s.events_unrouted, s.evaluations_failed);
+    println!("fired: {}  suppressed: {}", s.fired, s.suppressed_total());
+    for (reason, n) in &s.suppressed {
+        println!("  suppressed ({reason}): {n}");
+    }
+}
+
+fn inspect_plugin(file: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let engine = klaxon::plugins::PluginEngine::new(&klaxon::plugins::RuntimeConfig { cache_dir: None }).map_err(anyhow::Error::msg)?;
+    let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
+    let report = inspect::inspect(&engine, name, &bytes).map_err(|e| anyhow::anyhow!("{}: not a valid component: {e}", file.display()))?;
+    println!("{} (version {})", file.display(), report.version);
+    println!("api version: {}", report.api_version.as_deref().unwrap_or("not stamped (built without klaxon-sdk)"));
+    println!("imports:");
+    report.imports.iter().for_each(|i| println!("  {i}"));
+    println!("exports:");
+    report.exports.iter().for_each(|e| println!("  {e}"));
+    let mut matched = false;
+    for (kind, result) in &report.worlds {
+        match result {
+            Ok(()) => {
+                matched = true;
+                println!("world: {} (ok)", kind.world());
+            }
+            Err(reason) => println!("not {}: {reason}", kind.world()),
+        }
+    }
+    Ok(if matched { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn build_plugin(dir: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
+    let manifest = dir.join("Cargo.toml");
+    let package = package_name(&manifest)?;
+    let target_dir = dir.join("target").join("klaxon");
+    let core = componentize::build_plugin(&manifest, &package, &[], componentize::CORE_TARGET, &target_dir)?;
+    let component = componentize::component_from_file(&package, &core)?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{package}.wasm")));
+    std::fs::write(&out, &component).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("built {} (version {})", out.display(), klaxon::plugins::load::content_version(&component).0);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `[package] name` of a crate manifest.
+fn package_name(manifest: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
+    let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{}: not valid TOML", manifest.display()))?;
+    doc.get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_owned)
+        .with_context(|| format!("{}: no [package] name", manifest.display()))
+}
