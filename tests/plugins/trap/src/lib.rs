@@ -1,23 +1,39 @@
 //! Broken on purpose: panics (a wasm `unreachable` trap) on any event whose
-//! price is above 0, and rejects the rest with `price not positive`. So a
-//! test picks per event whether the call traps.
+//! price is above `above_price`, and rejects the rest. So a test picks per
+//! event whether the call traps.
 
 use klaxon_sdk::{Event, Filter, Market, Verdict, export_filter};
 
-pub struct Trap;
+/// Params: misbehave only for events priced above `above_price` (default
+/// 10), so the host's smoke run (price 1) passes and the plugin goes live;
+/// set it to 0 to misbehave on every event, smoke run included.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(default = "default_above_price")]
+    pub above_price: f64,
+}
+
+fn default_above_price() -> f64 {
+    10.0
+}
+
+pub struct Trap {
+    above_price: f64,
+}
 
 impl Filter for Trap {
-    type Params = serde::de::IgnoredAny;
+    type Params = Params;
 
-    fn new(_: Self::Params) -> Result<Self, String> {
-        Ok(Trap)
+    fn new(p: Params) -> Result<Self, String> {
+        Ok(Trap { above_price: p.above_price })
     }
 
     fn evaluate(&mut self, event: &Event, _: &Market) -> Verdict {
-        if event.price > 0.0 {
-            panic!("trap plugin: price {} > 0", event.price);
+        if event.price > self.above_price {
+            panic!("trap plugin: price {} > {}", event.price, self.above_price);
         }
-        Verdict::reject("price not positive")
+        Verdict::reject("below trigger price")
     }
 }
 
@@ -31,15 +47,15 @@ mod tests {
     use super::*;
 
     #[test]
-    #[should_panic(expected = "trap plugin: price 1 > 0")]
+    #[should_panic(expected = "trap plugin: price 11 > 10")]
     fn panics_on_positive_price() {
         let f = FilterHarness::<Trap>::configure("{}").unwrap();
-        f.evaluate(&Event::trade("X", 1.0, 1.0), &Market::default());
+        f.evaluate(&Event::trade("X", 11.0, 1.0), &Market::default());
     }
 
     #[test]
     fn rejects_otherwise() {
         let f = FilterHarness::<Trap>::configure("{}").unwrap();
-        assert_eq!(f.evaluate(&Event::trade("X", 0.0, 1.0), &Market::default()).reject_reason(), Some("price not positive"));
+        assert_eq!(f.evaluate(&Event::trade("X", 1.0, 1.0), &Market::default()).reject_reason(), Some("below trigger price"));
     }
 }
