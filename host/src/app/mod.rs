@@ -132,7 +132,7 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     pipeline.finish().await?;
     background.cancel();
     let summary = stats.snapshot();
-    tracing::info!(events = summary.events_in, fired = summary.fired, suppressed = summary.suppressed_total(), "Klaxon stopped.");
+    tracing::info!(events = summary.events_in, evaluated = summary.events_evaluated, unrouted = summary.events_unrouted, fired = summary.fired, suppressed = summary.suppressed_total(), "Klaxon stopped.");
     Ok(summary)
 }
 

@@ -152,15 +152,17 @@ fn plan_template(name: &str, t: &TemplateConfig, library: &PluginLibrary, servic
         Some(slot)
     };
     let filter = slot("filter", &t.filter, PluginKind::Filter);
+    // Outer `None`: not configured (the default applies); inner: failed.
     let cooldown = t.cooldown.as_ref().map(|u| slot("cooldown", u, PluginKind::Cooldown));
     let formatter = t.formatter.as_ref().map(|u| slot("formatter", u, PluginKind::Formatter));
-    match (filter, cooldown, formatter) {
-        (Some(filter), Some(cooldown), Some(formatter)) if issues.is_empty() => Ok(TemplatePlan {
+    let failed = |s: &Option<Option<PluginSlot>>| matches!(s, Some(None));
+    match filter {
+        Some(filter) if issues.is_empty() && !failed(&cooldown) && !failed(&formatter) => Ok(TemplatePlan {
             id,
             filter,
-            cooldown,
+            cooldown: cooldown.flatten(),
             default_cooldown_ms: t.default_cooldown.as_millis() as u64,
-            formatter,
+            formatter: formatter.flatten(),
             digest: t.digest,
             channels: t.channels.iter().cloned().collect(),
             limits,

@@ -85,26 +85,21 @@ pub fn format_line(delivery: &Delivery) -> String {
     let alert = &delivery.alert;
     let ms = alert.event.exchange_time_ms.min(MAX_PRINTABLE_MS);
     let time = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms));
-    let title = if delivery.message.title.trim().is_empty() { &alert.title } else { &delivery.message.title };
-    let mut line = format!(
-        "{time} {} [{}] {} {}",
-        alert.severity.as_str().to_ascii_uppercase(),
-        one_line(alert.template.as_str()),
-        one_line(&alert.event.symbol.name()),
-        one_line(title),
-    );
+    let severity = alert.severity.as_str().to_ascii_uppercase();
+    let title = one_line(if delivery.message.title.trim().is_empty() { &alert.title } else { &delivery.message.title });
     let body = one_line(&delivery.message.body);
+    // Formatters usually open the body with `[SEVERITY] title`; the line
+    // already says both, so only the rest of the body is kept.
+    let body = body.strip_prefix(&format!("[{severity}] ")).unwrap_or(&body);
     let detail = if body.is_empty() {
         let pairs: Vec<String> = alert.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        one_line(&pairs.join(" "))
+        one_line(&format!("{title} {}", pairs.join(" ")))
+    } else if body.starts_with(title.as_str()) {
+        body.to_owned()
     } else {
-        body
+        format!("{title} · {body}")
     };
-    if !detail.is_empty() {
-        line.push_str(" · ");
-        line.push_str(&detail);
-    }
-    line
+    format!("{time} {severity} [{}] {}", one_line(alert.template.as_str()), detail.trim_end())
 }
 
 /// `s` on one line: each line break (and the indentation after it) becomes
@@ -142,11 +137,17 @@ mod tests {
     use crate::sinks::tests::delivery;
 
     #[test]
+    fn body_that_repeats_severity_and_title_is_not_printed_twice() {
+        let d = delivery(0, "Whale buy", "[CRITICAL] Whale buy\nnotional: $1.20M");
+        assert_eq!(format_line(&d), "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] Whale buy · notional: $1.20M");
+    }
+
+    #[test]
     fn formats_the_example_line() {
         let d = delivery(0, "Whale buy", "notional=$1.20M price=61234.5");
         assert_eq!(
             format_line(&d),
-            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] BTCUSDT Whale buy · notional=$1.20M price=61234.5"
+            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] Whale buy · notional=$1.20M price=61234.5"
         );
     }
 
@@ -156,7 +157,7 @@ mod tests {
         let line = format_line(&d);
         assert_eq!(
             line,
-            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] BTCUSDT Whale · buy · *Whale buy* · notional: $1.20M · price: 61234.5"
+            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] Whale · buy · *Whale buy* · notional: $1.20M · price: 61234.5"
         );
         assert!(!line.contains(['\n', '\r']));
     }
@@ -164,7 +165,7 @@ mod tests {
     #[test]
     fn control_characters_cannot_reach_the_terminal() {
         let d = delivery(0, "red \u{1b}[31malert", "a\u{7}b\u{2028}c");
-        assert_eq!(format_line(&d), "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] BTCUSDT red  [31malert · a b · c");
+        assert_eq!(format_line(&d), "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] red  [31malert · a b · c");
     }
 
     #[test]
@@ -175,10 +176,10 @@ mod tests {
         alert.title = "Whale sell".into();
         assert_eq!(
             format_line(&d),
-            "2021-10-11T00:28:32.123Z WARNING [whale-trades] BTCUSDT Whale sell · notional=$1.20M price=61234.5"
+            "2021-10-11T00:28:32.123Z WARNING [whale-trades] Whale sell notional=$1.20M price=61234.5"
         );
         Arc::make_mut(&mut d.alert).fields.clear();
-        assert!(format_line(&d).ends_with("BTCUSDT Whale sell"));
+        assert!(format_line(&d).ends_with("] Whale sell"));
     }
 
     #[test]
