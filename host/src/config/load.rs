@@ -14,7 +14,9 @@ pub const DEMO_CONFIG: &str = include_str!("../../../config/klaxon.toml");
 
 fn extract(figment: Figment, origin: &str) -> Result<ValidConfig, ConfigError> {
     let raw: RawConfig = figment
-        .merge(Env::prefixed("KLAXON_").split("__"))
+        // Only `SECTION__KEY` names: other `KLAXON_*` variables (build and
+        // test settings) are not config.
+        .merge(Env::prefixed("KLAXON_").filter(|k| k.as_str().contains("__")).split("__"))
         .extract()
         .map_err(|e| ConfigError::Parse { origin: origin.to_owned(), message: describe(e) })?;
     validate(raw, origin)

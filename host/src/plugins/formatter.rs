@@ -58,11 +58,60 @@ fn to_wit(alert: &Alert) -> wit::Alert {
     convert::alert(&alert.template, &pass, alert.severity, &alert.event)
 }
 
-/// The built-in plain format: the failure policy of every formatter.
+/// The built-in plain format: the title, then one `name: value` line per
+/// field. Used without a formatter, and as every formatter's failure policy.
 pub fn plain(alert: &Alert) -> Message {
-    let mut body = format!("[{}] {} {}", alert.severity.as_str().to_uppercase(), alert.event.symbol, alert.title);
+    let mut body = alert.title.clone();
     for (name, value) in &alert.fields {
-        let _ = write!(body, " {name}={value}");
+        let _ = write!(body, "\n{name}: {value}");
     }
     Message { title: alert.title.clone(), body, markup: Markup::Plain }
+}
+
+/// The stock `plain` formatter through the host, and the built-in plain
+/// format every failing formatter falls back to.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{AlertId, Decision, Severity};
+    use crate::plugins::PluginKind;
+    use crate::plugins::tests::{engine, loaded, services, template, trade};
+
+    fn alert(title: &str) -> Arc<Alert> {
+        let event = trade("BTCUSDT", 65_000, 40);
+        Arc::new(Alert {
+            id: AlertId::derive(&template(), "BTCUSDT", &event.id),
+            template: template(),
+            key: "BTCUSDT".into(),
+            severity: Severity::Warning,
+            value: 2_600_000.0,
+            title: title.into(),
+            fields: vec![("notional".into(), "$2.60M".into()), ("side".into(), "buy".into())],
+            event: Arc::new(event),
+            decision: Decision::Fire(Severity::Warning),
+            decided_at_ms: 1,
+        })
+    }
+
+    /// The fallback needs no plugin and loses nothing: the title and every
+    /// field reach the message (its exact layout is the format's own).
+    #[test]
+    fn the_built_in_plain_format_keeps_the_title_and_every_field() {
+        let m = plain(&alert("$2.60M buy on BTCUSDT"));
+        assert_eq!(m.title, "$2.60M buy on BTCUSDT");
+        assert_eq!(m.markup, Markup::Plain);
+        for part in ["$2.60M buy on BTCUSDT", "notional", "$2.60M", "side", "buy"] {
+            assert!(m.body.contains(part), "{part:?} missing from {:?}", m.body);
+        }
+    }
+
+    #[test]
+    fn the_stock_plain_formatter_formats_alerts_and_digests() {
+        let plugin = loaded("plain", PluginKind::Formatter);
+        let mut f = FormatterInstance::new(engine(), &template(), plugin, r#"{"include_event": false}"#, &services(), Limits::default()).expect("configure");
+        let one = f.format(&alert("first"), 1).expect("format");
+        assert_eq!(one, Message { title: "first".into(), body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(), markup: Markup::Plain });
+        let digest = f.format_digest(&[alert("first"), alert("second")], 1).expect("format-digest");
+        assert_eq!(digest, Message { title: "2 alerts".into(), body: "2 alerts\n[WARNING] first\n[WARNING] second".into(), markup: Markup::Plain });
+    }
 }
