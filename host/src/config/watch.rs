@@ -42,22 +42,39 @@ pub fn watch(paths: &[PathBuf]) -> notify::Result<(WatchGuard, mpsc::Receiver<()
     }
     let wanted: Vec<PathBuf> = paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
     let (tx, rx) = mpsc::channel(1);
+    // Only relevant paths start or extend a quiet period: the config's
+    // directory may also hold files written continuously (logs, the alert
+    // log), which must neither trigger reloads nor postpone them forever.
     tokio::spawn(async move {
-        while let Some(first) = raw_rx.recv().await {
-            let mut relevant = is_relevant(&first, &wanted);
+        loop {
+            match raw_rx.recv().await {
+                Some(path) if is_relevant(&path, &wanted) => {}
+                Some(_) => continue,
+                None => return,
+            }
             loop {
-                match tokio::time::timeout(QUIET, raw_rx.recv()).await {
-                    Ok(Some(path)) => relevant |= is_relevant(&path, &wanted),
-                    Ok(None) => return,
+                match tokio::time::timeout(QUIET, next_relevant(&mut raw_rx, &wanted)).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
                     Err(_) => break,
                 }
             }
-            if relevant && tx.send(()).await.is_err() {
+            if tx.send(()).await.is_err() {
                 return;
             }
         }
     });
     Ok((WatchGuard { _watcher: watcher }, rx))
+}
+
+/// Wait for the next relevant change; false when the watcher is gone.
+async fn next_relevant(rx: &mut mpsc::UnboundedReceiver<PathBuf>, wanted: &[PathBuf]) -> bool {
+    while let Some(path) = rx.recv().await {
+        if is_relevant(&path, wanted) {
+            return true;
+        }
+    }
+    false
 }
 
 /// A change matters if it is one of the watched files, or a `.wasm` file in
