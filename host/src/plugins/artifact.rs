@@ -91,3 +91,112 @@ fn load_or_create_secret(path: &Path) -> Result<[u8; 32], String> {
     f.write_all(&secret).map_err(|e| format!("plugin cache secret `{}`: {e}", path.display()))?;
     Ok(secret)
 }
+
+/// The cache serves a second engine, and never loads an artifact whose tag
+/// does not check out (tampered, truncated, or written by another cache).
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+    use crate::plugins::load::content_version;
+    use crate::plugins::tests::{GENEROUS, loaded_on, services, template, trade, wasm};
+    use crate::plugins::{PluginEngine, PluginKind, RuntimeConfig};
+
+    const PLUGIN: &str = "amount-threshold";
+
+    fn cached_engine(dir: &Path) -> PluginEngine {
+        PluginEngine::new(&RuntimeConfig { cache_dir: Some(dir.to_owned()) }).expect("engine")
+    }
+
+    fn cache(engine: &PluginEngine) -> &ArtifactCache {
+        engine.cache.as_deref().expect("cache configured")
+    }
+
+    fn digest() -> String {
+        content_version(&wasm(PLUGIN)).1
+    }
+
+    /// The inode changes whenever `put` writes the file (write + rename).
+    fn inode(path: &Path) -> u64 {
+        fs::metadata(path).expect("artifact exists").ino()
+    }
+
+    /// Load through `engine` and make one call, so "loads" means "works".
+    fn load_and_call(engine: &PluginEngine) {
+        let plugin = loaded_on(engine, PLUGIN, PluginKind::Filter);
+        let mut f = crate::plugins::filter::FilterInstance::new(engine, &template(), plugin, r#"{"min_notional_usd": 100}"#, &services(), GENEROUS).expect("configure");
+        let verdict = f.evaluate(&trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1).expect("evaluate");
+        assert!(matches!(verdict, crate::plugins::filter::Verdict::Pass(_)), "{verdict:?}");
+    }
+
+    #[test]
+    fn a_second_engine_loads_the_first_ones_artifact() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = cached_engine(dir.path());
+        load_and_call(&first);
+        let path = cache(&first).path_for(&digest());
+        assert!(path.exists(), "compiling writes `{}`", path.display());
+        let secret = fs::metadata(dir.path().join("secret")).expect("secret written");
+        assert_eq!(secret.permissions().mode() & 0o777, 0o600);
+        let written = inode(&path);
+
+        let second = cached_engine(dir.path());
+        assert_eq!(cache(&second).path_for(&digest()), path, "same engine settings, same artifact name");
+        assert!(cache(&second).get(&second.engine, &digest()).is_some(), "the second engine trusts the artifact");
+        load_and_call(&second);
+        assert_eq!(inode(&path), written, "a cache hit does not recompile (which would rewrite the artifact)");
+    }
+
+    #[test]
+    fn a_tampered_artifact_is_ignored_and_recompiled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = cached_engine(dir.path());
+        load_and_call(&engine);
+        let path = cache(&engine).path_for(&digest());
+        let mut bytes = fs::read(&path).expect("artifact");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        fs::write(&path, &bytes).expect("tamper");
+        let tampered = inode(&path);
+
+        let fresh = cached_engine(dir.path());
+        assert!(cache(&fresh).get(&fresh.engine, &digest()).is_none(), "a flipped byte fails the tag");
+        load_and_call(&fresh);
+        assert_ne!(inode(&path), tampered, "the load recompiled and replaced the artifact");
+        assert!(cache(&fresh).get(&fresh.engine, &digest()).is_some(), "the replacement is valid");
+    }
+
+    #[test]
+    fn a_flipped_tag_or_a_truncated_file_is_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = cached_engine(dir.path());
+        load_and_call(&engine);
+        let path = cache(&engine).path_for(&digest());
+        let good = fs::read(&path).expect("artifact");
+
+        let mut bad_tag = good.clone();
+        *bad_tag.last_mut().expect("not empty") ^= 0x80;
+        fs::write(&path, &bad_tag).expect("write");
+        assert!(cache(&engine).get(&engine.engine, &digest()).is_none());
+
+        fs::write(&path, &good[..TAG_LEN - 1]).expect("write");
+        assert!(cache(&engine).get(&engine.engine, &digest()).is_none(), "shorter than a tag");
+
+        fs::write(&path, &good).expect("write");
+        assert!(cache(&engine).get(&engine.engine, &digest()).is_some(), "the original bytes still check out");
+    }
+
+    #[test]
+    fn an_artifact_from_another_cache_is_not_trusted() {
+        let (a, b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+        let (ea, eb) = (cached_engine(a.path()), cached_engine(b.path()));
+        load_and_call(&ea);
+        let from = cache(&ea).path_for(&digest());
+        let to = cache(&eb).path_for(&digest());
+        fs::copy(&from, &to).expect("copy");
+        assert!(cache(&eb).get(&eb.engine, &digest()).is_none(), "another cache's secret signed it");
+        load_and_call(&eb);
+        assert!(cache(&eb).get(&eb.engine, &digest()).is_some(), "recompiled and signed with this cache's secret");
+    }
+}

@@ -57,3 +57,53 @@ pub fn default_decision(history: &History, window_ms: u64, severity: Severity, n
         _ => Decision::Fire(severity),
     }
 }
+
+/// The stock `fixed` policy through the host, and the default decision every
+/// failing policy falls back to.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::tests::{GENEROUS, engine, loaded, services, template, trade};
+    use crate::plugins::{PluginKind, load};
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn fixed(params: &str) -> Result<CooldownInstance, PluginError> {
+        CooldownInstance::new(engine(), &template(), loaded("fixed", PluginKind::Cooldown), params, &services(), GENEROUS)
+    }
+
+    fn pass() -> Pass {
+        Pass { alert_key: "BTCUSDT".into(), severity: Severity::Warning, value: 1.0, title: "t".into(), fields: vec![] }
+    }
+
+    fn fired(ms_ago: u64) -> History {
+        History { last_fired_ms: Some(NOW - ms_ago), last_value: Some(1.0), last_severity: Some(Severity::Warning), fires: 1, suppressed_since_fire: 0 }
+    }
+
+    #[test]
+    fn the_fixed_policy_suppresses_inside_its_window_on_the_host_clock() {
+        let mut c = fixed(r#"{"window": "10m"}"#).expect("configure");
+        let event = trade("BTCUSDT", 65_000, 1);
+        assert_eq!(c.decide(&pass(), &event, &History::default(), NOW), Ok(Decision::Fire(Severity::Warning)));
+        assert_eq!(c.decide(&pass(), &event, &fired(9 * 60_000), NOW), Ok(Decision::Suppress("cooldown 10m".into())));
+        assert_eq!(c.decide(&pass(), &event, &fired(10 * 60_000), NOW), Ok(Decision::Fire(Severity::Warning)));
+    }
+
+    #[test]
+    fn a_misspelled_cooldown_param_names_the_field() {
+        let err = fixed(r#"{"window": "1m", "windw": "1m"}"#).err().expect("configure must fail");
+        let version = load::content_version(&crate::plugins::tests::wasm("fixed")).0;
+        assert_eq!(err.to_string(), format!("plugin `fixed` {version}: configure rejected params: windw: unknown field `windw`, expected `window`"));
+    }
+
+    #[test]
+    fn the_default_decision_is_a_fixed_window() {
+        let window = 30_000;
+        assert_eq!(default_decision(&History::default(), window, Severity::Critical, NOW), Decision::Fire(Severity::Critical));
+        assert_eq!(default_decision(&fired(29_999), window, Severity::Info, NOW), Decision::Suppress("default cooldown 30s".into()));
+        assert_eq!(default_decision(&fired(30_000), window, Severity::Info, NOW), Decision::Fire(Severity::Info));
+        // A clock behind the last fire (replays, skew) still suppresses.
+        assert_eq!(default_decision(&fired(0), window, Severity::Info, NOW - 5), Decision::Suppress("default cooldown 30s".into()));
+        assert_eq!(default_decision(&fired(0), 0, Severity::Info, NOW), Decision::Fire(Severity::Info), "a zero window never suppresses");
+    }
+}

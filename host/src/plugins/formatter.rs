@@ -75,7 +75,7 @@ mod tests {
     use super::*;
     use crate::alert::{AlertId, Decision, Severity};
     use crate::plugins::PluginKind;
-    use crate::plugins::tests::{engine, loaded, services, template, trade};
+    use crate::plugins::tests::{GENEROUS, engine, loaded, services, template, trade};
 
     fn alert(title: &str) -> Arc<Alert> {
         let event = trade("BTCUSDT", 65_000, 40);
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn the_stock_plain_formatter_formats_alerts_and_digests() {
         let plugin = loaded("plain", PluginKind::Formatter);
-        let mut f = FormatterInstance::new(engine(), &template(), plugin, r#"{"include_event": false}"#, &services(), Limits::default()).expect("configure");
+        let mut f = FormatterInstance::new(engine(), &template(), plugin, r#"{"include_event": false}"#, &services(), GENEROUS).expect("configure");
         let one = f.format(&alert("first"), 1).expect("format");
         assert_eq!(one, Message { title: "first".into(), body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(), markup: Markup::Plain });
         let digest = f.format_digest(&[alert("first"), alert("second")], 1).expect("format-digest");

@@ -48,3 +48,93 @@ pub fn inspect(engine: &PluginEngine, name: &str, bytes: &[u8]) -> Result<Inspec
         .collect();
     Ok(Inspection { version: load::content_version(bytes).0, api_version: api_version_of(bytes), imports, exports, worlds })
 }
+
+/// `inspect` on one component per world plus a WASI guest: imports,
+/// exports, and for each world whether it matches, or the load error why not.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::bindings::API_VERSION;
+    use crate::plugins::tests::{engine, wasm};
+
+    fn inspected(name: &str) -> (Inspection, String) {
+        let bytes = wasm(name);
+        let inspection = inspect(engine(), name, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (inspection, load::content_version(&bytes).0)
+    }
+
+    fn matching(i: &Inspection) -> Vec<PluginKind> {
+        i.worlds.iter().filter(|(_, r)| r.is_ok()).map(|(k, _)| *k).collect()
+    }
+
+    fn why_not(i: &Inspection, kind: PluginKind) -> &str {
+        let (_, result) = i.worlds.iter().find(|(k, _)| *k == kind).expect("every world is checked");
+        result.as_ref().expect_err("world should not match")
+    }
+
+    /// Every world is reported, in a fixed order.
+    fn assert_all_worlds_checked(i: &Inspection) {
+        let kinds: Vec<PluginKind> = i.worlds.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter]);
+    }
+
+    const KLAXON_IMPORTS: [&str; 2] = ["klaxon:plugin/host@0.1.0", "klaxon:plugin/types@0.1.0"];
+
+    #[test]
+    fn a_filter_matches_the_filter_world_only() {
+        let (i, v) = inspected("amount-threshold");
+        assert_eq!(i.version, v);
+        assert!(v.len() == 12 && v.chars().all(|c| c.is_ascii_hexdigit()), "{v}");
+        assert_eq!(i.api_version.as_deref(), Some(API_VERSION));
+        assert_eq!(i.imports, KLAXON_IMPORTS);
+        assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
+        assert_all_worlds_checked(&i);
+        assert_eq!(matching(&i), [PluginKind::Filter]);
+        assert_eq!(why_not(&i, PluginKind::Cooldown), format!("plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no export `decide` found"));
+        assert_eq!(why_not(&i, PluginKind::Formatter), format!("plugin `amount-threshold` {v} (inspect): not a `formatter` component: no export `format` found"));
+    }
+
+    #[test]
+    fn a_cooldown_policy_matches_the_cooldown_world_only() {
+        let (i, v) = inspected("fixed");
+        assert_eq!(i.imports, KLAXON_IMPORTS);
+        assert_eq!(i.exports, ["configure", "decide"]);
+        assert_eq!(matching(&i), [PluginKind::Cooldown]);
+        assert_eq!(why_not(&i, PluginKind::Filter), format!("plugin `fixed` {v} (inspect): not a `filter` component: no export `evaluate` found"));
+    }
+
+    #[test]
+    fn a_formatter_matches_the_formatter_world_only() {
+        let (i, v) = inspected("plain");
+        // `plain` makes no host calls, so it imports only the shared types.
+        assert_eq!(i.imports, ["klaxon:plugin/types@0.1.0"]);
+        assert_eq!(i.exports, ["configure", "format", "format-digest"]);
+        assert_eq!(matching(&i), [PluginKind::Formatter]);
+        assert_eq!(why_not(&i, PluginKind::Filter), format!("plugin `plain` {v} (inspect): not a `filter` component: no export `evaluate` found"));
+    }
+
+    #[test]
+    fn a_wasi_guest_matches_no_world_and_the_reason_names_its_wasi_imports() {
+        let (i, v) = inspected("wasi-fs");
+        assert!(i.imports.iter().any(|n| n.starts_with("wasi:filesystem/types@")), "{:?}", i.imports);
+        assert!(i.imports.iter().any(|n| n.starts_with("wasi:filesystem/preopens@")), "{:?}", i.imports);
+        // It has the filter's exports; only its imports are wrong.
+        assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
+        assert_all_worlds_checked(&i);
+        assert!(matching(&i).is_empty());
+        for kind in [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter] {
+            let reason = why_not(&i, kind);
+            assert!(reason.starts_with(&format!("plugin `wasi-fs` {v} (inspect): wrong imports: imports `wasi:")), "{reason}");
+            assert!(reason.contains("`wasi:filesystem/types@0.2."), "{reason}");
+            assert!(reason.contains("`wasi:filesystem/preopens@0.2."), "{reason}");
+            assert!(reason.contains("which this host does not provide (it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_wasm_are_refused_with_the_parse_error() {
+        assert_eq!(inspect(engine(), "junk", b"\0asm\x0d\0\x01\0junk").unwrap_err(), "failed to parse WebAssembly module: unexpected end-of-file (at offset 0xa)");
+        assert!(inspect(engine(), "junk", b"hello").unwrap_err().starts_with("failed to parse WebAssembly module: magic header not detected"));
+        assert_eq!(api_version_of(b"hello"), None);
+    }
+}

@@ -92,3 +92,119 @@ pub(crate) fn configure_error(plugin: &LoadedPlugin, result: Result<Result<(), S
         Err(e) => Err(PluginError::Configure { plugin: plugin.reference.clone(), reason: classify(&e, limits).to_string() }),
     }
 }
+
+/// The three misbehaving test plugins (`tests/plugins/`), called directly:
+/// each failure is classified with its own text, poisons only the instance
+/// it happened in, and a fresh instance of the same plugin serves again.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::market::Snapshot;
+    use crate::plugins::Columns;
+    use crate::plugins::filter::{FilterInstance, Verdict};
+    use crate::plugins::tests::{filter, trade};
+
+    /// A budget no healthy call comes near, so only the memory cap (or a
+    /// trap) can stop a call; a loaded test machine must not turn a memory
+    /// test into a timeout.
+    const LIMITS: Limits = Limits { memory_bytes: 8 << 20, call_budget: Duration::from_secs(10) };
+    /// For the endless loop: the budget is the mechanism under test. Small,
+    /// but instantiate + configure share one budget, so not so small that a
+    /// stall of a loaded machine could make building the instance time out.
+    const SHORT: Limits = Limits { call_budget: Duration::from_millis(200), ..LIMITS };
+    /// What wasmtime says when a call enters an instance that trapped before.
+    const POISONED: &str = "wasm trap: cannot enter component instance";
+
+    /// Misbehaves (test plugins' default `above_price` is 10).
+    fn expensive() -> crate::event::Event {
+        trade("BTCUSDT", 65_000, 1)
+    }
+
+    /// Below every test plugin's trigger price: a healthy call.
+    fn cheap() -> crate::event::Event {
+        trade("DOGEUSDT", 1, 1)
+    }
+
+    fn below_trigger() -> Result<Verdict, CallError> {
+        Ok(Verdict::Reject("below trigger price".into()))
+    }
+
+    /// After a failure: the same instance refuses every call, single or
+    /// batch; a new one from the same `LoadedPlugin` works.
+    fn assert_poisoned_then_rebuilt(f: &mut FilterInstance, name: &str, limits: Limits) {
+        let market = Snapshot::default();
+        assert_eq!(f.evaluate(&cheap(), &market, 2), Err(CallError::Trap(POISONED.into())), "{name}: poisoned instance, single event");
+        let mut columns = Columns::default();
+        columns.fill([(&cheap(), &market)].into_iter());
+        assert_eq!(f.evaluate_batch(&columns, 2, &mut Vec::new()), Err(CallError::Trap(POISONED.into())), "{name}: poisoned instance, batch");
+        let mut fresh = filter(name, "{}", limits).expect("fresh instance");
+        assert_eq!(fresh.evaluate(&cheap(), &market, 3), below_trigger(), "{name}: fresh instance");
+    }
+
+    #[test]
+    fn healthy_calls_of_the_broken_plugins_succeed() {
+        for name in ["trap", "loop-forever", "alloc-forever"] {
+            let mut f = filter(name, "{}", LIMITS).expect("configure");
+            assert_eq!(f.evaluate(&cheap(), &Snapshot::default(), 1), below_trigger(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_guest_panic_is_a_trap_that_poisons_only_its_instance() {
+        let mut f = filter("trap", "{}", LIMITS).expect("configure");
+        let Err(ref err @ CallError::Trap(ref text)) = f.evaluate(&expensive(), &Snapshot::default(), 1) else { panic!("the trap plugin did not trap") };
+        // Wasmtime's chain: the guest backtrace context, then the trap itself.
+        assert!(text.starts_with("error while executing at wasm backtrace:"), "{text}");
+        assert!(text.ends_with("wasm trap: wasm `unreachable` instruction executed"), "{text}");
+        assert!(err.to_string().starts_with("trapped: error while executing"), "{err}");
+        assert_poisoned_then_rebuilt(&mut f, "trap", LIMITS);
+    }
+
+    #[test]
+    fn an_endless_loop_is_interrupted_at_its_time_budget() {
+        let mut f = filter("loop-forever", "{}", SHORT).expect("configure");
+        let err = f.evaluate(&expensive(), &Snapshot::default(), 1).unwrap_err();
+        assert_eq!(err, CallError::Timeout(Duration::from_millis(200)));
+        assert_eq!(err.to_string(), "exceeded its 200ms time budget");
+        assert_poisoned_then_rebuilt(&mut f, "loop-forever", SHORT);
+    }
+
+    #[test]
+    fn an_endless_loop_in_a_batch_is_interrupted_too() {
+        let mut f = filter("loop-forever", "{}", SHORT).expect("configure");
+        let market = Snapshot::default();
+        let (a, b) = (cheap(), expensive());
+        let mut columns = Columns::default();
+        columns.fill([(&a, &market), (&b, &market)].into_iter());
+        assert_eq!(f.evaluate_batch(&columns, 1, &mut Vec::new()), Err(CallError::Timeout(Duration::from_millis(200))));
+        assert_poisoned_then_rebuilt(&mut f, "loop-forever", SHORT);
+    }
+
+    #[test]
+    fn a_memory_hog_is_stopped_at_its_memory_limit() {
+        let mut f = filter("alloc-forever", "{}", LIMITS).expect("configure");
+        let err = f.evaluate(&expensive(), &Snapshot::default(), 1).unwrap_err();
+        assert_eq!(err, CallError::OutOfMemory(8 << 20));
+        assert_eq!(err.to_string(), "exceeded its memory limit of 8388608 bytes");
+        assert_poisoned_then_rebuilt(&mut f, "alloc-forever", LIMITS);
+    }
+
+    #[test]
+    fn a_memory_limit_below_the_initial_memory_fails_instantiation() {
+        let tiny = Limits { memory_bytes: 64 << 10, ..LIMITS };
+        let err = filter("trap", "{}", tiny).err().expect("64 KiB is below any Rust guest's initial memory");
+        let version = crate::plugins::load::content_version(&crate::plugins::tests::wasm("trap")).0;
+        assert!(matches!(&err, PluginError::Instantiate { plugin, .. } if *plugin.name == *"trap"), "{err:?}");
+        assert_eq!(err.to_string(), format!("plugin `trap` {version}: cannot instantiate: exceeded its memory limit of 65536 bytes"));
+    }
+
+    #[test]
+    fn budgets_round_up_to_whole_ticks_plus_one() {
+        use crate::plugins::engine::{TICK, budget_ticks};
+        assert_eq!(budget_ticks(TICK), 2);
+        assert_eq!(budget_ticks(TICK * 10), 11);
+        assert_eq!(budget_ticks(TICK * 10 + Duration::from_micros(1)), 12);
+    }
+}

@@ -61,7 +61,7 @@ pub fn load(engine: &PluginEngine, name: &str, origin: &str, bytes: &[u8], kind:
     let instance_pre = engine
         .linker
         .instantiate_pre(&component)
-        .map_err(|e| PluginError::Imports { plugin: plugin.clone(), origin: origin.clone(), reason: error_chain(&e) })?;
+        .map_err(|e| PluginError::Imports { plugin: plugin.clone(), origin: origin.clone(), reason: imports_reason(engine, &component, &e) })?;
     let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
         plugin: plugin.clone(),
         origin: origin.clone(),
@@ -89,6 +89,24 @@ fn compile(engine: &PluginEngine, bytes: &[u8], digest: &str) -> Result<Componen
     Ok(component)
 }
 
+/// Why the linker refused the component. The linker names only the first
+/// import it cannot satisfy, which for a WASI guest is whatever std happened
+/// to import first (`wasi:io/poll`), not what the plugin asks for (files,
+/// sockets, env). So name every import outside `klaxon:plugin` first.
+fn imports_reason(engine: &PluginEngine, component: &Component, err: &wasmtime::Error) -> String {
+    let foreign: Vec<String> = component
+        .component_type()
+        .imports(&engine.engine)
+        .map(|(name, _)| name)
+        .filter(|name| !name.starts_with("klaxon:plugin/"))
+        .map(|name| format!("`{name}`"))
+        .collect();
+    match foreign.is_empty() {
+        true => error_chain(err),
+        false => format!("imports {}, which this host does not provide (it links only `klaxon:plugin`, no WASI): {}", foreign.join(", "), error_chain(err)),
+    }
+}
+
 /// Same major, and for 0.x the same minor (semver's rule for pre-1.0).
 fn compatible(found: &str, expected: &str) -> bool {
     let parts = |v: &str| -> Vec<u64> { v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
@@ -100,9 +118,108 @@ fn compatible(found: &str, expected: &str) -> bool {
     }
 }
 
+/// Every load-time rejection, each with its exact message: API version
+/// (stamped into a stock component by hand), not a component, wrong world,
+/// WASI imports; and what a version string is.
 #[cfg(test)]
 mod tests {
-    use super::compatible;
+    use super::*;
+    use crate::plugins::inspect::API_VERSION_SECTION;
+    use crate::plugins::tests::{engine, wasm};
+
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// `bytes` with a `klaxon:api-version` custom section of `version` right
+    /// after the 8-byte preamble, so it is found before the SDK's own stamp
+    /// in the nested core module.
+    fn stamped(bytes: &[u8], version: &str) -> Vec<u8> {
+        let mut payload = Vec::new();
+        leb128(API_VERSION_SECTION.len(), &mut payload);
+        payload.extend_from_slice(API_VERSION_SECTION.as_bytes());
+        payload.extend_from_slice(version.as_bytes());
+        let mut out = bytes[..8].to_vec();
+        out.push(0); // custom section id
+        leb128(payload.len(), &mut out);
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&bytes[8..]);
+        out
+    }
+
+    #[test]
+    fn an_incompatible_api_version_is_rejected_before_compiling() {
+        let bytes = stamped(&wasm("amount-threshold"), "9.9.9");
+        assert_eq!(api_version_of(&bytes).as_deref(), Some("9.9.9"));
+        let err = load(engine(), "amount-threshold", "plugins/amount-threshold.wasm", &bytes, PluginKind::Filter).unwrap_err();
+        let version = content_version(&bytes).0;
+        assert!(matches!(&err, PluginError::ApiVersion { found, expected: "0.1.0", .. } if found == "9.9.9"), "{err:?}");
+        assert_eq!(err.to_string(), format!("plugin `amount-threshold` {version} (plugins/amount-threshold.wasm): built for klaxon:plugin@9.9.9, this host speaks @0.1.0"));
+        assert_eq!(err.reason_label(), "api_version");
+    }
+
+    #[test]
+    fn a_compatible_api_version_stamp_loads() {
+        let bytes = stamped(&wasm("amount-threshold"), "0.1.9");
+        assert_eq!(api_version_of(&bytes).as_deref(), Some("0.1.9"));
+        let plugin = load(engine(), "amount-threshold", "test", &bytes, PluginKind::Filter).expect("0.1.9 speaks 0.1");
+        assert_eq!(&*plugin.reference.version, content_version(&bytes).0);
+    }
+
+    #[test]
+    fn the_sdk_stamps_every_built_plugin() {
+        for name in ["amount-threshold", "fixed", "plain", "trap"] {
+            assert_eq!(api_version_of(&wasm(name)).as_deref(), Some(API_VERSION), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_component_of_another_world_is_rejected_naming_the_missing_export() {
+        let bytes = wasm("plain");
+        let err = load(engine(), "plain", "builtin", &bytes, PluginKind::Filter).unwrap_err();
+        let version = content_version(&bytes).0;
+        assert_eq!(err.to_string(), format!("plugin `plain` {version} (builtin): not a `filter` component: no export `evaluate` found"));
+        assert_eq!(err.reason_label(), "wrong_world");
+    }
+
+    #[test]
+    fn wasi_imports_are_rejected_naming_every_one() {
+        let bytes = wasm("wasi-fs");
+        let err = load(engine(), "wasi-fs", "plugins/wasi-fs.wasm", &bytes, PluginKind::Filter).unwrap_err();
+        let PluginError::Imports { plugin, origin, reason } = &err else { panic!("not an imports error: {err:?}") };
+        assert_eq!((&*plugin.name, &*plugin.version, origin.as_str()), ("wasi-fs", content_version(&bytes).0.as_str(), "plugins/wasi-fs.wasm"));
+        assert!(reason.starts_with("imports `wasi:"), "{reason}");
+        assert!(reason.contains("`wasi:filesystem/types@0.2."), "{reason}");
+        assert!(reason.contains("`wasi:filesystem/preopens@0.2."), "{reason}");
+        assert!(!reason.contains("`klaxon:plugin/"), "the host's own imports are not blamed: {reason}");
+        // The linker's own account of the first failure follows.
+        assert!(reason.contains("(it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"), "{reason}");
+        assert_eq!(err.reason_label(), "imports");
+    }
+
+    #[test]
+    fn a_core_module_is_not_a_component() {
+        let core_module = b"\0asm\x01\0\0\0";
+        let err = load(engine(), "core", "test", core_module, PluginKind::Filter).unwrap_err();
+        let version = content_version(core_module).0;
+        assert_eq!(err.to_string(), format!("plugin `core` {version} (test): not a valid component: failed to parse WebAssembly module: attempted to parse a wasm module with a component parser"));
+        assert_eq!(err.reason_label(), "compile");
+    }
+
+    #[test]
+    fn versions_are_the_first_twelve_hex_digits_of_the_sha256() {
+        let (short, full) = content_version(b"abc");
+        assert_eq!(full, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(short, "ba7816bf8f01");
+    }
 
     #[test]
     fn api_versions_follow_semver() {

@@ -48,3 +48,86 @@ impl TrapLedger {
         counts.iter().filter(|(_, n)| self.threshold > 0 && **n >= self.threshold).map(|(p, n)| (p.clone(), *n)).collect()
     }
 }
+
+/// Threshold semantics: the `threshold`-th trap of one version disables it,
+/// is reported once, and moves both counters; other versions are untouched.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Names are unique per test: the metrics registry is process-wide.
+    fn version(name: &str, version: &str) -> PluginRef {
+        PluginRef { name: Arc::from(name), version: Arc::from(version) }
+    }
+
+    fn traps_total(p: &PluginRef) -> u64 {
+        metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "filter"]).get()
+    }
+
+    fn disabled_total(p: &PluginRef) -> u64 {
+        metrics().plugin_disabled.with_label_values(&[&p.name, &p.version]).get()
+    }
+
+    #[test]
+    fn the_threshold_th_trap_disables_the_version_and_reports_it_once() {
+        let ledger = TrapLedger::new(3);
+        let p = version("ledger-threshold", "aaaaaaaaaaaa");
+        let trap = |template| ledger.record(&p, PluginKind::Filter, template, "exceeded its 50ms time budget");
+        assert!(!trap("a"));
+        assert!(!trap("b"), "traps from any template count toward the version");
+        assert!(!ledger.is_disabled(&p));
+        assert!(ledger.disabled().is_empty());
+        assert_eq!(disabled_total(&p), 0);
+
+        assert!(trap("a"), "the third trap disables");
+        assert!(ledger.is_disabled(&p));
+        assert_eq!(ledger.disabled(), vec![(p.clone(), 3)]);
+        assert_eq!(disabled_total(&p), 1);
+
+        // A call already in flight on another worker may still trap: counted,
+        // but the version is not disabled (or reported) a second time.
+        assert!(!trap("b"));
+        assert!(ledger.is_disabled(&p));
+        assert_eq!(ledger.disabled(), vec![(p.clone(), 4)]);
+        assert_eq!((traps_total(&p), disabled_total(&p)), (4, 1));
+    }
+
+    #[test]
+    fn a_new_version_starts_with_a_clean_record() {
+        let ledger = TrapLedger::new(2);
+        let (old, new) = (version("ledger-versions", "111111111111"), version("ledger-versions", "222222222222"));
+        ledger.record(&old, PluginKind::Cooldown, "t", "trapped");
+        assert!(ledger.record(&old, PluginKind::Cooldown, "t", "trapped"));
+        assert!(ledger.is_disabled(&old));
+        assert!(!ledger.is_disabled(&new));
+        assert!(!ledger.record(&new, PluginKind::Cooldown, "t", "trapped"));
+        assert!(!ledger.is_disabled(&new));
+        assert_eq!(ledger.disabled(), vec![(old.clone(), 2)]);
+        let cooldown_traps = |p: &PluginRef| metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "cooldown"]).get();
+        assert_eq!((cooldown_traps(&old), cooldown_traps(&new)), (2, 1));
+    }
+
+    #[test]
+    fn threshold_zero_never_disables() {
+        let ledger = TrapLedger::new(0);
+        let p = version("ledger-never", "333333333333");
+        for _ in 0..100 {
+            assert!(!ledger.record(&p, PluginKind::Formatter, "t", "trapped"));
+        }
+        assert!(!ledger.is_disabled(&p));
+        assert!(ledger.disabled().is_empty());
+        assert_eq!(metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "formatter"]).get(), 100);
+        assert_eq!(disabled_total(&p), 0);
+    }
+
+    #[test]
+    fn a_threshold_of_one_disables_on_the_first_trap() {
+        let ledger = TrapLedger::new(1);
+        let p = version("ledger-one", "444444444444");
+        assert!(ledger.record(&p, PluginKind::Filter, "t", "trapped"));
+        assert!(ledger.is_disabled(&p));
+        assert_eq!(disabled_total(&p), 1);
+    }
+}
