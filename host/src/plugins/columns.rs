@@ -38,12 +38,12 @@ macro_rules! each_column {
         b.closed_pnl.$op($($arg)?);
         b.exchange_time_ms.$op($($arg)?);
         b.last_price.$op($($arg)?);
-        b.change1m.$op($($arg)?);
-        b.change5m.$op($($arg)?);
-        b.change1h.$op($($arg)?);
-        b.volume1m.$op($($arg)?);
-        b.volume5m.$op($($arg)?);
-        b.volume1h.$op($($arg)?);
+        b.change_1m.$op($($arg)?);
+        b.change_5m.$op($($arg)?);
+        b.change_1h.$op($($arg)?);
+        b.volume_1m.$op($($arg)?);
+        b.volume_5m.$op($($arg)?);
+        b.volume_1h.$op($($arg)?);
         b.best_bid.$op($($arg)?);
         b.best_ask.$op($($arg)?);
         b.missing.$op($($arg)?);
@@ -75,12 +75,12 @@ impl Columns {
             b.closed_pnl.push(e.closed_pnl.map_or(f64::NAN, f));
             b.exchange_time_ms.push(e.exchange_time_ms);
             b.last_price.push(m.last_price);
-            b.change1m.push(m.w1m.change_pct);
-            b.change5m.push(m.w5m.change_pct);
-            b.change1h.push(m.w1h.change_pct);
-            b.volume1m.push(m.w1m.volume_usd);
-            b.volume5m.push(m.w5m.volume_usd);
-            b.volume1h.push(m.w1h.volume_usd);
+            b.change_1m.push(m.w1m.change_pct);
+            b.change_5m.push(m.w5m.change_pct);
+            b.change_1h.push(m.w1h.change_pct);
+            b.volume_1m.push(m.w1m.volume_usd);
+            b.volume_5m.push(m.w5m.volume_usd);
+            b.volume_1h.push(m.w1h.volume_usd);
             b.best_bid.push(m.best_bid);
             b.best_ask.push(m.best_ask);
             b.missing.push(missing(m));
@@ -103,12 +103,12 @@ impl Columns {
             dst.closed_pnl.push(src.closed_pnl[r]);
             dst.exchange_time_ms.push(src.exchange_time_ms[r]);
             dst.last_price.push(src.last_price[r]);
-            dst.change1m.push(src.change1m[r]);
-            dst.change5m.push(src.change5m[r]);
-            dst.change1h.push(src.change1h[r]);
-            dst.volume1m.push(src.volume1m[r]);
-            dst.volume5m.push(src.volume5m[r]);
-            dst.volume1h.push(src.volume1h[r]);
+            dst.change_1m.push(src.change_1m[r]);
+            dst.change_5m.push(src.change_5m[r]);
+            dst.change_1h.push(src.change_1h[r]);
+            dst.volume_1m.push(src.volume_1m[r]);
+            dst.volume_5m.push(src.volume_5m[r]);
+            dst.volume_1h.push(src.volume_1h[r]);
             dst.best_bid.push(src.best_bid[r]);
             dst.best_ask.push(src.best_ask[r]);
             dst.missing.push(src.missing[r]);
@@ -138,12 +138,12 @@ fn empty_batch() -> wit::EventBatch {
         closed_pnl: Vec::new(),
         exchange_time_ms: Vec::new(),
         last_price: Vec::new(),
-        change1m: Vec::new(),
-        change5m: Vec::new(),
-        change1h: Vec::new(),
-        volume1m: Vec::new(),
-        volume5m: Vec::new(),
-        volume1h: Vec::new(),
+        change_1m: Vec::new(),
+        change_5m: Vec::new(),
+        change_1h: Vec::new(),
+        volume_1m: Vec::new(),
+        volume_5m: Vec::new(),
+        volume_1h: Vec::new(),
         best_bid: Vec::new(),
         best_ask: Vec::new(),
         missing: Vec::new(),
