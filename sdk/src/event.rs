@@ -169,6 +169,7 @@ impl<'a> Symbol<'a> {
         Symbol(NameRef::Name(name))
     }
 
+    #[inline(always)]
     pub(crate) const fn from_id(id: u32) -> Symbol<'a> {
         Symbol(NameRef::Id(id))
     }
@@ -208,6 +209,7 @@ impl<'a> Account<'a> {
     }
 
     /// Id 0 means "no account", as in the WIT.
+    #[inline(always)]
     pub(crate) const fn from_id(id: u32) -> Account<'a> {
         if id == 0 { Account(None) } else { Account(Some(NameRef::Id(id))) }
     }
@@ -421,6 +423,7 @@ impl MissingFields {
     pub const BEST_ASK: MissingFields = MissingFields(1 << 5);
     pub const ALL: MissingFields = MissingFields(0b11_1111);
 
+    #[inline(always)]
     pub const fn from_bits(bits: u8) -> MissingFields {
         MissingFields(bits & Self::ALL.0)
     }

@@ -10,6 +10,7 @@
 //! unifies features across plugins built in one invocation); the features
 //! only keep the other worlds' type imports out of the component.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
@@ -207,8 +208,12 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
             best_ask: best_ask[i],
             missing: MissingFields::from_bits(missing[i].bits()),
         };
-        if let Verdict::Pass(pass) = filter.evaluate(&event, &market) {
-            passed.push(wit::Passed { row: i as u32, pass: pass_to_wit(pass) });
+        match filter.evaluate(&event, &market) {
+            // The common case; matching it apart keeps the drop glue (an
+            // out-of-line call) off the hot path.
+            Verdict::Reject(Cow::Borrowed(_)) => {}
+            Verdict::Reject(Cow::Owned(reason)) => drop(reason),
+            Verdict::Pass(pass) => passed.push(wit::Passed { row: i as u32, pass: pass_to_wit(pass) }),
         }
     }
     passed
@@ -267,6 +272,7 @@ pub fn formatter_format_digest<T: Formatter>(slot: &Slot<T>, alerts: Vec<wit::Al
 
 // ----------------------------------------------------------- conversions
 
+#[inline(always)]
 pub(crate) fn kind_from_wit(kind: wit::EventKind) -> EventKind {
     match kind {
         wit::EventKind::Trade => EventKind::Trade,
@@ -277,6 +283,7 @@ pub(crate) fn kind_from_wit(kind: wit::EventKind) -> EventKind {
     }
 }
 
+#[inline(always)]
 pub(crate) fn side_from_wit(side: wit::Side) -> Side {
     match side {
         wit::Side::Buy => Side::Buy,
@@ -285,6 +292,7 @@ pub(crate) fn side_from_wit(side: wit::Side) -> Side {
     }
 }
 
+#[inline(always)]
 pub(crate) fn direction_from_wit(direction: wit::Direction) -> Direction {
     match direction {
         wit::Direction::None => Direction::None,

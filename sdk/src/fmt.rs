@@ -10,29 +10,40 @@ pub fn usd(value: f64) -> String {
     if !value.is_finite() {
         return "$?".to_owned();
     }
-    let sign = if value < 0.0 { "-" } else { "" };
+    let mut out = String::with_capacity(12);
+    if value < 0.0 {
+        out.push('-');
+    }
+    out.push('$');
     let v = value.abs();
     const UNITS: [(f64, &str); 4] = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")];
     for (i, (size, unit)) in UNITS.iter().enumerate() {
-        // Round first, so 999_999 reads `$1.00M`, not `$1000K`.
+        // Compare after rounding, so 999_999 reads `$1.00M`, not `$1000K`.
         let scaled = v / size;
         if scaled >= 0.9995 || (i == UNITS.len() - 1 && v >= 999.5) {
-            let digits = if scaled >= 99.95 {
+            let decimals = if scaled >= 99.95 {
                 0
             } else if scaled >= 9.995 {
                 1
             } else {
                 2
             };
-            return format!("{sign}${scaled:.digits$}{unit}");
+            push_fixed(&mut out, scaled, decimals);
+            out.push_str(unit);
+            return out;
         }
     }
-    if v >= 1.0 || v == 0.0 { format!("{sign}${v:.0}") } else { format!("{sign}${v:.2}") }
+    push_fixed(&mut out, v, if v >= 1.0 || v == 0.0 { 0 } else { 2 });
+    out
 }
 
 /// A signed percentage with two decimals: `+5.12%`, `-0.40%`.
 pub fn pct(value: f64) -> String {
-    format!("{value:+.2}%")
+    let mut out = String::with_capacity(8);
+    out.push(if value < 0.0 { '-' } else { '+' });
+    push_fixed(&mut out, value.abs(), 2);
+    out.push('%');
+    out
 }
 
 /// A price with enough precision for its magnitude: `64250.5`, `1.2345`,
@@ -47,10 +58,35 @@ pub fn price(value: f64) -> String {
         0
     } else {
         // Four significant digits below 1.
-        (4 - v.log10().floor() as i32 - 1).clamp(4, 12) as usize
+        (4 - v.log10().floor() as i32 - 1).clamp(4, 12) as u32
     };
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+    let mut out = String::with_capacity(16);
+    if value < 0.0 {
+        out.push('-');
+    }
+    push_fixed(&mut out, v, decimals);
+    if out.contains('.') {
+        let trimmed = out.trim_end_matches('0').trim_end_matches('.').len();
+        out.truncate(trimmed);
+    }
+    out
+}
+
+/// Appends `value` (≥ 0) rounded to `decimals` places. Integer arithmetic:
+/// core's exact float formatting falls back to bignum code that costs tens
+/// of thousands of instructions in wasm.
+fn push_fixed(out: &mut String, value: f64, decimals: u32) {
+    let factor = 10u64.pow(decimals);
+    let scaled = (value * factor as f64).round();
+    if !(scaled < 1e18) {
+        let _ = write!(out, "{value:.prec$}", prec = decimals as usize);
+        return;
+    }
+    let scaled = scaled as u64;
+    let _ = write!(out, "{}", scaled / factor);
+    if decimals > 0 {
+        let _ = write!(out, ".{:0width$}", scaled % factor, width = decimals as usize);
+    }
 }
 
 /// `0x1234…abcd` for long addresses; short strings unchanged.
@@ -140,6 +176,7 @@ mod tests {
         assert_eq!(usd(4_560_000_000.0), "$4.56B");
         assert_eq!(usd(-2_100.0), "-$2.10K");
         assert_eq!(usd(f64::NAN), "$?");
+        assert_eq!(usd(2e30), "$2000000000000000000T");
     }
 
     #[test]
@@ -150,6 +187,10 @@ mod tests {
         assert_eq!(price(1.23456), "1.2346");
         assert_eq!(price(0.00001234), "0.00001234");
         assert_eq!(price(2.0), "2");
+        assert_eq!(price(-0.5), "-0.5");
+        assert_eq!(price(0.0), "0");
+        assert_eq!(pct(0.0), "+0.00%");
+        assert_eq!(pct(-12.345), "-12.35%");
     }
 
     #[test]

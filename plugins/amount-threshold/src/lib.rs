@@ -112,23 +112,20 @@ impl Filter for AmountThreshold {
         })
     }
 
+    // The reject checks stay small so this inlines into the SDK's batch
+    // loop; building a pass and the KV window live out of line.
+    #[inline]
     fn evaluate(&mut self, event: &Event, _market: &Market) -> Verdict {
         if !self.kinds.contains(event.kind) {
             return Verdict::reject("kind not selected");
         }
         let Some(notional) = event.notional_usd else { return Verdict::reject("no notional") };
         if notional >= self.min_notional_usd {
-            let Some(key) = self.key(event) else { return Verdict::reject("no account") };
-            return self.single_pass(event, key, notional);
+            return self.single_pass(event, notional);
         }
-        let Some((threshold, window)) = self.total else { return Verdict::reject("below threshold") };
-        if !(notional > 0.0) {
-            return Verdict::reject("below threshold");
-        }
-        let Some(key) = self.key(event) else { return Verdict::reject("no account") };
-        match add_to_window(key, notional, window, threshold) {
-            Some(total) => self.window_pass(event, key, total, window),
-            None => Verdict::reject("below window total"),
+        match self.total {
+            Some((threshold, window)) if notional > 0.0 => self.window_path(event, notional, threshold, window),
+            _ => Verdict::reject("below threshold"),
         }
     }
 }
@@ -141,7 +138,9 @@ impl AmountThreshold {
         }
     }
 
-    fn single_pass(&self, event: &Event, key: &str, notional: f64) -> Verdict {
+    #[inline(never)]
+    fn single_pass(&self, event: &Event, notional: f64) -> Verdict {
+        let Some(key) = self.key(event) else { return Verdict::reject("no account") };
         let symbol = event.symbol.name();
         let noun = match event.kind {
             EventKind::Trade => match event.side {
@@ -161,6 +160,15 @@ impl AmountThreshold {
             .with_field("price", price(event.price))
             .with_field("size", format!("{}", event.size));
         details(pass, event).into()
+    }
+
+    #[inline(never)]
+    fn window_path(&self, event: &Event, notional: f64, threshold: f64, window: Duration) -> Verdict {
+        let Some(key) = self.key(event) else { return Verdict::reject("no account") };
+        match add_to_window(key, notional, window, threshold) {
+            Some(total) => self.window_pass(event, key, total, window),
+            None => Verdict::reject("below window total"),
+        }
     }
 
     fn window_pass(&self, event: &Event, key: &str, total: f64, window: Duration) -> Verdict {
