@@ -27,10 +27,7 @@ impl CooldownInstance {
         let KindPre::Cooldown(pre) = &plugin.pre else {
             panic!("CooldownInstance::new called with a {} plugin", plugin.kind.as_str());
         };
-        let mut store = instance::new_store(engine, template, &plugin, services, limits);
-        let bindings = pre.instantiate(&mut store).map_err(|e| instance::instantiate_error(&plugin, &e, limits))?;
-        let configured = bindings.call_configure(&mut store, params_json);
-        instance::configure_error(&plugin, configured, limits)?;
+        let (store, bindings) = instance::start(engine, template, &plugin, params_json, services, limits, |s| pre.instantiate(s), |b, s, p| b.call_configure(s, p))?;
         Ok(CooldownInstance { plugin, store, bindings, limits, template: template.clone() })
     }
 

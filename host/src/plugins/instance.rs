@@ -84,6 +84,25 @@ pub(crate) fn instantiate_error(plugin: &LoadedPlugin, err: &wasmtime::Error, li
     PluginError::Instantiate { plugin: plugin.reference.clone(), reason: classify(err, limits).to_string() }
 }
 
+/// Instantiate a plugin in a fresh store and configure it with `params`;
+/// the two closures are the world's typed `instantiate` and `configure`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start<B>(
+    engine: &PluginEngine,
+    template: &TemplateId,
+    plugin: &LoadedPlugin,
+    params: &str,
+    services: &HostServices,
+    limits: Limits,
+    instantiate: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<B>,
+    configure: impl FnOnce(&B, &mut Store<HostState>, &str) -> wasmtime::Result<Result<(), String>>,
+) -> Result<(Store<HostState>, B), PluginError> {
+    let mut store = new_store(engine, template, plugin, services, limits);
+    let bindings = instantiate(&mut store).map_err(|e| instantiate_error(plugin, &e, limits))?;
+    configure_error(plugin, configure(&bindings, &mut store, params), limits)?;
+    Ok((store, bindings))
+}
+
 /// Turn a configure error or trap into a `PluginError`.
 pub(crate) fn configure_error(plugin: &LoadedPlugin, result: Result<Result<(), String>, wasmtime::Error>, limits: Limits) -> Result<(), PluginError> {
     match result {
