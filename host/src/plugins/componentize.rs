@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The cargo profile plugins are built with (defined in the workspace
-/// root `Cargo.toml`: `opt-level = "s"`, `panic = "abort"`).
+/// root `Cargo.toml`: `opt-level = "s"`, `panic = "abort"`; plain release
+/// for a crate whose manifest does not define it).
 pub const PROFILE: &str = "plugin";
 
 /// Target for plugins without WASI imports: a core module to componentize.
