@@ -78,7 +78,7 @@ pub fn price(value: f64) -> String {
 fn push_fixed(out: &mut String, value: f64, decimals: u32) {
     let factor = 10u64.pow(decimals);
     let scaled = (value * factor as f64).round();
-    if !(scaled < 1e18) {
+    if scaled.is_nan() || scaled >= 1e18 {
         let _ = write!(out, "{value:.prec$}", prec = decimals as usize);
         return;
     }

@@ -81,7 +81,7 @@ impl Filter for AmountThreshold {
             return Err("set `min_notional_usd`, `window_total_usd`, or both".into());
         }
         if let Some(min) = p.min_notional_usd
-            && !(min >= 0.0)
+            && (min.is_nan() || min < 0.0)
         {
             return Err(format!("min_notional_usd: must be 0 or more, got {min}"));
         }
@@ -90,7 +90,7 @@ impl Filter for AmountThreshold {
             (None, Some(_)) => return Err("window: only used with `window_total_usd`".into()),
             (Some(_), None) => return Err("window: required with `window_total_usd`".into()),
             (Some(total), Some(window)) => {
-                if !(total > 0.0) {
+                if total.is_nan() || total <= 0.0 {
                     return Err(format!("window_total_usd: must be greater than 0, got {total}"));
                 }
                 if window.is_zero() {

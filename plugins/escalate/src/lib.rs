@@ -45,7 +45,7 @@ impl CooldownPolicy for Escalate {
     type Params = Params;
 
     fn new(p: Params) -> Result<Self, String> {
-        if !(p.worse_by_pct >= 0.0) || !p.worse_by_pct.is_finite() {
+        if !p.worse_by_pct.is_finite() || p.worse_by_pct < 0.0 {
             return Err(format!("worse_by_pct: must be 0 or more, got {}", p.worse_by_pct));
         }
         if p.escalate_after == Some(0) {

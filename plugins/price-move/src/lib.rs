@@ -122,12 +122,12 @@ impl Filter for PriceMove {
         }
         for (i, window) in Window::ALL.iter().enumerate() {
             if let Some(t) = change[i]
-                && !(t >= 0.0)
+                && (t.is_nan() || t < 0.0)
             {
                 return Err(format!("min_change_{}_pct: must be 0 or more, got {t}", window.as_str()));
             }
             if let Some(t) = volume[i]
-                && !(t >= 0.0)
+                && (t.is_nan() || t < 0.0)
             {
                 return Err(format!("min_volume_{}_usd: must be 0 or more, got {t}", window.as_str()));
             }

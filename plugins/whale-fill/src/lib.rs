@@ -81,7 +81,7 @@ impl Filter for WhaleFill {
         if let Some(i) = p.accounts.iter().position(|a| a.trim().is_empty()) {
             return Err(format!("accounts[{i}]: must not be empty"));
         }
-        if !(p.min_notional_usd >= 0.0) {
+        if p.min_notional_usd.is_nan() || p.min_notional_usd < 0.0 {
             return Err(format!("min_notional_usd: must be 0 or more, got {}", p.min_notional_usd));
         }
         if p.kinds.is_empty() {
