@@ -235,3 +235,35 @@ fn scrub_env(cmd: &mut Command) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_a_component_from_a_core_module() {
+        assert!(is_component(b"\0asm\x0d\x00\x01\x00"));
+        assert!(!is_component(b"\0asm\x01\x00\x00\x00"));
+        assert!(!is_component(b"\0as"));
+    }
+
+    #[test]
+    fn a_missing_target_says_which_rustup_command_to_run() {
+        let err = check_target_installed("wasm32-no-such-target").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the Rust target `wasm32-no-such-target` is not installed; run `rustup target add wasm32-no-such-target` \
+             (rust-toolchain.toml lists it for this workspace)"
+        );
+        assert!(check_target_installed(CORE_TARGET).is_ok());
+    }
+
+    #[test]
+    fn a_module_importing_what_no_world_provides_is_refused() {
+        // `(module (import "env" "f" (func)))`: no component-type section,
+        // so no world provides the import.
+        let module = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x09\x01\x03env\x01f\0\0";
+        let err = componentize(module).unwrap_err();
+        assert!(err.to_string().starts_with("cannot make a component from the core module: "), "{err}");
+    }
+}
