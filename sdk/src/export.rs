@@ -15,7 +15,8 @@ use std::cell::RefCell;
 
 use serde::de::DeserializeOwned;
 
-use crate::event::{Account, Direction, Event, EventKind, Market, MissingFields, Side, Symbol, WindowStats};
+use crate::event::{Account, Direction, Event, EventKind, Side, Symbol};
+use crate::market::{Market, MissingFields, WindowStats};
 use crate::verdict::{Field, Pass, Severity, Verdict};
 use crate::{Alert, CooldownPolicy, Decision, EventRecord, Filter, Formatter, History, Markup, Message};
 

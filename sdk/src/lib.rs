@@ -71,6 +71,7 @@ mod duration;
 mod event;
 pub mod fmt;
 pub mod host;
+mod market;
 mod names;
 mod params;
 mod verdict;
@@ -87,10 +88,8 @@ include!(concat!(env!("OUT_DIR"), "/api_version.rs"));
 // What authors need, and nothing generated: the bindings stay in `__private`.
 pub use alert::{Alert, Decision, History, Markup, Message};
 pub use duration::Duration;
-pub use event::{
-    Account, Direction, Event, EventKind, EventKinds, EventRecord, Market, MissingFields, Side, Symbol, Window,
-    WindowStats,
-};
+pub use event::{Account, Direction, Event, EventKind, EventKinds, EventRecord, Side, Symbol};
+pub use market::{Market, MissingFields, Window, WindowStats};
 pub use params::parse_params;
 pub use verdict::{Field, Pass, Severity, Verdict};
 
