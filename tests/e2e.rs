@@ -138,7 +138,7 @@ fn golden_replay_of_the_binance_spot_recording() {
     let mut alerts: Vec<&str> = alerts.lines().collect();
     alerts.sort();
     let expected = [
-        "2021-10-12T00:28:43.963Z WARNING [nkn-trades] $20 buy on NKNUSDT · notional: $20 · price: 0.3528 · size: 58 · side: buy · venue: binance",
+        "2021-10-12T00:28:43.963Z WARNING [nkn-trades] $20 buy on NKNUSDT · notional: $20 · price: 0.3528 · size: 58 · side: buy",
         "2021-10-12T00:28:43.963Z WARNING [quiet-books] NKNUSDT up 0.00% in 1h · price: 0.3528 · 1m change: +0.00% on $20 · 5m change: +0.00% on $20 · 1h change: +0.00% on $20",
         "2021-10-12T00:28:54.486Z WARNING [quiet-books] LRCBTC up 0.00% in 1h · price: 0.00000638 · 1m change: +0.00% on $0 · 5m change: +0.00% on $0 · 1h change: +0.00% on $0",
     ];

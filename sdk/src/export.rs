@@ -186,14 +186,14 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
     let mut passed = Vec::new();
     for i in 0..n {
         let event = Event {
-            kind: kind_from_wit(kinds[i]),
+            kind: kind_from_code(kinds[i]),
             symbol: Symbol::from_id(symbol_ids[i]),
             account: Account::from_id(account_ids[i]),
             price: prices[i],
             size: sizes[i],
             notional_usd: not_nan(notional[i]),
-            side: side_from_wit(sides[i]),
-            direction: direction_from_wit(directions[i]),
+            side: side_from_code(sides[i]),
+            direction: direction_from_code(directions[i]),
             closed_pnl: not_nan(closed_pnl[i]),
             exchange_time_ms: times[i],
             id: None,
@@ -207,7 +207,7 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
             window_1h: WindowStats { change_pct: change_1h[i], volume_usd: volume_1h[i], trades: None },
             best_bid: best_bid[i],
             best_ask: best_ask[i],
-            missing: MissingFields::from_bits(missing[i].bits()),
+            missing: MissingFields::from_bits(missing[i] as _),
         };
         match filter.evaluate(&event, &market) {
             // The common case; matching it apart keeps the drop glue (an
@@ -272,6 +272,40 @@ pub fn formatter_format_digest<T: Formatter>(slot: &Slot<T>, alerts: Vec<wit::Al
 }
 
 // ----------------------------------------------------------- conversions
+
+/// Enum codes in `event-batch` are the WIT declaration order (see
+/// `wit/types.wit`). An unknown code is a host bug: trap rather than guess.
+#[inline(always)]
+pub(crate) fn kind_from_code(code: u8) -> EventKind {
+    match code {
+        0 => EventKind::Trade,
+        1 => EventKind::Swap,
+        2 => EventKind::PerpFill,
+        3 => EventKind::Liquidation,
+        4 => EventKind::BookTop,
+        _ => panic!("klaxon-sdk: unknown event-kind code {code}"),
+    }
+}
+
+#[inline(always)]
+pub(crate) fn side_from_code(code: u8) -> Side {
+    match code {
+        0 => Side::Buy,
+        1 => Side::Sell,
+        _ => Side::Unknown,
+    }
+}
+
+#[inline(always)]
+pub(crate) fn direction_from_code(code: u8) -> Direction {
+    match code {
+        1 => Direction::OpenLong,
+        2 => Direction::CloseLong,
+        3 => Direction::OpenShort,
+        4 => Direction::CloseShort,
+        _ => Direction::None,
+    }
+}
 
 #[inline(always)]
 pub(crate) fn kind_from_wit(kind: wit::EventKind) -> EventKind {

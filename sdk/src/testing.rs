@@ -360,7 +360,8 @@ fn market_to_wit(market: &Market) -> wit::Market {
 fn batch_to_wit(rows: &[(Event<'_>, Market)]) -> wit::EventBatch {
     let col = |f: &dyn Fn(&Event<'_>, &Market) -> f64| rows.iter().map(|(e, m)| f(e, m)).collect::<Vec<f64>>();
     wit::EventBatch {
-        kinds: rows.iter().map(|(e, _)| kind_to_wit(e.kind)).collect(),
+        // Codes are the WIT enums' declaration order, as the host sends them.
+        kinds: rows.iter().map(|(e, _)| kind_to_wit(e.kind) as u8).collect(),
         symbol_ids: rows.iter().map(|(e, _)| e.symbol.id().unwrap_or_else(|| intern_symbol(e.symbol.name()))).collect(),
         account_ids: rows
             .iter()
@@ -369,8 +370,8 @@ fn batch_to_wit(rows: &[(Event<'_>, Market)]) -> wit::EventBatch {
         prices: col(&|e, _| e.price),
         sizes: col(&|e, _| e.size),
         notional_usd: col(&|e, _| e.notional_usd.unwrap_or(f64::NAN)),
-        sides: rows.iter().map(|(e, _)| side_to_wit(e.side)).collect(),
-        directions: rows.iter().map(|(e, _)| direction_to_wit(e.direction)).collect(),
+        sides: rows.iter().map(|(e, _)| side_to_wit(e.side) as u8).collect(),
+        directions: rows.iter().map(|(e, _)| direction_to_wit(e.direction) as u8).collect(),
         closed_pnl: col(&|e, _| e.closed_pnl.unwrap_or(f64::NAN)),
         exchange_time_ms: rows.iter().map(|(e, _)| e.exchange_time_ms).collect(),
         last_price: col(&|_, m| m.last_price),
@@ -382,7 +383,7 @@ fn batch_to_wit(rows: &[(Event<'_>, Market)]) -> wit::EventBatch {
         volume_1h: col(&|_, m| m.window_1h.volume_usd),
         best_bid: col(&|_, m| m.best_bid),
         best_ask: col(&|_, m| m.best_ask),
-        missing: rows.iter().map(|(_, m)| wit::MissingFields::from_bits_truncate(m.missing.bits())).collect(),
+        missing: rows.iter().map(|(_, m)| m.missing.bits()).collect(),
     }
 }
 

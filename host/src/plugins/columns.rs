@@ -2,7 +2,8 @@
 //!
 //! A string costs ~55 ns to cross into WebAssembly, a column value ~1–2 ns,
 //! so a batch is a set of plain lists with symbols and accounts as interned
-//! ids. A worker converts its batch to columns once (decimals to `f64`) and
+//! ids and enums as `u8` codes (their declaration order, which the host
+//! enums share with the WIT: see `wit/types.wit`). A worker converts its batch to columns once (decimals to `f64`) and
 //! reuses them for every template: templates that see every row get the
 //! batch as is, the others a gathered subset. Buffers are reused, so a warm
 //! worker allocates nothing here.
@@ -11,7 +12,7 @@ use crate::event::Event;
 use crate::market::Snapshot;
 
 use super::bindings::wit;
-use super::convert::{direction, f, kind, missing, side};
+use super::convert::f;
 
 /// Reusable column buffers.
 pub struct Columns {
@@ -64,14 +65,14 @@ impl Columns {
         each_column!(&mut self.batch, clear);
         let b = &mut self.batch;
         for (e, m) in rows {
-            b.kinds.push(kind(e.kind));
+            b.kinds.push(e.kind as u8);
             b.symbol_ids.push(e.symbol.id());
             b.account_ids.push(e.account.map_or(0, |a| a.id()));
             b.prices.push(f(e.price));
             b.sizes.push(f(e.size));
             b.notional_usd.push(e.notional_usd.map_or(f64::NAN, f));
-            b.sides.push(side(e.side));
-            b.directions.push(direction(e.direction));
+            b.sides.push(e.side as u8);
+            b.directions.push(e.direction as u8);
             b.closed_pnl.push(e.closed_pnl.map_or(f64::NAN, f));
             b.exchange_time_ms.push(e.exchange_time_ms);
             b.last_price.push(m.last_price);
@@ -83,7 +84,7 @@ impl Columns {
             b.volume_1h.push(m.w1h.volume_usd);
             b.best_bid.push(m.best_bid);
             b.best_ask.push(m.best_ask);
-            b.missing.push(missing(m));
+            b.missing.push(m.missing.bits());
         }
     }
 
@@ -147,5 +148,25 @@ fn empty_batch() -> wit::EventBatch {
         best_bid: Vec::new(),
         best_ask: Vec::new(),
         missing: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::convert::{direction, kind, side};
+    use crate::event::{Direction, EventKind, Side};
+
+    /// The batch sends host enums as `u8`; their order must be the WIT's.
+    #[test]
+    fn host_enum_codes_are_the_wit_declaration_order() {
+        for k in EventKind::ALL {
+            assert_eq!(k as u8, kind(k) as u8, "{k:?}");
+        }
+        for s in [Side::Buy, Side::Sell, Side::Unknown] {
+            assert_eq!(s as u8, side(s) as u8, "{s:?}");
+        }
+        for d in [Direction::None, Direction::OpenLong, Direction::CloseLong, Direction::OpenShort, Direction::CloseShort] {
+            assert_eq!(d as u8, direction(d) as u8, "{d:?}");
+        }
     }
 }

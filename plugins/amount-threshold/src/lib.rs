@@ -187,14 +187,8 @@ fn details(mut pass: Pass, event: &Event) -> Pass {
     if event.side != klaxon_sdk::Side::Unknown {
         pass = pass.with_field("side", event.side.as_str());
     }
-    if let Some(venue) = event.venue {
-        pass = pass.with_field("venue", venue);
-    }
     if let Some(account) = event.account.name() {
         pass = pass.with_field("account", account);
-    }
-    if let Some(tx) = event.tx_hash {
-        pass = pass.with_field("tx", tx);
     }
     pass
 }

@@ -206,9 +206,6 @@ impl PriceMove {
                 );
             }
         }
-        if let Some(venue) = event.venue {
-            pass = pass.with_field("venue", venue);
-        }
         pass.into()
     }
 }

@@ -158,9 +158,6 @@ impl Filter for WhaleFill {
         if let Some(pnl) = event.closed_pnl {
             pass = pass.with_field("closed pnl", usd(pnl));
         }
-        if let Some(venue) = event.venue {
-            pass = pass.with_field("venue", venue);
-        }
         pass.into()
     }
 }
