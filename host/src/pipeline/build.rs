@@ -27,6 +27,7 @@ use crate::telemetry::metrics;
 use super::evaluate::{WorkItem, WorkerContext, WorkerOutputs, spawn_worker};
 use super::plan::Plan;
 use super::stats::RunStats;
+use super::wait;
 
 /// Everything the pipeline is built from.
 pub struct PipelineParts {
@@ -138,11 +139,13 @@ impl Pipeline {
 /// symbol. The plan is read per event, so a published swap applies from
 /// the next event on, and each item carries the plan it was routed with.
 async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, plan: Arc<ArcSwap<Plan>>, workers: Vec<mpsc::Sender<WorkItem>>, stats: Arc<RunStats>) {
-    let m = metrics();
     let mut targets = Vec::new();
+    // Counter per venue, looked up once: a labelled lookup per event would
+    // hash the label on the hot path.
+    let mut events_in: HashMap<crate::event::Sym, prometheus::IntCounter> = HashMap::new();
     while let Some(event) = rx.recv().await {
         RunStats::add(&stats.events_in, 1);
-        m.pipeline_events_in.with_label_values(&[event.venue.name().as_ref()]).inc();
+        events_in.entry(event.venue).or_insert_with(|| metrics().pipeline_events_in.with_label_values(&[event.venue.name().as_ref()])).inc();
         let snapshot = market.apply(&event);
         let current = plan.load_full();
         targets.clear();
@@ -153,11 +156,9 @@ async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, pl
         }
         let shard = event.symbol.id() as usize % workers.len();
         let item = WorkItem { event: Arc::new(event), market: snapshot, plan: current, targets: targets.clone() };
-        let timer = m.stage_wait.with_label_values(&["route"]).start_timer();
-        if workers[shard].send(item).await.is_err() {
+        if wait::send(&workers[shard], item, "route").await.is_err() {
             tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
             return;
         }
-        timer.observe_duration();
     }
 }

@@ -35,6 +35,7 @@ use super::format::MessageFormatter;
 use super::instances::InstanceCache;
 use super::plan::{Plan, TemplatePlan};
 use super::stats::RunStats;
+use super::wait;
 
 /// One routed event on its way to a worker.
 pub struct WorkItem {
@@ -234,11 +235,9 @@ impl Worker {
     }
 
     fn send_alert(&self, alert: Arc<Alert>) {
-        let timer = metrics().stage_wait.with_label_values(&["alert_log"]).start_timer();
-        if self.outputs.alerts.blocking_send(alert).is_err() {
+        if wait::blocking_send(&self.outputs.alerts, alert, "alert_log").is_err() {
             tracing::error!("Alert log writer is gone; alert not logged.");
         }
-        timer.observe_duration();
     }
 
     /// Format fired alerts per template (one digest when asked) and hand the
@@ -258,11 +257,9 @@ impl Worker {
             let delivery = Arc::new(Delivery { alert: alerts[alerts.len() - 1].clone(), message, channels: tp.channels.clone() });
             for channel in tp.channels.iter() {
                 if let Some(tx) = self.outputs.sinks.get(channel) {
-                    let timer = metrics().stage_wait.with_label_values(&["deliver"]).start_timer();
-                    if tx.blocking_send(delivery.clone()).is_err() {
+                    if wait::blocking_send(tx, delivery.clone(), "deliver").is_err() {
                         tracing::error!(channel, "Sink is gone; message not delivered.");
                     }
-                    timer.observe_duration();
                 }
             }
         }

@@ -11,6 +11,7 @@ pub mod instances;
 pub mod plan;
 pub mod route;
 pub mod stats;
+mod wait;
 
 pub use build::{Pipeline, PipelineParts};
 pub use plan::{Plan, PluginLibrary, build_plan};
