@@ -1,12 +1,12 @@
-//! Time as the pipeline sees it.
+//! The wall clock, behind a trait so stages that read "now" can be given
+//! another clock in tests.
 //!
-//! Live runs use the wall clock. Replays use simulated time: the clock reads
-//! the exchange time of the newest event that entered the pipeline, so
-//! cooldowns, windows and the plugins' `now-ms` behave exactly as they would
-//! have live, at any replay speed.
+//! Replays do not use a clock at all: with `pipeline.time = "event"` the
+//! evaluate worker takes each event's exchange time as "now" for cooldowns,
+//! windows and the plugins' `now-ms`, so replay output is the same at any
+//! speed (see `pipeline/evaluate.rs`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of "now" in unix milliseconds.
@@ -24,41 +24,5 @@ impl Clock for SystemClock {
     }
 }
 
-/// Simulated time, advanced by whoever feeds events in. Never goes backwards,
-/// so an out-of-order frame cannot rewind cooldowns.
-#[derive(Debug, Default)]
-pub struct SimulatedClock {
-    now: AtomicU64,
-}
-
-impl SimulatedClock {
-    pub fn new(start_ms: u64) -> Arc<SimulatedClock> {
-        Arc::new(SimulatedClock { now: AtomicU64::new(start_ms) })
-    }
-
-    pub fn advance_to(&self, ms: u64) {
-        self.now.fetch_max(ms, Ordering::Relaxed);
-    }
-}
-
-impl Clock for SimulatedClock {
-    fn now_ms(&self) -> u64 {
-        self.now.load(Ordering::Relaxed)
-    }
-}
-
 /// Shared handle to the pipeline's clock.
 pub type SharedClock = Arc<dyn Clock>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn simulated_clock_never_rewinds() {
-        let c = SimulatedClock::new(10);
-        c.advance_to(50);
-        c.advance_to(20);
-        assert_eq!(c.now_ms(), 50);
-    }
-}

@@ -200,7 +200,7 @@ impl Event {
         }
     }
 
-    /// USD notional if known, else `price * size` when the quote is a USD stable.
+    /// USD notional if known, else zero.
     pub fn notional_or_zero(&self) -> Decimal {
         self.notional_usd.unwrap_or(Decimal::ZERO)
     }

@@ -4,7 +4,7 @@
 //! the stages share:
 //!
 //! * vocabulary: [`event`] (normalized events), [`alert`] (verdicts, alerts,
-//!   decisions, messages), [`clock`] (wall or simulated time), [`issue`]
+//!   decisions, messages), [`clock`] (the wall clock, behind a trait), [`issue`]
 //!   (config problems), [`telemetry`] (metrics and logs);
 //! * [`sources`]: venue feeds, replay and the synthetic market, emitting `Event`s;
 //! * [`market`]: host-owned market state (last prices, rolling windows, tops of book);

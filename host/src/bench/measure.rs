@@ -89,7 +89,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     println!("  native rules   {:>12.0} events/s  {:>8.1} ns/event", 1e9 / native_loop, native_loop);
     println!("  wasm / native  {:>12.2}x", wasm_loop / native_loop);
 
-    let pipeline_ns = pipeline(&args, &config, &rt, plan, &data).await?;
+    let pipeline_ns = pipeline(&args, &config, &rt, plan, &data).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let pipeline_ns = pipeline_ns?;
     println!("\npipeline (threads, decide, format, alert log; {} workers):", config.raw().pipeline.workers);
     println!("  wasm filters   {:>12.0} events/s  {:>8.1} ns/event", 1e9 / pipeline_ns, pipeline_ns);
     Ok(())

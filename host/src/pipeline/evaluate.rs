@@ -172,41 +172,39 @@ impl Worker {
         m.evaluations.with_label_values(&[t.id.as_str()]).inc_by(rows.len() as u64);
         RunStats::add(&self.ctx.stats.evaluations, rows.len() as u64);
         let slot = &t.filter;
+        if self.ctx.ledger.is_disabled(&slot.plugin.reference) {
+            return self.failed_closed(t, rows.len());
+        }
         let now = self.now_ms(&run[*rows.last().expect("rows is never empty")].event);
-        let mut out = Vec::new();
-        let result = if self.ctx.ledger.is_disabled(&slot.plugin.reference) {
-            Err(None)
-        } else {
-            let (engine, services) = (&self.ctx.engine, &self.ctx.services);
-            match self.filters.get(&t.id, slot, || FilterInstance::new(engine, &t.id, slot.plugin.clone(), &slot.params, services, t.limits)) {
-                Ok(f) if rows.len() == 1 => f.evaluate(&run[rows[0]].event, &run[rows[0]].market, now).map(|v| {
-                    if let Verdict::Pass(p) = v {
-                        out.push((0, p));
-                    }
-                }),
-                Ok(f) => {
-                    let columns = if rows.len() == run.len() {
-                        &self.columns
-                    } else {
-                        self.columns.gather(rows, &mut self.subset);
-                        &self.subset
-                    };
-                    f.evaluate_batch(columns, now, &mut out)
-                }
-                Err(error) => {
-                    tracing::warn!(template = %t.id, %error, "Filter unavailable; failing closed.");
-                    return self.failed_closed(t, rows.len());
-                }
+        let (engine, services) = (&self.ctx.engine, &self.ctx.services);
+        let f = match self.filters.get(&t.id, slot, || FilterInstance::new(engine, &t.id, slot.plugin.clone(), &slot.params, services, t.limits)) {
+            Ok(f) => f,
+            Err(error) => {
+                tracing::warn!(template = %t.id, %error, "Filter unavailable; failing closed.");
+                return self.failed_closed(t, rows.len());
             }
-            .map_err(Some)
+        };
+        let mut out = Vec::new();
+        let result = if let [row] = rows {
+            f.evaluate(&run[*row].event, &run[*row].market, now).map(|v| {
+                if let Verdict::Pass(p) = v {
+                    out.push((0, p));
+                }
+            })
+        } else {
+            let columns = if rows.len() == run.len() {
+                &self.columns
+            } else {
+                self.columns.gather(rows, &mut self.subset);
+                &self.subset
+            };
+            f.evaluate_batch(columns, now, &mut out)
         };
         match result {
             Ok(()) => out.into_iter().map(|(i, p)| (rows[i], p)).collect(),
             Err(trap) => {
-                if let Some(trap) = trap {
-                    self.ctx.ledger.record(&slot.plugin.reference, slot.plugin.kind, t.id.as_str(), &trap.to_string());
-                    self.filters.poison(&t.id);
-                }
+                self.ctx.ledger.record(&slot.plugin.reference, slot.plugin.kind, t.id.as_str(), &trap.to_string());
+                self.filters.poison(&t.id);
                 self.failed_closed(t, rows.len())
             }
         }

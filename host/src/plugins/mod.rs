@@ -102,8 +102,6 @@ pub enum PluginError {
     Configure { plugin: PluginRef, reason: String },
     #[error("plugin {plugin}: smoke test failed: {reason}")]
     Smoke { plugin: PluginRef, reason: String },
-    #[error("plugin {plugin}: disabled after {traps} traps")]
-    Disabled { plugin: PluginRef, traps: u32 },
 }
 
 impl PluginError {
@@ -118,7 +116,6 @@ impl PluginError {
             PluginError::Instantiate { .. } => "instantiate",
             PluginError::Configure { .. } => "configure",
             PluginError::Smoke { .. } => "smoke",
-            PluginError::Disabled { .. } => "disabled",
         }
     }
 }
