@@ -24,5 +24,11 @@ impl Clock for SystemClock {
     }
 }
 
+/// Wall-clock unix milliseconds, for code that has no `Clock` handle and only
+/// measures (stream lag), never decides.
+pub fn wall_ms() -> u64 {
+    SystemClock.now_ms()
+}
+
 /// Shared handle to the pipeline's clock.
 pub type SharedClock = Arc<dyn Clock>;

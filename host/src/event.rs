@@ -206,6 +206,16 @@ impl Event {
     }
 }
 
+/// A chain reorg took back an event a source had emitted (an EVM log
+/// re-sent with `removed: true`). It travels forward to the alert log, which
+/// marks any alert fired for the event as retracted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retraction {
+    /// The retracted [`Event::id`].
+    pub event_id: String,
+    pub venue: Sym,
+}
+
 /// Quote assets treated as USD when computing notional.
 pub const USD_QUOTES: [&str; 6] = ["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "USD"];
 

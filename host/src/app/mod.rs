@@ -23,6 +23,7 @@ use crate::pipeline::{Pipeline, PipelineParts, PluginLibrary, StatsSnapshot, bui
 use crate::plugins::host_api::HostServices;
 use crate::plugins::{PluginEngine, RuntimeConfig, TrapLedger};
 use crate::server::{ReadyState, serve};
+use crate::sources::{Interest, SourceContext};
 use crate::state::{MemoryHistory, MemoryKv};
 
 pub use reload::Reloader;
@@ -100,10 +101,16 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
 
     let cancel = CancellationToken::new();
     let sources = TaskTracker::new();
+    let (interest_tx, interest) = tokio::sync::watch::channel(interest_of(&config));
     for (name, source) in raw.sources.clone() {
-        let (out, token) = (pipeline.events.clone(), cancel.child_token());
+        let ctx = SourceContext {
+            out: pipeline.events.clone(),
+            retractions: Some(pipeline.retractions.clone()),
+            interest: interest.clone(),
+            cancel: cancel.child_token(),
+        };
         sources.spawn(async move {
-            if let Err(error) = source.run(name.clone(), out, token).await {
+            if let Err(error) = source.run(name.clone(), ctx).await {
                 tracing::error!(source = name, %error, "Source stopped with an error.");
             }
         });
@@ -118,7 +125,8 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         tokio::spawn(serve(listener, ready.clone(), background.clone()));
     }
     let _watch = match raw.plugins.watch {
-        true => Reloader::new(config.clone(), opts.config_path.clone(), rt.library.clone(), rt.services.clone(), plan.clone()).spawn(background.clone()),
+        true => Reloader::new(config.clone(), opts.config_path.clone(), rt.library.clone(), rt.services.clone(), plan.clone(), interest_tx)
+            .spawn(background.clone()),
         false => None,
     };
 
@@ -134,6 +142,12 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     let summary = stats.snapshot();
     tracing::info!(events = summary.events_in, evaluated = summary.events_evaluated, unrouted = summary.events_unrouted, fired = summary.fired, suppressed = summary.suppressed_total(), "Klaxon stopped.");
     Ok(summary)
+}
+
+/// The selectors of every enabled template, for sources that subscribe per
+/// symbol or account.
+pub(crate) fn interest_of(config: &ValidConfig) -> Interest {
+    Interest::new(config.raw().templates.values().filter(|t| t.enabled).map(|t| t.select.clone()))
 }
 
 /// SIGINT or SIGTERM.

@@ -18,6 +18,7 @@ use crate::config::{ConfigError, RawConfig, ValidConfig, load_file, watch};
 use crate::issue::ConfigIssue;
 use crate::pipeline::{Plan, PluginLibrary, build_plan};
 use crate::plugins::host_api::HostServices;
+use crate::sources::Interest;
 use crate::telemetry::metrics;
 
 pub struct Reloader {
@@ -26,11 +27,21 @@ pub struct Reloader {
     library: Arc<PluginLibrary>,
     services: HostServices,
     plan: Arc<ArcSwap<Plan>>,
+    /// Read by sources that subscribe per symbol or account; updated after
+    /// each applied reload so they follow template changes.
+    interest: tokio::sync::watch::Sender<Interest>,
 }
 
 impl Reloader {
-    pub fn new(current: ValidConfig, path: Option<PathBuf>, library: Arc<PluginLibrary>, services: HostServices, plan: Arc<ArcSwap<Plan>>) -> Reloader {
-        Reloader { current, path, library, services, plan }
+    pub fn new(
+        current: ValidConfig,
+        path: Option<PathBuf>,
+        library: Arc<PluginLibrary>,
+        services: HostServices,
+        plan: Arc<ArcSwap<Plan>>,
+        interest: tokio::sync::watch::Sender<Interest>,
+    ) -> Reloader {
+        Reloader { current, path, library, services, plan, interest }
     }
 
     /// Watch the config file and plugins directory; reload on change until
@@ -82,6 +93,12 @@ impl Reloader {
             .map_err(|issues| ConfigError::Invalid { origin: next.origin().to_owned(), issues })?;
         let versions: Vec<String> = plan.templates.iter().map(|t| format!("{}={}", t.id, t.filter.plugin.reference)).collect();
         self.plan.store(Arc::new(plan));
+        self.interest.send_if_modified(|old| {
+            let new = super::interest_of(&next);
+            let changed = *old != new;
+            *old = new;
+            changed
+        });
         self.current = next;
         tracing::info!(generation, filters = ?versions, "New plan published.");
         Ok(generation)

@@ -22,7 +22,10 @@ pub mod binance;
 pub mod evm;
 pub mod frame;
 pub mod hyperliquid;
+pub mod interest;
+pub mod live;
 pub mod replay;
+pub mod solana;
 pub mod synthetic;
 
 #[cfg(test)]
@@ -36,19 +39,27 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::event::{Event, Sym};
+use crate::event::{Event, Retraction, Sym};
 use crate::issue::ConfigIssue;
 use crate::telemetry::metrics;
 
+pub use interest::{Interest, VenueInterest};
 pub use frame::{Format, FrameParser, Ignored, ParseError, Parsed, Protocol};
 pub use replay::{ReplayConfig, ReplayError};
 pub use synthetic::{SyntheticConfig, SyntheticMarket};
 
-/// A configured source, `[sources.<name>]` with `type = "replay"` or
-/// `type = "synthetic"`. Live venue kinds join this enum in a later issue.
+/// A configured source, `[sources.<name>]`, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
+    /// Binance spot or USD-M futures market streams.
+    Binance(binance::BinanceConfig),
+    /// Hyperliquid trades, books and account fills.
+    Hyperliquid(hyperliquid::HyperliquidConfig),
+    /// DEX swap logs from an EVM node (`eth_subscribe`).
+    Evm(evm::EvmConfig),
+    /// Raydium AMM v4 swaps from a Solana node (`logsSubscribe`).
+    Solana(solana::SolanaConfig),
     /// Recorded frames from NDJSON files.
     Replay(ReplayConfig),
     /// A seeded random market.
@@ -60,14 +71,22 @@ impl SourceConfig {
     /// e.g. `sources.market`.
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         match self {
+            SourceConfig::Binance(c) => c.validate(path),
+            SourceConfig::Hyperliquid(c) => c.validate(path),
+            SourceConfig::Evm(c) => c.validate(path),
+            SourceConfig::Solana(c) => c.validate(path),
             SourceConfig::Replay(c) => c.validate(path),
             SourceConfig::Synthetic(c) => c.validate(path),
         }
     }
 
-    /// `replay` or `synthetic`, for logs.
+    /// The `type`, for logs.
     pub fn kind(&self) -> &'static str {
         match self {
+            SourceConfig::Binance(_) => "binance",
+            SourceConfig::Hyperliquid(_) => "hyperliquid",
+            SourceConfig::Evm(_) => "evm",
+            SourceConfig::Solana(_) => "solana",
             SourceConfig::Replay(_) => "replay",
             SourceConfig::Synthetic(_) => "synthetic",
         }
@@ -75,20 +94,19 @@ impl SourceConfig {
 
     /// Run the source until its input ends, `cancel` fires, or the output
     /// closes. `name` is the source's config key (the `source` metric label).
-    pub async fn run(
-        self,
-        name: String,
-        out: mpsc::Sender<Event>,
-        cancel: CancellationToken,
-    ) -> Result<SourceSummary, SourceError> {
+    pub async fn run(self, name: String, ctx: SourceContext) -> Result<SourceSummary, SourceError> {
         let _up = UpGuard::set(&name);
         let kind = self.kind();
         // Every log line of the run carries the source's name.
         let span = tracing::info_span!("source", source = %name, kind);
-        let emitter = Emitter::new(name, out, cancel);
+        let emitter = Emitter::from_context(name, ctx);
         async move {
             tracing::info!("Source started.");
             let result = match self {
+                SourceConfig::Binance(c) => binance::run(c, emitter).await,
+                SourceConfig::Hyperliquid(c) => hyperliquid::run(c, emitter).await,
+                SourceConfig::Evm(c) => evm::run(c, emitter).await,
+                SourceConfig::Solana(c) => solana::run(c, emitter).await,
                 SourceConfig::Replay(c) => replay::run(c, emitter).await,
                 SourceConfig::Synthetic(c) => synthetic::run(c, emitter).await,
             };
@@ -100,6 +118,26 @@ impl SourceConfig {
         }
         .instrument(span)
         .await
+    }
+}
+
+/// Everything a running source is handed: where events go, where reorg
+/// retractions go, what the templates want, and when to stop.
+pub struct SourceContext {
+    /// Into the pipeline's router; closed only when a later stage stops.
+    pub out: mpsc::Sender<Event>,
+    /// Into the alert log; `None` where nothing can be retracted (tests, replay).
+    pub retractions: Option<mpsc::Sender<Retraction>>,
+    /// Updated by the app after every applied reload.
+    pub interest: tokio::sync::watch::Receiver<Interest>,
+    pub cancel: CancellationToken,
+}
+
+impl SourceContext {
+    /// A context with no retraction sink and a fixed interest.
+    pub fn new(out: mpsc::Sender<Event>, cancel: CancellationToken) -> SourceContext {
+        let (_, interest) = tokio::sync::watch::channel(Interest::default());
+        SourceContext { out, retractions: None, interest, cancel }
     }
 }
 
@@ -158,6 +196,12 @@ pub(crate) struct Emitter {
     out: mpsc::Sender<Event>,
     cancel: CancellationToken,
     counters: HashMap<Sym, IntCounter>,
+    retractions: Option<mpsc::Sender<Retraction>>,
+    interest: tokio::sync::watch::Receiver<Interest>,
+    /// `klaxon_source_lag_seconds{source}`; set by live sources only, since a
+    /// replay's exchange times are in the past by design.
+    lag: Option<prometheus::Histogram>,
+    malformed_logged: u64,
 }
 
 /// Outcome of one send.
@@ -169,7 +213,34 @@ pub(crate) enum Sent {
 
 impl Emitter {
     pub(crate) fn new(name: String, out: mpsc::Sender<Event>, cancel: CancellationToken) -> Emitter {
-        Emitter { name, out, cancel, counters: HashMap::new() }
+        Emitter::from_context(name, SourceContext::new(out, cancel))
+    }
+
+    pub(crate) fn from_context(name: String, ctx: SourceContext) -> Emitter {
+        let SourceContext { out, retractions, interest, cancel } = ctx;
+        Emitter { name, out, cancel, counters: HashMap::new(), retractions, interest, lag: None, malformed_logged: 0 }
+    }
+
+    /// Record stream lag (receive time − exchange time) for every event sent.
+    pub(crate) fn record_lag(&mut self) {
+        self.lag = Some(metrics().source_lag.with_label_values(&[self.name.as_str()]));
+    }
+
+    /// What the templates currently want; `changed()` on it wakes on reloads.
+    pub(crate) fn interest(&self) -> tokio::sync::watch::Receiver<Interest> {
+        self.interest.clone()
+    }
+
+    /// Tell the alert log that `event_id` was reorged away. Waits for room
+    /// like `send`; without a retraction sink only the metric moves.
+    pub(crate) async fn retract(&mut self, retraction: Retraction) -> Result<Sent, SourceError> {
+        metrics().source_retractions.with_label_values(&[self.name.as_str()]).inc();
+        let Some(tx) = &self.retractions else { return Ok(Sent::Delivered) };
+        match self.cancel.run_until_cancelled(tx.send(retraction)).await {
+            None => Ok(Sent::Cancelled),
+            Some(Err(_)) => Err(SourceError::OutputClosed { name: self.name.clone() }),
+            Some(Ok(())) => Ok(Sent::Delivered),
+        }
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -182,11 +253,14 @@ impl Emitter {
 
     /// Wait for room downstream (never drop), unless cancelled first.
     pub(crate) async fn send(&mut self, event: Event) -> Result<Sent, SourceError> {
-        let venue = event.venue;
+        let (venue, exchange_ms) = (event.venue, event.exchange_time_ms);
         match self.cancel.run_until_cancelled(self.out.send(event)).await {
             None => Ok(Sent::Cancelled),
             Some(Err(_)) => Err(SourceError::OutputClosed { name: self.name.clone() }),
             Some(Ok(())) => {
+                if let (Some(lag), true) = (&self.lag, exchange_ms > 0) {
+                    lag.observe(crate::clock::wall_ms().saturating_sub(exchange_ms) as f64 / 1000.0);
+                }
                 let name = &self.name;
                 self.counters
                     .entry(venue)
@@ -200,5 +274,17 @@ impl Emitter {
     /// Count a malformed frame; `venue` is a protocol label or `unknown`.
     pub(crate) fn malformed(&self, venue: &str) {
         metrics().source_frames_malformed.with_label_values(&[self.name.as_str(), venue]).inc();
+    }
+
+    /// Count, log and skip a malformed live frame. The first
+    /// [`replay::MAX_LOGGED_PER_FILE`] are logged one by one, then every
+    /// 1000th, so a venue sending garbage cannot flood the log.
+    pub(crate) fn malformed_frame(&mut self, venue: &str, error: &dyn std::fmt::Display, frame: &str) {
+        self.malformed(venue);
+        self.malformed_logged += 1;
+        let n = self.malformed_logged;
+        if n <= replay::MAX_LOGGED_PER_FILE || n % 1000 == 0 {
+            tracing::warn!(venue, %error, frame = frame::truncate(frame), count = n, "Malformed frame skipped.");
+        }
     }
 }

@@ -14,6 +14,24 @@ pub struct Metrics {
     pub source_frames_malformed: IntCounterVec,
     /// 1 while a source is connected/producing, 0 otherwise.
     pub source_up: IntGaugeVec,
+    /// Live connections currently open, by source.
+    pub source_connections: IntGaugeVec,
+    /// Reconnects of live sources, by source and reason (closed, stalled, error, planned, shutdown notice).
+    pub source_reconnects: IntCounterVec,
+    /// Connections dropped because no data arrived for `stall_after`.
+    pub source_stalls: IntCounterVec,
+    /// Exchange time → receive time, seconds, by source.
+    pub source_lag: HistogramVec,
+    /// Order-book resyncs (snapshot re-fetched), by source and reason.
+    pub source_book_resyncs: IntCounterVec,
+    /// REST responses that told us to back off (429, 418), by source and status.
+    pub source_rest_throttled: IntCounterVec,
+    /// Frames or fills dropped as duplicates of ones already emitted, by source.
+    pub source_duplicates: IntCounterVec,
+    /// Events retracted by a chain reorg, by source.
+    pub source_retractions: IntCounterVec,
+    /// Live subscriptions (streams, channels, filters) currently held, by source.
+    pub source_subscriptions: IntGaugeVec,
     /// Events that entered the router.
     pub pipeline_events_in: IntCounterVec,
     /// (event, template) evaluations performed, by template.
@@ -71,6 +89,16 @@ pub fn metrics() -> &'static Metrics {
             source_events: counter(&r, "klaxon_source_events_total", "Events emitted by a source", &["source", "venue"]),
             source_frames_malformed: counter(&r, "klaxon_source_frames_malformed_total", "Frames skipped as malformed", &["source", "venue"]),
             source_up: gauge(&r, "klaxon_source_up", "1 while the source is connected", &["source"]),
+            source_connections: gauge(&r, "klaxon_source_connections", "Live connections open", &["source"]),
+            source_reconnects: counter(&r, "klaxon_source_reconnects_total", "Reconnects of live sources", &["source", "reason"]),
+            source_stalls: counter(&r, "klaxon_source_stalls_total", "Connections dropped for silence", &["source"]),
+            source_lag: histogram(&r, "klaxon_source_lag_seconds", "Exchange time to receive time", &["source"],
+                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            source_book_resyncs: counter(&r, "klaxon_source_book_resyncs_total", "Order-book resyncs", &["source", "reason"]),
+            source_rest_throttled: counter(&r, "klaxon_source_rest_throttled_total", "REST responses asking to back off", &["source", "status"]),
+            source_duplicates: counter(&r, "klaxon_source_duplicates_total", "Duplicates dropped", &["source"]),
+            source_retractions: counter(&r, "klaxon_source_retractions_total", "Events retracted by reorgs", &["source"]),
+            source_subscriptions: gauge(&r, "klaxon_source_subscriptions", "Live subscriptions held", &["source"]),
             pipeline_events_in: counter(&r, "klaxon_pipeline_events_in_total", "Events that entered the router", &["source"]),
             evaluations: counter(&r, "klaxon_evaluations_total", "Filter evaluations", &["template"]),
             events_evaluated: counter(&r, "klaxon_events_evaluated_total", "Events fully evaluated", &["worker"]),

@@ -33,7 +33,7 @@ fn write_file(dir: &tempfile::TempDir, name: &str, lines: &[&[u8]]) -> std::path
 /// Run a replay to the end, collecting what it emitted.
 async fn replay(name: &str, config: ReplayConfig, capacity: usize) -> (Result<SourceSummary, SourceError>, Vec<Event>) {
     let (tx, mut rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(SourceConfig::Replay(config).run(name.to_owned(), tx, CancellationToken::new()));
+    let task = tokio::spawn(SourceConfig::Replay(config).run(name.to_owned(), crate::sources::SourceContext::new(tx, CancellationToken::new())));
     let mut events = Vec::new();
     while let Some(e) = rx.recv().await {
         events.push(e);

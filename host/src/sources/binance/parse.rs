@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed};
 use crate::event::{Event, EventKind, Side, Sym, usd_notional};
 
 const VENUE: &str = "binance";

@@ -36,7 +36,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed};
 use crate::event::{Event, EventKind, Side, Sym, USD_QUOTES};
 use crate::issue::ConfigIssue;
 

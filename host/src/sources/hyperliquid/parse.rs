@@ -31,7 +31,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed};
 use crate::event::{Direction, Event, EventKind, Side, Sym};
 
 const VENUE: &str = "hyperliquid";
