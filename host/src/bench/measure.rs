@@ -61,7 +61,7 @@ fn market_data(args: &BenchArgs) -> Vec<(Event, Snapshot)> {
     let (mut market, _) = MarketState::new(&Default::default());
     (0..args.events).map(|_| {
         let e = generator.next_event();
-        let s = market.apply(&e);
+        let s = market.apply(&mut e);
         (e, s)
     }).collect()
 }

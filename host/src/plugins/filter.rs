@@ -93,8 +93,8 @@ mod tests {
         let (mut market, _) = MarketState::new(&Default::default());
         (0..n)
             .map(|_| {
-                let e = generator.next_event();
-                let s = market.apply(&e);
+                let mut e = generator.next_event();
+                let s = market.apply(&mut e);
                 (e, s)
             })
             .collect()
