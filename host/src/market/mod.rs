@@ -133,6 +133,12 @@ impl MarketState {
     /// Without a price for the reference symbol it stays `None`.
     pub fn apply(&mut self, ev: &mut Event) -> Snapshot {
         self.fill_notional(ev);
+        self.fold(ev)
+    }
+
+    /// [`apply`](Self::apply) for an event whose notional is already final
+    /// (benchmarks and tests holding shared events): folds it in unchanged.
+    pub fn fold(&mut self, ev: &Event) -> Snapshot {
         self.now_ms = self.now_ms.max(ev.exchange_time_ms);
         let prices = &self.prices;
         let (state, evicted) = self.symbols.upsert(ev.symbol, || SymbolState::new(prices, ev.symbol));

@@ -93,8 +93,8 @@ mod tests {
         let (mut market, _) = MarketState::new(&Default::default());
         (0..n)
             .map(|_| {
-                let mut e = generator.next_event();
-                let s = market.apply(&mut e);
+                let e = generator.next_event();
+                let s = market.fold(&e);
                 (e, s)
             })
             .collect()
