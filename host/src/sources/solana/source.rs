@@ -1,0 +1,208 @@
+//! The live Solana source: one WebSocket, one `logsSubscribe` per pool
+//! (`{"mentions":[pool]}`: the node takes one key per subscription), each
+//! subscription id mapped back to its pool; swaps priced with the pool's
+//! mints and decimals read once with `getAccountInfo`.
+//!
+//! Session, in order: connect; read the metadata of pools not yet known
+//! (kept across reconnects, so each pool's account is read once per run);
+//! subscribe every readable pool; stream. Failed txs are skipped; txs whose
+//! swap cannot be attributed (multi-hop) are skipped and counted as ignored.
+//!
+//! Invariants:
+//! * a swap is emitted only with its pool's decimals (metadata first, then
+//!   the subscription that delivers its swaps);
+//! * a pool whose account is not an AMM v4 pool is logged, counted in
+//!   `klaxon_source_metadata_failures_total` and never subscribed; a node
+//!   that cannot be reached ends the session (reconnect), nothing is cached;
+//! * each tx signature is emitted at most once (moka TTL cache), so a
+//!   reconnect that re-delivers a notification does not alert twice.
+//!
+//! Not done: `logsSubscribe` replays nothing, so swaps during a disconnect
+//! are missed (no backfill via `getSignaturesForAddress` yet).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::config::{SOL_MINT, SolanaConfig};
+use super::parse::{AmmAccount, Frame, NoSwap, PoolInfo, TxLogs, amm_account, parse_frame, pool_swap, swap_event};
+use crate::event::{Sym, USD_QUOTES};
+use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Rest, RestError, Socket};
+use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
+use crate::telemetry::metrics;
+
+const VENUE: &str = "solana";
+const DEDUP_TTL: Duration = Duration::from_secs(3600);
+const DEDUP_CAPACITY: u64 = 100_000;
+
+#[derive(Debug, Clone)]
+enum PoolState {
+    Known(PoolInfo),
+    Unreadable,
+}
+
+pub(crate) struct SolanaSource {
+    config: SolanaConfig,
+    venue: Sym,
+    http_url: String,
+    rest: Rest,
+    /// Pool id → what its account says; filled once per pool per run.
+    pools: HashMap<String, PoolState>,
+    /// Signatures already emitted.
+    dedup: moka::sync::Cache<String, ()>,
+    pub summary: SourceSummary,
+}
+
+impl SolanaSource {
+    pub fn new(config: SolanaConfig, source: &str) -> Option<SolanaSource> {
+        let http_url = config.http_url()?;
+        let rest = Rest::new(source, config.connection.connect_timeout, None);
+        let dedup = moka::sync::Cache::builder().max_capacity(DEDUP_CAPACITY).time_to_live(DEDUP_TTL).build();
+        Some(SolanaSource { config, venue: Sym::new("solana"), http_url, rest, pools: HashMap::new(), dedup, summary: SourceSummary::default() })
+    }
+
+    /// One connection, start to end. `Err` only when the output closed.
+    pub async fn session(&mut self, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+        let cancel = emitter.cancel().clone();
+        let mut socket = match cancel.run_until_cancelled(Socket::connect(&self.config.ws_url, &self.config.connection)).await {
+            None => return Ok(Ok(Ended::Cancelled)),
+            Some(Err(e)) => return Ok(Err(e)),
+            Some(Ok(socket)) => socket,
+        };
+        let _guard = ConnectionGuard::open(emitter.name());
+        let outcome = self.subscribed(&mut socket, emitter).await;
+        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(0);
+        socket.close().await;
+        outcome
+    }
+
+    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+        if let Err(e) = self.read_pools(emitter.name()).await {
+            return Ok(Err(e.into()));
+        }
+        // Request id → pool; filled into `subscriptions` as acks arrive.
+        let mut requests: HashMap<u64, String> = HashMap::new();
+        for (i, pool) in self.config.pools.iter().enumerate() {
+            if !matches!(self.pools.get(pool), Some(PoolState::Known(_))) {
+                continue;
+            }
+            let id = i as u64 + 1;
+            let request = json!({"jsonrpc": "2.0", "id": id, "method": "logsSubscribe",
+                "params": [{"mentions": [pool]}, {"commitment": self.config.commitment.as_str()}]});
+            if let Err(e) = socket.send_json(&request).await {
+                return Ok(Err(e));
+            }
+            requests.insert(id, pool.clone());
+        }
+        let mut subscriptions: HashMap<u64, String> = HashMap::new();
+        let cancel = emitter.cancel().clone();
+        loop {
+            let text = match cancel.run_until_cancelled(socket.recv()).await {
+                None => return Ok(Ok(Ended::Cancelled)),
+                Some(Err(e)) => return Ok(Err(e)),
+                Some(Ok(Incoming::Closed(_))) => return Ok(Ok(Ended::Reconnect("closed"))),
+                Some(Ok(Incoming::Text(text))) => text,
+            };
+            self.summary.frames += 1;
+            match parse_frame(&text) {
+                Err(e) => {
+                    self.summary.malformed += 1;
+                    emitter.malformed_frame(VENUE, &e, &text);
+                }
+                Ok(Frame::Reply { id, result }) => match (requests.get(&id), result) {
+                    (Some(pool), Ok(subscription)) => {
+                        subscriptions.insert(subscription, pool.clone());
+                        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(subscriptions.len() as i64);
+                    }
+                    (Some(pool), Err(error)) => tracing::warn!(source = emitter.name(), pool, %error, "logsSubscribe refused for this pool."),
+                    (None, _) => self.summary.ignored += 1,
+                },
+                Ok(Frame::Other) => self.summary.ignored += 1,
+                Ok(Frame::Logs(tx)) => {
+                    let pool = subscriptions.get(&tx.subscription).cloned();
+                    if let Sent::Cancelled = self.tx(pool.as_deref(), &tx, &text, emitter).await? {
+                        return Ok(Ok(Ended::Cancelled));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read each configured pool's account once; unreadable pools are
+    /// remembered as such, a transport failure is returned (not cached).
+    async fn read_pools(&mut self, source: &str) -> Result<(), RestError> {
+        for pool in self.config.pools.clone() {
+            if self.pools.contains_key(&pool) {
+                continue;
+            }
+            let params = json!([pool, {"encoding": "base64", "commitment": self.config.commitment.as_str()}]);
+            let account = match self.rest.rpc(&self.http_url, "getAccountInfo", params).await {
+                Ok(result) => amm_account(&result).map_err(|e| e.to_string()),
+                Err(RestError::Rpc { code, message, .. }) => Err(format!("JSON-RPC error {code}: {message}")),
+                Err(e) => return Err(e),
+            };
+            let state = match account {
+                Ok(account) => PoolState::Known(self.describe(&account)),
+                Err(error) => {
+                    metrics().source_metadata_failures.with_label_values(&[source]).inc();
+                    tracing::warn!(source, pool, %error, "Pool account unreadable; not watching this pool.");
+                    PoolState::Unreadable
+                }
+            };
+            self.pools.insert(pool, state);
+        }
+        Ok(())
+    }
+
+    /// `COIN/PC`, with USD from a stable PC leg or the SOL reference price.
+    fn describe(&self, account: &AmmAccount) -> PoolInfo {
+        let (coin, pc) = (self.config.symbol(&account.coin_mint), self.config.symbol(&account.pc_mint));
+        let pc_is_usd = USD_QUOTES.contains(&pc.to_ascii_uppercase().as_str());
+        let pc_ref = (account.pc_mint == SOL_MINT && !pc_is_usd).then(|| Sym::new(&self.config.sol_reference));
+        PoolInfo { symbol: Sym::new(&format!("{coin}/{pc}")), coin_decimals: account.coin_decimals, pc_decimals: account.pc_decimals, pc_is_usd, pc_ref }
+    }
+
+    async fn tx(&mut self, pool: Option<&str>, tx: &TxLogs, text: &str, emitter: &mut Emitter) -> Result<Sent, SourceError> {
+        let info = match pool.and_then(|p| self.pools.get(p)) {
+            Some(PoolState::Known(info)) => info.clone(),
+            // Not (or no longer) ours: a stale subscription's tail.
+            _ => {
+                self.summary.ignored += 1;
+                return Ok(Sent::Delivered);
+            }
+        };
+        let swap = match pool_swap(tx, &self.config.program) {
+            Ok(swap) => swap,
+            Err(NoSwap::Bad(e)) => {
+                self.summary.malformed += 1;
+                emitter.malformed_frame(VENUE, &e, text);
+                return Ok(Sent::Delivered);
+            }
+            Err(reason) => {
+                if let NoSwap::Ambiguous(n) = reason {
+                    tracing::debug!(source = emitter.name(), signature = tx.signature, swaps = n, "Multi-hop tx: swap not attributable to one pool; skipped.");
+                }
+                self.summary.ignored += 1;
+                return Ok(Sent::Delivered);
+            }
+        };
+        if self.dedup.contains_key(&tx.signature) {
+            metrics().source_duplicates.with_label_values(&[emitter.name()]).inc();
+            self.summary.ignored += 1;
+            return Ok(Sent::Delivered);
+        }
+        let Some(mut event) = swap_event(self.venue, &info, tx, swap) else {
+            self.summary.ignored += 1;
+            return Ok(Sent::Delivered);
+        };
+        // Notifications carry a slot but no time: the receive time stands in.
+        event.exchange_time_ms = crate::clock::wall_ms();
+        let sent = emitter.send(event).await?;
+        if sent == Sent::Delivered {
+            self.summary.events += 1;
+            self.dedup.insert(tx.signature.clone(), ());
+        }
+        Ok(sent)
+    }
+}
