@@ -271,12 +271,14 @@ impl EvmParser {
     }
 
     fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
+        // Any reorged log counts as removed, swap or not.
+        if value.get("removed").and_then(Value::as_bool) == Some(true) {
+            frame::typed::<LogMsg>(value, VENUE, KIND)?;
+            return Ok(Parsed::Ignored(Ignored::RemovedLog));
+        }
         let Some(raw) = decode_log(value)? else {
             return Ok(Parsed::Ignored(Ignored::OtherLog));
         };
-        if raw.removed {
-            return Ok(Parsed::Ignored(Ignored::RemovedLog));
-        }
         let unknown;
         let pool = match self.pools.pools.get(&raw.address) {
             Some(pool) => pool,
