@@ -81,10 +81,16 @@ struct Node {
     get_logs: Mutex<Vec<Value>>,
     /// Set by the test once the reference price is in: the script may stream.
     go: AtomicBool,
+    /// The client watches tokens, not pools.
+    token_mode: bool,
 }
 
 impl Node {
     fn load(fixtures: &Path) -> Arc<Node> {
+        Node::load_with(fixtures, false)
+    }
+
+    fn load_with(fixtures: &Path, token_mode: bool) -> Arc<Node> {
         let text = fs::read_to_string(fixtures.join("evm/DERIVED_eth_subscription_logs.ndjson")).unwrap();
         let swap_topic = "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822";
         let logs = text
@@ -95,7 +101,7 @@ impl Node {
             .filter(|log| log["topics"][0] == swap_topic)
             .collect::<Vec<_>>();
         assert_eq!(logs.len(), 14);
-        Arc::new(Node { logs, eth_calls: Mutex::default(), get_logs: Mutex::default(), go: AtomicBool::new(false) })
+        Arc::new(Node { logs, eth_calls: Mutex::default(), get_logs: Mutex::default(), go: AtomicBool::new(false), token_mode })
     }
 
     fn block(log: &Value) -> u64 {
@@ -161,8 +167,11 @@ async fn subscribe(conn: &mut MockConn, node: &Node) {
     let request: Value = serde_json::from_str(&conn.recv().await.expect("subscribe request")).unwrap();
     assert_eq!(request["method"], "eth_subscribe");
     assert_eq!(request["params"][0], "logs");
-    let addresses = request["params"][1]["address"].as_array().unwrap();
-    assert_eq!(addresses.len(), POOLS.len());
+    // Token mode subscribes to every pool's swaps; else to the listed pools.
+    match request["params"][1]["address"].as_array() {
+        Some(addresses) => assert_eq!(addresses.len(), POOLS.len()),
+        None => assert!(node.token_mode),
+    }
     assert_eq!(request["params"][1]["topics"][0].as_array().unwrap().len(), 3, "V2, V3 and PancakeSwap V3 swaps");
     conn.send(json!({"jsonrpc": "2.0", "id": request["id"], "result": SUBSCRIPTION}).to_string()).await;
     while !node.go.load(Ordering::SeqCst) {
@@ -179,12 +188,16 @@ fn start_mock(node: &Arc<Node>, script: impl Fn(MockConn, Arc<Node>) -> std::pin
 /// Config: the EVM source on the mock, `BNBUSDT` at 600 from a replay file,
 /// swaps of at least `min_usd` alerted to a file.
 fn config(dir: &Path, mock: &MockVenue, min_usd: u32) -> String {
+    let pools: Vec<String> = POOLS.iter().map(|(p, _, _)| format!("\"{p}\"")).collect();
+    config_watching(dir, mock, min_usd, &format!("pools = [{}]", pools.join(", ")))
+}
+
+fn config_watching(dir: &Path, mock: &MockVenue, min_usd: u32, watch: &str) -> String {
     let price = dir.join("bnb.ndjson");
     fs::write(&price, "{\"stream\":\"bnbusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"T\":1,\"s\":\"BNBUSDT\",\"t\":1,\"p\":\"600\",\"q\":\"1\",\"m\":false}}\n").unwrap();
-    let pools: Vec<String> = POOLS.iter().map(|(p, _, _)| format!("\"{p}\"")).collect();
     format!(
         "{base}[sources.prices]\ntype = \"replay\"\nfiles = [\"{price}\"]\n\
-         [sources.bsc]\ntype = \"evm\"\nchain = \"bsc\"\nws_url = \"{ws}\"\nhttp_url = \"{http}\"\npools = [{pools}]\n\
+         [sources.bsc]\ntype = \"evm\"\nchain = \"bsc\"\nws_url = \"{ws}\"\nhttp_url = \"{http}\"\n{watch}\n\
          [sources.bsc.connection]\nbackoff_min = \"10ms\"\nbackoff_max = \"50ms\"\nstall_after = \"30s\"\n\
          [sinks.file]\ntype = \"file\"\npath = \"{out}\"\n\
          [templates.dex-whales]\nselect = {{ kinds = [\"swap\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = {min_usd} }} }}\n\
@@ -193,7 +206,6 @@ fn config(dir: &Path, mock: &MockVenue, min_usd: u32) -> String {
         price = price.display(),
         ws = mock.ws_url("/ws"),
         http = mock.http_url("/rpc"),
-        pools = pools.join(", "),
         out = dir.join("alerts.ndjson").display(),
     )
 }
@@ -365,4 +377,41 @@ fn after_a_dropped_socket_backfill_fills_the_gap_without_duplicates() {
     assert!(mock.accepted() >= 2);
     let stderr = stop(running);
     assert!(stderr.contains("Backfilling swaps missed while disconnected."), "{stderr}");
+}
+
+#[test]
+fn token_mode_keeps_only_pools_that_swap_a_watched_token() {
+    let Some(fixtures) = fixtures() else { return };
+    let node = Node::load_with(&fixtures, true);
+    let mock = start_mock(&node, |mut conn, node| {
+        Box::pin(async move {
+            subscribe(&mut conn, &node).await;
+            for log in &node.logs {
+                conn.send(Node::notification(log)).await;
+            }
+            conn.drain().await;
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cake = "0x0e09fabb73bd3ade0a17ecc321fd13a19e81ce82";
+    let running = start_klaxon(dir.path(), config_watching(dir.path(), &mock, 1, &format!("tokens = [\"{cake}\"]")), &node);
+    let records = alerts(dir.path(), 1);
+    // Every pool's tokens were read before the last swap was judged.
+    let start = std::time::Instant::now();
+    while node.eth_calls.lock().unwrap().len() < 2 * POOLS.len() + 4 {
+        assert!(start.elapsed() < HANG_GUARD, "{:?}", node.eth_calls.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300)); // room for a wrong extra alert
+    let records = if records.len() == 1 { alerts(dir.path(), 1) } else { records };
+    let got: Vec<(&str, &str)> = records.iter().map(|r| (r.event.id.as_str(), r.event.symbol.as_str())).collect();
+    assert_eq!(got, [("evm:bsc:0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f:205", "Cake/WBNB")]);
+    assert_eq!(records[0].event.notional_usd, Some(Decimal::from_str("2736.3549075087655938").unwrap()));
+    // token0/token1 of every pool, once; decimals and symbol only of Cake and WBNB.
+    let calls = node.eth_calls.lock().unwrap().clone();
+    assert!(calls.values().all(|n| *n == 1), "{calls:?}");
+    let mut tokens_read: Vec<&str> = calls.keys().filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to)).map(|(to, _)| to.as_str()).collect();
+    tokens_read.sort();
+    assert_eq!(tokens_read, [cake, cake, WBNB, WBNB]);
+    stop(running);
 }
