@@ -2,8 +2,8 @@
 //! node (WebSocket `logsSubscribe` + JSON-RPC `getAccountInfo` on one port)
 //! that serves hand-built Raydium AMM v4 accounts and replays the recorded
 //! `logsNotification` frames plus hand-made edge cases: a failed tx, a
-//! SwapBaseOut, a multi-hop route, an unreadable pool, a reconnect that
-//! re-delivers a tx.
+//! SwapBaseOut, a multi-hop route (settled with `getTransaction`), an
+//! unreadable pool, a reconnect that re-delivers a tx.
 //!
 //! USD: the USDC-quoted pool directly; SOL-quoted pools from `SOLUSDT`, which
 //! a replay source feeds first (the mock waits for it).
@@ -35,10 +35,12 @@ const USDC: &str = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v";
 const RAY: &str = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R";
 
 /// Pool (AMM id, from the recorded txs) → coin mint, coin decimals, PC mint, PC decimals.
-const POOLS: [(&str, &str, u64, &str, u64); 3] = [
+const POOLS: [(&str, &str, u64, &str, u64); 4] = [
     ("8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT", "74CtmoaT6qC3zFsMVzgNxo1zBC4YPRasTHhbsxTmLSen", 6, SOL, 9),
     ("6nnTjw6C37vDMsExuSX8y7wJrbybFb5SLXBzaDqfhaUd", RAY, 6, USDC, 6),
     ("Dj3cjxPqLh2DKRZLC5NorkmgyJUXe4v55LDtxU1sLcUS", "goA9G6QvK9HL6Bskk9ondWEmYrWAh4Y8YVcnqAgFLME", 6, SOL, 9),
+    // The second hop of the recorded two-hop route `VYDwTuhxqaiL…`.
+    ("BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ", "C1w3HRKRFR4a393FTu3Aq8V7C6UqA21D3jL8EgPATgJz", 6, SOL, 9),
 ];
 /// Configured, but its account is not a pool: never subscribed.
 const NOT_A_POOL: &str = "86HWfQMVguBTC4bqvm5T3KWFTzGNDKDi9MuGFJAV47uM";
@@ -66,6 +68,9 @@ fn swap_base_out(coin: u64, pc: u64) -> String {
 struct Node {
     /// Recorded notifications by signature prefix.
     recorded: Vec<Value>,
+    /// Recorded full transactions (Helius), in `getTransaction`'s jsonParsed shape.
+    transactions: Vec<Value>,
+    get_transaction: Mutex<Vec<String>>,
     account_reads: Mutex<HashMap<String, usize>>,
     go: AtomicBool,
 }
@@ -74,7 +79,9 @@ impl Node {
     fn load(fixtures: &Path) -> Arc<Node> {
         let text = fs::read_to_string(fixtures.join("solana/DERIVED_logsNotification_from_helius.ndjson")).unwrap();
         let recorded = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        Arc::new(Node { recorded, account_reads: Mutex::default(), go: AtomicBool::new(false) })
+        let text = fs::read_to_string(fixtures.join("solana/helius_transactionNotification_raydium_swaps.ndjson")).unwrap();
+        let transactions = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["params"]["result"].clone()).collect();
+        Arc::new(Node { recorded, transactions, get_transaction: Mutex::default(), account_reads: Mutex::default(), go: AtomicBool::new(false) })
     }
 
     fn tx(&self, signature_prefix: &str) -> Value {
@@ -102,6 +109,13 @@ async fn rpc(State(node): State<Arc<Node>>, Json(request): Json<Value>) -> Json<
         "getAccountInfo" => {
             assert_eq!(request["params"][1]["encoding"], "base64");
             json!({"result": node.account(request["params"][0].as_str().unwrap())})
+        }
+        "getTransaction" => {
+            assert_eq!(request["params"][1]["encoding"], "jsonParsed");
+            let signature = request["params"][0].as_str().unwrap();
+            node.get_transaction.lock().unwrap().push(signature.to_owned());
+            let tx = node.transactions.iter().find(|t| t["signature"] == signature).map(|t| t["transaction"].clone());
+            json!({"result": tx})
         }
         other => json!({"error": {"code": -32601, "message": format!("no method {other}")}}),
     };
@@ -170,10 +184,10 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     running.wait_stderr("Source finished.", 1, HANG_GUARD);
     node.go.store(true, Ordering::SeqCst);
 
-    let records = alerts(dir.path(), 4);
+    let records = alerts(dir.path(), 5);
     mock.wait_until("a second connection", HANG_GUARD, |m| m.accepted() >= 2);
     std::thread::sleep(Duration::from_millis(500)); // room for a wrong extra alert
-    let records = if records.len() == 4 { alerts(dir.path(), 4) } else { records };
+    let records = if records.len() == 5 { alerts(dir.path(), 5) } else { records };
     let mut got: Vec<(String, String, String, Decimal, Decimal, Option<String>)> = records
         .iter()
         .map(|r| {
@@ -189,6 +203,8 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
         row(node.signature("4NnciVLNoW1N"), "74Ct…LSen/SOL", "Sell", "100", "6192.728916"),
         row(node.signature("47VAZJXnpT2b"), "RAY/USDC", "Sell", "500", "7971.544451"),
         row(node.signature("26Yh1zLZmaHs"), "goA9…FLME/SOL", "Sell", "194.231121", "36308.5041014"),
+        // The second hop of the two-hop route, attributed via the tx.
+        (format!("solana:{}:1", node.signature("VYDwTuhxqaiL")), "C1w3…TgJz/SOL".to_owned(), "Sell".to_owned(), d("74.924914"), d("223050.0521498"), Some(node.signature("VYDwTuhxqaiL"))),
         row("BaseOut11111111111111111111111111111111111111111111111111111111111111111111111111111".into(), "RAY/USDC", "Buy", "2", "31"),
     ];
     expected.sort();
@@ -200,6 +216,7 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     let reads = node.account_reads.lock().unwrap().clone();
     let expected_reads: HashMap<String, usize> = POOLS.iter().map(|p| (p.0.to_owned(), 1)).chain([(NOT_A_POOL.to_owned(), 1)]).collect();
     assert_eq!(reads, expected_reads);
+    assert_eq!(*node.get_transaction.lock().unwrap(), [node.signature("VYDwTuhxqaiL"), node.signature("VYDwTuhxqaiL")]);
     // The unreadable pool was never subscribed, on either connection.
     assert!(mock.received().iter().all(|(_, f)| !f.contains(NOT_A_POOL)));
     running.signal("TERM");
@@ -226,7 +243,7 @@ fn alerts(dir: &Path, at_least: usize) -> Vec<FileRecord> {
 /// Connection 1: three swaps, a failed tx, a two-hop route, garbage, then a
 /// close. Connection 2: an already-alerted tx again, then a SwapBaseOut.
 async fn script(mut conn: MockConn, node: Arc<Node>) {
-    let (p1, p2, p3) = (POOLS[0].0, POOLS[1].0, POOLS[2].0);
+    let (p1, p2, p3, p4) = (POOLS[0].0, POOLS[1].0, POOLS[2].0, POOLS[3].0);
     let subs = subscribe(&mut conn, &node).await;
     let base_in = node.tx("4NnciVLNoW1N");
     if conn.id == 1 {
@@ -238,8 +255,10 @@ async fn script(mut conn: MockConn, node: Arc<Node>) {
         failed["params"]["result"]["value"]["signature"] = json!("FaiLed1111111111111111111111111111111111111111111111111111111111111111111111111111111");
         failed["params"]["result"]["value"]["err"] = json!({"InstructionError": [4, {"Custom": 30}]});
         conn.send(for_pool(failed, &subs, p2)).await;
-        // A two-hop route: which swap ran in p1 is unknowable from logs.
+        // A two-hop route: the tx (getTransaction) shows p4 ran the second
+        // swap, and that p1 was not in it at all.
         conn.send(for_pool(node.tx("VYDwTuhxqaiL"), &subs, p1)).await;
+        conn.send(for_pool(node.tx("VYDwTuhxqaiL"), &subs, p4)).await;
         conn.send("garbage").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         conn.close("bye").await;

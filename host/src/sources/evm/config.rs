@@ -60,11 +60,32 @@ fn default_chain() -> String {
 
 /// One entry of `pools`: an address whose tokens are read from the chain, or
 /// a table with manual metadata (then nothing is read for it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum PoolEntry {
     Address(String),
     Manual(PoolConfig),
+}
+
+/// By hand rather than `untagged`, so a bad table names its bad field
+/// (`unknown field \`quot\``) instead of "did not match any variant".
+impl<'de> Deserialize<'de> for PoolEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = PoolEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a pool address or a table { address, base, quote, … }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PoolEntry, E> {
+                Ok(PoolEntry::Address(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PoolEntry, A::Error> {
+                PoolConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(PoolEntry::Manual)
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 impl PoolEntry {

@@ -44,6 +44,8 @@ fn pools_take_addresses_and_manual_tables() {
     let c = config("chain = \"ethereum\"\npools = [\"0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1\", { address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quote = \"WETH\" }]");
     assert!(matches!(&c.pools[0], PoolEntry::Address(a) if a.ends_with("4db1")));
     assert!(matches!(&c.pools[1], PoolEntry::Manual(p) if p.base == "PEPE"));
+    let typo = toml::from_str::<EvmConfig>("pools = [{ address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quot = \"WETH\" }]");
+    assert!(typo.unwrap_err().to_string().contains("unknown field `quot`"));
 }
 
 #[test]

@@ -13,8 +13,10 @@
 //!
 //! Logs do not say which pool a swap ran in; the subscription does (one
 //! `mentions` subscription per pool). A tx with several Raydium swaps (a
-//! multi-hop route) cannot be attributed from logs alone, so
-//! [`pool_swap`] refuses it and the caller counts it as ignored.
+//! multi-hop route) cannot be attributed from logs alone: [`pool_swap`]
+//! reports it as ambiguous, and [`attribute`] settles it with the tx itself
+//! (`getTransaction`): the k-th `ray_log` belongs to the k-th Raydium
+//! instruction in execution order, whose second account is the pool.
 
 use base64::Engine;
 use rust_decimal::Decimal;
@@ -239,6 +241,46 @@ pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
     }
 }
 
+/// From a `getTransaction` result (`jsonParsed` encoding), the pool (second
+/// account) of every `program` instruction in execution order: each
+/// top-level instruction, then the inner instructions it invoked. `None` when
+/// the result does not have that shape.
+pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
+    let top = tx.pointer("/transaction/message/instructions")?.as_array()?;
+    let inner = tx.pointer("/meta/innerInstructions").and_then(Value::as_array);
+    let mut out = Vec::new();
+    let mut take = |ix: &Value| -> Option<()> {
+        if ix.get("programId").and_then(Value::as_str) == Some(program) {
+            out.push(ix.get("accounts")?.get(1)?.as_str()?.to_owned());
+        }
+        Some(())
+    };
+    for (i, ix) in top.iter().enumerate() {
+        take(ix)?;
+        for group in inner.into_iter().flatten().filter(|g| g.get("index").and_then(Value::as_u64) == Some(i as u64)) {
+            for ix in group.get("instructions")?.as_array()? {
+                take(ix)?;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `pool`'s swap in a multi-swap tx, with its position among the tx's
+/// `ray_log`s: pairs the k-th `ray_log` with the k-th pool of `amm_ids`
+/// (see [`amm_ids_in_order`]). Counts that differ mean the pairing is unsafe.
+pub fn attribute(tx: &TxLogs, program: &str, amm_ids: &[String], pool: &str) -> Result<(usize, Swap), NoSwap> {
+    let logs = ray_logs(&tx.logs, program).into_iter().collect::<Result<Vec<_>, _>>().map_err(NoSwap::Bad)?;
+    if logs.len() != amm_ids.len() {
+        return Err(NoSwap::Ambiguous(logs.len()));
+    }
+    logs.iter()
+        .zip(amm_ids)
+        .enumerate()
+        .find_map(|(k, (log, id))| if id == pool { log.swap().map(|s| (k, s)) } else { None })
+        .ok_or(NoSwap::None)
+}
+
 /// What pricing needs to know about one pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolInfo {
@@ -253,14 +295,19 @@ pub struct PoolInfo {
 }
 
 /// The swap as an event: price in PC per coin, size in coin, id
-/// `solana:<signature>`, tx hash = signature. Exchange time is left 0.
-pub fn swap_event(venue: Sym, pool: &PoolInfo, tx: &TxLogs, swap: Swap) -> Option<Event> {
+/// `solana:<signature>` (`solana:<signature>:<k>` for the k-th swap of a
+/// multi-swap tx), tx hash = signature. Exchange time is left 0.
+pub fn swap_event(venue: Sym, pool: &PoolInfo, tx: &TxLogs, swap: Swap, leg: Option<usize>) -> Option<Event> {
     let coin = scaled(swap.coin, pool.coin_decimals)?;
     let pc = scaled(swap.pc, pool.pc_decimals)?;
     if coin.is_zero() {
         return None;
     }
-    let mut e = Event::new(EventKind::Swap, venue, pool.symbol, format!("solana:{}", tx.signature), 0);
+    let id = match leg {
+        None => format!("solana:{}", tx.signature),
+        Some(k) => format!("solana:{}:{k}", tx.signature),
+    };
+    let mut e = Event::new(EventKind::Swap, venue, pool.symbol, id, 0);
     e.price = pc.checked_div(coin)?;
     e.size = coin;
     e.side = swap.side;

@@ -5,8 +5,9 @@
 //!
 //! Session, in order: connect; read the metadata of pools not yet known
 //! (kept across reconnects, so each pool's account is read once per run);
-//! subscribe every readable pool; stream. Failed txs are skipped; txs whose
-//! swap cannot be attributed (multi-hop) are skipped and counted as ignored.
+//! subscribe every readable pool; stream. Failed txs are skipped; a tx with
+//! several Raydium swaps (multi-hop) is read with `getTransaction` to learn
+//! which one ran in the subscribed pool (skipped and counted if that fails).
 //!
 //! Invariants:
 //! * a swap is emitted only with its pool's decimals (metadata first, then
@@ -14,8 +15,8 @@
 //! * a pool whose account is not an AMM v4 pool is logged, counted in
 //!   `klaxon_source_metadata_failures_total` and never subscribed; a node
 //!   that cannot be reached ends the session (reconnect), nothing is cached;
-//! * each tx signature is emitted at most once (moka TTL cache), so a
-//!   reconnect that re-delivers a notification does not alert twice.
+//! * each event id is emitted at most once (moka TTL cache), so a reconnect
+//!   that re-delivers a notification does not alert twice.
 //!
 //! Not done: `logsSubscribe` replays nothing, so swaps during a disconnect
 //! are missed (no backfill via `getSignaturesForAddress` yet).
@@ -25,8 +26,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::config::{SOL_MINT, SolanaConfig};
-use super::parse::{AmmAccount, Frame, NoSwap, PoolInfo, TxLogs, amm_account, parse_frame, pool_swap, swap_event};
+use super::config::{Commitment, SOL_MINT, SolanaConfig};
+use super::parse::{AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute, parse_frame, pool_swap, swap_event};
 use crate::event::{Sym, USD_QUOTES};
 use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Rest, RestError, Socket};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
@@ -49,7 +50,7 @@ pub(crate) struct SolanaSource {
     rest: Rest,
     /// Pool id → what its account says; filled once per pool per run.
     pools: HashMap<String, PoolState>,
-    /// Signatures already emitted.
+    /// Event ids already emitted.
     dedup: moka::sync::Cache<String, ()>,
     pub summary: SourceSummary,
 }
@@ -172,37 +173,69 @@ impl SolanaSource {
                 return Ok(Sent::Delivered);
             }
         };
-        let swap = match pool_swap(tx, &self.config.program) {
-            Ok(swap) => swap,
-            Err(NoSwap::Bad(e)) => {
-                self.summary.malformed += 1;
-                emitter.malformed_frame(VENUE, &e, text);
-                return Ok(Sent::Delivered);
-            }
-            Err(reason) => {
-                if let NoSwap::Ambiguous(n) = reason {
-                    tracing::debug!(source = emitter.name(), signature = tx.signature, swaps = n, "Multi-hop tx: swap not attributable to one pool; skipped.");
-                }
-                self.summary.ignored += 1;
-                return Ok(Sent::Delivered);
-            }
+        let Some(pool) = pool else { return Ok(Sent::Delivered) };
+        let (swap, leg) = match pool_swap(tx, &self.config.program) {
+            Ok(swap) => (swap, None),
+            Err(NoSwap::Ambiguous(_)) => match self.attribute(pool, tx, emitter.name()).await {
+                Ok((k, swap)) => (swap, Some(k)),
+                Err(reason) => return Ok(self.no_swap(reason, tx, text, emitter)),
+            },
+            Err(reason) => return Ok(self.no_swap(reason, tx, text, emitter)),
         };
-        if self.dedup.contains_key(&tx.signature) {
+        let Some(mut event) = swap_event(self.venue, &info, tx, swap, leg) else {
+            self.summary.ignored += 1;
+            return Ok(Sent::Delivered);
+        };
+        if self.dedup.contains_key(&event.id) {
             metrics().source_duplicates.with_label_values(&[emitter.name()]).inc();
             self.summary.ignored += 1;
             return Ok(Sent::Delivered);
         }
-        let Some(mut event) = swap_event(self.venue, &info, tx, swap) else {
-            self.summary.ignored += 1;
-            return Ok(Sent::Delivered);
-        };
         // Notifications carry a slot but no time: the receive time stands in.
         event.exchange_time_ms = crate::clock::wall_ms();
+        let id = event.id.clone();
         let sent = emitter.send(event).await?;
         if sent == Sent::Delivered {
             self.summary.events += 1;
-            self.dedup.insert(tx.signature.clone(), ());
+            self.dedup.insert(id, ());
         }
         Ok(sent)
+    }
+
+    /// Count (and for undecodable logs, report) a tx that gave no swap.
+    fn no_swap(&mut self, reason: NoSwap, tx: &TxLogs, text: &str, emitter: &mut Emitter) -> Sent {
+        match reason {
+            NoSwap::Bad(e) => {
+                self.summary.malformed += 1;
+                emitter.malformed_frame(VENUE, &e, text);
+            }
+            NoSwap::Ambiguous(n) => {
+                tracing::debug!(source = emitter.name(), signature = tx.signature, swaps = n, "Multi-swap tx could not be attributed; skipped.");
+                self.summary.ignored += 1;
+            }
+            NoSwap::Failed | NoSwap::None => self.summary.ignored += 1,
+        }
+        Sent::Delivered
+    }
+
+    /// A tx with several Raydium swaps: read it (`getTransaction`) to learn
+    /// which swap ran in `pool`. A failed read skips the tx (counted).
+    async fn attribute(&self, pool: &str, tx: &TxLogs, source: &str) -> Result<(usize, Swap), NoSwap> {
+        // `getTransaction` does not take `processed`.
+        let commitment = match self.config.commitment {
+            Commitment::Processed => Commitment::Confirmed,
+            c => c,
+        };
+        let params = json!([tx.signature, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0, "commitment": commitment.as_str()}]);
+        let ambiguous = || NoSwap::Ambiguous(0);
+        let result = match self.rest.rpc(&self.http_url, "getTransaction", params).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::warn!(source, signature = tx.signature, %error, "getTransaction failed; multi-swap tx skipped.");
+                return Err(ambiguous());
+            }
+        };
+        let ids = amm_ids_in_order(&result, &self.config.program).ok_or_else(ambiguous)?;
+        attribute(tx, &self.config.program, &ids, pool)
     }
 }

@@ -102,12 +102,12 @@ fn failed_and_multi_hop_txs_give_no_swap() {
 fn swap_event_prices_pc_per_coin_with_usd_or_sol_reference() {
     let swap = decode_ray_log(WORKED).unwrap().swap().unwrap();
     let usdc = PoolInfo { symbol: Sym::new("RAY/USDC"), coin_decimals: 6, pc_decimals: 6, pc_is_usd: true, pc_ref: None };
-    let e = swap_event(Sym::new("solana"), &usdc, &tx(false, Vec::new()), swap).unwrap();
+    let e = swap_event(Sym::new("solana"), &usdc, &tx(false, Vec::new()), swap, None).unwrap();
     assert_eq!((e.size, e.price, e.side), (Decimal::new(100, 0), Decimal::new(3_096_364_458, 7), Side::Sell));
     assert_eq!(e.notional_usd, Some(Decimal::new(30_963_644_580, 6)));
     assert_eq!((e.id.as_str(), e.tx_hash.as_deref()), ("solana:sig", Some("sig")));
     let sol = PoolInfo { symbol: Sym::new("X/SOL"), coin_decimals: 6, pc_decimals: 9, pc_is_usd: false, pc_ref: Some(Sym::new("SOLUSDT")) };
-    let e = swap_event(Sym::new("solana"), &sol, &tx(false, Vec::new()), swap).unwrap();
+    let e = swap_event(Sym::new("solana"), &sol, &tx(false, Vec::new()), swap, None).unwrap();
     assert_eq!(e.notional_usd, None);
     assert_eq!(e.notional_ref, Some((Sym::new("SOLUSDT"), Decimal::new(30_963_644_580, 9))));
 }
@@ -155,6 +155,29 @@ fn recorded_notifications_parse_and_yield_the_worked_swap() {
 }
 
 #[test]
+fn a_multi_hop_swap_is_attributed_with_the_transaction() {
+    let (Some(logs), Some(txs)) = (fixture("solana/DERIVED_logsNotification_from_helius.ndjson"), fixture("solana/helius_transactionNotification_raydium_swaps.ndjson")) else { return };
+    let find = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text.lines().find(|l| l.contains("VYDwTuhxqaiL")).unwrap().to_owned();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    let Frame::Logs(notification) = parse_frame(&find(&logs).to_string()).unwrap() else { panic!() };
+    assert_eq!(pool_swap(&notification, RAYDIUM_AMM_V4), Err(NoSwap::Ambiguous(2)));
+    // The recorded tx in `getTransaction`'s jsonParsed shape.
+    let tx = find(&txs)["params"]["result"]["transaction"].clone();
+    let ids = amm_ids_in_order(&tx, RAYDIUM_AMM_V4).unwrap();
+    assert_eq!(ids, ["8GKQGnqLQhm8ffJx979hMeXZMQA3FDf4BRaw67peUQTq", "BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ"]);
+    let second = attribute(&notification, RAYDIUM_AMM_V4, &ids, &ids[1]).unwrap();
+    assert_eq!(second, (1, Swap { coin: 74_924_914, pc: 1_115_250_260_749, side: Side::Sell }));
+    let first = attribute(&notification, RAYDIUM_AMM_V4, &ids, &ids[0]).unwrap();
+    assert_eq!(first, (0, Swap { coin: 74_924_914, pc: 252_006_264_295, side: Side::Buy }));
+    assert_eq!(attribute(&notification, RAYDIUM_AMM_V4, &ids, "8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT"), Err(NoSwap::None));
+    assert_eq!(attribute(&notification, RAYDIUM_AMM_V4, &ids[..1], &ids[0]), Err(NoSwap::Ambiguous(2)));
+    assert_eq!(amm_ids_in_order(&serde_json::json!({"transaction": {}}), RAYDIUM_AMM_V4), None);
+}
+
+#[test]
 fn replies_are_read_as_subscription_ids_or_errors() {
     assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","result":24040,"id":1}"#).unwrap(), Frame::Reply { id: 1, result: Ok(24040) });
     assert!(matches!(parse_frame(r#"{"jsonrpc":"2.0","error":{"code":-32602},"id":2}"#).unwrap(), Frame::Reply { id: 2, result: Err(_) }));
@@ -187,6 +210,13 @@ proptest! {
             let _ = log.swap();
         }
         let _ = amm_account_bytes(&bytes);
+    }
+
+    #[test]
+    fn transaction_walk_never_panics(text in ".{0,300}") {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+            let _ = amm_ids_in_order(&value, RAYDIUM_AMM_V4);
+        }
     }
 
     #[test]
