@@ -164,7 +164,17 @@ async fn rpc(State(node): State<Arc<Node>>, Json(request): Json<Value>) -> Json<
 /// Read the subscribe request, check it, and acknowledge it; then wait
 /// until the test lets the stream start.
 async fn subscribe(conn: &mut MockConn, node: &Node) {
-    let request: Value = serde_json::from_str(&conn.recv().await.expect("subscribe request")).unwrap();
+    let heads: Value = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request")).unwrap();
+    let (request, heads) = if heads["params"][0] == "logs" {
+        let other = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request")).unwrap();
+        (heads, other)
+    } else {
+        let logs = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("logs request")).unwrap();
+        (logs, heads)
+    };
+    assert_eq!((heads["method"].as_str(), heads["params"][0].as_str()), (Some("eth_subscribe"), Some("newHeads")));
+    // No headers are sent: the pools are busy enough in these tests.
+    conn.send(json!({"jsonrpc": "2.0", "id": heads["id"], "result": "0x4ead5"}).to_string()).await;
     assert_eq!(request["method"], "eth_subscribe");
     assert_eq!(request["params"][0], "logs");
     // Token mode subscribes to every pool's swaps; else to the listed pools.
@@ -413,5 +423,35 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token() {
     let mut tokens_read: Vec<&str> = calls.keys().filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to)).map(|(to, _)| to.as_str()).collect();
     tokens_read.sort();
     assert_eq!(tokens_read, [cake, cake, WBNB, WBNB]);
+    stop(running);
+}
+
+#[test]
+fn headers_move_the_backfill_start_when_the_pools_are_quiet() {
+    let Some(fixtures) = fixtures() else { return };
+    let node = Node::load(&fixtures);
+    let quiet_until = 8_972_139u64;
+    let mock = start_mock(&node, move |mut conn, node| {
+        Box::pin(async move {
+            subscribe(&mut conn, &node).await;
+            if conn.id == 1 {
+                // No swap at all, only a header; then the socket drops.
+                let head = json!({"jsonrpc": "2.0", "method": "eth_subscription",
+                    "params": {"subscription": "0x4ead5", "result": {"number": format!("{quiet_until:#x}"), "parentHash": "0x0"}}});
+                conn.send(head.to_string()).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return;
+            }
+            conn.drain().await;
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_klaxon(dir.path(), config(dir.path(), &mock, 1), &node);
+    let missed: Vec<&Value> = node.logs.iter().filter(|l| Node::block(l) >= quiet_until - 1).collect();
+    let records = alerts(dir.path(), missed.len());
+    assert_eq!(records.len(), missed.len());
+    let get_logs = node.get_logs.lock().unwrap().clone();
+    // The header's parent: its own block may not have been delivered yet.
+    assert_eq!(get_logs[0][0]["fromBlock"], format!("{:#x}", quiet_until - 1));
     stop(running);
 }

@@ -3,9 +3,11 @@
 //! retractions, and a backfill with `eth_getLogs` after every reconnect.
 //!
 //! Session, in order: connect; subscribe (address filter = the configured
-//! pools, or none in token mode; topic0 ∈ the three swap events); wait for
-//! the subscription id; if a block was seen before, backfill from it
-//! (inclusive) to the head; then stream. Subscribing *before* the backfill
+//! pools, or none in token mode; topic0 ∈ the three swap events) and to
+//! `newHeads`; wait for both subscription ids; if a block was seen before,
+//! backfill from it (inclusive) to the head; then stream. Headers keep a
+//! quiet pool set from tripping stall detection and move the last block seen
+//! forward (to the header's parent) when no swap happens. Subscribing *before* the backfill
 //! means no block falls between the two; the overlap is removed by the
 //! dedup cache, keyed `(blockHash or txHash, logIndex)`.
 //!
@@ -33,8 +35,9 @@ use crate::telemetry::metrics;
 
 /// Label for malformed-frame counts.
 const VENUE: &str = "evm";
-/// Our only request id on the socket.
+/// Request ids on the socket: the swap logs, and new block headers.
 const SUBSCRIBE_ID: u64 = 1;
+const HEADS_ID: u64 = 2;
 /// Blocks per `eth_getLogs` call; public nodes refuse much larger ranges.
 const BACKFILL_CHUNK: u64 = 1_000;
 /// How long an emitted log is remembered for dedup. Reorgs and backfill
@@ -118,15 +121,20 @@ impl EvmSource {
     }
 
     async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
-        if let Err(e) = socket.send_json(&self.subscribe_request()).await {
-            return Ok(Err(e));
+        // Headers keep a quiet pool set from looking stalled and move the
+        // backfill start forward even when no swap happens.
+        let heads = json!({ "jsonrpc": "2.0", "id": HEADS_ID, "method": "eth_subscribe", "params": ["newHeads"] });
+        for request in [self.subscribe_request(), heads] {
+            if let Err(e) = socket.send_json(&request).await {
+                return Ok(Err(e));
+            }
         }
-        let subscription = match self.await_ack(socket, emitter).await {
-            Ok(Ok(id)) => id,
+        let (subscription, heads) = match self.await_acks(socket, emitter).await {
+            Ok(Ok(ids)) => ids,
             Ok(Err(ended)) => return Ok(Ok(ended)),
             Err(e) => return Ok(Err(e)),
         };
-        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(1);
+        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(1 + i64::from(heads.is_some()));
         if let Some(from) = self.last_block
             && let Step::End(outcome) = self.backfill(from, emitter).await?
         {
@@ -140,7 +148,7 @@ impl EvmSource {
                 Some(Ok(Incoming::Closed(_))) => return Ok(Ok(Ended::Reconnect("closed"))),
                 Some(Ok(Incoming::Text(text))) => text,
             };
-            if let Step::End(outcome) = self.frame(&incoming, &subscription, emitter).await? {
+            if let Step::End(outcome) = self.frame(&incoming, &subscription, heads.as_deref(), emitter).await? {
                 return Ok(outcome);
             }
         }
@@ -155,9 +163,11 @@ impl EvmSource {
         json!({ "jsonrpc": "2.0", "id": SUBSCRIBE_ID, "method": "eth_subscribe", "params": ["logs", filter] })
     }
 
-    /// Read until the reply to our `eth_subscribe`: the subscription id.
-    async fn await_ack(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<String, Ended>, LinkError> {
-        loop {
+    /// Read until both `eth_subscribe` replies: the logs subscription id
+    /// (refused = reconnect) and the heads one (refused = go on without).
+    async fn await_acks(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<(String, Option<String>), Ended>, LinkError> {
+        let (mut logs, mut heads) = (None, None);
+        while logs.is_none() || heads.is_none() {
             let text = match emitter.cancel().clone().run_until_cancelled(socket.recv()).await {
                 None => return Ok(Err(Ended::Cancelled)),
                 Some(incoming) => match incoming? {
@@ -169,15 +179,21 @@ impl EvmSource {
                 emitter.malformed_frame(VENUE, &"not JSON", &text);
                 continue;
             };
-            if value.get("id").and_then(Value::as_u64) != Some(SUBSCRIBE_ID) {
-                continue;
+            let id = value.get("id").and_then(Value::as_u64);
+            let result = value.get("result").and_then(Value::as_str).map(str::to_owned);
+            let error = || value.get("error").map_or_else(|| text.clone(), Value::to_string);
+            match (id, result) {
+                (Some(SUBSCRIBE_ID), Some(sub)) => logs = Some(sub),
+                (Some(SUBSCRIBE_ID), None) => return Err(LinkError::Refused(format!("eth_subscribe logs: {}", error()))),
+                (Some(HEADS_ID), Some(sub)) => heads = Some(Some(sub)),
+                (Some(HEADS_ID), None) => {
+                    tracing::warn!(source = emitter.name(), error = %error(), "newHeads refused; quiet pools may look stalled.");
+                    heads = Some(None);
+                }
+                _ => {}
             }
-            if let Some(id) = value.get("result").and_then(Value::as_str) {
-                return Ok(Ok(id.to_owned()));
-            }
-            let error = value.get("error").map_or_else(|| text.clone(), Value::to_string);
-            return Err(LinkError::Refused(format!("eth_subscribe: {error}")));
         }
+        Ok(Ok((logs.unwrap_or_default(), heads.flatten())))
     }
 
     /// Logs from `from` (inclusive) to the head, in chunks, through the same
@@ -213,10 +229,16 @@ impl EvmSource {
         Ok(Step::Go)
     }
 
-    async fn frame(&mut self, text: &str, subscription: &str, emitter: &mut Emitter) -> Result<Step, SourceError> {
+    async fn frame(&mut self, text: &str, subscription: &str, heads: Option<&str>, emitter: &mut Emitter) -> Result<Step, SourceError> {
         self.summary.frames += 1;
-        match notification(text, subscription) {
+        match notification(text, subscription, heads) {
             Notice::Log(log) => self.log(&log, text, emitter).await,
+            Notice::Head(number) => {
+                // Logs of earlier blocks went out with those blocks; the
+                // head's own block may still be in flight, so it stays in.
+                self.last_block = Some(self.last_block.unwrap_or(0).max(number.saturating_sub(1)));
+                Ok(Step::Go)
+            }
             Notice::Other => {
                 self.summary.ignored += 1;
                 Ok(Step::Go)
@@ -303,13 +325,15 @@ impl EvmSource {
 pub(crate) enum Notice {
     /// The log object of a notification for our subscription.
     Log(Value),
+    /// A new block header's number.
+    Head(u64),
     /// Replies to other requests, node notices, a stale subscription's tail.
     Other,
     Malformed(String),
 }
 
 /// Classify one frame; pure, so it is property-tested.
-pub(crate) fn notification(text: &str, subscription: &str) -> Notice {
+pub(crate) fn notification(text: &str, subscription: &str, heads: Option<&str>) -> Notice {
     let mut value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return Notice::Malformed(format!("not JSON: {e}")),
@@ -320,7 +344,14 @@ pub(crate) fn notification(text: &str, subscription: &str) -> Notice {
     if value.get("method").and_then(Value::as_str) != Some("eth_subscription") {
         return Notice::Other;
     }
-    if value.pointer("/params/subscription").and_then(Value::as_str) != Some(subscription) {
+    let from = value.pointer("/params/subscription").and_then(Value::as_str);
+    if heads.is_some() && from == heads {
+        return match value.pointer("/params/result/number").and_then(Value::as_str).and_then(quantity) {
+            Some(number) => Notice::Head(number),
+            None => Notice::Malformed("header without a hex `number`".into()),
+        };
+    }
+    if from != Some(subscription) {
         return Notice::Other;
     }
     match value.pointer_mut("/params/result").map(Value::take) {

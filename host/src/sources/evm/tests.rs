@@ -74,13 +74,18 @@ fn validation_names_every_bad_field() {
 #[test]
 fn frames_are_classified_by_subscription() {
     let log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":{"address":"0x1"}}}"#;
-    assert!(matches!(notification(log, "0xab"), Notice::Log(v) if v["address"] == "0x1"));
-    assert_eq!(notification(log, "0xcd"), Notice::Other);
-    assert_eq!(notification(r#"{"jsonrpc":"2.0","id":1,"result":"0xab"}"#, "0xab"), Notice::Other);
-    assert!(matches!(notification("[1]", "0xab"), Notice::Malformed(_)));
-    assert!(matches!(notification("{", "0xab"), Notice::Malformed(_)));
+    assert!(matches!(notification(log, "0xab", Some("0xee")), Notice::Log(v) if v["address"] == "0x1"));
+    assert_eq!(notification(log, "0xcd", None), Notice::Other);
+    assert_eq!(notification(r#"{"jsonrpc":"2.0","id":1,"result":"0xab"}"#, "0xab", None), Notice::Other);
+    assert!(matches!(notification("[1]", "0xab", None), Notice::Malformed(_)));
+    assert!(matches!(notification("{", "0xab", None), Notice::Malformed(_)));
     let not_log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":"0x1"}}"#;
-    assert!(matches!(notification(not_log, "0xab"), Notice::Malformed(_)));
+    assert!(matches!(notification(not_log, "0xab", None), Notice::Malformed(_)));
+    let head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":"0x1b4","parentHash":"0x0"}}}"#;
+    assert_eq!(notification(head, "0xab", Some("0xee")), Notice::Head(436));
+    assert_eq!(notification(head, "0xab", None), Notice::Other);
+    let bad_head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":7}}}"#;
+    assert!(matches!(notification(bad_head, "0xab", Some("0xee")), Notice::Malformed(_)));
 }
 
 /// The V2 swap of the fixture's PEPE/WETH pair, as a log object.
@@ -176,7 +181,7 @@ fn symbols_decode_from_strings_and_bytes32_and_are_cleaned() {
 proptest! {
     #[test]
     fn notification_handling_never_panics(text in ".{0,400}") {
-        if let Notice::Log(log) = notification(&text, "0x1") {
+        if let Notice::Log(log) = notification(&text, "0x1", Some("0x2")) {
             let _ = decode_log(&log);
         }
     }
@@ -187,7 +192,7 @@ proptest! {
         let keys = ["address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "logIndex", "removed"];
         log[keys[field]] = serde_json::Value::String(junk);
         let frame = serde_json::json!({"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":log}}).to_string();
-        if let Notice::Log(log) = notification(&frame, "0x1") {
+        if let Notice::Log(log) = notification(&frame, "0x1", Some("0x2")) {
             let _ = decode_log(&log);
         }
     }
