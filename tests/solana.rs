@@ -130,6 +130,11 @@ async fn subscribe(conn: &mut MockConn, node: &Node) -> HashMap<String, u64> {
     let mut subs = HashMap::new();
     while subs.len() < POOLS.len() {
         let request: Value = serde_json::from_str(&conn.recv().await.expect("subscribe request")).unwrap();
+        if request["method"] == "slotSubscribe" {
+            // The heartbeat; no slots are sent (the script is busy enough).
+            conn.send(json!({"jsonrpc": "2.0", "result": 7, "id": request["id"]}).to_string()).await;
+            continue;
+        }
         assert_eq!(request["method"], "logsSubscribe");
         let mentions = request["params"][0]["mentions"].as_array().unwrap();
         assert_eq!(mentions.len(), 1, "one pubkey per subscription");
@@ -259,6 +264,8 @@ async fn script(mut conn: MockConn, node: Arc<Node>) {
         // swap, and that p1 was not in it at all.
         conn.send(for_pool(node.tx("VYDwTuhxqaiL"), &subs, p1)).await;
         conn.send(for_pool(node.tx("VYDwTuhxqaiL"), &subs, p4)).await;
+        // A heartbeat slot: no event, no error.
+        conn.send(r#"{"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"parent":308454031,"root":308454000,"slot":308454032},"subscription":7}}"#).await;
         conn.send("garbage").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         conn.close("bye").await;

@@ -5,7 +5,7 @@
 //!
 //! Session, in order: connect; read the metadata of pools not yet known
 //! (kept across reconnects, so each pool's account is read once per run);
-//! subscribe every readable pool; stream. Failed txs are skipped; a tx with
+//! subscribe every readable pool, and to slots as a heartbeat; stream. Failed txs are skipped; a tx with
 //! several Raydium swaps (multi-hop) is read with `getTransaction` to learn
 //! which one ran in the subscribed pool (skipped and counted if that fails).
 //!
@@ -34,6 +34,8 @@ use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
 const VENUE: &str = "solana";
+/// Request id of the `slotSubscribe` heartbeat; pools use 1..=n.
+const HEARTBEAT_ID: u64 = 0;
 const DEDUP_TTL: Duration = Duration::from_secs(3600);
 const DEDUP_CAPACITY: u64 = 100_000;
 
@@ -82,6 +84,12 @@ impl SolanaSource {
         if let Err(e) = self.read_pools(emitter.name()).await {
             return Ok(Err(e.into()));
         }
+        // Slot notifications (~2.5/s) are the heartbeat: without them a
+        // quiet pool would look stalled and reconnect every `stall_after`.
+        let heartbeat = json!({"jsonrpc": "2.0", "id": HEARTBEAT_ID, "method": "slotSubscribe"});
+        if let Err(e) = socket.send_json(&heartbeat).await {
+            return Ok(Err(e));
+        }
         // Request id → pool; filled into `subscriptions` as acks arrive.
         let mut requests: HashMap<u64, String> = HashMap::new();
         for (i, pool) in self.config.pools.iter().enumerate() {
@@ -117,7 +125,12 @@ impl SolanaSource {
                         metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(subscriptions.len() as i64);
                     }
                     (Some(pool), Err(error)) => tracing::warn!(source = emitter.name(), pool, %error, "logsSubscribe refused for this pool."),
-                    (None, _) => self.summary.ignored += 1,
+                    (None, result) => {
+                        if id == HEARTBEAT_ID && result.is_err() {
+                            tracing::warn!(source = emitter.name(), "slotSubscribe refused; quiet pools may look stalled.");
+                        }
+                        self.summary.ignored += 1;
+                    }
                 },
                 Ok(Frame::Other) => self.summary.ignored += 1,
                 Ok(Frame::Logs(tx)) => {
