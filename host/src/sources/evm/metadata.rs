@@ -137,15 +137,9 @@ impl Metadata {
     /// wrapped native coin (USD from the reference price downstream), else token1.
     pub(super) fn describe(&self, (a0, t0): (Address, &Token), (a1, t1): (Address, &Token)) -> PoolInfo {
         let rules = &self.rules;
-        let base_is_token0 = if rules.stables.contains(&a1) {
-            true
-        } else if rules.stables.contains(&a0) {
-            false
-        } else if rules.wrapped_native == Some(a0) && rules.wrapped_native != Some(a1) {
-            false
-        } else {
-            true
-        };
+        let (stable, wrapped) = (|a: &Address| rules.stables.contains(a), |a: &Address| rules.wrapped_native.as_ref() == Some(a));
+        let token0_quotes = !stable(&a1) && (stable(&a0) || (wrapped(&a0) && !wrapped(&a1)));
+        let base_is_token0 = !token0_quotes;
         let (base, quote, quote_addr) = if base_is_token0 { (t0, t1, a1) } else { (t1, t0, a0) };
         let quote_is_usd = rules.stables.contains(&quote_addr);
         let quote_ref = (!quote_is_usd && rules.wrapped_native == Some(quote_addr)).then_some(rules.native_reference).flatten();
