@@ -44,6 +44,7 @@ const POOLS: [(&str, &str, u64, &str, u64); 4] = [
 ];
 /// Configured, but its account is not a pool: never subscribed.
 const NOT_A_POOL: &str = "86HWfQMVguBTC4bqvm5T3KWFTzGNDKDi9MuGFJAV47uM";
+const FAILED: &str = "FaiLed1111111111111111111111111111111111111111111111111111111111111111111111111111111";
 
 /// An `AmmInfo` account: decimals at 32 and 40, mints at 400 and 432 (752 bytes).
 fn amm_info(coin_mint: &str, coin_decimals: u64, pc_mint: &str, pc_decimals: u64) -> String {
@@ -71,6 +72,7 @@ struct Node {
     /// Recorded full transactions (Helius), in `getTransaction`'s jsonParsed shape.
     transactions: Vec<Value>,
     get_transaction: Mutex<Vec<String>>,
+    signatures_asked: Mutex<Vec<String>>,
     account_reads: Mutex<HashMap<String, usize>>,
     go: AtomicBool,
 }
@@ -81,7 +83,7 @@ impl Node {
         let recorded = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let text = fs::read_to_string(fixtures.join("solana/helius_transactionNotification_raydium_swaps.ndjson")).unwrap();
         let transactions = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["params"]["result"].clone()).collect();
-        Arc::new(Node { recorded, transactions, get_transaction: Mutex::default(), account_reads: Mutex::default(), go: AtomicBool::new(false) })
+        Arc::new(Node { recorded, transactions, get_transaction: Mutex::default(), signatures_asked: Mutex::default(), account_reads: Mutex::default(), go: AtomicBool::new(false) })
     }
 
     fn tx(&self, signature_prefix: &str) -> Value {
@@ -90,6 +92,22 @@ impl Node {
 
     fn signature(&self, prefix: &str) -> String {
         self.tx(prefix)["params"]["result"]["value"]["signature"].as_str().unwrap().to_owned()
+    }
+
+    /// `getSignaturesForAddress`, newest first: p1 and p2 what was streamed
+    /// (plus p2's failed copy), p3 the swap sent while the socket was down and
+    /// an older one from before the disconnect (which must not be read).
+    fn signatures(&self, pool: &str) -> Value {
+        let entry = |prefix: &str, slot: u64| json!({"signature": self.signature(prefix), "slot": slot, "err": null, "memo": null, "blockTime": 1734600000});
+        match pool {
+            p if p == POOLS[0].0 => json!([entry("4NnciVLNoW1N", 308454032)]),
+            p if p == POOLS[1].0 => json!([
+                {"signature": FAILED, "slot": 308454032, "err": {"InstructionError": [4, {"Custom": 30}]}},
+                entry("47VAZJXnpT2b", 308454032)
+            ]),
+            p if p == POOLS[2].0 => json!([entry("26Yh1zLZmaHs", 308454040), entry("3xXcq3DkQMvw", 308454000)]),
+            _ => json!([]),
+        }
     }
 
     fn account(&self, pool: &str) -> Value {
@@ -110,11 +128,20 @@ async fn rpc(State(node): State<Arc<Node>>, Json(request): Json<Value>) -> Json<
             assert_eq!(request["params"][1]["encoding"], "base64");
             json!({"result": node.account(request["params"][0].as_str().unwrap())})
         }
+        "getSignaturesForAddress" => {
+            let pool = request["params"][0].as_str().unwrap();
+            node.signatures_asked.lock().unwrap().push(pool.to_owned());
+            json!({"result": node.signatures(pool)})
+        }
         "getTransaction" => {
             assert_eq!(request["params"][1]["encoding"], "jsonParsed");
             let signature = request["params"][0].as_str().unwrap();
             node.get_transaction.lock().unwrap().push(signature.to_owned());
-            let tx = node.transactions.iter().find(|t| t["signature"] == signature).map(|t| t["transaction"].clone());
+            let tx = node.transactions.iter().find(|t| t["signature"] == signature).map(|t| {
+                let mut tx = t["transaction"].clone();
+                tx["slot"] = t["slot"].clone();
+                tx
+            });
             json!({"result": tx})
         }
         other => json!({"error": {"code": -32601, "message": format!("no method {other}")}}),
@@ -221,7 +248,15 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     let reads = node.account_reads.lock().unwrap().clone();
     let expected_reads: HashMap<String, usize> = POOLS.iter().map(|p| (p.0.to_owned(), 1)).chain([(NOT_A_POOL.to_owned(), 1)]).collect();
     assert_eq!(reads, expected_reads);
-    assert_eq!(*node.get_transaction.lock().unwrap(), [node.signature("VYDwTuhxqaiL"), node.signature("VYDwTuhxqaiL")]);
+    // Transactions read: the two-hop route (once per pool that saw it) and
+    // the swap missed while disconnected; nothing already emitted, nothing
+    // failed, nothing older than the last slot seen.
+    assert_eq!(*node.get_transaction.lock().unwrap(), [node.signature("VYDwTuhxqaiL"), node.signature("VYDwTuhxqaiL"), node.signature("26Yh1zLZmaHs")]);
+    let mut asked = node.signatures_asked.lock().unwrap().clone();
+    asked.sort();
+    let mut pools: Vec<String> = POOLS.iter().map(|p| p.0.to_owned()).collect();
+    pools.sort();
+    assert_eq!(asked, pools, "every readable pool, once (after the reconnect)");
     // The unreadable pool was never subscribed, on either connection.
     assert!(mock.received().iter().all(|(_, f)| !f.contains(NOT_A_POOL)));
     running.signal("TERM");
@@ -229,6 +264,7 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("Pool account unreadable; not watching this pool."), "{stderr}");
     assert!(stderr.contains("Malformed frame skipped."), "{stderr}");
+    assert!(stderr.contains("Backfilling swaps missed while disconnected."), "{stderr}");
 }
 
 fn alerts(dir: &Path, at_least: usize) -> Vec<FileRecord> {
@@ -245,19 +281,19 @@ fn alerts(dir: &Path, at_least: usize) -> Vec<FileRecord> {
     }
 }
 
-/// Connection 1: three swaps, a failed tx, a two-hop route, garbage, then a
-/// close. Connection 2: an already-alerted tx again, then a SwapBaseOut.
+/// Connection 1: two swaps, a failed tx, a two-hop route, a slot, garbage,
+/// then a close. Meanwhile p3 swapped (the backfill finds it). Connection 2:
+/// an already-alerted tx again, then a SwapBaseOut.
 async fn script(mut conn: MockConn, node: Arc<Node>) {
-    let (p1, p2, p3, p4) = (POOLS[0].0, POOLS[1].0, POOLS[2].0, POOLS[3].0);
+    let (p1, p2, p4) = (POOLS[0].0, POOLS[1].0, POOLS[3].0);
     let subs = subscribe(&mut conn, &node).await;
     let base_in = node.tx("4NnciVLNoW1N");
     if conn.id == 1 {
         conn.send(for_pool(base_in, &subs, p1)).await;
         conn.send(for_pool(node.tx("47VAZJXnpT2b"), &subs, p2)).await;
-        conn.send(for_pool(node.tx("26Yh1zLZmaHs"), &subs, p3)).await;
         // The same swap, failed: skipped.
         let mut failed = node.tx("47VAZJXnpT2b");
-        failed["params"]["result"]["value"]["signature"] = json!("FaiLed1111111111111111111111111111111111111111111111111111111111111111111111111111111");
+        failed["params"]["result"]["value"]["signature"] = json!(FAILED);
         failed["params"]["result"]["value"]["err"] = json!({"InstructionError": [4, {"Custom": 30}]});
         conn.send(for_pool(failed, &subs, p2)).await;
         // A two-hop route: the tx (getTransaction) shows p4 ran the second

@@ -120,6 +120,8 @@ pub enum Frame {
     Logs(TxLogs),
     /// A reply to our request `id`: a subscription id, or an error text.
     Reply { id: u64, result: Result<u64, String> },
+    /// A `slotNotification` (the heartbeat): the node's current slot.
+    Slot(u64),
     /// Anything else well-formed (other notifications, unsubscribe replies).
     Other,
 }
@@ -169,6 +171,10 @@ pub fn parse_frame(text: &str) -> Result<Frame, ParseError> {
                 logs: v.logs.unwrap_or_default(),
             }))
         }
+        Some("slotNotification") => match value.pointer("/params/result/slot").and_then(Value::as_u64) {
+            Some(slot) => Ok(Frame::Slot(slot)),
+            None => Err(unrecognized("a slotNotification without `params.result.slot`")),
+        },
         Some(_) => Ok(Frame::Other),
         None => {
             let Some(id) = obj.get("id").and_then(Value::as_u64) else { return Ok(Frame::Other) };
@@ -239,6 +245,33 @@ pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
         [one] => Ok(*one),
         many => Err(NoSwap::Ambiguous(many.len())),
     }
+}
+
+/// From a `getSignaturesForAddress` result (newest first), the signatures
+/// of successful txs at or after `from_slot`, oldest first.
+pub fn signatures_since(result: &Value, from_slot: u64) -> Vec<String> {
+    let Some(entries) = result.as_array() else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .iter()
+        .filter(|e| e.get("slot").and_then(Value::as_u64).is_some_and(|s| s >= from_slot))
+        .filter(|e| e.get("err").is_none_or(Value::is_null))
+        .filter_map(|e| e.get("signature").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    out.reverse();
+    out
+}
+
+/// A `getTransaction` result as the logs a notification would have carried.
+pub fn tx_logs(signature: &str, result: &Value) -> Option<TxLogs> {
+    let meta = result.get("meta")?;
+    let logs = meta.get("logMessages")?.as_array()?.iter().map(|l| l.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
+    Some(TxLogs {
+        subscription: 0,
+        slot: result.get("slot").and_then(Value::as_u64).unwrap_or(0),
+        signature: signature.to_owned(),
+        failed: meta.get("err").is_some_and(|e| !e.is_null()),
+        logs,
+    })
 }
 
 /// From a `getTransaction` result (`jsonParsed` encoding), the pool (second

@@ -5,7 +5,8 @@
 //!
 //! Session, in order: connect; read the metadata of pools not yet known
 //! (kept across reconnects, so each pool's account is read once per run);
-//! subscribe every readable pool, and to slots as a heartbeat; stream. Failed txs are skipped; a tx with
+//! subscribe every readable pool, and to slots as a heartbeat; after a
+//! reconnect, backfill the gap; stream. Failed txs are skipped; a tx with
 //! several Raydium swaps (multi-hop) is read with `getTransaction` to learn
 //! which one ran in the subscribed pool (skipped and counted if that fails).
 //!
@@ -18,8 +19,10 @@
 //! * each event id is emitted at most once (moka TTL cache), so a reconnect
 //!   that re-delivers a notification does not alert twice.
 //!
-//! Not done: `logsSubscribe` replays nothing, so swaps during a disconnect
-//! are missed (no backfill via `getSignaturesForAddress` yet).
+//! Backfill: `logsSubscribe` replays nothing, so after a reconnect the source
+//! reads each pool's signatures since the last slot it saw
+//! (`getSignaturesForAddress`, newest 100 per pool) and their txs
+//! (`getTransaction`), through the same decoding and dedup.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,7 +30,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::config::{Commitment, SOL_MINT, SolanaConfig};
-use super::parse::{AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute, parse_frame, pool_swap, swap_event};
+use super::parse::{
+    AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute, parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
+};
 use crate::event::{Sym, USD_QUOTES};
 use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Rest, RestError, Socket};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
@@ -36,6 +41,8 @@ use crate::telemetry::metrics;
 const VENUE: &str = "solana";
 /// Request id of the `slotSubscribe` heartbeat; pools use 1..=n.
 const HEARTBEAT_ID: u64 = 0;
+/// Signatures read per pool when backfilling; older ones in a longer gap are lost.
+const BACKFILL_LIMIT: u64 = 100;
 const DEDUP_TTL: Duration = Duration::from_secs(3600);
 const DEDUP_CAPACITY: u64 = 100_000;
 
@@ -54,6 +61,9 @@ pub(crate) struct SolanaSource {
     pools: HashMap<String, PoolState>,
     /// Event ids already emitted.
     dedup: moka::sync::Cache<String, ()>,
+    /// Newest slot seen (heartbeat or notification); the backfill after a
+    /// reconnect starts here.
+    last_slot: Option<u64>,
     pub summary: SourceSummary,
 }
 
@@ -62,7 +72,7 @@ impl SolanaSource {
         let http_url = config.http_url()?;
         let rest = Rest::new(source, config.connection.connect_timeout, None);
         let dedup = moka::sync::Cache::builder().max_capacity(DEDUP_CAPACITY).time_to_live(DEDUP_TTL).build();
-        Some(SolanaSource { config, venue: Sym::new("solana"), http_url, rest, pools: HashMap::new(), dedup, summary: SourceSummary::default() })
+        Some(SolanaSource { config, venue: Sym::new("solana"), http_url, rest, pools: HashMap::new(), dedup, last_slot: None, summary: SourceSummary::default() })
     }
 
     /// One connection, start to end. `Err` only when the output closed.
@@ -104,6 +114,16 @@ impl SolanaSource {
             }
             requests.insert(id, pool.clone());
         }
+        // Subscribed first, then the gap is read: no tx falls in between;
+        // the overlap is removed by the dedup cache.
+        if let Some(from) = self.last_slot {
+            match self.backfill(from, emitter).await {
+                Ok(Ok(Sent::Delivered)) => {}
+                Ok(Ok(Sent::Cancelled)) => return Ok(Ok(Ended::Cancelled)),
+                Ok(Err(e)) => return Ok(Err(e.into())),
+                Err(e) => return Err(e),
+            }
+        }
         let mut subscriptions: HashMap<u64, String> = HashMap::new();
         let cancel = emitter.cancel().clone();
         loop {
@@ -133,13 +153,66 @@ impl SolanaSource {
                     }
                 },
                 Ok(Frame::Other) => self.summary.ignored += 1,
+                Ok(Frame::Slot(slot)) => self.saw_slot(slot),
                 Ok(Frame::Logs(tx)) => {
+                    self.saw_slot(tx.slot);
                     let pool = subscriptions.get(&tx.subscription).cloned();
                     if let Sent::Cancelled = self.tx(pool.as_deref(), &tx, &text, emitter).await? {
                         return Ok(Ok(Ended::Cancelled));
                     }
                 }
             }
+        }
+    }
+
+    fn saw_slot(&mut self, slot: u64) {
+        self.last_slot = Some(self.last_slot.unwrap_or(0).max(slot));
+    }
+
+    /// Swaps of the pools since `from` (the last slot seen before the
+    /// disconnect): `getSignaturesForAddress` per pool (newest 100), then
+    /// `getTransaction` for each one at or after `from`, through the same
+    /// decoding and dedup as streamed notifications.
+    async fn backfill(&mut self, from: u64, emitter: &mut Emitter) -> Result<Result<Sent, RestError>, SourceError> {
+        tracing::info!(source = emitter.name(), from_slot = from, "Backfilling swaps missed while disconnected.");
+        let commitment = self.read_commitment();
+        for pool in self.config.pools.clone() {
+            if !matches!(self.pools.get(&pool), Some(PoolState::Known(_))) {
+                continue;
+            }
+            let params = json!([pool, {"limit": BACKFILL_LIMIT, "commitment": commitment.as_str()}]);
+            let signatures = match self.rest.rpc(&self.http_url, "getSignaturesForAddress", params).await {
+                Ok(result) => signatures_since(&result, from),
+                Err(e) => return Ok(Err(e)),
+            };
+            for signature in signatures {
+                // Already emitted as a single swap: no need to read it.
+                if self.dedup.contains_key(&format!("solana:{signature}")) {
+                    metrics().source_duplicates.with_label_values(&[emitter.name()]).inc();
+                    continue;
+                }
+                let params = json!([signature, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0, "commitment": commitment.as_str()}]);
+                let result = match self.rest.rpc(&self.http_url, "getTransaction", params).await {
+                    Ok(result) => result,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let Some(tx) = tx_logs(&signature, &result) else {
+                    self.summary.ignored += 1;
+                    continue;
+                };
+                if self.tx(Some(&pool), &tx, &format!("getTransaction {signature}"), emitter).await? == Sent::Cancelled {
+                    return Ok(Ok(Sent::Cancelled));
+                }
+            }
+        }
+        Ok(Ok(Sent::Delivered))
+    }
+
+    /// `getTransaction` and `getSignaturesForAddress` do not take `processed`.
+    fn read_commitment(&self) -> Commitment {
+        match self.config.commitment {
+            Commitment::Processed => Commitment::Confirmed,
+            c => c,
         }
     }
 
@@ -234,11 +307,7 @@ impl SolanaSource {
     /// A tx with several Raydium swaps: read it (`getTransaction`) to learn
     /// which swap ran in `pool`. A failed read skips the tx (counted).
     async fn attribute(&self, pool: &str, tx: &TxLogs, source: &str) -> Result<(usize, Swap), NoSwap> {
-        // `getTransaction` does not take `processed`.
-        let commitment = match self.config.commitment {
-            Commitment::Processed => Commitment::Confirmed,
-            c => c,
-        };
+        let commitment = self.read_commitment();
         let params = json!([tx.signature, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0, "commitment": commitment.as_str()}]);
         let ambiguous = || NoSwap::Ambiguous(0);
         let result = match self.rest.rpc(&self.http_url, "getTransaction", params).await {

@@ -178,6 +178,22 @@ fn a_multi_hop_swap_is_attributed_with_the_transaction() {
 }
 
 #[test]
+fn backfill_reads_signatures_since_a_slot_and_transactions_as_logs() {
+    let sigs = serde_json::json!([
+        {"signature": "new", "slot": 12, "err": null},
+        {"signature": "failed", "slot": 11, "err": {"InstructionError": [0, "x"]}},
+        {"signature": "edge", "slot": 10, "err": null},
+        {"signature": "old", "slot": 9, "err": null}
+    ]);
+    assert_eq!(signatures_since(&sigs, 10), ["edge", "new"]);
+    assert!(signatures_since(&serde_json::json!(null), 0).is_empty());
+    let tx = serde_json::json!({"slot": 12, "meta": {"err": null, "logMessages": ["a", "b"]}, "transaction": {}});
+    assert_eq!(tx_logs("new", &tx), Some(TxLogs { subscription: 0, slot: 12, signature: "new".into(), failed: false, logs: vec!["a".into(), "b".into()] }));
+    assert_eq!(tx_logs("x", &serde_json::json!({"meta": {"logMessages": [1]}})), None);
+    assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"parent":1,"root":0,"slot":2},"subscription":0}}"#).unwrap(), Frame::Slot(2));
+}
+
+#[test]
 fn replies_are_read_as_subscription_ids_or_errors() {
     assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","result":24040,"id":1}"#).unwrap(), Frame::Reply { id: 1, result: Ok(24040) });
     assert!(matches!(parse_frame(r#"{"jsonrpc":"2.0","error":{"code":-32602},"id":2}"#).unwrap(), Frame::Reply { id: 2, result: Err(_) }));
@@ -216,6 +232,8 @@ proptest! {
     fn transaction_walk_never_panics(text in ".{0,300}") {
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
             let _ = amm_ids_in_order(&value, RAYDIUM_AMM_V4);
+            let _ = tx_logs("s", &value);
+            let _ = signatures_since(&value, 0);
         }
     }
 
