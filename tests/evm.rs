@@ -32,6 +32,8 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 const SUBSCRIPTION: &str = "0x9cef478923ff08bf67fde6c64013158d";
 const RECORDED_SUBSCRIPTION: &str = "0x62736300000000000000000000000000";
 const WBNB: &str = "0xbb4cdb9cbd36b01bd1cbaebf2de08d9173bc095c";
+/// A contract that answers no pool call.
+const NOT_A_POOL: &str = "0x00000000000000000000000000000000deadbeef";
 
 alloy_sol_types::sol! {
     function token0() external view returns (address);
@@ -390,12 +392,19 @@ fn after_a_dropped_socket_backfill_fills_the_gap_without_duplicates() {
 }
 
 #[test]
-fn token_mode_keeps_only_pools_that_swap_a_watched_token() {
+fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_ones() {
     let Some(fixtures) = fixtures() else { return };
     let node = Node::load_with(&fixtures, true);
     let mock = start_mock(&node, |mut conn, node| {
         Box::pin(async move {
             subscribe(&mut conn, &node).await;
+            // Two swaps of a contract that is not a pool (token0() reverts).
+            for index in ["0x1", "0x2"] {
+                let mut odd = node.logs[0].clone();
+                odd["address"] = json!(NOT_A_POOL);
+                odd["logIndex"] = json!(index);
+                conn.send(Node::notification(&odd)).await;
+            }
             for log in &node.logs {
                 conn.send(Node::notification(log)).await;
             }
@@ -408,7 +417,7 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token() {
     let records = alerts(dir.path(), 1);
     // Every pool's tokens were read before the last swap was judged.
     let start = std::time::Instant::now();
-    while node.eth_calls.lock().unwrap().len() < 2 * POOLS.len() + 4 {
+    while node.eth_calls.lock().unwrap().len() < 2 * POOLS.len() + 4 + 1 {
         assert!(start.elapsed() < HANG_GUARD, "{:?}", node.eth_calls.lock().unwrap());
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -420,10 +429,13 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token() {
     // token0/token1 of every pool, once; decimals and symbol only of Cake and WBNB.
     let calls = node.eth_calls.lock().unwrap().clone();
     assert!(calls.values().all(|n| *n == 1), "{calls:?}");
-    let mut tokens_read: Vec<&str> = calls.keys().filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to)).map(|(to, _)| to.as_str()).collect();
+    let mut tokens_read: Vec<&str> = calls.keys().filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to) && to != NOT_A_POOL).map(|(to, _)| to.as_str()).collect();
     tokens_read.sort();
     assert_eq!(tokens_read, [cake, cake, WBNB, WBNB]);
-    stop(running);
+    // The non-pool was asked once (token0) and then left alone.
+    assert_eq!(calls.keys().filter(|(to, _)| to == NOT_A_POOL).count(), 1);
+    let stderr = stop(running);
+    assert_eq!(stderr.matches("Pool metadata unreadable; skipping this pool's swaps.").count(), 1, "{stderr}");
 }
 
 #[test]
