@@ -105,7 +105,7 @@ impl Node {
                 {"signature": FAILED, "slot": 308454032, "err": {"InstructionError": [4, {"Custom": 30}]}},
                 entry("47VAZJXnpT2b", 308454032)
             ]),
-            p if p == POOLS[2].0 => json!([entry("26Yh1zLZmaHs", 308454040), entry("3xXcq3DkQMvw", 308454000)]),
+            p if p == POOLS[2].0 => json!([entry("26Yh1zLZmaHs", 308454040), entry("3xXcq3DkQMvw", 308453000)]),
             _ => json!([]),
         }
     }

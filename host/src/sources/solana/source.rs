@@ -43,6 +43,10 @@ const VENUE: &str = "solana";
 const HEARTBEAT_ID: u64 = 0;
 /// Signatures read per pool when backfilling; older ones in a longer gap are lost.
 const BACKFILL_LIMIT: u64 = 100;
+/// Slots the backfill reaches back before the last slot seen: heartbeat slots
+/// are `processed`, ahead of what `confirmed`/`finalized` had delivered
+/// (finalized trails by ~32); the dedup cache drops the overlap.
+const SLOT_MARGIN: u64 = 64;
 const DEDUP_TTL: Duration = Duration::from_secs(3600);
 const DEDUP_CAPACITY: u64 = 100_000;
 
@@ -116,8 +120,8 @@ impl SolanaSource {
         }
         // Subscribed first, then the gap is read: no tx falls in between;
         // the overlap is removed by the dedup cache.
-        if let Some(from) = self.last_slot {
-            match self.backfill(from, emitter).await {
+        if let Some(last) = self.last_slot {
+            match self.backfill(last.saturating_sub(SLOT_MARGIN), emitter).await {
                 Ok(Ok(Sent::Delivered)) => {}
                 Ok(Ok(Sent::Cancelled)) => return Ok(Ok(Ended::Cancelled)),
                 Ok(Err(e)) => return Ok(Err(e.into())),
