@@ -60,6 +60,7 @@ impl Placement {
     }
 
     /// The subscriptions slot `slot` holds.
+    #[cfg(test)]
     pub fn slot(&self, slot: usize) -> &BTreeSet<Subscription> {
         &self.slots[slot]
     }

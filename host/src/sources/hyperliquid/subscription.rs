@@ -50,13 +50,6 @@ impl Subscription {
     pub fn unsubscribe(&self) -> Value {
         json!({"method": "unsubscribe", "subscription": self.object()})
     }
-
-    pub fn user(&self) -> Option<&str> {
-        match self {
-            Subscription::Market(..) => None,
-            Subscription::UserFills(user) | Subscription::UserEvents(user) => Some(user),
-        }
-    }
 }
 
 /// Which per-IP limit refused a subscription (a bounded metric label).
