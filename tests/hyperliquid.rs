@@ -25,16 +25,22 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 const USER: &str = "0x2ad7672c2990107b8fd8130d896d5bdd2aa4a6b9";
 const OTHER: &str = "0x000000000000000000000000000000000000beef";
 
-/// Every trade and fill over $0, and every book top, straight to a file.
+/// Every trade and fill over $0, straight to a file.
 const TEMPLATES: &str = r#"
 [templates.hl-flow]
 select = { venues = ["hyperliquid"], kinds = ["trade", "perp-fill", "liquidation"] }
 filter = { plugin = "amount-threshold", params = { min_notional_usd = 0 } }
 default_cooldown = "0s"
 channels = ["file"]
+"#;
+
+/// Every book top: no stock filter passes a book top of a coin that never
+/// traded (price-move needs trade windows), so a test plugin that passes
+/// every event stands in.
+const BOOK_TEMPLATE: &str = r#"
 [templates.hl-books]
 select = { venues = ["hyperliquid"], kinds = ["book-top"] }
-filter = { plugin = "price-move", params = { min_change_1h_pct = 0, kinds = ["book-top"] } }
+filter = { plugin = "pass-all" }
 default_cooldown = "0s"
 channels = ["file"]
 "#;
@@ -142,8 +148,8 @@ fn start(dir: &Path, config: &str) -> Running {
     Running::spawn(cmd)
 }
 
-/// `(template, kind, symbol, event id, account, notional)` of every alert.
-type Row = (String, String, String, String, String, String);
+/// `(template, kind, symbol, event id, account, price, notional)` of every alert.
+type Row = (String, String, String, String, String, String, String);
 
 fn alerts(dir: &Path) -> Vec<Row> {
     let text = fs::read_to_string(dir.join("alerts.ndjson")).unwrap_or_default();
@@ -153,7 +159,7 @@ fn alerts(dir: &Path) -> Vec<Row> {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .map(|r| {
             let e = &r["event"];
-            (s(&r["template"]), s(&e["kind"]), s(&e["symbol"]), s(&e["id"]), s(&e["account"]), s(&e["notional_usd"]))
+            (s(&r["template"]), s(&e["kind"]), s(&e["symbol"]), s(&e["id"]), s(&e["account"]), s(&e["price"]), s(&e["notional_usd"]))
         })
         .collect();
     rows.sort();
@@ -177,25 +183,26 @@ fn stop(running: Running) -> String {
     stderr
 }
 
-fn row(template: &str, kind: &str, symbol: &str, id: &str, account: &str, notional: &str) -> Row {
-    (template.into(), kind.into(), symbol.into(), id.into(), account.into(), notional.into())
+fn row(template: &str, kind: &str, symbol: &str, id: &str, account: &str, price: &str, notional: &str) -> Row {
+    (template.into(), kind.into(), symbol.into(), id.into(), account.into(), price.into(), notional.into())
 }
 
 /// The alerts the recorded trades and fills produce: 6 trades, the 2 live
 /// fills (the 5 snapshot fills are silent), and the liquidation, attributed
 /// to the account whose `userEvents` carried it.
 fn flow_rows() -> Vec<Row> {
-    let t = |id: &str, sym: &str, n: &str| row("hl-flow", "trade", sym, &format!("hyperliquid:{sym}:{id}"), "null", n);
+    let t = |id: &str, sym: &str, px: &str, n: &str| row("hl-flow", "trade", sym, &format!("hyperliquid:{sym}:{id}"), "null", px, n);
+    let fill = |kind: &str, sym: &str, hash: &str, px: &str, n: &str| row("hl-flow", kind, sym, &format!("hyperliquid:fill:{hash}"), USER, px, n);
     vec![
-        t("611279506717453", "FXS", "19.95840"),
-        t("809065877559592", "FXS", "17.30274"),
-        t("1016375172059570", "BTC", "26676.556670"),
-        t("479312521152049", "BTC", "23419.596260"),
-        t("229986151112628", "BTC", "58526.591610"),
-        t("696560709859024", "BTC", "499.785720"),
-        row("hl-flow", "perp-fill", "SUSHI", "hyperliquid:fill:0xa8d094ea02608a93f8e10408aeb273011000f6dac1c342ca641c4c2ab10ee431:163860968303999:B", USER, "11.80300"),
-        row("hl-flow", "perp-fill", "SUSHI", "hyperliquid:fill:0xf0b24a60430f02a94b450408aeb290011000ad8d9731cbbfa09f4a28cd686894:925391004589683:A", USER, "11.800"),
-        row("hl-flow", "liquidation", "BTC", "hyperliquid:fill:0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A", USER, "66.6530"),
+        t("611279506717453", "FXS", "1.9008", "19.95840"),
+        t("809065877559592", "FXS", "1.9014", "17.30274"),
+        t("1016375172059570", "BTC", "69997.0", "26676.556670"),
+        t("479312521152049", "BTC", "69997.0", "23419.596260"),
+        t("229986151112628", "BTC", "69997.0", "58526.591610"),
+        t("696560709859024", "BTC", "69998.0", "499.785720"),
+        fill("perp-fill", "SUSHI", "0xa8d094ea02608a93f8e10408aeb273011000f6dac1c342ca641c4c2ab10ee431:163860968303999:B", "1.1803", "11.80300"),
+        fill("perp-fill", "SUSHI", "0xf0b24a60430f02a94b450408aeb290011000ad8d9731cbbfa09f4a28cd686894:925391004589683:A", "1.18", "11.800"),
+        fill("liquidation", "BTC", "0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A", "66653.0", "66.6530"),
     ]
 }
 
@@ -205,11 +212,14 @@ fn recorded_frames_become_exact_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let mock = mock(Recorded::load(&fixtures), None);
     let source = format!("coins = [\"FXS\", \"BTC\", \"BANANA\", \"SHIA\", \"@162\"]\nchannels = [\"trades\", \"bbo\", \"l2Book\"]\naccounts = [\"{USER}\"]");
-    let running = start(dir.path(), &config(dir.path(), &mock, &source, ""));
+    fs::create_dir(dir.path().join("plugins")).unwrap();
+    fs::copy(support::plugin("swap-probe-v1"), dir.path().join("plugins/pass-all.wasm")).unwrap();
+    let text = config(dir.path(), &mock, &source, "").replace("watch = false", &format!("watch = false\ndir = \"{}/plugins\"", dir.path().display()));
+    let running = start(dir.path(), &format!("{text}{BOOK_TEMPLATE}"));
     let mut expected = flow_rows();
-    // Two-sided books only: SHIA's empty l2Book and BTC's one-sided bbo are skipped.
-    expected.push(row("hl-books", "book-top", "BANANA", "hyperliquid:BANANA:book:1730160007687", "null", "null"));
-    expected.push(row("hl-books", "book-top", "@162", "hyperliquid:@162:book:1750948919838", "null", "null"));
+    // Two-sided books only, price = mid (the division keeps one more decimal): SHIA's empty l2Book and BTC's one-sided bbo are skipped.
+    expected.push(row("hl-books", "book-top", "BANANA", "hyperliquid:BANANA:book:1730160007687", "null", "59.80550", "null"));
+    expected.push(row("hl-books", "book-top", "@162", "hyperliquid:@162:book:1750948919838", "null", "0.9792950", "null"));
     expected.sort();
     wait_for_alerts(&running, dir.path(), expected.len());
     stop(running);
