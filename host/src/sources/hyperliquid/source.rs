@@ -225,7 +225,7 @@ impl Frames {
         metrics().source_refused.with_label_values(&[source, "venue_error"]).inc();
         self.venue_errors += 1;
         let n = self.venue_errors;
-        if n <= ERRORS_LOGGED || n % 1000 == 0 {
+        if n <= ERRORS_LOGGED || n.is_multiple_of(1000) {
             tracing::error!(slot = frame.slot, error = crate::sources::frame::truncate(&text), count = n, "Hyperliquid replied with an error.");
         }
     }
