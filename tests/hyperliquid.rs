@@ -77,7 +77,8 @@ impl Recorded {
     }
 }
 
-/// Answer pings and (un)subscriptions like Hyperliquid; the first
+/// Answer pings and (un)subscriptions like Hyperliquid (coin `NOPE` gets
+/// the venue's error reply instead of an ack); the first
 /// connection is dropped after `drop_first_after` subscriptions, if set.
 async fn serve(mut conn: MockConn, recorded: Arc<Recorded>, drop_first_after: Option<usize>) {
     let mut subscribed = 0;
@@ -86,6 +87,9 @@ async fn serve(mut conn: MockConn, recorded: Arc<Recorded>, drop_first_after: Op
         match message["method"].as_str() {
             Some("ping") => {
                 conn.send(r#"{"channel":"pong"}"#).await;
+            }
+            Some("subscribe") if message["subscription"]["coin"] == "NOPE" => {
+                conn.send(json!({"channel": "error", "data": format!("Invalid subscription {}", message["subscription"])}).to_string()).await;
             }
             Some(method @ ("subscribe" | "unsubscribe")) => {
                 let ack = json!({"channel": "subscriptionResponse", "data": {"method": method, "subscription": message["subscription"]}});
@@ -341,4 +345,29 @@ fn reconnect_resubscribes_and_replayed_fills_alert_once() {
     let subs = sent(&mock, "subscribe");
     let on = |conn: usize| subs.iter().filter(|(c, _)| *c == conn).map(|(_, s)| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(on(1), on(2), "the same share after the reconnect");
+}
+
+#[test]
+fn template_excess_is_refused_at_the_user_limit_and_venue_errors_are_logged() {
+    let Some(fixtures) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mock = mock(Recorded::load(&fixtures), None);
+    let templates = format!(
+        "[templates.two-users]\nselect = {{ venues = [\"hyperliquid\"], symbols = [\"NOPE\"], accounts = [\"{USER}\", \"{OTHER}\"] }}\n\
+         filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n"
+    );
+    let text = config(dir.path(), &mock, "channels = [\"trades\"]\nmax_users = 1", "");
+    let running = start(dir.path(), &format!("{text}{templates}"));
+    running.wait_stderr("Hyperliquid replied with an error.", 1, HANG_GUARD);
+    running.wait_stderr("Hyperliquid per-IP limit reached", 1, HANG_GUARD);
+    // Only the first account (in sorted order) is tracked; the other is never sent.
+    mock.wait_until("3 subscriptions", HANG_GUARD, |m| sent(m, "subscribe").len() == 3);
+    let stderr = stop(running);
+    let objects: BTreeSet<String> = sent(&mock, "subscribe").iter().map(|(_, s)| s.to_string()).collect();
+    let expected: BTreeSet<String> = [trades("NOPE")].into_iter().chain(user_subs(OTHER)).map(|v| v.to_string()).collect();
+    assert_eq!(objects, expected);
+    let refusal = stderr.lines().find(|l| l.contains("Hyperliquid per-IP limit reached")).unwrap();
+    assert!(refusal.contains("limit=\"max_users\"") && refusal.contains("max=1") && refusal.contains("refused=2") && refusal.contains(USER), "{refusal}");
+    let error = stderr.lines().find(|l| l.contains("Hyperliquid replied with an error.")).unwrap();
+    assert!(error.contains("Invalid subscription") && error.contains("NOPE"), "{error}");
 }
