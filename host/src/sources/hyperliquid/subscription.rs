@@ -195,6 +195,13 @@ mod tests {
     }
 
     #[test]
+    fn an_all_symbols_template_adds_no_coins() {
+        let config: HyperliquidConfig = toml::from_str("coins = [\"BTC\"]\nchannels = [\"bbo\"]").unwrap();
+        let everything = VenueInterest { all_symbols: true, ..VenueInterest::default() };
+        assert_eq!(desired(&config, Some(&everything)).subscriptions, [Subscription::Market(MarketChannel::Bbo, "BTC".into())]);
+    }
+
+    #[test]
     fn limits_refuse_the_excess_and_never_exceed() {
         let config: HyperliquidConfig = toml::from_str("coins = [\"A\"]\nmax_subscriptions = 5\nmax_users = 1\nsubscriptions_per_connection = 5").unwrap();
         let d = desired(&config, Some(&interest(&["B", "C"], &[&addr(1), &addr(2)])));
