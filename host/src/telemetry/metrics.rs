@@ -34,6 +34,10 @@ pub struct Metrics {
     pub source_subscriptions: IntGaugeVec,
     /// DEX pools whose metadata (tokens, decimals) could not be read, by source.
     pub source_metadata_failures: IntCounterVec,
+    /// Requests refused, by source and reason: a per-IP venue limit we
+    /// enforce (`subscription_limit`, `user_limit`, `connection_limit`) or
+    /// an error reply from the venue (`venue_error`).
+    pub source_refused: IntCounterVec,
     /// Events that entered the router.
     pub pipeline_events_in: IntCounterVec,
     /// (event, template) evaluations performed, by template.
@@ -102,6 +106,7 @@ pub fn metrics() -> &'static Metrics {
             source_retractions: counter(&r, "klaxon_source_retractions_total", "Events retracted by reorgs", &["source"]),
             source_metadata_failures: counter(&r, "klaxon_source_metadata_failures_total", "DEX pools skipped because their metadata could not be read", &["source"]),
             source_subscriptions: gauge(&r, "klaxon_source_subscriptions", "Live subscriptions held", &["source"]),
+            source_refused: counter(&r, "klaxon_source_refused_total", "Requests refused by a venue limit or the venue", &["source", "reason"]),
             pipeline_events_in: counter(&r, "klaxon_pipeline_events_in_total", "Events that entered the router", &["source"]),
             evaluations: counter(&r, "klaxon_evaluations_total", "Filter evaluations", &["template"]),
             events_evaluated: counter(&r, "klaxon_events_evaluated_total", "Events fully evaluated", &["worker"]),

@@ -1,33 +1,26 @@
-//! Hyperliquid.
+//! Hyperliquid: trades, book tops and account fills from the WebSocket API.
 //!
-//! * [`parse`]: pure frame parser (trades, bbo, userFills, user events).
+//! * [`parse`]: pure frame parser (trades, bbo, l2Book, userFills, user
+//!   events), shared with replay;
+//! * `config`: [`HyperliquidConfig`], defaults and validation;
+//! * `subscription`: the wanted set from config and templates, within the
+//!   per-IP limits;
+//! * `placement`: which connection carries which subscription, and the
+//!   subscribe/unsubscribe diff when the wanted set changes;
+//! * `connection`: one socket: subscribe, ping, reconnect, forward frames;
+//! * `dedup`: trades and fills already emitted (replays after reconnects);
+//! * `source`: the running source tying them together.
+//!
+//! User docs: `docs/sources/hyperliquid.md`.
 
+mod config;
+mod connection;
+mod dedup;
 mod parse;
+mod placement;
+mod source;
+mod subscription;
 
+pub use config::{HyperliquidConfig, MarketChannel};
 pub use parse::*;
-
-// SKELETON (replaced by the venue's live source): config and run entry point.
-use serde::{Deserialize, Serialize};
-
-use super::live::ConnectionConfig;
-use super::{Emitter, SourceError, SourceSummary};
-use crate::issue::ConfigIssue;
-
-/// `type = "hyperliquid"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HyperliquidConfig {
-    #[serde(default)]
-    pub connection: ConnectionConfig,
-}
-
-impl HyperliquidConfig {
-    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
-        self.connection.validate(path)
-    }
-}
-
-pub(crate) async fn run(_config: HyperliquidConfig, emitter: Emitter) -> Result<SourceSummary, SourceError> {
-    emitter.cancel().cancelled().await;
-    Ok(SourceSummary { cancelled: true, ..Default::default() })
-}
+pub(crate) use source::run;
