@@ -214,6 +214,7 @@ pub(crate) enum Sent {
 }
 
 impl Emitter {
+    #[cfg(test)]
     pub(crate) fn new(name: String, out: mpsc::Sender<Event>, cancel: CancellationToken) -> Emitter {
         Emitter::from_context(name, SourceContext::new(out, cancel))
     }

@@ -109,7 +109,6 @@ async fn socket_answers_pings_passes_text_and_reports_silence_as_a_stall() {
 
 #[tokio::test]
 async fn socket_reports_the_close_reason_and_failed_connects_name_the_url() {
-    use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
     let url = serve_once(|mut ws| async move {
         let frame = CloseFrame { code: CloseCode::Away, reason: "maintenance".into() };
