@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
+use axum::http::Uri;
 use axum::response::Response;
 
 #[derive(Default)]
@@ -46,7 +47,7 @@ impl MockVenue {
         let shared = Arc::new(Shared::default());
         let handler: Handler = Arc::new(move |conn| Box::pin(on_connect(conn)));
         let state = (handler, shared.clone());
-        let app = http.fallback(upgrade).with_state(state);
+        let app = http.merge(Router::new().fallback(upgrade).with_state(state));
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -86,7 +87,7 @@ impl MockVenue {
     }
 }
 
-async fn upgrade(State((handler, shared)): State<(Handler, Arc<Shared>)>, OriginalUri(uri): OriginalUri, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(State((handler, shared)): State<(Handler, Arc<Shared>)>, uri: Uri, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| async move {
         let id = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
         shared.open.fetch_add(1, Ordering::SeqCst);

@@ -15,19 +15,23 @@ use tokio::task::JoinHandle;
 use crate::alert::Delivery;
 use crate::clock::SharedClock;
 use crate::config::PipelineConfig;
-use crate::event::Event;
+use crate::event::{Event, Retraction};
 use crate::market::MarketState;
 use crate::plugins::host_api::HostServices;
 use crate::plugins::{PluginEngine, TrapLedger};
 use crate::sinks::SinkConfig;
 use crate::state::HistoryStore;
-use crate::store::{AlertLog, AlertLogConfig, run_writer};
+use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 use crate::telemetry::metrics;
 
 use super::evaluate::{WorkItem, WorkerContext, WorkerOutputs, spawn_worker};
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
+
+/// How long a retraction waits for an alert still in flight before it is
+/// taken to concern an event that never alerted.
+const RETRACTION_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Everything the pipeline is built from.
 pub struct PipelineParts {
@@ -43,9 +47,12 @@ pub struct PipelineParts {
     pub alert_log: AlertLogConfig,
 }
 
-/// A running pipeline. Sources send into `events`.
+/// A running pipeline. Sources send into `events`, and reorg retractions
+/// into `retractions` (straight to the alert log, the only stage they concern).
 pub struct Pipeline {
     pub events: mpsc::Sender<Event>,
+    pub retractions: mpsc::Sender<Retraction>,
+    retractor: JoinHandle<Result<crate::store::RetractSummary, crate::store::StoreError>>,
     pub stats: Arc<RunStats>,
     router: JoinHandle<()>,
     workers: Vec<std::thread::JoinHandle<()>>,
@@ -70,6 +77,8 @@ impl Pipeline {
 
         let log = AlertLog::open(&parts.alert_log.url).await?;
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
+        let (retractions, retractions_rx) = mpsc::channel(cap);
+        let retractor = tokio::spawn(run_retractions(log.clone(), retractions_rx, parts.alert_log.flush_interval, RETRACTION_HOLD));
         let writer = tokio::spawn(run_writer(log, alerts_rx, parts.alert_log.batch_size, parts.alert_log.flush_interval));
 
         let mut sink_txs: HashMap<String, mpsc::Sender<Arc<Delivery>>> = HashMap::new();
@@ -103,7 +112,7 @@ impl Pipeline {
 
         let (events, events_rx) = mpsc::channel(cap);
         let router = tokio::spawn(route_events(events_rx, parts.market, parts.plan, worker_txs, stats.clone()));
-        Ok(Pipeline { events, stats, router, workers, sinks, writer })
+        Ok(Pipeline { events, retractions, retractor, stats, router, workers, sinks, writer })
     }
 
     /// Wait until every stage has drained and flushed. Call after dropping
@@ -130,6 +139,13 @@ impl Pipeline {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e.into()),
             Err(_) => return Err(PipelineError::Panicked { stage: "alert log" }),
+        }
+        // After the writer: the retractor's last pass then sees every alert.
+        drop(self.retractions);
+        match self.retractor.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(PipelineError::Panicked { stage: "retractions" }),
         }
         first_error.map_or(Ok(()), Err)
     }

@@ -33,12 +33,17 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
     if !state.started.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting".to_owned());
     }
-    let disabled = state.ledger.disabled();
-    if disabled.is_empty() {
+    let links = crate::sources::live::health().snapshot();
+    let down: Vec<String> = links.iter().filter(|(_, h)| h.up == 0 && h.want > 0).map(|(name, h)| format!("source {name} has 0/{} connections", h.want)).collect();
+    if !down.is_empty() {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}", down.join("; ")));
+    }
+    let mut degraded: Vec<String> = state.ledger.disabled().iter().map(|(p, n)| format!("{p} disabled after {n} traps")).collect();
+    degraded.extend(links.iter().filter(|(_, h)| !h.ready()).map(|(name, h)| format!("source {name} has {}/{} connections", h.up, h.want)));
+    if degraded.is_empty() {
         (StatusCode::OK, "ready".to_owned())
     } else {
-        let list: Vec<String> = disabled.iter().map(|(p, n)| format!("{p} disabled after {n} traps")).collect();
-        (StatusCode::OK, format!("ready (degraded: {})", list.join("; ")))
+        (StatusCode::OK, format!("ready (degraded: {})", degraded.join("; ")))
     }
 }
 
@@ -70,6 +75,20 @@ mod tests {
         state.started.store(true, Ordering::Relaxed);
         let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+        // A live source with no connection open holds readiness back.
+        let health = crate::sources::live::health();
+        health.want("ready-test-source", 2);
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("source ready-test-source has 0/2 connections"));
+        let guard = crate::sources::live::ConnectionGuard::open("ready-test-source");
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("degraded: source ready-test-source has 1/2"));
+        health.forget("ready-test-source");
+        drop(guard);
         crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();
         let res = app(state).oneshot(get("/metrics")).await.unwrap();
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();

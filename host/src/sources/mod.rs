@@ -99,7 +99,7 @@ impl SourceConfig {
         let kind = self.kind();
         // Every log line of the run carries the source's name.
         let span = tracing::info_span!("source", source = %name, kind);
-        let emitter = Emitter::from_context(name, ctx);
+        let emitter = Emitter::from_context(name.clone(), ctx);
         async move {
             tracing::info!("Source started.");
             let result = match self {
@@ -110,6 +110,8 @@ impl SourceConfig {
                 SourceConfig::Replay(c) => replay::run(c, emitter).await,
                 SourceConfig::Synthetic(c) => synthetic::run(c, emitter).await,
             };
+            // A stopped source no longer holds readiness back.
+            live::health().forget(&name);
             match &result {
                 Ok(s) => tracing::info!(events = s.events, malformed = s.malformed, cancelled = s.cancelled, "Source finished."),
                 Err(error) => tracing::error!(error = %error, "Source failed."),

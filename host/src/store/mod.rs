@@ -10,6 +10,7 @@
 //!   decide stage and writes them; it ends, after writing everything, when
 //!   its input channel closes.
 //! * [`AlertRecord`] (`record.rs`) is one row.
+//! * [`run_retractions`] (`retract.rs`) marks alerts of reorged events.
 //!
 //! One code path serves both backends: sqlx's `Any` driver picks SQLite or
 //! Postgres from the url's scheme, and the SQL here and in `host/migrations/`
@@ -24,6 +25,7 @@
 
 mod config;
 mod record;
+mod retract;
 mod writer;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ use crate::clock::{Clock, SystemClock};
 
 pub use config::AlertLogConfig;
 pub use record::{AlertRecord, AlertStatus, StatusCounts};
+pub use retract::{RetractSummary, run_retractions};
 pub use writer::{RetryPolicy, WriterSummary, run_writer, run_writer_with};
 
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.

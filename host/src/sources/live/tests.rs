@@ -22,15 +22,17 @@ fn config_rejects_zero_and_inverted_bounds() {
 
 #[test]
 fn guard_counts_connections_while_alive() {
-    health().want("guard-test", 2);
+    // Open before wanting, so a concurrent readiness test never sees this
+    // source with zero of its wanted connections.
     let a = ConnectionGuard::open("guard-test");
     let b = ConnectionGuard::open("guard-test");
+    health().want("guard-test", 2);
     assert!(health().snapshot()["guard-test"].ready());
     drop(a);
     assert_eq!(health().snapshot()["guard-test"], LinkHealth { up: 1, want: 2 });
-    drop(b);
     health().forget("guard-test");
-    assert!(!health().snapshot().contains_key("guard-test"));
+    drop(b);
+    assert_eq!(health().snapshot()["guard-test"], LinkHealth { up: 0, want: 0 }, "a forgotten source never counts as down");
 }
 
 #[tokio::test(start_paused = true)]

@@ -102,7 +102,7 @@ async fn speed_scales_exchange_time_deltas() {
         config.speed = speed;
         let (tx, mut rx) = mpsc::channel(16);
         let start = Instant::now();
-        let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_speed".into(), tx, CancellationToken::new()));
+        let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_speed".into(), crate::sources::SourceContext::new(tx, CancellationToken::new())));
         let mut seen = Vec::new();
         while let Some(e) = rx.recv().await {
             seen.push((start.elapsed().as_millis() as u64, e.exchange_time_ms));
@@ -126,7 +126,7 @@ async fn cancellation_stops_a_paced_replay_promptly() {
     let (tx, mut rx) = mpsc::channel(16);
     let cancel = CancellationToken::new();
     let start = Instant::now();
-    let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_cancel".into(), tx, cancel.clone()));
+    let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_cancel".into(), crate::sources::SourceContext::new(tx, cancel.clone())));
     assert!(rx.recv().await.is_some());
     tokio::time::sleep(Duration::from_secs(1)).await;
     cancel.cancel();
@@ -143,7 +143,7 @@ async fn a_slow_consumer_gets_every_event() {
     let lines: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
     let config = ReplayConfig::new(vec![write_file(&dir, "many.ndjson", &lines)]);
     let (tx, mut rx) = mpsc::channel(1);
-    let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_backpressure".into(), tx, CancellationToken::new()));
+    let task = tokio::spawn(SourceConfig::Replay(config).run("test_replay_backpressure".into(), crate::sources::SourceContext::new(tx, CancellationToken::new())));
     let mut ids = Vec::new();
     while let Some(e) = rx.recv().await {
         tokio::time::sleep(Duration::from_millis(10)).await;

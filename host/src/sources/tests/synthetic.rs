@@ -109,7 +109,7 @@ async fn run_respects_rate_and_limit() {
     let config = SyntheticConfig { rate: 50.0, limit: Some(100), ..SyntheticConfig::default() };
     let (tx, mut rx) = mpsc::channel(1_000);
     let start = Instant::now();
-    let task = tokio::spawn(SourceConfig::Synthetic(config).run("test_synth_rate".into(), tx, CancellationToken::new()));
+    let task = tokio::spawn(SourceConfig::Synthetic(config).run("test_synth_rate".into(), crate::sources::SourceContext::new(tx, CancellationToken::new())));
     let mut received = Vec::new();
     while let Some(e) = rx.recv().await {
         received.push((start.elapsed(), e));
@@ -133,7 +133,7 @@ async fn as_fast_as_possible_stops_promptly_when_cancelled() {
     let config = SyntheticConfig { rate: 0.0, ..SyntheticConfig::default() };
     let (tx, mut rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(SourceConfig::Synthetic(config).run("test_synth_cancel".into(), tx, cancel.clone()));
+    let task = tokio::spawn(SourceConfig::Synthetic(config).run("test_synth_cancel".into(), crate::sources::SourceContext::new(tx, cancel.clone())));
     for _ in 0..1_000 {
         rx.recv().await.unwrap();
     }

@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 
 use super::{TestDb, alert, fired, suppressed};
 use crate::alert::{Alert, Decision, Severity};
+use crate::event::{Retraction, Sym};
 use crate::store::{
-    AlertLog, AlertRecord, AlertStatus, RetryPolicy, StatusCounts, StoreError, WriterSummary, run_writer,
+    run_retractions, AlertLog, AlertRecord, AlertStatus, RetryPolicy, StatusCounts, StoreError, WriterSummary, run_writer,
     run_writer_with,
 };
 
@@ -49,6 +50,7 @@ on_both_backends!(
     rows_read_back_as_written,
     batches_larger_than_one_statement_are_written_whole,
     failed_writes_report_the_rows_lost,
+    retractions_mark_alerts_even_when_they_overtake_them,
 );
 
 type Writer = JoinHandle<Result<WriterSummary, StoreError>>;
@@ -245,4 +247,30 @@ async fn failed_writes_report_the_rows_lost(db: TestDb) {
     assert!(message.starts_with(&format!("alert log `{}` ({})", log.url(), log.backend())), "{message}");
     assert!(message.ends_with("4 rows lost after 3 failed attempts to write them"), "{message}");
     log.close().await;
+}
+
+/// A retraction for an alert already written marks it at once; one sent
+/// before its alert was written marks it once the alert lands; one for an
+/// event that never alerted expires.
+async fn retractions_mark_alerts_even_when_they_overtake_them(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let (first, second) = (fired(1), fired(2));
+    log.write(&[AlertRecord::from_alert(&first)]).await.unwrap();
+    let (tx, rx) = mpsc::channel(8);
+    let task = tokio::spawn(run_retractions(log.clone(), rx, Duration::from_millis(20), Duration::from_secs(30)));
+    let retract = |id: &str| Retraction { event_id: id.to_owned(), venue: Sym::new("ethereum") };
+    tx.send(retract(&first.event.id)).await.unwrap();
+    tx.send(retract(&second.event.id)).await.unwrap();
+    tx.send(retract("ethereum:never-alerted:0")).await.unwrap();
+    log.write(&[AlertRecord::from_alert(&second)]).await.unwrap();
+    drop(tx);
+    let summary = task.await.unwrap().unwrap();
+    assert_eq!(summary.received, 3);
+    assert_eq!(summary.rows_marked, 2);
+    assert_eq!(summary.expired, 1, "the event that never alerted");
+    let mut want = vec![first.event.id.clone(), second.event.id.clone()];
+    want.sort();
+    assert_eq!(log.retracted_events().await.unwrap(), want);
+    // Idempotent: marking again changes nothing.
+    assert_eq!(log.retract(&first.event.id).await.unwrap(), 0);
 }
