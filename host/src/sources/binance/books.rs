@@ -94,7 +94,7 @@ impl DepthBooks {
     /// Drop every book (the connection was replaced). Returns how many were
     /// synced or waiting, i.e. how many resyncs this causes.
     pub fn reset_all(&mut self) -> usize {
-        self.books.values_mut().filter(|b| b.sync.reset()).count()
+        self.books.values_mut().map(|b| b.sync.reset()).filter(|&lost| lost).count()
     }
 
     /// Forget one symbol entirely (replay: no usable snapshot).

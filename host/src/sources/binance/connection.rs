@@ -207,14 +207,15 @@ impl Session<'_> {
 
     async fn emit_all(&mut self, events: Vec<Event>) -> Option<Result<Ended, LinkError>> {
         for event in events {
-            self.send(Out::Event(event)).await?;
+            if let Some(end) = self.send(Out::Event(event)).await {
+                return Some(end);
+            }
         }
         None
     }
 
     async fn malformed(&mut self, error: &ParseError, frame: String) -> Option<Result<Ended, LinkError>> {
-        self.send(Out::Malformed { error: error.to_string(), frame }).await?;
-        None
+        self.send(Out::Malformed { error: error.to_string(), frame }).await
     }
 
     /// `Some(Cancelled)` when the source stopped (cancelled or output gone).

@@ -26,7 +26,7 @@ const VENUE: &str = "binance";
 pub type Level = (Decimal, Decimal);
 
 /// One `depthUpdate` event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepthDiff {
     /// Uppercase symbol (`s`).
     pub symbol: String,
@@ -43,7 +43,7 @@ pub struct DepthDiff {
 }
 
 /// A REST depth snapshot.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepthSnapshot {
     pub last_update_id: u64,
     pub bids: Vec<Level>,
