@@ -144,6 +144,14 @@ fn wait_metric(running: &Running, sample: &str, want: f64) {
     }
 }
 
+fn wait_metric_at_least(running: &Running, sample: &str, want: f64) {
+    let start = Instant::now();
+    while metric(running, sample) < want {
+        assert!(start.elapsed() < HANG_GUARD, "{sample} never reached {want} (is {})", metric(running, sample));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn stop(running: Running) -> String {
     running.signal("TERM");
     let (code, stderr, _) = running.wait(HANG_GUARD);
@@ -381,6 +389,9 @@ fn server_shutdown_reconnects_and_pings_are_answered() {
                 conn.send(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1770123456789}}"#).await;
                 conn.drain().await;
             } else {
+                // Garbage is counted and skipped, never fatal.
+                conn.send("not json").await;
+                conn.send(r#"{"stream":"btcusdt@trade","data":{"e":"trade","s":"BTCUSDT","t":9,"p":"abc","q":"1","m":true}}"#).await;
                 conn.send(trade(2)).await;
                 conn.drain().await;
             }
@@ -391,12 +402,39 @@ fn server_shutdown_reconnects_and_pings_are_answered() {
     let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]\ndepth = false"), &trades_over(100, "\"trade\"")));
     let got = wait_alerts(dir.path(), 2, &running);
     let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"server_shutdown\",source=\"market\"}");
+    let malformed = metric(&running, "klaxon_source_frames_malformed_total{source=\"market\",venue=\"binance\"}");
     stop(running);
+    assert_eq!(malformed, 2.0);
     assert_eq!(mock.accepted(), 2);
     assert!(mock.received().contains(&(1, "<pong:hb>".to_owned())), "{:?}", mock.received());
     assert_eq!(planned, 1.0);
     let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids, ["binance:BTCUSDT:t:1", "binance:BTCUSDT:t:2"]);
+}
+
+#[test]
+fn planned_reconnect_at_max_lifetime_resyncs_the_book_without_repeating_its_top() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let http = depth_route("/api/v3/depth", hits.clone(), |_, _| json(snapshot(100, "100")));
+    let mock = MockVenue::start(
+        |mut conn| async move {
+            conn.send(trade(1)).await;
+            conn.send(diff("BTCUSDT", 101, 101, "100.5")).await;
+            conn.drain().await;
+        },
+        http,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let src = source(&mock, "symbols = [\"BTCUSDT\"]\nmax_lifetime = \"400ms\"");
+    let running = run(&config(dir.path(), &src, EVERY_BOOK_TOP));
+    mock.wait_until("a planned reconnect", HANG_GUARD, |m| m.accepted() >= 3);
+    wait_metric_at_least(&running, "klaxon_source_book_resyncs_total{reason=\"reconnect\",source=\"market\"}", 2.0);
+    let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"max_lifetime\",source=\"market\"}");
+    stop(running);
+    assert!(planned >= 2.0, "{planned}");
+    assert!(hits.load(Ordering::SeqCst) >= 3, "every connection fetched a fresh snapshot");
+    // Each connection rebuilt the same book: its top was alerted once.
+    assert_eq!(alerts(dir.path()), [("tops".to_owned(), "binance:BTCUSDT:b:101".to_owned())]);
 }
 
 #[test]
