@@ -36,10 +36,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
-use super::binance::book::OrderBook;
-use super::binance::depth::{self as binance_depth, Level};
 use super::binance::recorded::{RecordedBooks, snapshot_dir_for};
 use super::binance::sync::Rules;
+pub use super::binance::recorded::BookView;
 use super::binance::{BinanceParser, Market};
 use super::evm::{EvmParser, PoolConfig, PoolError, PoolRegistry};
 use super::frame::{Format, FrameParser, Ignored, ParseError, Parsed};
@@ -232,7 +231,7 @@ impl Lines<'_> {
             return Line::Blank;
         }
         summary.frames += 1;
-        let parsed = match self.books.as_mut().and_then(|books| book_frame(books, text)) {
+        let parsed = match self.books.as_mut().and_then(|books| books.frame(text)) {
             Some(handled) => handled.map(|parsed| (super::frame::Protocol::Binance, parsed)),
             None => self.parser.parse(text),
         };
@@ -260,20 +259,6 @@ impl Lines<'_> {
             }
         }
     }
-}
-
-/// A Binance depth diff, or a `bookTicker` of a symbol whose book is kept,
-/// when `books` is active; `None` leaves the frame to the parsers.
-fn book_frame(books: &mut RecordedBooks, text: &str) -> Option<Result<Parsed, ParseError>> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    if let Some(data) = binance_depth::depth_payload(&value) {
-        return Some(binance_depth::parse_diff(data).map(|diff| match books.on_diff(diff) {
-            Some(events) => Parsed::Events(events),
-            None => Parsed::Ignored(Ignored::Unhandled),
-        }));
-    }
-    let symbol = binance_depth::book_ticker_symbol(&value)?;
-    books.tracks(symbol).then_some(Ok(Parsed::Ignored(Ignored::Unhandled)))
 }
 
 /// Everything replaying one file would emit, computed without tokio.
@@ -308,22 +293,6 @@ pub fn parse_file(path: &Path, parser: &FrameParser) -> Result<ParsedFile, Repla
     Ok(parse_ndjson(&bytes, path, parser))
 }
 
-/// One synced order book at the end of a replay.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BookView {
-    pub symbol: String,
-    pub last_update_id: u64,
-    /// Every level, best first.
-    pub bids: Vec<Level>,
-    pub asks: Vec<Level>,
-}
-
-impl BookView {
-    fn of(symbol: &str, book: &OrderBook) -> BookView {
-        BookView { symbol: symbol.to_owned(), last_update_id: book.last_update_id(), bids: book.bids(usize::MAX), asks: book.asks(usize::MAX) }
-    }
-}
-
 /// What [`replay_files`] computed.
 #[derive(Debug, Default)]
 pub struct Replayed {
@@ -352,7 +321,7 @@ pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
         }
         if let Some(books) = &lines.books {
             out.books.retain(|b| !books.synced().contains_key(b.symbol.as_str()));
-            out.books.extend(books.synced().into_iter().map(|(symbol, book)| BookView::of(symbol, book)));
+            out.books.extend(books.views());
         }
     }
     out.books.sort_by(|a, b| a.symbol.cmp(&b.symbol));

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +35,11 @@ use crate::telemetry::metrics;
 /// gives up and reconnects; each one already waited its `Retry-After`.
 const MAX_THROTTLED_RETRIES: u32 = 5;
 
+/// Snapshot requests in flight per source. A (re)connect asks for one
+/// snapshot per symbol at once; sending them all together would spend the
+/// REST weight before the first `X-MBX-USED-WEIGHT-1M` could slow us down.
+pub(super) const SNAPSHOTS_IN_FLIGHT: usize = 2;
+
 /// What connections hand to the source's single emitter.
 pub(super) enum Out {
     Event(Event),
@@ -48,6 +53,8 @@ pub(super) struct Shared {
     pub parser: BinanceParser,
     pub venue: Sym,
     pub rest: Rest,
+    /// [`SNAPSHOTS_IN_FLIGHT`] permits, shared by every connection.
+    pub snapshot_permits: Arc<Semaphore>,
 }
 
 /// Survives reconnects.
@@ -198,9 +205,13 @@ impl Session<'_> {
         }
         if outcome.fetch {
             let url = self.shared.config.snapshot_url(symbol);
-            let rest = self.shared.rest.clone();
+            let (rest, permits) = (self.shared.rest.clone(), self.shared.snapshot_permits.clone());
             let symbol = symbol.to_owned();
-            self.fetches.spawn(async move { (symbol, fetch_snapshot(&rest, &url).await) });
+            self.fetches.spawn(async move {
+                // Never closed, so acquiring only waits.
+                let _permit = permits.acquire_owned().await;
+                (symbol, fetch_snapshot(&rest, &url).await)
+            });
         }
         self.emit_all(outcome.events).await
     }

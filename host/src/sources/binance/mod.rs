@@ -52,7 +52,8 @@ pub(crate) async fn run(config: BinanceConfig, mut emitter: Emitter) -> Result<S
 
     let venue = config.venue_name().to_owned();
     let rest = Rest::new(&source, config.connection.connect_timeout, Some(config.weight_budget));
-    let shared = Arc::new(Shared { source: source.clone(), parser: BinanceParser::new(&venue), venue: Sym::new(&venue), rest, config });
+    let permits = Arc::new(tokio::sync::Semaphore::new(connection::SNAPSHOTS_IN_FLIGHT));
+    let shared = Arc::new(Shared { source: source.clone(), parser: BinanceParser::new(&venue), venue: Sym::new(&venue), rest, config, snapshot_permits: permits });
     let cancel = emitter.cancel().child_token();
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let mut tasks = JoinSet::new();

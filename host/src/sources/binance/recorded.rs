@@ -16,10 +16,27 @@ use std::path::{Path, PathBuf};
 
 use super::book::OrderBook;
 use super::books::{DepthBooks, Outcome};
-use super::depth::{self, DepthDiff};
+use super::depth::{self, DepthDiff, Level};
 use super::sync::Rules;
 use crate::event::{Event, Sym};
+use crate::sources::frame::{Ignored, ParseError, Parsed};
 use crate::telemetry::metrics;
+
+/// One synced order book at the end of a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookView {
+    pub symbol: String,
+    pub last_update_id: u64,
+    /// Every level, best first.
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+}
+
+impl BookView {
+    fn of(symbol: &str, book: &OrderBook) -> BookView {
+        BookView { symbol: symbol.to_owned(), last_update_id: book.last_update_id(), bids: book.bids(usize::MAX), asks: book.asks(usize::MAX) }
+    }
+}
 
 /// `X.snapshots/` next to `X.ndjson`. Tries the name without its last
 /// extension first, then with each further one stripped, so the fixture
@@ -86,6 +103,25 @@ impl RecordedBooks {
     /// Synced books by symbol.
     pub fn synced(&self) -> BTreeMap<&str, &OrderBook> {
         self.books.synced()
+    }
+
+    /// The synced books, every level, in symbol order.
+    pub fn views(&self) -> Vec<BookView> {
+        self.synced().into_iter().map(|(symbol, book)| BookView::of(symbol, book)).collect()
+    }
+
+    /// A replayed frame's text: a depth diff, or a `bookTicker` of a symbol
+    /// whose book is kept (ignored); `None` leaves the frame to the parsers.
+    pub fn frame(&mut self, text: &str) -> Option<Result<Parsed, ParseError>> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        if let Some(data) = depth::depth_payload(&value) {
+            return Some(depth::parse_diff(data).map(|diff| match self.on_diff(diff) {
+                Some(events) => Parsed::Events(events),
+                None => Parsed::Ignored(Ignored::Unhandled),
+            }));
+        }
+        let symbol = depth::book_ticker_symbol(&value)?;
+        self.tracks(symbol).then_some(Ok(Parsed::Ignored(Ignored::Unhandled)))
     }
 
     /// Count a resync, serve the snapshot if one is wanted, collect the tops.
