@@ -50,14 +50,12 @@ fn frames_for(file: &Path, conn: &MockConn) -> Vec<String> {
 
 /// A REST depth route (`/api/v3/depth` or `/fapi/v1/depth`) whose answer per
 /// hit number (1-based) and symbol comes from `answer`; counts hits.
-fn depth_route(path: &str, hits: Arc<AtomicUsize>, answer: impl Fn(usize, &str) -> Response + Clone + Send + Sync + 'static) -> Router {
+fn depth_route(path: &str, hits: Arc<AtomicUsize>, answer: impl Fn(usize, &HashMap<String, String>) -> Response + Clone + Send + Sync + 'static) -> Router {
     Router::new().route(
         path,
         get(move |Query(q): Query<HashMap<String, String>>| {
             let n = hits.fetch_add(1, Ordering::SeqCst) + 1;
-            let symbol = q.get("symbol").cloned().unwrap_or_default();
-            assert!(q.contains_key("limit"), "snapshot request without limit: {q:?}");
-            let response = answer(n, &symbol);
+            let response = answer(n, &q);
             async move { response }
         }),
     )
@@ -196,8 +194,9 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     let hits = Arc::new(AtomicUsize::new(0));
     let per_symbol = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = per_symbol.clone();
-    let http = depth_route("/api/v3/depth", hits.clone(), move |_, symbol| {
-        log.lock().unwrap().push(symbol.to_owned());
+    let http = depth_route("/api/v3/depth", hits.clone(), move |_, query| {
+        let symbol = &query["symbol"];
+        log.lock().unwrap().push(format!("{symbol} limit={}", query["limit"]));
         json(fs::read_to_string(snapshots.join(format!("{symbol}.json"))).unwrap())
     });
     let paths = Arc::new(Mutex::new(Vec::new()));
@@ -216,7 +215,7 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
         http,
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = source(&mock, "symbols = [\"NKNUSDT\", \"BLZETH\", \"LRCBTC\", \"RUNEEUR\"]\ntrades = \"aggTrade\"\nsnapshot_limit = 1000");
+    let src = source(&mock, "symbols = [\"NKNUSDT\", \"BLZETH\", \"LRCBTC\", \"RUNEEUR\"]\ntrades = \"aggTrade\"\nsnapshot_limit = 500");
     let running = run(&config(dir.path(), &src, &format!("{}{BOOK_TOPS_ONCE}", trades_over(10, "\"trade\""))));
 
     wait_alerts(dir.path(), 3, &running);
@@ -234,7 +233,7 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     );
     let mut asked = per_symbol.lock().unwrap().clone();
     asked.sort();
-    assert_eq!(asked, ["BLZETH", "LRCBTC", "NKNUSDT", "RUNEEUR"], "one snapshot per symbol, no resync");
+    assert_eq!(asked, ["BLZETH limit=500", "LRCBTC limit=500", "NKNUSDT limit=500", "RUNEEUR limit=500"], "one snapshot per symbol, no resync");
     assert_eq!(resyncs, 0.0);
     let mut got = alerts(dir.path());
     got.sort();
