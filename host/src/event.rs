@@ -165,6 +165,12 @@ pub struct Event {
     pub size: Decimal,
     /// USD value when the source could determine it.
     pub notional_usd: Option<Decimal>,
+    /// For a DEX swap quoted in a chain's native coin (WETH, WBNB, SOL): the
+    /// reference symbol whose last price is the coin's USD price (`ETHUSDT`)
+    /// and the amount of the coin. Market state fills `notional_usd` from it
+    /// when the source could not; sources never read prices themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notional_ref: Option<(Sym, Decimal)>,
     pub side: Side,
     pub account: Option<Sym>,
     pub tx_hash: Option<String>,
@@ -189,6 +195,7 @@ impl Event {
             price: Decimal::ZERO,
             size: Decimal::ZERO,
             notional_usd: None,
+            notional_ref: None,
             side: Side::Unknown,
             account: None,
             tx_hash: None,

@@ -61,7 +61,7 @@ fn market_data(args: &BenchArgs) -> Vec<(Event, Snapshot)> {
     let (mut market, _) = MarketState::new(&Default::default());
     (0..args.events).map(|_| {
         let e = generator.next_event();
-        let s = market.apply(&e);
+        let s = market.fold(&e);
         (e, s)
     }).collect()
 }
@@ -148,7 +148,7 @@ fn hot_loop(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data: &[(Ev
             for e in chunk {
                 targets.clear();
                 plan.routes.route(e, &mut targets);
-                snaps.push(market.apply(e));
+                snaps.push(market.fold(e));
             }
             cols.fill(chunk.iter().copied().zip(snaps.iter()));
             for (i, f) in filters.iter_mut().enumerate() {

@@ -126,7 +126,19 @@ impl MarketState {
 
     /// Fold `ev` into the state and return its symbol's snapshot as of the
     /// event (including it). O(1) amortized.
-    pub fn apply(&mut self, ev: &Event) -> Snapshot {
+    ///
+    /// A swap quoted in a native coin carries [`Event::notional_ref`]; when
+    /// its `notional_usd` is unknown it is filled here from the reference
+    /// symbol's last price (e.g. WBNB amount × `BNBUSDT`), so filters see it.
+    /// Without a price for the reference symbol it stays `None`.
+    pub fn apply(&mut self, ev: &mut Event) -> Snapshot {
+        self.fill_notional(ev);
+        self.fold(ev)
+    }
+
+    /// [`apply`](Self::apply) for an event whose notional is already final
+    /// (benchmarks and tests holding shared events): folds it in unchanged.
+    pub fn fold(&mut self, ev: &Event) -> Snapshot {
         self.now_ms = self.now_ms.max(ev.exchange_time_ms);
         let prices = &self.prices;
         let (state, evicted) = self.symbols.upsert(ev.symbol, || SymbolState::new(prices, ev.symbol));
@@ -137,6 +149,18 @@ impl MarketState {
             self.evictions += 1;
         }
         snapshot
+    }
+
+    /// `notional_usd = amount × last price of the reference symbol`, once.
+    fn fill_notional(&self, ev: &mut Event) {
+        let Some((reference, amount)) = ev.notional_ref else { return };
+        if ev.notional_usd.is_some() {
+            return;
+        }
+        let price = self.symbols.get(reference).and_then(|s| s.last).map(|(_, p)| p);
+        if let Some(price) = price.and_then(|p| Decimal::try_from(p).ok()) {
+            ev.notional_usd = amount.checked_mul(price);
+        }
     }
 
     /// `sym`'s snapshot now (the newest exchange time seen on any event), so

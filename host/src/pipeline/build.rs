@@ -159,10 +159,10 @@ async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, pl
     // Counter per venue, looked up once: a labelled lookup per event would
     // hash the label on the hot path.
     let mut events_in: HashMap<crate::event::Sym, prometheus::IntCounter> = HashMap::new();
-    while let Some(event) = rx.recv().await {
+    while let Some(mut event) = rx.recv().await {
         RunStats::add(&stats.events_in, 1);
         events_in.entry(event.venue).or_insert_with(|| metrics().pipeline_events_in.with_label_values(&[event.venue.name().as_ref()])).inc();
-        let snapshot = market.apply(&event);
+        let snapshot = market.apply(&mut event);
         let current = plan.load_full();
         targets.clear();
         current.routes.route(&event, &mut targets);

@@ -94,7 +94,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 let e = generator.next_event();
-                let s = market.apply(&e);
+                let s = market.fold(&e);
                 (e, s)
             })
             .collect()

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub source_retractions: IntCounterVec,
     /// Live subscriptions (streams, channels, filters) currently held, by source.
     pub source_subscriptions: IntGaugeVec,
+    /// DEX pools whose metadata (tokens, decimals) could not be read, by source.
+    pub source_metadata_failures: IntCounterVec,
     /// Events that entered the router.
     pub pipeline_events_in: IntCounterVec,
     /// (event, template) evaluations performed, by template.
@@ -98,6 +100,7 @@ pub fn metrics() -> &'static Metrics {
             source_rest_throttled: counter(&r, "klaxon_source_rest_throttled_total", "REST responses asking to back off", &["source", "status"]),
             source_duplicates: counter(&r, "klaxon_source_duplicates_total", "Duplicates dropped", &["source"]),
             source_retractions: counter(&r, "klaxon_source_retractions_total", "Events retracted by reorgs", &["source"]),
+            source_metadata_failures: counter(&r, "klaxon_source_metadata_failures_total", "DEX pools skipped because their metadata could not be read", &["source"]),
             source_subscriptions: gauge(&r, "klaxon_source_subscriptions", "Live subscriptions held", &["source"]),
             pipeline_events_in: counter(&r, "klaxon_pipeline_events_in_total", "Events that entered the router", &["source"]),
             evaluations: counter(&r, "klaxon_evaluations_total", "Filter evaluations", &["template"]),

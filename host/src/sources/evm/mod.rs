@@ -1,33 +1,49 @@
 //! EVM chains (Ethereum, BSC, any JSON-RPC node): DEX swap logs.
 //!
-//! * [`parse`]: pure log parser (Uniswap V2, V3, PancakeSwap V3 swaps).
+//! * [`parse`]: pure log parser (Uniswap V2, V3, PancakeSwap V3 swaps), also
+//!   used by replay;
+//! * [`config`]: `type = "evm"` and the known chains' defaults;
+//! * `metadata`: token0/token1/decimals/symbol read once per pool over HTTP;
+//! * `source`: the live `eth_subscribe` session, reorg retractions, backfill.
+//!
+//! This file only runs sessions under [`Reconnect`]: every network failure
+//! is a reconnect, only cancellation or a closed output ends the source.
 
+pub mod config;
+mod metadata;
 mod parse;
+mod source;
 
+#[cfg(test)]
+mod tests;
+
+pub use config::{EvmConfig, PoolEntry};
 pub use parse::*;
 
-// SKELETON (replaced by the venue's live source): config and run entry point.
-use serde::{Deserialize, Serialize};
-
-use super::live::ConnectionConfig;
+use super::live::{Reconnect, health};
 use super::{Emitter, SourceError, SourceSummary};
-use crate::issue::ConfigIssue;
 
-/// `type = "evm"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvmConfig {
-    #[serde(default)]
-    pub connection: ConnectionConfig,
-}
-
-impl EvmConfig {
-    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
-        self.connection.validate(path)
-    }
-}
-
-pub(crate) async fn run(_config: EvmConfig, emitter: Emitter) -> Result<SourceSummary, SourceError> {
-    emitter.cancel().cancelled().await;
-    Ok(SourceSummary { cancelled: true, ..Default::default() })
+pub(crate) async fn run(config: EvmConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+    let name = emitter.name().to_owned();
+    let connection = config.connection.clone();
+    let Some(mut source) = source::EvmSource::new(config, &name) else {
+        // Validation rejects such configs before a source is built.
+        tracing::error!(source = %name, "EVM source has no usable URL or pool list; not starting.");
+        return Ok(SourceSummary::default());
+    };
+    health().want(&name, 1);
+    let mut reconnect = Reconnect::new(&name, &connection);
+    let result = loop {
+        reconnect.session_started();
+        let outcome = match source.session(&mut emitter).await {
+            Ok(outcome) => outcome,
+            Err(e) => break Err(e),
+        };
+        if !reconnect.after(outcome, emitter.cancel()).await {
+            break Ok(());
+        }
+    };
+    health().forget(&name);
+    result?;
+    Ok(SourceSummary { cancelled: true, ..source.summary })
 }

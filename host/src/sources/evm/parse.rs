@@ -1,6 +1,7 @@
 //! EVM `eth_subscription` log notifications → `Swap` [`Event`]s.
 //!
-//! Pure parsing; the live `eth_subscribe` source (later issue) reuses it.
+//! Pure parsing; the live `eth_subscribe` source reuses [`decode_log`] and
+//! [`price_swap`] with pool metadata it reads from the chain.
 //! Decodes three swap events with `alloy-sol-types` (topic0s in
 //! `reference/protocols.md` §4.2): Uniswap/Pancake V2 `Swap`, Uniswap V3
 //! `Swap`, and PancakeSwap V3's 9-field `Swap`. Other logs (Sync, Transfer,
@@ -19,7 +20,7 @@
 //!   `notional_usd = None`, so a filter can still see the swap but no USD
 //!   threshold can fire on a guess;
 //! * `removed: true` logs (reorgs) are `Ignored::RemovedLog` and counted by
-//!   the caller; retracting alerts is a later issue;
+//!   the caller; the live source retracts their events instead;
 //! * logs have **no timestamp**: exchange time is 0 (= unknown) and the owner
 //!   of the clock fills it in (receive time live, last known time in replay);
 //! * no account is set: recipients are unbounded, and interning every wallet
@@ -118,13 +119,32 @@ impl PoolConfig {
 }
 
 /// What the parser knows about one pool.
-#[derive(Debug, Clone)]
-struct PoolInfo {
-    symbol: Sym,
-    decimals0: u8,
-    decimals1: u8,
-    base_is_token0: bool,
-    quote_is_usd: bool,
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PoolInfo {
+    /// `BASE/QUOTE`.
+    pub symbol: Sym,
+    pub decimals0: u8,
+    pub decimals1: u8,
+    pub base_is_token0: bool,
+    /// The quote leg is a USD stable: it is the notional.
+    pub quote_is_usd: bool,
+    /// The quote leg is the wrapped native coin, priced by this reference
+    /// symbol downstream (see `Event::notional_ref`).
+    pub quote_ref: Option<Sym>,
+}
+
+impl PoolInfo {
+    /// A pool nobody described: symbol = its address, 18/18 decimals, no USD.
+    fn unknown(address: Address) -> PoolInfo {
+        PoolInfo {
+            symbol: Sym::new(&format!("{address:#x}")),
+            decimals0: 18,
+            decimals1: 18,
+            base_is_token0: true,
+            quote_is_usd: false,
+            quote_ref: None,
+        }
+    }
 }
 
 /// Pools by address, built once from config and shared read-only.
@@ -153,6 +173,7 @@ impl PoolRegistry {
                 decimals1: p.decimals1,
                 base_is_token0: p.base_is_token0,
                 quote_is_usd,
+                quote_ref: None,
             };
             map.insert(address, info);
         }
@@ -166,9 +187,14 @@ impl PoolRegistry {
     pub fn is_empty(&self) -> bool {
         self.pools.is_empty()
     }
+
+    /// The configured pools and what config says about them.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&Address, &PoolInfo)> {
+        self.pools.iter()
+    }
 }
 
-fn parse_address(text: &str) -> Option<Address> {
+pub(crate) fn parse_address(text: &str) -> Option<Address> {
     let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
     (hex.len() == 40).then(|| Address::from_str(hex).ok()).flatten()
 }
@@ -188,9 +214,9 @@ impl Default for EvmParser {
 
 /// A token amount from the pool's point of view: `negative` = the pool sent it.
 #[derive(Debug, Clone, Copy)]
-struct Delta {
-    negative: bool,
-    magnitude: U256,
+pub(crate) struct Delta {
+    pub negative: bool,
+    pub magnitude: U256,
 }
 
 impl Delta {
@@ -245,73 +271,127 @@ impl EvmParser {
     }
 
     fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
-        let log: LogMsg = frame::typed(value, VENUE, KIND)?;
-        if log.removed == Some(true) {
+        // Any reorged log counts as removed, swap or not.
+        if value.get("removed").and_then(Value::as_bool) == Some(true) {
+            frame::typed::<LogMsg>(value, VENUE, KIND)?;
             return Ok(Parsed::Ignored(Ignored::RemovedLog));
         }
-        let Some(topic0) = log.topics.first() else {
-            return Ok(Parsed::Ignored(Ignored::OtherLog)); // anonymous event
-        };
-        let topic0 = word(topic0, "topics")?;
-        let is_swap = [UniswapV2Pair::Swap::SIGNATURE_HASH, UniswapV3Pool::Swap::SIGNATURE_HASH, PancakeV3Pool::Swap::SIGNATURE_HASH]
-            .contains(&topic0);
-        if !is_swap {
+        let Some(raw) = decode_log(value)? else {
             return Ok(Parsed::Ignored(Ignored::OtherLog));
-        }
-        let topics = log.topics.iter().map(|t| word(t, "topics")).collect::<Result<Vec<B256>, _>>()?;
-        let data = alloy_primitives::hex::decode(log.data).map_err(|e| field("data", &format!("not hex: {e}")))?;
-        let decode_err = |e: alloy_sol_types::Error| field("data", &format!("cannot decode swap: {e}"));
-        let (d0, d1) = if topic0 == UniswapV2Pair::Swap::SIGNATURE_HASH {
-            let s = UniswapV2Pair::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
-            (Delta::net(s.amount0In, s.amount0Out), Delta::net(s.amount1In, s.amount1Out))
-        } else if topic0 == UniswapV3Pool::Swap::SIGNATURE_HASH {
-            let s = UniswapV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
-            (Delta::signed(s.amount0), Delta::signed(s.amount1))
-        } else {
-            let s = PancakeV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
-            (Delta::signed(s.amount0), Delta::signed(s.amount1))
         };
-
-        let address = parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
-        let tx_hash = log.tx_hash.ok_or_else(|| field("transactionHash", "missing"))?;
-        let log_index = log.log_index.ok_or_else(|| field("logIndex", "missing"))?;
-        let log_index = quantity(log_index).ok_or_else(|| field("logIndex", "not a hex quantity"))?;
-
         let unknown;
-        let pool = match self.pools.pools.get(&address) {
+        let pool = match self.pools.pools.get(&raw.address) {
             Some(pool) => pool,
             None => {
-                unknown = PoolInfo {
-                    symbol: Sym::new(&log.address.to_ascii_lowercase()),
-                    decimals0: 18,
-                    decimals1: 18,
-                    base_is_token0: true,
-                    quote_is_usd: false,
-                };
+                unknown = PoolInfo::unknown(raw.address);
                 &unknown
             }
         };
-        let ((base, base_dec), (quote, quote_dec)) = if pool.base_is_token0 {
-            ((d0, pool.decimals0), (d1, pool.decimals1))
-        } else {
-            ((d1, pool.decimals1), (d0, pool.decimals0))
-        };
-        if base.magnitude.is_zero() {
-            return Ok(Parsed::Ignored(Ignored::EmptySwap));
-        }
-        let size = to_decimal(base.magnitude, base_dec).ok_or_else(|| field("data", "base amount out of decimal range"))?;
-        let quote_amount = to_decimal(quote.magnitude, quote_dec).ok_or_else(|| field("data", "quote amount out of decimal range"))?;
-        let price = quote_amount.checked_div(size).ok_or_else(|| field("data", "price out of decimal range"))?;
-
-        let id = format!("evm:{}:{tx_hash}:{log_index}", self.chain);
-        let mut e = Event::new(EventKind::Swap, self.chain, pool.symbol, id, 0);
-        e.price = price;
-        e.size = size;
-        e.side = if base.negative { Side::Buy } else { Side::Sell };
-        e.notional_usd = pool.quote_is_usd.then_some(quote_amount);
-        e.tx_hash = Some(tx_hash.to_owned());
-        Ok(Parsed::Events(vec![e]))
+        price_swap(self.chain, pool, &raw)
     }
+}
+
+/// A swap log decoded but not yet priced (pricing needs the pool's tokens).
+#[derive(Debug, Clone)]
+pub(crate) struct RawSwap {
+    pub address: Address,
+    pub d0: Delta,
+    pub d1: Delta,
+    pub tx_hash: String,
+    pub log_index: u64,
+    /// Absent on pending logs; live sources skip those.
+    pub block_number: Option<u64>,
+    pub block_hash: Option<String>,
+    /// Re-sent by the node because a reorg dropped its block.
+    pub removed: bool,
+}
+
+impl RawSwap {
+    /// The id of the event this log yields (also what a retraction names).
+    pub fn event_id(&self, chain: Sym) -> String {
+        event_id(chain, &self.tx_hash, self.log_index)
+    }
+}
+
+/// `evm:<chain>:<txhash>:<logIndex>`, the log index in decimal.
+pub(crate) fn event_id(chain: Sym, tx_hash: &str, log_index: u64) -> String {
+    format!("evm:{chain}:{tx_hash}:{log_index}")
+}
+
+/// The swap topic0s every live subscription filters on.
+pub(crate) fn swap_topics() -> [B256; 3] {
+    [UniswapV2Pair::Swap::SIGNATURE_HASH, UniswapV3Pool::Swap::SIGNATURE_HASH, PancakeV3Pool::Swap::SIGNATURE_HASH]
+}
+
+/// One log object → its swap, `None` for any other (or anonymous) log.
+/// Removed logs are decoded too: a retraction needs their id.
+pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
+    let log: LogMsg = frame::typed(value, VENUE, KIND)?;
+    let Some(topic0) = log.topics.first() else {
+        return Ok(None); // anonymous event
+    };
+    let topic0 = word(topic0, "topics")?;
+    if !swap_topics().contains(&topic0) {
+        return Ok(None);
+    }
+    let topics = log.topics.iter().map(|t| word(t, "topics")).collect::<Result<Vec<B256>, _>>()?;
+    let data = alloy_primitives::hex::decode(log.data).map_err(|e| field("data", &format!("not hex: {e}")))?;
+    let decode_err = |e: alloy_sol_types::Error| field("data", &format!("cannot decode swap: {e}"));
+    let (d0, d1) = if topic0 == UniswapV2Pair::Swap::SIGNATURE_HASH {
+        let s = UniswapV2Pair::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+        (Delta::net(s.amount0In, s.amount0Out), Delta::net(s.amount1In, s.amount1Out))
+    } else if topic0 == UniswapV3Pool::Swap::SIGNATURE_HASH {
+        let s = UniswapV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+        (Delta::signed(s.amount0), Delta::signed(s.amount1))
+    } else {
+        let s = PancakeV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
+        (Delta::signed(s.amount0), Delta::signed(s.amount1))
+    };
+    let address = parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
+    let tx_hash = log.tx_hash.ok_or_else(|| field("transactionHash", "missing"))?;
+    let log_index = log.log_index.ok_or_else(|| field("logIndex", "missing"))?;
+    let log_index = quantity(log_index).ok_or_else(|| field("logIndex", "not a hex quantity"))?;
+    let block_number = match log.block_number {
+        Some(n) => Some(quantity(n).ok_or_else(|| field("blockNumber", "not a hex quantity"))?),
+        None => None,
+    };
+    Ok(Some(RawSwap {
+        address,
+        d0,
+        d1,
+        tx_hash: tx_hash.to_owned(),
+        log_index,
+        block_number,
+        block_hash: log.block_hash.map(str::to_owned),
+        removed: log.removed == Some(true),
+    }))
+}
+
+/// Price a decoded swap with what is known about its pool: the base leg
+/// gives size and side, the quote leg over it the price; the quote leg is the
+/// USD notional when it is a stable, or the `notional_ref` amount when it is
+/// the chain's wrapped native coin.
+pub(crate) fn price_swap(chain: Sym, pool: &PoolInfo, raw: &RawSwap) -> Result<Parsed, ParseError> {
+    let ((base, base_dec), (quote, quote_dec)) = if pool.base_is_token0 {
+        ((raw.d0, pool.decimals0), (raw.d1, pool.decimals1))
+    } else {
+        ((raw.d1, pool.decimals1), (raw.d0, pool.decimals0))
+    };
+    if base.magnitude.is_zero() {
+        return Ok(Parsed::Ignored(Ignored::EmptySwap));
+    }
+    let size = to_decimal(base.magnitude, base_dec).ok_or_else(|| field("data", "base amount out of decimal range"))?;
+    let quote_amount = to_decimal(quote.magnitude, quote_dec).ok_or_else(|| field("data", "quote amount out of decimal range"))?;
+    let price = quote_amount.checked_div(size).ok_or_else(|| field("data", "price out of decimal range"))?;
+
+    let mut e = Event::new(EventKind::Swap, chain, pool.symbol, raw.event_id(chain), 0);
+    e.price = price;
+    e.size = size;
+    e.side = if base.negative { Side::Buy } else { Side::Sell };
+    e.notional_usd = pool.quote_is_usd.then_some(quote_amount);
+    e.notional_ref = pool.quote_ref.map(|reference| (reference, quote_amount));
+    e.tx_hash = Some(raw.tx_hash.clone());
+    Ok(Parsed::Events(vec![e]))
 }
 
 /// `raw / 10^decimals` as a `Decimal`, dropping digits beyond the 28 that a
@@ -346,7 +426,7 @@ fn word(text: &str, name: &'static str) -> Result<B256, ParseError> {
 }
 
 /// A JSON-RPC hex quantity (`0x1f`).
-fn quantity(text: &str) -> Option<u64> {
+pub(crate) fn quantity(text: &str) -> Option<u64> {
     let hex = text.strip_prefix("0x")?;
     u64::from_str_radix(hex, 16).ok()
 }
@@ -368,6 +448,10 @@ struct LogMsg<'a> {
     tx_hash: Option<&'a str>,
     #[serde(rename = "logIndex")]
     log_index: Option<&'a str>,
+    #[serde(rename = "blockNumber")]
+    block_number: Option<&'a str>,
+    #[serde(rename = "blockHash")]
+    block_hash: Option<&'a str>,
     removed: Option<bool>,
 }
 

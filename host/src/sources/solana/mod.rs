@@ -1,27 +1,45 @@
 //! Solana: Raydium AMM v4 swaps from `logsSubscribe`.
+//!
+//! * [`parse`]: pure parsing (`logsNotification`, `ray_log`, `AmmInfo`);
+//! * [`config`]: `type = "solana"`;
+//! * `source`: the live session (one subscription per pool).
+//!
+//! This file only runs sessions under [`Reconnect`]: every network failure
+//! is a reconnect, only cancellation or a closed output ends the source.
 
-// SKELETON (replaced by the venue's live source): config and run entry point.
-use serde::{Deserialize, Serialize};
+pub mod config;
+pub mod parse;
+mod source;
 
-use super::live::ConnectionConfig;
+#[cfg(test)]
+mod tests;
+
+pub use config::SolanaConfig;
+
+use super::live::{Reconnect, health};
 use super::{Emitter, SourceError, SourceSummary};
-use crate::issue::ConfigIssue;
 
-/// `type = "solana"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SolanaConfig {
-    #[serde(default)]
-    pub connection: ConnectionConfig,
-}
-
-impl SolanaConfig {
-    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
-        self.connection.validate(path)
-    }
-}
-
-pub(crate) async fn run(_config: SolanaConfig, emitter: Emitter) -> Result<SourceSummary, SourceError> {
-    emitter.cancel().cancelled().await;
-    Ok(SourceSummary { cancelled: true, ..Default::default() })
+pub(crate) async fn run(config: SolanaConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+    let name = emitter.name().to_owned();
+    let connection = config.connection.clone();
+    let Some(mut source) = source::SolanaSource::new(config, &name) else {
+        // Validation rejects such configs before a source is built.
+        tracing::error!(source = %name, "Solana source has no usable HTTP URL; not starting.");
+        return Ok(SourceSummary::default());
+    };
+    health().want(&name, 1);
+    let mut reconnect = Reconnect::new(&name, &connection);
+    let result = loop {
+        reconnect.session_started();
+        let outcome = match source.session(&mut emitter).await {
+            Ok(outcome) => outcome,
+            Err(e) => break Err(e),
+        };
+        if !reconnect.after(outcome, emitter.cancel()).await {
+            break Ok(());
+        }
+    };
+    health().forget(&name);
+    result?;
+    Ok(SourceSummary { cancelled: true, ..source.summary })
 }

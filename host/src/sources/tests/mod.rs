@@ -21,7 +21,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtur
 ///
 /// # Panics
 /// When it is absent and `KLAXON_REQUIRE_FIXTURES` is set.
-fn fixture(rel: &str) -> Option<PathBuf> {
+pub(crate) fn fixture(rel: &str) -> Option<PathBuf> {
     let path = PathBuf::from(FIXTURES).join(rel);
     if path.exists() {
         return Some(path);

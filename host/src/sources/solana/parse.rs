@@ -1,0 +1,420 @@
+//! Pure parsing for the Solana source: `logsNotification` frames, Raydium
+//! AMM v4 `ray_log` lines, and the AMM account (`AmmInfo`) that names a
+//! pool's mints and decimals. No I/O, no clock; never panics on any input
+//! (property-tested).
+//!
+//! Wire facts (`reference/protocols.md` §5): a notification carries the tx
+//! signature, `err` (non-null = failed, skipped) and the log lines. A swap is
+//! the line `Program log: ray_log: <base64>` printed while the Raydium
+//! program is the innermost running program (`Program <id> invoke [n]` …
+//! `Program <id> success`). The base64 is a little-endian struct whose byte 0
+//! is the log type: 3 = SwapBaseIn, 4 = SwapBaseOut. `direction` 1 = PC→coin
+//! (the trader bought coin), 2 = coin→PC (sold coin).
+//!
+//! Logs do not say which pool a swap ran in; the subscription does (one
+//! `mentions` subscription per pool). A tx with several Raydium swaps (a
+//! multi-hop route) cannot be attributed from logs alone: [`pool_swap`]
+//! reports it as ambiguous, and [`attribute`] settles it with the tx itself
+//! (`getTransaction`): the k-th `ray_log` belongs to the k-th Raydium
+//! instruction in execution order, whose second account is the pool.
+
+use base64::Engine;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::event::{Event, EventKind, Side, Sym};
+use crate::sources::frame::{self, ParseError};
+
+const VENUE: &str = "solana";
+const KIND: &str = "logsNotification";
+
+/// Raydium AMM v4 program id (mainnet).
+pub const RAYDIUM_AMM_V4: &str = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8";
+
+/// One decoded `ray_log` of a swap, amounts in raw token units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RayLog {
+    /// Exact input: `amount_in` paid, `out_amount` received.
+    SwapBaseIn { amount_in: u64, minimum_out: u64, direction: u64, user_source: u64, pool_coin: u64, pool_pc: u64, out_amount: u64 },
+    /// Exact output: `amount_out` received, `deduct_in` paid.
+    SwapBaseOut { max_in: u64, amount_out: u64, direction: u64, user_source: u64, pool_coin: u64, pool_pc: u64, deduct_in: u64 },
+    /// Init, deposit, withdraw: not a swap.
+    Other(u8),
+}
+
+/// Why a `ray_log` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RayLogError {
+    #[error("ray_log is not base64: {0}")]
+    Base64(String),
+    #[error("ray_log type {log_type} needs {need} bytes, got {got}")]
+    Short { log_type: u8, need: usize, got: usize },
+    #[error("ray_log is empty")]
+    Empty,
+}
+
+/// Decode the base64 text after `ray_log: `.
+pub fn decode_ray_log(text: &str) -> Result<RayLog, RayLogError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| RayLogError::Base64(e.to_string()))?;
+    decode_ray_log_bytes(&bytes)
+}
+
+/// Decode a `ray_log` struct: `u8 log_type` then seven little-endian `u64`s
+/// for the two swap types.
+pub fn decode_ray_log_bytes(bytes: &[u8]) -> Result<RayLog, RayLogError> {
+    let (&log_type, rest) = bytes.split_first().ok_or(RayLogError::Empty)?;
+    if log_type != 3 && log_type != 4 {
+        return Ok(RayLog::Other(log_type));
+    }
+    if rest.len() < 56 {
+        return Err(RayLogError::Short { log_type, need: 57, got: bytes.len() });
+    }
+    let w = |i: usize| u64::from_le_bytes(rest[i * 8..i * 8 + 8].try_into().expect("8-byte slice"));
+    Ok(if log_type == 3 {
+        RayLog::SwapBaseIn { amount_in: w(0), minimum_out: w(1), direction: w(2), user_source: w(3), pool_coin: w(4), pool_pc: w(5), out_amount: w(6) }
+    } else {
+        RayLog::SwapBaseOut { max_in: w(0), amount_out: w(1), direction: w(2), user_source: w(3), pool_coin: w(4), pool_pc: w(5), deduct_in: w(6) }
+    })
+}
+
+/// A swap as the trader saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swap {
+    /// Coin amount bought or sold (raw units).
+    pub coin: u64,
+    /// PC (quote) amount paid or received (raw units).
+    pub pc: u64,
+    pub side: Side,
+}
+
+impl RayLog {
+    /// The executed amounts; `None` for non-swaps and unknown directions.
+    pub fn swap(&self) -> Option<Swap> {
+        // (coin, pc) per direction: 1 = PC→coin (buy), 2 = coin→PC (sell).
+        let (coin, pc, side) = match *self {
+            RayLog::SwapBaseIn { amount_in, direction: 1, out_amount, .. } => (out_amount, amount_in, Side::Buy),
+            RayLog::SwapBaseIn { amount_in, direction: 2, out_amount, .. } => (amount_in, out_amount, Side::Sell),
+            RayLog::SwapBaseOut { amount_out, direction: 1, deduct_in, .. } => (amount_out, deduct_in, Side::Buy),
+            RayLog::SwapBaseOut { amount_out, direction: 2, deduct_in, .. } => (deduct_in, amount_out, Side::Sell),
+            _ => return None,
+        };
+        Some(Swap { coin, pc, side })
+    }
+}
+
+/// One `logsNotification`'s payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxLogs {
+    pub subscription: u64,
+    pub slot: u64,
+    pub signature: String,
+    /// `err` was not null: the tx failed and changed nothing.
+    pub failed: bool,
+    pub logs: Vec<String>,
+}
+
+/// What one socket frame is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Logs(TxLogs),
+    /// A reply to our request `id`: a subscription id, or an error text.
+    Reply { id: u64, result: Result<u64, String> },
+    /// A `slotNotification` (the heartbeat): the node's current slot.
+    Slot(u64),
+    /// Anything else well-formed (other notifications, unsubscribe replies).
+    Other,
+}
+
+#[derive(Deserialize)]
+struct NotificationMsg {
+    params: ParamsMsg,
+}
+
+#[derive(Deserialize)]
+struct ParamsMsg {
+    subscription: u64,
+    result: ResultMsg,
+}
+
+#[derive(Deserialize)]
+struct ResultMsg {
+    context: ContextMsg,
+    value: ValueMsg,
+}
+
+#[derive(Deserialize)]
+struct ContextMsg {
+    slot: u64,
+}
+
+#[derive(Deserialize)]
+struct ValueMsg {
+    signature: String,
+    err: Option<Value>,
+    logs: Option<Vec<String>>,
+}
+
+/// Classify and read one frame.
+pub fn parse_frame(text: &str) -> Result<Frame, ParseError> {
+    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
+    let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
+    match obj.get("method").and_then(Value::as_str) {
+        Some("logsNotification") => {
+            let msg: NotificationMsg = frame::typed(&value, VENUE, KIND)?;
+            let v = msg.params.result.value;
+            Ok(Frame::Logs(TxLogs {
+                subscription: msg.params.subscription,
+                slot: msg.params.result.context.slot,
+                signature: v.signature,
+                failed: v.err.is_some_and(|e| !e.is_null()),
+                logs: v.logs.unwrap_or_default(),
+            }))
+        }
+        Some("slotNotification") => match value.pointer("/params/result/slot").and_then(Value::as_u64) {
+            Some(slot) => Ok(Frame::Slot(slot)),
+            None => Err(unrecognized("a slotNotification without `params.result.slot`")),
+        },
+        Some(_) => Ok(Frame::Other),
+        None => {
+            let Some(id) = obj.get("id").and_then(Value::as_u64) else { return Ok(Frame::Other) };
+            let result = match (obj.get("result"), obj.get("error")) {
+                (Some(r), _) if r.is_u64() => Ok(r.as_u64().unwrap_or_default()),
+                (_, Some(e)) => Err(e.to_string()),
+                (Some(_), None) => return Ok(Frame::Other), // e.g. `true` for an unsubscribe
+                (None, None) => return Err(unrecognized("a reply without `result` or `error`")),
+            };
+            Ok(Frame::Reply { id, result })
+        }
+    }
+}
+
+/// Every `ray_log` printed by `program` itself (not by programs it called),
+/// in order, decoded. Tracks the invoke stack from the `invoke`/`success`/
+/// `failed` lines.
+pub fn ray_logs(logs: &[String], program: &str) -> Vec<Result<RayLog, RayLogError>> {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for line in logs {
+        if let Some(text) = line.strip_prefix("Program log: ray_log: ") {
+            if stack.last() == Some(&program) {
+                out.push(decode_ray_log(text));
+            }
+        } else if let Some(rest) = line.strip_prefix("Program ") {
+            let mut words = rest.split_whitespace();
+            let (id, verb) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+            match verb {
+                "invoke" => stack.push(id),
+                "success" | "failed" | "failed:" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Why a notification gave no swap for its pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoSwap {
+    /// The tx failed (`err` set): it changed nothing.
+    Failed,
+    /// No Raydium swap in the logs (deposits, other programs).
+    None,
+    /// Several Raydium swaps: the logs do not say which ran in this pool.
+    Ambiguous(usize),
+    /// A `ray_log` that could not be decoded.
+    Bad(RayLogError),
+}
+
+/// The one Raydium swap of `tx`, which ran in the pool the subscription names.
+pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
+    if tx.failed {
+        return Err(NoSwap::Failed);
+    }
+    let mut swaps = Vec::new();
+    for log in ray_logs(&tx.logs, program) {
+        match log {
+            Ok(log) => swaps.extend(log.swap()),
+            Err(e) => return Err(NoSwap::Bad(e)),
+        }
+    }
+    match swaps.as_slice() {
+        [] => Err(NoSwap::None),
+        [one] => Ok(*one),
+        many => Err(NoSwap::Ambiguous(many.len())),
+    }
+}
+
+/// From a `getSignaturesForAddress` result (newest first), the signatures
+/// of successful txs at or after `from_slot`, oldest first.
+pub fn signatures_since(result: &Value, from_slot: u64) -> Vec<String> {
+    let Some(entries) = result.as_array() else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .iter()
+        .filter(|e| e.get("slot").and_then(Value::as_u64).is_some_and(|s| s >= from_slot))
+        .filter(|e| e.get("err").is_none_or(Value::is_null))
+        .filter_map(|e| e.get("signature").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    out.reverse();
+    out
+}
+
+/// A `getTransaction` result as the logs a notification would have carried.
+pub fn tx_logs(signature: &str, result: &Value) -> Option<TxLogs> {
+    let meta = result.get("meta")?;
+    let logs = meta.get("logMessages")?.as_array()?.iter().map(|l| l.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
+    Some(TxLogs {
+        subscription: 0,
+        slot: result.get("slot").and_then(Value::as_u64).unwrap_or(0),
+        signature: signature.to_owned(),
+        failed: meta.get("err").is_some_and(|e| !e.is_null()),
+        logs,
+    })
+}
+
+/// From a `getTransaction` result (`jsonParsed` encoding), the pool (second
+/// account) of every `program` instruction in execution order: each
+/// top-level instruction, then the inner instructions it invoked. `None` when
+/// the result does not have that shape.
+pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
+    let top = tx.pointer("/transaction/message/instructions")?.as_array()?;
+    let inner = tx.pointer("/meta/innerInstructions").and_then(Value::as_array);
+    let mut out = Vec::new();
+    let mut take = |ix: &Value| -> Option<()> {
+        if ix.get("programId").and_then(Value::as_str) == Some(program) {
+            out.push(ix.get("accounts")?.get(1)?.as_str()?.to_owned());
+        }
+        Some(())
+    };
+    for (i, ix) in top.iter().enumerate() {
+        take(ix)?;
+        for group in inner.into_iter().flatten().filter(|g| g.get("index").and_then(Value::as_u64) == Some(i as u64)) {
+            for ix in group.get("instructions")?.as_array()? {
+                take(ix)?;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `pool`'s swap in a multi-swap tx, with its position among the tx's
+/// `ray_log`s: pairs the k-th `ray_log` with the k-th pool of `amm_ids`
+/// (see [`amm_ids_in_order`]). Counts that differ mean the pairing is unsafe.
+pub fn attribute(tx: &TxLogs, program: &str, amm_ids: &[String], pool: &str) -> Result<(usize, Swap), NoSwap> {
+    let logs = ray_logs(&tx.logs, program).into_iter().collect::<Result<Vec<_>, _>>().map_err(NoSwap::Bad)?;
+    if logs.len() != amm_ids.len() {
+        return Err(NoSwap::Ambiguous(logs.len()));
+    }
+    logs.iter()
+        .zip(amm_ids)
+        .enumerate()
+        .find_map(|(k, (log, id))| if id == pool { log.swap().map(|s| (k, s)) } else { None })
+        .ok_or(NoSwap::None)
+}
+
+/// What pricing needs to know about one pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolInfo {
+    /// `COIN/PC`.
+    pub symbol: Sym,
+    pub coin_decimals: u8,
+    pub pc_decimals: u8,
+    /// The PC leg is a USD stable: its amount is the notional.
+    pub pc_is_usd: bool,
+    /// The PC leg is SOL: `notional_ref` with this reference symbol.
+    pub pc_ref: Option<Sym>,
+}
+
+/// The swap as an event: price in PC per coin, size in coin, id
+/// `solana:<signature>` (`solana:<signature>:<k>` for the k-th swap of a
+/// multi-swap tx), tx hash = signature. Exchange time is left 0.
+pub fn swap_event(venue: Sym, pool: &PoolInfo, tx: &TxLogs, swap: Swap, leg: Option<usize>) -> Option<Event> {
+    let coin = scaled(swap.coin, pool.coin_decimals)?;
+    let pc = scaled(swap.pc, pool.pc_decimals)?;
+    if coin.is_zero() {
+        return None;
+    }
+    let id = match leg {
+        None => format!("solana:{}", tx.signature),
+        Some(k) => format!("solana:{}:{k}", tx.signature),
+    };
+    let mut e = Event::new(EventKind::Swap, venue, pool.symbol, id, 0);
+    e.price = pc.checked_div(coin)?;
+    e.size = coin;
+    e.side = swap.side;
+    e.notional_usd = pool.pc_is_usd.then_some(pc);
+    e.notional_ref = pool.pc_ref.map(|r| (r, pc));
+    e.tx_hash = Some(tx.signature.clone());
+    Some(e)
+}
+
+/// `raw / 10^decimals`; `None` past `Decimal`'s 28-digit scale.
+fn scaled(raw: u64, decimals: u8) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(i128::from(raw), u32::from(decimals)).ok()
+}
+
+/// The AMM account fields we need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmmAccount {
+    pub coin_decimals: u8,
+    pub pc_decimals: u8,
+    /// Base58 mint addresses.
+    pub coin_mint: String,
+    pub pc_mint: String,
+}
+
+/// Offsets in Raydium AMM v4's `AmmInfo` (`#[repr(C, packed)]`, 752 bytes),
+/// from raydium-io/raydium-amm `program/src/state.rs` @ 02f35133: sixteen
+/// `u64`s (`status, nonce, order_num, depth, coin_decimals, pc_decimals, …`),
+/// `Fees` (8 × u64 = 64), `StateData` (144), then `coin_vault, pc_vault,
+/// coin_vault_mint, pc_vault_mint, …` (32-byte keys).
+pub const AMM_INFO_LEN: usize = 752;
+const COIN_DECIMALS: usize = 4 * 8;
+const PC_DECIMALS: usize = 5 * 8;
+const COIN_MINT: usize = 16 * 8 + 64 + 144 + 2 * 32;
+const PC_MINT: usize = COIN_MINT + 32;
+
+/// Why an account is not a Raydium AMM v4 pool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("no such account")]
+    Missing,
+    #[error("account data is not base64: {0}")]
+    Encoding(String),
+    #[error("account is {0} bytes, an AMM v4 pool has {AMM_INFO_LEN}")]
+    Size(usize),
+    #[error("decimals {0} out of range")]
+    Decimals(u64),
+}
+
+/// Read `getAccountInfo`'s `result` (`{context, value: {data: [b64, "base64"], …}}`).
+pub fn amm_account(result: &Value) -> Result<AmmAccount, AccountError> {
+    let value = result.get("value").filter(|v| !v.is_null()).ok_or(AccountError::Missing)?;
+    let b64 = value.pointer("/data/0").and_then(Value::as_str).ok_or_else(|| AccountError::Encoding("`data` is not [base64, \"base64\"]".into()))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| AccountError::Encoding(e.to_string()))?;
+    amm_account_bytes(&bytes)
+}
+
+pub fn amm_account_bytes(bytes: &[u8]) -> Result<AmmAccount, AccountError> {
+    if bytes.len() != AMM_INFO_LEN {
+        return Err(AccountError::Size(bytes.len()));
+    }
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8-byte slice"));
+    let decimals = |at: usize| {
+        let d = word(at);
+        u8::try_from(d).ok().filter(|d| *d <= 28).ok_or(AccountError::Decimals(d))
+    };
+    let key = |at: usize| bs58::encode(&bytes[at..at + 32]).into_string();
+    Ok(AmmAccount { coin_decimals: decimals(COIN_DECIMALS)?, pc_decimals: decimals(PC_DECIMALS)?, coin_mint: key(COIN_MINT), pc_mint: key(PC_MINT) })
+}
+
+/// Whether `text` is a base58 32-byte public key.
+pub fn is_pubkey(text: &str) -> bool {
+    bs58::decode(text).into_vec().is_ok_and(|b| b.len() == 32)
+}
+
+fn unrecognized(what: &str) -> ParseError {
+    ParseError::Unrecognized { venue: VENUE, what: what.to_owned() }
+}
