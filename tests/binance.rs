@@ -204,9 +204,12 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     let mock = MockVenue::start(
         move |mut conn| {
             seen.lock().unwrap().push(conn.path.clone());
-            let frames = frames_for(&frames, &conn);
+            // Trades first, then the depth diffs in their recorded order: a
+            // book's tops wait for its snapshot, so only this order makes the
+            // market state (trade before tops) independent of REST timing.
+            let (depth, trades): (Vec<String>, Vec<String>) = frames_for(&frames, &conn).into_iter().partition(|f| f.contains("@depth"));
             async move {
-                for f in frames {
+                for f in trades.into_iter().chain(depth) {
                     conn.send(f).await;
                 }
                 conn.drain().await;
@@ -237,8 +240,9 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     assert_eq!(resyncs, 0.0);
     let mut got = alerts(dir.path());
     got.sort();
-    // price-move measures windows that only trades fill: BLZETH and RUNEEUR
-    // (book tops, no trades) never pass it; NKNUSDT and LRCBTC fire once each.
+    // price-move needs a trade in its windows: BLZETH and RUNEEUR (book
+    // tops, no trades) never pass it; NKNUSDT and LRCBTC fire once each, on
+    // their first book top.
     let mut want = vec![("big".to_owned(), "binance:NKNUSDT:a:15683430".to_owned())];
     want.extend(["LRCBTC", "NKNUSDT"].map(|s| ("tops".to_owned(), first_top[s].clone())));
     want.sort();
