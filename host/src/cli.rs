@@ -45,12 +45,39 @@ pub enum Command {
         /// Real-time multiple; 0 replays as fast as possible.
         #[arg(long, default_value_t = 0.0)]
         speed: f64,
+        /// Directory of recorded Binance depth snapshots (`<SYMBOL>.json`).
+        /// Default: `X.snapshots/` next to each `X.ndjson`, when present.
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// Order-book rules for Binance depth diffs: spot (default) or usdm.
+        #[arg(long, value_enum)]
+        market: Option<BookMarket>,
+        /// After the replay, print every synced order book: symbol, last
+        /// update id and the top 5 levels per side.
+        #[arg(long)]
+        books: bool,
     },
     /// Work with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Measure the plugin path against native Rust, in one run.
     Bench(klaxon::bench::BenchArgs),
+}
+
+/// `--market` of `replay`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BookMarket {
+    Spot,
+    Usdm,
+}
+
+/// What `replay` is asked to do besides the frames.
+pub struct ReplayArgs {
+    pub frames: Vec<PathBuf>,
+    pub speed: f64,
+    pub snapshots: Option<PathBuf>,
+    pub market: Option<BookMarket>,
+    pub books: bool,
 }
 
 #[derive(Subcommand)]
@@ -71,7 +98,9 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run { config } => run(config).await,
         Command::Check { config } => check(&config).await,
-        Command::Replay { config, frames, speed } => replay(&config, frames, speed).await,
+        Command::Replay { config, frames, speed, snapshots, market, books } => {
+            replay(&config, ReplayArgs { frames, speed, snapshots, market, books }).await
+        }
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
         Command::Plugin(PluginCommand::Build { dir, out }) => build_plugin(&dir, out),
         Command::Bench(args) => {
@@ -107,15 +136,23 @@ async fn check(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn replay(path: &Path, frames: Vec<PathBuf>, speed: f64) -> Result<ExitCode> {
-    for f in &frames {
+async fn replay(path: &Path, args: ReplayArgs) -> Result<ExitCode> {
+    for f in &args.frames {
         if !f.exists() {
             bail!("{}: file not found", f.display());
         }
     }
+    if let Some(dir) = args.snapshots.as_ref().filter(|d| !d.is_dir()) {
+        bail!("{}: --snapshots must be a directory", dir.display());
+    }
     let base = load(Some(path))?;
-    let source: klaxon::sources::SourceConfig = serde_json::from_value(serde_json::json!({ "type": "replay", "files": frames, "speed": speed }))
-        .context("building the replay source")?;
+    let market = args.market.map(|m| match m {
+        BookMarket::Spot => "spot",
+        BookMarket::Usdm => "usdm",
+    });
+    let replay = serde_json::json!({ "type": "replay", "files": args.frames, "speed": args.speed, "snapshots": args.snapshots, "market": market });
+    let source: klaxon::sources::SourceConfig = serde_json::from_value(replay).context("building the replay source")?;
+    let klaxon::sources::SourceConfig::Replay(replay_config) = source.clone() else { unreachable!("built as a replay source") };
     let stdout: klaxon::sinks::SinkConfig = serde_json::from_value(serde_json::json!({ "type": "stdout" })).context("building the stdout sink")?;
     let config = base.amend(|raw| {
         raw.sources = [("replay".to_owned(), source)].into();
@@ -129,7 +166,25 @@ async fn replay(path: &Path, frames: Vec<PathBuf>, speed: f64) -> Result<ExitCod
     })?;
     let stats = app::run(config, RunOptions::default()).await?;
     print_summary(&stats);
+    if args.books {
+        let replayed = klaxon::sources::replay::replay_files(&replay_config)?;
+        print_books(&replayed.books);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `book <SYMBOL> last_update_id=<u>`, then up to 5 `bid`/`ask` lines
+/// (`<price> <qty>`, best first), in symbol order.
+fn print_books(books: &[klaxon::sources::replay::BookView]) {
+    println!("--- books");
+    for book in books {
+        println!("book {} last_update_id={}", book.symbol, book.last_update_id);
+        for (side, levels) in [("bid", &book.bids), ("ask", &book.asks)] {
+            for (price, qty) in levels.iter().take(5) {
+                println!("  {side} {} {}", price.normalize(), qty.normalize());
+            }
+        }
+    }
 }
 
 fn print_summary(s: &StatsSnapshot) {

@@ -19,8 +19,15 @@
 //!   their real duration, anchored at the first timed event (no drift over
 //!   long files); events that go back in time are sent without waiting.
 //!
+//! Binance order books: when recorded REST depth snapshots sit next to a
+//! file (`X.snapshots/<SYMBOL>.json` for `X.ndjson`, or `snapshots = <dir>`),
+//! its depth diffs go through the live source's sync procedure
+//! ([`binance::recorded`]), spot or USD-M rules (`market`), and synced books
+//! yield `BookTop` events; those symbols' `bookTicker` frames are ignored.
+//!
 //! The pure helpers [`parse_ndjson`] and [`parse_file`] give the same events
-//! and counts without tokio, for tests and the CLI.
+//! and counts without tokio (and without books), for tests; [`replay_files`]
+//! is the pure equivalent of the whole source, books included.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,12 +36,15 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 
-use super::binance::BinanceParser;
+use super::binance::recorded::{RecordedBooks, snapshot_dir_for};
+use super::binance::sync::Rules;
+pub use super::binance::recorded::BookView;
+use super::binance::{BinanceParser, Market};
 use super::evm::{EvmParser, PoolConfig, PoolError, PoolRegistry};
 use super::frame::{Format, FrameParser, Ignored, ParseError, Parsed};
 use super::hyperliquid::HyperliquidParser;
 use super::{Emitter, Sent, SourceError, SourceSummary};
-use crate::event::Event;
+use crate::event::{Event, Sym};
 use crate::issue::ConfigIssue;
 
 /// Malformed lines logged one by one per file; the rest are only counted, so
@@ -74,12 +84,21 @@ pub struct ReplayConfig {
     /// emitted, with the pool address as symbol and no USD notional.
     #[serde(default)]
     pub pools: Vec<PoolConfig>,
+    /// Directory of recorded Binance REST depth snapshots (`<SYMBOL>.json`)
+    /// for the depth diffs of every file. Default: for each `X.ndjson`, the
+    /// directory `X.snapshots/` beside it when there is one.
+    #[serde(default)]
+    pub snapshots: Option<PathBuf>,
+    /// Order-book rules for Binance depth diffs: `spot` or `usdm`. Default:
+    /// `usdm` when `venue = "binance-futures"`, else `spot`.
+    #[serde(default)]
+    pub market: Option<Market>,
 }
 
 impl ReplayConfig {
     /// Defaults for everything but the files.
     pub fn new(files: Vec<PathBuf>) -> ReplayConfig {
-        ReplayConfig { files, format: Format::Auto, speed: 0.0, venue: None, chain: default_chain(), pools: Vec::new() }
+        ReplayConfig { files, format: Format::Auto, speed: 0.0, venue: None, chain: default_chain(), pools: Vec::new(), snapshots: None, market: None }
     }
 
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
@@ -100,6 +119,11 @@ impl ReplayConfig {
         if self.venue.as_deref().is_some_and(|v| v.trim().is_empty()) {
             issues.push(ConfigIssue::new(format!("{path}.venue"), "must not be empty"));
         }
+        if let Some(dir) = &self.snapshots
+            && !dir.is_dir()
+        {
+            issues.push(ConfigIssue::new(format!("{path}.snapshots"), format!("`{}` is not a directory", dir.display())));
+        }
         if self.chain.trim().is_empty() {
             issues.push(ConfigIssue::new(format!("{path}.chain"), "must not be empty"));
         }
@@ -111,6 +135,38 @@ impl ReplayConfig {
             }
         }
         issues
+    }
+
+    /// Sequencing rules for replayed Binance depth diffs.
+    pub fn book_rules(&self) -> Rules {
+        match self.market {
+            Some(market) => market.rules(),
+            None if self.venue.as_deref() == Some("binance-futures") => Rules::UsdM,
+            None => Rules::Spot,
+        }
+    }
+
+    /// Where `file`'s depth snapshots are, if anywhere (and if Binance
+    /// frames can be in it at all).
+    fn snapshot_dir(&self, file: &Path) -> Option<PathBuf> {
+        if !matches!(self.format, Format::Auto | Format::Binance) {
+            return None;
+        }
+        self.snapshots.clone().or_else(|| snapshot_dir_for(file))
+    }
+
+    /// Point `lines` at `file`'s snapshots, keeping the books when the
+    /// directory is the same as the previous file's.
+    fn books_for(&self, file: &Path, lines: &mut Lines<'_>, source: &str) {
+        let dir = self.snapshot_dir(file);
+        if lines.books.as_ref().map(|b| b.dir()) == dir.as_deref() {
+            return;
+        }
+        lines.books = dir.map(|dir| {
+            tracing::info!(file = %file.display(), snapshots = %dir.display(), "Replaying Binance depth with recorded snapshots.");
+            let venue = Sym::new(self.venue.as_deref().unwrap_or("binance"));
+            RecordedBooks::new(dir, self.book_rules(), venue, source)
+        });
     }
 
     /// The frame parser this config describes.
@@ -158,6 +214,8 @@ struct Lines<'p> {
     parser: &'p FrameParser,
     /// Latest exchange time seen in this run; fills frames that carry none.
     latest_ms: u64,
+    /// Order books of the current file, when it has recorded snapshots.
+    books: Option<RecordedBooks>,
 }
 
 impl Lines<'_> {
@@ -173,7 +231,11 @@ impl Lines<'_> {
             return Line::Blank;
         }
         summary.frames += 1;
-        match self.parser.parse(text) {
+        let parsed = match self.books.as_mut().and_then(|books| books.frame(text)) {
+            Some(handled) => handled.map(|parsed| (super::frame::Protocol::Binance, parsed)),
+            None => self.parser.parse(text),
+        };
+        match parsed {
             Ok((_, Parsed::Events(mut events))) => {
                 for e in &mut events {
                     if e.exchange_time_ms == 0 {
@@ -210,7 +272,7 @@ pub struct ParsedFile {
 
 /// Parse NDJSON text; `path` only labels errors.
 pub fn parse_ndjson(bytes: &[u8], path: &Path, parser: &FrameParser) -> ParsedFile {
-    let mut lines = Lines { parser, latest_ms: 0 };
+    let mut lines = Lines { parser, latest_ms: 0, books: None };
     let mut out = ParsedFile::default();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         match lines.read(raw, &mut out.summary) {
@@ -229,6 +291,42 @@ pub fn parse_ndjson(bytes: &[u8], path: &Path, parser: &FrameParser) -> ParsedFi
 pub fn parse_file(path: &Path, parser: &FrameParser) -> Result<ParsedFile, ReplayError> {
     let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
     Ok(parse_ndjson(&bytes, path, parser))
+}
+
+/// What [`replay_files`] computed.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub events: Vec<Event>,
+    pub summary: SourceSummary,
+    pub errors: Vec<ReplayError>,
+    /// Synced books at the end of each snapshot directory's files, by symbol.
+    pub books: Vec<BookView>,
+}
+
+/// The whole replay source without tokio: every file of `config` in order,
+/// with order books from recorded snapshots, as `klaxon replay` runs it.
+pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
+    let parser = config.parser()?;
+    let mut lines = Lines { parser: &parser, latest_ms: 0, books: None };
+    let mut out = Replayed::default();
+    for path in &config.files {
+        config.books_for(path, &mut lines, "replay");
+        let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
+        for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            match lines.read(raw, &mut out.summary) {
+                Line::Blank | Line::Ignored => {}
+                Line::Events(events) => out.events.extend(events),
+                Line::Malformed { fault, .. } => out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault }),
+            }
+        }
+        if let Some(books) = &lines.books {
+            out.books.retain(|b| !books.synced().contains_key(b.symbol.as_str()));
+            out.books.extend(books.views());
+        }
+    }
+    out.books.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    out.summary.events = out.events.len() as u64;
+    Ok(out)
 }
 
 /// Maps exchange time to wall deadlines at `speed` × real time.
@@ -262,10 +360,11 @@ pub(crate) async fn run(config: ReplayConfig, mut out: Emitter) -> Result<Source
     let parser = config
         .parser()
         .map_err(|e| SourceError::Replay { name: out.name().to_owned(), error: ReplayError::Pool(e) })?;
-    let mut lines = Lines { parser: &parser, latest_ms: 0 };
+    let mut lines = Lines { parser: &parser, latest_ms: 0, books: None };
     let mut pacer = Pacer { speed: config.speed, anchor: None };
     let mut summary = SourceSummary::default();
     for path in &config.files {
+        config.books_for(path, &mut lines, out.name());
         if let Flow::Cancelled = replay_file(path, &mut lines, &mut pacer, &mut out, &mut summary).await? {
             summary.cancelled = true;
             break;

@@ -1,33 +1,91 @@
 //! Binance spot and USD-M futures.
 //!
-//! * [`parse`]: pure frame parser (trades, aggTrades, bookTicker, forceOrder).
+//! * [`parse`]: pure frame parser (trades, aggTrades, bookTicker, forceOrder);
+//! * [`depth`]: pure depth-diff and REST-snapshot parsing;
+//! * [`book`], [`sync`], [`books`]: the local order book, the official sync
+//!   procedure (spot and USD-M rules) and the `BookTop`s it yields; pure, so
+//!   `klaxon replay` and the live source share them;
+//! * [`dedup`]: trade and liquidation ids never emitted twice;
+//! * [`recorded`]: depth snapshots recorded next to replayed frames;
+//! * [`config`]: `type = "binance"`; `connection`: one live connection.
+//!
+//! This file runs the live source: one task per connection (streams split
+//! by `streams_per_connection`), each reconnecting on its own, all feeding
+//! one bounded channel that this task drains into the [`Emitter`], so
+//! backpressure reaches every socket and nothing is dropped.
 
+pub mod book;
+pub mod books;
+pub mod config;
+mod connection;
+pub mod dedup;
+pub mod depth;
 mod parse;
+pub mod recorded;
+pub mod sync;
 
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub use config::{BinanceConfig, Market, TradeStream};
 pub use parse::*;
 
-// SKELETON (replaced by the venue's live source): config and run entry point.
-use serde::{Deserialize, Serialize};
+use super::live::{Rest, health};
+use super::{Emitter, Sent, SourceError, SourceSummary};
+use crate::event::Sym;
+use crate::telemetry::metrics;
+use connection::{Out, Shared};
 
-use super::live::ConnectionConfig;
-use super::{Emitter, SourceError, SourceSummary};
-use crate::issue::ConfigIssue;
+/// Connections → emitter. Small: it only smooths bursts; backpressure
+/// beyond it waits in the connection tasks.
+const CHANNEL: usize = 1024;
 
-/// `type = "binance"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BinanceConfig {
-    #[serde(default)]
-    pub connection: ConnectionConfig,
-}
+pub(crate) async fn run(config: BinanceConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+    emitter.record_lag();
+    let source = emitter.name().to_owned();
+    let links = config.links();
+    health().want(&source, links.len() as u32);
+    metrics().source_subscriptions.with_label_values(&[source.as_str()]).set(links.iter().map(|l| l.streams.len() as i64).sum());
+    tracing::info!(market = ?config.market, connections = links.len(), symbols = config.symbols.len(), "Binance source planned.");
 
-impl BinanceConfig {
-    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
-        self.connection.validate(path)
+    let venue = config.venue_name().to_owned();
+    let rest = Rest::new(&source, config.connection.connect_timeout, Some(config.weight_budget));
+    let permits = Arc::new(tokio::sync::Semaphore::new(connection::SNAPSHOTS_IN_FLIGHT));
+    let shared = Arc::new(Shared { source: source.clone(), parser: BinanceParser::new(&venue), venue: Sym::new(&venue), rest, config, snapshot_permits: permits });
+    let cancel = emitter.cancel().child_token();
+    let (tx, mut rx) = mpsc::channel(CHANNEL);
+    let mut tasks = JoinSet::new();
+    for link in links {
+        tasks.spawn(connection::run_link(link, shared.clone(), tx.clone(), cancel.clone()));
     }
+    drop(tx);
+
+    let mut summary = SourceSummary::default();
+    let result = drain(&mut rx, &mut emitter, &mut summary).await;
+    cancel.cancel();
+    drop(rx);
+    while tasks.join_next().await.is_some() {}
+    health().forget(&source);
+    metrics().source_subscriptions.with_label_values(&[source.as_str()]).set(0);
+    summary.cancelled = emitter.cancel().is_cancelled();
+    result.map(|()| summary)
 }
 
-pub(crate) async fn run(_config: BinanceConfig, emitter: Emitter) -> Result<SourceSummary, SourceError> {
-    emitter.cancel().cancelled().await;
-    Ok(SourceSummary { cancelled: true, ..Default::default() })
+/// Forward until every connection task ended or the source was cancelled.
+async fn drain(rx: &mut mpsc::Receiver<Out>, emitter: &mut Emitter, summary: &mut SourceSummary) -> Result<(), SourceError> {
+    while let Some(out) = emitter.cancel().run_until_cancelled(rx.recv()).await.flatten() {
+        match out {
+            Out::Event(event) => match emitter.send(event).await? {
+                Sent::Delivered => summary.events += 1,
+                Sent::Cancelled => break,
+            },
+            Out::Malformed { error, frame } => {
+                summary.malformed += 1;
+                emitter.malformed_frame("binance", &error, &frame);
+            }
+        }
+    }
+    Ok(())
 }

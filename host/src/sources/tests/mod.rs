@@ -7,6 +7,7 @@
 //! CI sets `KLAXON_REQUIRE_FIXTURES` (see `.ci/run`), which turns the skip
 //! into a failure so a missing checkout cannot pass silently.
 
+mod binance_books;
 mod golden;
 mod props;
 mod replay;
