@@ -185,3 +185,22 @@ fn replay_reads_every_venue_format_and_skips_malformed_lines() {
     assert!(stdout.contains("[big] "), "{stdout}");
     assert!(stdout.contains("BTC"), "{stdout}");
 }
+
+/// The live example configs the docs point to stay valid: `check` loads,
+/// validates and smoke-runs every template's plugins without connecting.
+#[test]
+fn live_example_configs_pass_check() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/examples");
+    let mut checked = Vec::new();
+    for entry in fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        let dir = tempfile::tempdir().unwrap();
+        let out = klaxon().args(["check", "--config"]).arg(&path).current_dir(dir.path()).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}: {stdout}{}", path.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(": ok ("), "{stdout}");
+        checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    checked.sort();
+    assert_eq!(checked, ["binance.toml", "evm.toml", "hyperliquid.toml", "solana.toml"]);
+}
