@@ -150,12 +150,6 @@ fn wait_metric_at_least(running: &Running, sample: &str, want: f64) {
     }
 }
 
-fn stop(running: Running) -> String {
-    running.signal("TERM");
-    let (code, stderr, _) = running.wait(HANG_GUARD);
-    assert_eq!(code, Some(0), "{stderr}");
-    stderr
-}
 
 const BOOK_TOPS_ONCE: &str = "[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
     filter = { plugin = \"price-move\", params = { min_change_1h_pct = 0, kinds = [\"book-top\"] } }\n\
@@ -228,7 +222,7 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     wait_metric(&running, events, (2 + expected_tops.len()) as f64);
     assert_eq!(metric(&running, "klaxon_source_connections{source=\"market\"}"), 1.0);
     let resyncs = metric(&running, "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}");
-    stop(running);
+    running.stop();
 
     assert_eq!(
         *paths.lock().unwrap(),
@@ -297,7 +291,7 @@ fn spot_gap_fetches_a_second_snapshot_and_the_book_continues() {
     let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]"), EVERY_BOOK_TOP));
     let got = wait_alerts(dir.path(), 3, &running);
     wait_metric(&running, "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}", 1.0);
-    stop(running);
+    running.stop();
     let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids, ["binance:BTCUSDT:b:101", "binance:BTCUSDT:b:102", "binance:BTCUSDT:b:201"]);
     assert_eq!(alerts(dir.path()).len(), 3, "the gap diff (u 160) never reached a book");
@@ -327,7 +321,7 @@ fn throttled_snapshot_is_waited_out_then_the_book_syncs() {
     let got = wait_alerts(dir.path(), 1, &running);
     let throttled = metric(&running, "klaxon_source_rest_throttled_total{source=\"market\",status=\"429\"}");
     let reconnects = mock.accepted();
-    stop(running);
+    running.stop();
     assert_eq!(got, [("tops".to_owned(), "binance:BTCUSDT:b:101".to_owned())]);
     assert_eq!(hits.load(Ordering::SeqCst), 2, "one 429, one retry");
     assert_eq!(throttled, 1.0);
@@ -363,7 +357,7 @@ fn usdm_alerts_market_trades_and_liquidations_only() {
     let got = wait_alerts(dir.path(), 3, &running);
     // The bookTicker came last; once it counted, every frame was handled.
     wait_metric(&running, "klaxon_source_events_total{source=\"market\",venue=\"binance-futures\"}", 4.0);
-    stop(running);
+    running.stop();
     assert_eq!(
         *paths.lock().unwrap(),
         ["/stream?streams=btcusdt@trade/btcusdt@bookTicker/btcusdt@forceOrder/ethusdt@trade/ethusdt@bookTicker/ethusdt@forceOrder"]
@@ -406,7 +400,7 @@ fn server_shutdown_reconnects_and_pings_are_answered() {
     let got = wait_alerts(dir.path(), 2, &running);
     let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"server_shutdown\",source=\"market\"}");
     let malformed = metric(&running, "klaxon_source_frames_malformed_total{source=\"market\",venue=\"binance\"}");
-    stop(running);
+    running.stop();
     assert_eq!(malformed, 2.0);
     assert_eq!(mock.accepted(), 2);
     assert!(mock.received().contains(&(1, "<pong:hb>".to_owned())), "{:?}", mock.received());
@@ -433,7 +427,7 @@ fn planned_reconnect_at_max_lifetime_resyncs_the_book_without_repeating_its_top(
     mock.wait_until("a planned reconnect", HANG_GUARD, |m| m.accepted() >= 3);
     wait_metric_at_least(&running, "klaxon_source_book_resyncs_total{reason=\"reconnect\",source=\"market\"}", 2.0);
     let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"max_lifetime\",source=\"market\"}");
-    stop(running);
+    running.stop();
     assert!(planned >= 2.0, "{planned}");
     assert!(hits.load(Ordering::SeqCst) >= 3, "every connection fetched a fresh snapshot");
     // Each connection rebuilt the same book: its top was alerted once.
@@ -466,7 +460,7 @@ fn dropped_connection_resumes_without_duplicate_alerts() {
     wait_alerts(dir.path(), 5, &running);
     mock.wait_until("the third connection", HANG_GUARD, |m| m.accepted() >= 3);
     wait_metric(&running, "klaxon_source_duplicates_total{source=\"market\"}", 4.0);
-    stop(running);
+    running.stop();
     let ids: Vec<String> = alerts(dir.path()).into_iter().map(|(_, id)| id).collect();
     let want: Vec<String> = (1..=5).map(|i| format!("binance:BTCUSDT:t:{i}")).collect();
     assert_eq!(ids, want);
@@ -495,7 +489,7 @@ fn streams_split_over_connections_each_with_its_own_list() {
     let running = run(&config(dir.path(), &src, &trades_over(100, "\"trade\"")));
     let got = wait_alerts(dir.path(), 3, &running);
     wait_metric(&running, "klaxon_source_connections{source=\"market\"}", 3.0);
-    stop(running);
+    running.stop();
     let mut paths = paths.lock().unwrap().clone();
     paths.sort();
     assert_eq!(

@@ -22,11 +22,10 @@ use alloy_sol_types::SolCall;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use klaxon::sinks::FileRecord;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::mock_venue::{MockConn, MockVenue};
-use support::{Running, base_config, fixtures, klaxon};
+use support::{Running, base_config, fixtures, klaxon, wait_file_alerts};
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
 const SUBSCRIPTION: &str = "0x9cef478923ff08bf67fde6c64013158d";
@@ -233,26 +232,7 @@ fn start_klaxon(dir: &Path, config: String, node: &Node) -> Running {
     running
 }
 
-fn alerts(dir: &Path, at_least: usize) -> Vec<FileRecord> {
-    let path = dir.join("alerts.ndjson");
-    let start = std::time::Instant::now();
-    loop {
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let records: Vec<FileRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        if records.len() >= at_least {
-            return records;
-        }
-        assert!(start.elapsed() < HANG_GUARD, "only {} alerts: {text}", records.len());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
-fn stop(running: Running) -> String {
-    running.signal("TERM");
-    let (code, stderr, _) = running.wait(HANG_GUARD);
-    assert_eq!(code, Some(0), "{stderr}");
-    stderr
-}
 
 /// `event id → retracted` for every fired row of the alert log.
 fn alert_log(dir: &Path) -> BTreeMap<String, bool> {
@@ -290,7 +270,7 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
     let dir = tempfile::tempdir().unwrap();
     let running = start_klaxon(dir.path(), config(dir.path(), &mock, 100), &node);
 
-    let records = alerts(dir.path(), 8);
+    let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 8);
     let mut got: Vec<(String, String, String, Decimal, Decimal)> = records
         .iter()
         .map(|r| {
@@ -337,8 +317,8 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
         std::thread::sleep(Duration::from_millis(100));
     }
     // Nothing was alerted twice (the re-sent log was a duplicate).
-    assert_eq!(alerts(dir.path(), 8).len(), 8);
-    let stderr = stop(running);
+    assert_eq!(wait_file_alerts(&dir.path().join("alerts.ndjson"), 8).len(), 8);
+    let stderr = running.stop();
     assert!(stderr.contains("Swap log removed by a reorg; retracting."), "{stderr}");
     assert!(stderr.contains("Malformed frame skipped."), "{stderr}");
 }
@@ -367,9 +347,9 @@ fn after_a_dropped_socket_backfill_fills_the_gap_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let running = start_klaxon(dir.path(), config(dir.path(), &mock, 1), &node);
 
-    let records = alerts(dir.path(), 14);
+    let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 14);
     std::thread::sleep(Duration::from_millis(500)); // room for a wrong extra alert
-    let records = if records.len() == 14 { alerts(dir.path(), 14) } else { records };
+    let records = if records.len() == 14 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 14) } else { records };
     let mut ids: Vec<String> = records.iter().map(|r| r.event.id.clone()).collect();
     ids.sort();
     let mut expected: Vec<String> =
@@ -387,7 +367,7 @@ fn after_a_dropped_socket_backfill_fills_the_gap_without_duplicates() {
     assert!(ranges.windows(2).all(|w| w[1].0 == w[0].1 + 1), "{ranges:?}");
     assert!(get_logs.iter().all(|p| p[0]["address"].as_array().unwrap().len() == POOLS.len()));
     assert!(mock.accepted() >= 2);
-    let stderr = stop(running);
+    let stderr = running.stop();
     assert!(stderr.contains("Backfilling swaps missed while disconnected."), "{stderr}");
 }
 
@@ -414,7 +394,7 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
     let dir = tempfile::tempdir().unwrap();
     let cake = "0x0e09fabb73bd3ade0a17ecc321fd13a19e81ce82";
     let running = start_klaxon(dir.path(), config_watching(dir.path(), &mock, 1, &format!("tokens = [\"{cake}\"]")), &node);
-    let records = alerts(dir.path(), 1);
+    let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 1);
     // Every pool's tokens were read before the last swap was judged.
     let start = std::time::Instant::now();
     while node.eth_calls.lock().unwrap().len() < 2 * POOLS.len() + 4 + 1 {
@@ -422,7 +402,7 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300)); // room for a wrong extra alert
-    let records = if records.len() == 1 { alerts(dir.path(), 1) } else { records };
+    let records = if records.len() == 1 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 1) } else { records };
     let got: Vec<(&str, &str)> = records.iter().map(|r| (r.event.id.as_str(), r.event.symbol.as_str())).collect();
     assert_eq!(got, [("evm:bsc:0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f:205", "Cake/WBNB")]);
     assert_eq!(records[0].event.notional_usd, Some(Decimal::from_str("2736.3549075087655938").unwrap()));
@@ -434,7 +414,7 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
     assert_eq!(tokens_read, [cake, cake, WBNB, WBNB]);
     // The non-pool was asked once (token0) and then left alone.
     assert_eq!(calls.keys().filter(|(to, _)| to == NOT_A_POOL).count(), 1);
-    let stderr = stop(running);
+    let stderr = running.stop();
     assert_eq!(stderr.matches("Pool metadata unreadable; skipping this pool's swaps.").count(), 1, "{stderr}");
 }
 
@@ -460,10 +440,10 @@ fn headers_move_the_backfill_start_when_the_pools_are_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let running = start_klaxon(dir.path(), config(dir.path(), &mock, 1), &node);
     let missed: Vec<&Value> = node.logs.iter().filter(|l| Node::block(l) >= quiet_until - 1).collect();
-    let records = alerts(dir.path(), missed.len());
+    let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), missed.len());
     assert_eq!(records.len(), missed.len());
     let get_logs = node.get_logs.lock().unwrap().clone();
     // The header's parent: its own block may not have been delivered yet.
     assert_eq!(get_logs[0][0]["fromBlock"], format!("{:#x}", quiet_until - 1));
-    stop(running);
+    running.stop();
 }

@@ -180,12 +180,6 @@ fn wait_for_alerts(running: &Running, dir: &Path, n: usize) {
     std::thread::sleep(Duration::from_millis(500));
 }
 
-fn stop(running: Running) -> String {
-    running.signal("TERM");
-    let (code, stderr, _) = running.wait(HANG_GUARD);
-    assert_eq!(code, Some(0), "{stderr}");
-    stderr
-}
 
 fn row(template: &str, kind: &str, symbol: &str, id: &str, account: &str, price: &str, notional: &str) -> Row {
     (template.into(), kind.into(), symbol.into(), id.into(), account.into(), price.into(), notional.into())
@@ -226,7 +220,7 @@ fn recorded_frames_become_exact_alerts() {
     expected.push(row("hl-books", "book-top", "@162", "hyperliquid:@162:book:1750948919838", "null", "0.9792950", "null"));
     expected.sort();
     wait_for_alerts(&running, dir.path(), expected.len());
-    stop(running);
+    running.stop();
     assert_eq!(alerts(dir.path()), expected);
     // 5 coins × 3 channels + 2 per account, all on one connection, each once.
     let subs = sent(&mock, "subscribe");
@@ -249,7 +243,7 @@ fn subscriptions_are_split_over_connections_and_each_pings() {
         conns.len() == 3
     };
     mock.wait_until("5 subscriptions and a ping on each of 3 connections", HANG_GUARD, |m| sent(m, "subscribe").len() == 5 && pinged(m));
-    stop(running);
+    running.stop();
     let subs = sent(&mock, "subscribe");
     let mut per_connection: Vec<usize> = (1..=3).map(|c| subs.iter().filter(|(conn, _)| *conn == c).count()).collect();
     per_connection.sort();
@@ -306,7 +300,7 @@ fn template_reload_unsubscribes_and_subscribes_on_the_owning_connections() {
         assert!(start_wait.elapsed() < HANG_GUARD, "gauge never followed to 4:\n{}", http_get(port, "/metrics"));
         std::thread::sleep(Duration::from_millis(50));
     }
-    let stderr = stop(running);
+    let stderr = running.stop();
     assert!(stderr.contains("Templates changed; updating Hyperliquid subscriptions."), "{stderr}");
 
     let subs = sent(&mock, "subscribe");
@@ -338,7 +332,7 @@ fn reconnect_resubscribes_and_replayed_fills_alert_once() {
         m.accepted() == 2 && sent(m, "subscribe").iter().filter(|(c, _)| *c == 2).count() == 4
     });
     wait_for_alerts(&running, dir.path(), flow_rows().len());
-    stop(running);
+    running.stop();
     let mut expected = flow_rows();
     expected.sort();
     assert_eq!(alerts(dir.path()), expected, "every trade and fill alerted exactly once");
@@ -362,7 +356,7 @@ fn template_excess_is_refused_at_the_user_limit_and_venue_errors_are_logged() {
     running.wait_stderr("Hyperliquid per-IP limit reached", 1, HANG_GUARD);
     // Only the first account (in sorted order) is tracked; the other is never sent.
     mock.wait_until("3 subscriptions", HANG_GUARD, |m| sent(m, "subscribe").len() == 3);
-    let stderr = stop(running);
+    let stderr = running.stop();
     let objects: BTreeSet<String> = sent(&mock, "subscribe").iter().map(|(_, s)| s.to_string()).collect();
     let expected: BTreeSet<String> = [trades("NOPE")].into_iter().chain(user_subs(OTHER)).map(|v| v.to_string()).collect();
     assert_eq!(objects, expected);

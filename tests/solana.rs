@@ -22,11 +22,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
 use base64::Engine;
-use klaxon::sinks::FileRecord;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::mock_venue::{MockConn, MockVenue};
-use support::{Running, base_config, fixtures, klaxon};
+use support::{Running, base_config, fixtures, klaxon, wait_file_alerts};
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
 const RAYDIUM: &str = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8";
@@ -216,10 +215,10 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     running.wait_stderr("Source finished.", 1, HANG_GUARD);
     node.go.store(true, Ordering::SeqCst);
 
-    let records = alerts(dir.path(), 5);
+    let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 5);
     mock.wait_until("a second connection", HANG_GUARD, |m| m.accepted() >= 2);
     std::thread::sleep(Duration::from_millis(500)); // room for a wrong extra alert
-    let records = if records.len() == 5 { alerts(dir.path(), 5) } else { records };
+    let records = if records.len() == 5 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 5) } else { records };
     let mut got: Vec<(String, String, String, Decimal, Decimal, Option<String>)> = records
         .iter()
         .map(|r| {
@@ -267,19 +266,6 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     assert!(stderr.contains("Backfilling swaps missed while disconnected."), "{stderr}");
 }
 
-fn alerts(dir: &Path, at_least: usize) -> Vec<FileRecord> {
-    let path = dir.join("alerts.ndjson");
-    let start = std::time::Instant::now();
-    loop {
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let records: Vec<FileRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        if records.len() >= at_least {
-            return records;
-        }
-        assert!(start.elapsed() < HANG_GUARD, "only {} alerts: {text}", records.len());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Connection 1: two swaps, a failed tx, a two-hop route, a slot, garbage,
 /// then a close. Meanwhile p3 swapped (the backfill finds it). Connection 2:

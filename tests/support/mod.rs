@@ -97,6 +97,14 @@ impl Running {
         assert!(status.success());
     }
 
+    /// SIGTERM, then wait for a clean exit (code 0); returns stderr.
+    pub fn stop(self) -> String {
+        self.signal("TERM");
+        let (code, stderr, _) = self.wait(Duration::from_secs(60));
+        assert_eq!(code, Some(0), "{stderr}");
+        stderr
+    }
+
     /// Wait for exit (with a hang guard); returns the exit code and stderr.
     pub fn wait(mut self, limit: Duration) -> (Option<i32>, String, Vec<String>) {
         let start = Instant::now();
@@ -125,4 +133,19 @@ pub fn alert_log_counts(db: &Path) -> (u64, u64) {
         let c = log.count_by_status().await.unwrap();
         (c.fired, c.suppressed)
     })
+}
+
+/// The records of an NDJSON file sink once it holds at least `at_least`
+/// (hang guard: a minute).
+pub fn wait_file_alerts(path: &Path, at_least: usize) -> Vec<klaxon::sinks::FileRecord> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let records: Vec<klaxon::sinks::FileRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        if records.len() >= at_least {
+            return records;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "only {} alerts in {}: {text}", records.len(), path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -29,7 +29,7 @@ use super::metadata::{Metadata, PoolMeta, Rules};
 use super::parse::{PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity, swap_topics};
 use crate::event::{Retraction, Sym, USD_QUOTES};
 use crate::sources::frame::Parsed;
-use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Rest, Socket};
+use crate::sources::live::{ConnectionConfig, Ended, Session, Incoming, LinkError, Rest, Socket};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
@@ -105,22 +105,7 @@ impl EvmSource {
         Some(EvmSource { chain, ws_url, http_url, rest, config, metadata, addresses, token_mode, dedup, last_block: None, summary: SourceSummary::default() })
     }
 
-    /// One connection, start to end. `Err` only when the output closed.
-    pub async fn session(&mut self, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
-        let cancel = emitter.cancel().clone();
-        let mut socket = match cancel.run_until_cancelled(Socket::connect(&self.ws_url, &self.config.connection)).await {
-            None => return Ok(Ok(Ended::Cancelled)),
-            Some(Err(e)) => return Ok(Err(e)),
-            Some(Ok(socket)) => socket,
-        };
-        let _guard = ConnectionGuard::open(emitter.name());
-        let outcome = self.subscribed(&mut socket, emitter).await;
-        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(0);
-        socket.close().await;
-        outcome
-    }
-
-    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribe_and_read(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
         // Headers keep a quiet pool set from looking stalled and move the
         // backfill start forward even when no swap happens.
         let heads = json!({ "jsonrpc": "2.0", "id": HEADS_ID, "method": "eth_subscribe", "params": ["newHeads"] });
@@ -372,4 +357,18 @@ fn manual_info(info: &PoolInfo, wrapped_symbol: Option<&str>, reference: Option<
     let quote = info.symbol.name().rsplit('/').next().unwrap_or_default().to_ascii_uppercase();
     let is_wrapped = wrapped_symbol.is_some_and(|w| w == quote) && !USD_QUOTES.contains(&quote.as_str());
     PoolInfo { quote_ref: if is_wrapped && !info.quote_is_usd { reference } else { None }, ..info.clone() }
+}
+
+impl Session for EvmSource {
+    fn ws_url(&self) -> &str {
+        &self.ws_url
+    }
+
+    fn connection(&self) -> &ConnectionConfig {
+        &self.config.connection
+    }
+
+    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+        self.subscribe_and_read(socket, emitter).await
+    }
 }

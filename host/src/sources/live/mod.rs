@@ -21,6 +21,7 @@
 
 pub mod health;
 pub mod rest;
+mod session;
 pub mod socket;
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ use crate::telemetry::metrics;
 
 pub use health::{ConnectionGuard, LinkHealth, health};
 pub use rest::{Rest, RestError};
+pub(crate) use session::{Session, run_sessions};
 pub use socket::{Incoming, Socket};
 
 /// `[sources.<name>.connection]`: how a live source connects and reconnects.

@@ -4,7 +4,7 @@
 //! * [`config`]: `type = "solana"`;
 //! * `source`: the live session (one subscription per pool).
 //!
-//! This file only runs sessions under [`Reconnect`]: every network failure
+//! This file only runs sessions under `live::run_sessions`: every network failure
 //! is a reconnect, only cancellation or a closed output ends the source.
 
 pub mod config;
@@ -16,30 +16,16 @@ mod tests;
 
 pub use config::SolanaConfig;
 
-use super::live::{Reconnect, health};
+use super::live::run_sessions;
 use super::{Emitter, SourceError, SourceSummary};
 
 pub(crate) async fn run(config: SolanaConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
     let name = emitter.name().to_owned();
-    let connection = config.connection.clone();
     let Some(mut source) = source::SolanaSource::new(config, &name) else {
         // Validation rejects such configs before a source is built.
         tracing::error!(source = %name, "Solana source has no usable HTTP URL; not starting.");
         return Ok(SourceSummary::default());
     };
-    health().want(&name, 1);
-    let mut reconnect = Reconnect::new(&name, &connection);
-    let result = loop {
-        reconnect.session_started();
-        let outcome = match source.session(&mut emitter).await {
-            Ok(outcome) => outcome,
-            Err(e) => break Err(e),
-        };
-        if !reconnect.after(outcome, emitter.cancel()).await {
-            break Ok(());
-        }
-    };
-    health().forget(&name);
-    result?;
+    run_sessions(&mut source, &mut emitter).await?;
     Ok(SourceSummary { cancelled: true, ..source.summary })
 }

@@ -34,7 +34,7 @@ use super::parse::{
     AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute, parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
 };
 use crate::event::{Sym, USD_QUOTES};
-use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Rest, RestError, Socket};
+use crate::sources::live::{ConnectionConfig, Ended, Session, Incoming, LinkError, Rest, RestError, Socket};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
@@ -79,22 +79,7 @@ impl SolanaSource {
         Some(SolanaSource { config, venue: Sym::new("solana"), http_url, rest, pools: HashMap::new(), dedup, last_slot: None, summary: SourceSummary::default() })
     }
 
-    /// One connection, start to end. `Err` only when the output closed.
-    pub async fn session(&mut self, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
-        let cancel = emitter.cancel().clone();
-        let mut socket = match cancel.run_until_cancelled(Socket::connect(&self.config.ws_url, &self.config.connection)).await {
-            None => return Ok(Ok(Ended::Cancelled)),
-            Some(Err(e)) => return Ok(Err(e)),
-            Some(Ok(socket)) => socket,
-        };
-        let _guard = ConnectionGuard::open(emitter.name());
-        let outcome = self.subscribed(&mut socket, emitter).await;
-        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(0);
-        socket.close().await;
-        outcome
-    }
-
-    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribe_and_read(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
         if let Err(e) = self.read_pools(emitter.name()).await {
             return Ok(Err(e.into()));
         }
@@ -323,5 +308,19 @@ impl SolanaSource {
         };
         let ids = amm_ids_in_order(&result, &self.config.program).ok_or_else(ambiguous)?;
         attribute(tx, &self.config.program, &ids, pool)
+    }
+}
+
+impl Session for SolanaSource {
+    fn ws_url(&self) -> &str {
+        &self.config.ws_url
+    }
+
+    fn connection(&self) -> &ConnectionConfig {
+        &self.config.connection
+    }
+
+    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+        self.subscribe_and_read(socket, emitter).await
     }
 }
