@@ -30,11 +30,9 @@
 //! is the pure equivalent of the whole source, books included.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::time::Instant;
 
 use super::binance::recorded::{RecordedBooks, snapshot_dir_for};
 use super::binance::sync::Rules;
@@ -46,6 +44,10 @@ use super::hyperliquid::HyperliquidParser;
 use super::{Emitter, Sent, SourceError, SourceSummary};
 use crate::event::{Event, Sym};
 use crate::issue::ConfigIssue;
+
+mod pacer;
+
+use pacer::Pacer;
 
 /// Malformed lines logged one by one per file; the rest are only counted, so
 /// a corrupt file cannot flood the log.
@@ -329,27 +331,6 @@ pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
     Ok(out)
 }
 
-/// Maps exchange time to wall deadlines at `speed` × real time.
-struct Pacer {
-    speed: f64,
-    /// (when the first timed event went out, its exchange time)
-    anchor: Option<(Instant, u64)>,
-}
-
-impl Pacer {
-    /// When an event stamped `time_ms` is due; `None` = send now.
-    fn deadline(&mut self, time_ms: u64) -> Option<Instant> {
-        if self.speed.is_nan() || self.speed <= 0.0 || time_ms == 0 {
-            return None;
-        }
-        let (start, first_ms) = *self.anchor.get_or_insert_with(|| (Instant::now(), time_ms));
-        let ahead_ms = time_ms.checked_sub(first_ms)?;
-        // Capped at ~30 years so an absurdly small speed cannot overflow.
-        let secs = (ahead_ms as f64 / 1000.0 / self.speed).min(1e9);
-        Some(start + Duration::from_secs_f64(secs))
-    }
-}
-
 /// Whether to go on after a file.
 enum Flow {
     Continue,
@@ -361,7 +342,7 @@ pub(crate) async fn run(config: ReplayConfig, mut out: Emitter) -> Result<Source
         .parser()
         .map_err(|e| SourceError::Replay { name: out.name().to_owned(), error: ReplayError::Pool(e) })?;
     let mut lines = Lines { parser: &parser, latest_ms: 0, books: None };
-    let mut pacer = Pacer { speed: config.speed, anchor: None };
+    let mut pacer = Pacer::new(config.speed);
     let mut summary = SourceSummary::default();
     for path in &config.files {
         config.books_for(path, &mut lines, out.name());
