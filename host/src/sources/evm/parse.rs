@@ -267,6 +267,10 @@ impl EvmParser {
         if obj.contains_key("jsonrpc") && (obj.contains_key("result") || obj.contains_key("error")) {
             return Ok(Parsed::Ignored(Ignored::Control));
         }
+        if let Some(method @ ("logsNotification" | "slotNotification")) = obj.get("method").and_then(Value::as_str) {
+            // Solana swaps need pool metadata from a live node to be priced.
+            return Err(unrecognized(&format!("Solana `{method}` cannot be replayed; use a `type = \"solana\"` source")));
+        }
         Err(unrecognized("neither an `eth_subscription` notification nor a log"))
     }
 
@@ -465,6 +469,13 @@ mod tests {
         assert_eq!(hex(UniswapV2Pair::Swap::SIGNATURE_HASH), "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822");
         assert_eq!(hex(UniswapV3Pool::Swap::SIGNATURE_HASH), "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67");
         assert_eq!(hex(PancakeV3Pool::Swap::SIGNATURE_HASH), "0x19b47279256b2a23a1665c810c8d55a1758940ee09377d4f8d26497a3577dc83");
+    }
+
+    #[test]
+    fn solana_frames_are_refused_with_a_pointer_to_the_solana_source() {
+        let frame = r#"{"jsonrpc":"2.0","method":"logsNotification","params":{"result":{},"subscription":1}}"#;
+        let error = EvmParser::default().parse_frame(frame).unwrap_err().to_string();
+        assert_eq!(error, "evm: unrecognized frame: Solana `logsNotification` cannot be replayed; use a `type = \"solana\"` source");
     }
 
     #[test]
