@@ -429,7 +429,7 @@ fn headers_move_the_backfill_start_when_the_pools_are_quiet() {
             if conn.id == 1 {
                 // No swap at all, only a header; then the socket drops.
                 let head = json!({"jsonrpc": "2.0", "method": "eth_subscription",
-                    "params": {"subscription": "0x4ead5", "result": {"number": format!("{quiet_until:#x}"), "parentHash": "0x0"}}});
+                    "params": {"subscription": "0x4ead5", "result": {"number": format!("{quiet_until:#x}"), "parentHash": "0x0", "timestamp": "0x6553f100"}}});
                 conn.send(head.to_string()).await;
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 return;

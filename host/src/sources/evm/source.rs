@@ -218,10 +218,16 @@ impl EvmSource {
         self.summary.frames += 1;
         match notification(text, subscription, heads) {
             Notice::Log(log) => self.log(&log, text, emitter).await,
-            Notice::Head(number) => {
+            Notice::Head { number, timestamp } => {
                 // Logs of earlier blocks went out with those blocks; the
                 // head's own block may still be in flight, so it stays in.
                 self.last_block = Some(self.last_block.unwrap_or(0).max(number.saturating_sub(1)));
+                // Logs carry no time, headers do: chain lag is block time →
+                // header received.
+                if let Some(seconds) = timestamp {
+                    let lag_ms = crate::clock::wall_ms().saturating_sub(seconds.saturating_mul(1000));
+                    metrics().source_lag.with_label_values(&[emitter.name()]).observe(lag_ms as f64 / 1000.0);
+                }
                 Ok(Step::Go)
             }
             Notice::Other => {
@@ -310,8 +316,9 @@ impl EvmSource {
 pub(crate) enum Notice {
     /// The log object of a notification for our subscription.
     Log(Value),
-    /// A new block header's number.
-    Head(u64),
+    /// A new block header: its number and, when present, its timestamp
+    /// (unix seconds).
+    Head { number: u64, timestamp: Option<u64> },
     /// Replies to other requests, node notices, a stale subscription's tail.
     Other,
     Malformed(String),
@@ -331,8 +338,9 @@ pub(crate) fn notification(text: &str, subscription: &str, heads: Option<&str>) 
     }
     let from = value.pointer("/params/subscription").and_then(Value::as_str);
     if heads.is_some() && from == heads {
-        return match value.pointer("/params/result/number").and_then(Value::as_str).and_then(quantity) {
-            Some(number) => Notice::Head(number),
+        let field = |name: &str| value.pointer(&format!("/params/result/{name}")).and_then(Value::as_str).and_then(quantity);
+        return match field("number") {
+            Some(number) => Notice::Head { number, timestamp: field("timestamp") },
             None => Notice::Malformed("header without a hex `number`".into()),
         };
     }

@@ -82,7 +82,9 @@ fn frames_are_classified_by_subscription() {
     let not_log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":"0x1"}}"#;
     assert!(matches!(notification(not_log, "0xab", None), Notice::Malformed(_)));
     let head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":"0x1b4","parentHash":"0x0"}}}"#;
-    assert_eq!(notification(head, "0xab", Some("0xee")), Notice::Head(436));
+    assert_eq!(notification(head, "0xab", Some("0xee")), Notice::Head { number: 436, timestamp: None });
+    let timed = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":"0x1b4","timestamp":"0x6553f100"}}}"#;
+    assert_eq!(notification(timed, "0xab", Some("0xee")), Notice::Head { number: 436, timestamp: Some(0x6553_f100) });
     assert_eq!(notification(head, "0xab", None), Notice::Other);
     let bad_head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":7}}}"#;
     assert!(matches!(notification(bad_head, "0xab", Some("0xee")), Notice::Malformed(_)));
