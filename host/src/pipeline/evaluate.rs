@@ -254,10 +254,10 @@ impl Worker {
             let message = self.formatter.format(tp, &alerts, now);
             let delivery = Arc::new(Delivery { alert: alerts[alerts.len() - 1].clone(), message, channels: tp.channels.clone() });
             for channel in tp.channels.iter() {
-                if let Some(tx) = self.outputs.sinks.get(channel) {
-                    if wait::blocking_send(tx, delivery.clone(), "deliver").is_err() {
-                        tracing::error!(channel, "Sink is gone; message not delivered.");
-                    }
+                if let Some(tx) = self.outputs.sinks.get(channel)
+                    && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()
+                {
+                    tracing::error!(channel, "Sink is gone; message not delivered.");
                 }
             }
         }

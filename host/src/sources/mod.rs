@@ -286,7 +286,7 @@ impl Emitter {
         self.malformed(venue);
         self.malformed_logged += 1;
         let n = self.malformed_logged;
-        if n <= replay::MAX_LOGGED_PER_FILE || n % 1000 == 0 {
+        if n <= replay::MAX_LOGGED_PER_FILE || n.is_multiple_of(1000) {
             tracing::warn!(venue, %error, frame = frame::truncate(frame), count = n, "Malformed frame skipped.");
         }
     }
