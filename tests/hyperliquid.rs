@@ -365,3 +365,29 @@ fn template_excess_is_refused_at_the_user_limit_and_venue_errors_are_logged() {
     let error = stderr.lines().find(|l| l.contains("Hyperliquid replied with an error.")).unwrap();
     assert!(error.contains("Invalid subscription") && error.contains("NOPE"), "{error}");
 }
+
+/// A venue that keeps the socket open but stops answering pings is left:
+/// the client reconnects after one unanswered ping interval.
+#[test]
+fn unanswered_pings_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let deaf = MockVenue::start(
+        |mut conn: MockConn| async move {
+            while let Some(text) = conn.recv().await {
+                let Ok(message) = serde_json::from_str::<Value>(&text) else { continue };
+                if message["method"] == "subscribe" {
+                    let ack = json!({"channel": "subscriptionResponse", "data": {"method": "subscribe", "subscription": message["subscription"]}});
+                    conn.send(ack.to_string()).await;
+                }
+            }
+        },
+        Router::new(),
+    );
+    let source = "coins = [\"BTC\"]\nchannels = [\"trades\"]\nfollow_templates = false";
+    let running = start(dir.path(), &config(dir.path(), &deaf, source, "").replace("ping_interval = \"1s\"", "ping_interval = \"200ms\""));
+    let resubscribed = |m: &MockVenue| sent(m, "subscribe").iter().any(|(c, _)| *c == 2);
+    deaf.wait_until("a reconnect that resubscribes after an unanswered ping", HANG_GUARD, resubscribed);
+    let stderr = running.stop();
+    assert!(stderr.contains("Hyperliquid did not answer the last ping; reconnecting."), "{stderr}");
+    assert_eq!(sent(&deaf, "subscribe").iter().filter(|(c, _)| *c == 1).count(), 1);
+}

@@ -131,6 +131,9 @@ async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceive
     }
     let mut ping = tokio::time::interval_at(Instant::now() + link.ping_interval, link.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // A ping still unanswered at the next tick means the venue no longer
+    // hears us, even if data still flows (stall detection would not notice).
+    let mut awaiting_pong = false;
     loop {
         tokio::select! {
             _ = link.cancel.cancelled() => {
@@ -138,9 +141,15 @@ async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceive
                 return Ok(Ended::Cancelled);
             }
             _ = ping.tick() => {
+                if awaiting_pong {
+                    tracing::warn!(slot, interval = ?link.ping_interval, "Hyperliquid did not answer the last ping; reconnecting.");
+                    socket.close().await;
+                    return Ok(Ended::Reconnect("no_pong"));
+                }
                 if !send(link, &mut socket, &json!({"method": "ping"})).await? {
                     return Ok(Ended::Cancelled);
                 }
+                awaiting_pong = true;
             }
             change = commands.recv() => {
                 let Some(change) = change else {
@@ -154,6 +163,7 @@ async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceive
             }
             incoming = socket.recv() => match incoming? {
                 Incoming::Text(text) => {
+                    awaiting_pong &= !is_pong(&text);
                     let inbound = Inbound { slot, text, user_events: share.user_events.clone() };
                     match link.cancel.run_until_cancelled(link.inbound.send(inbound)).await {
                         Some(Ok(())) => {}
@@ -167,6 +177,11 @@ async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceive
             },
         }
     }
+}
+
+/// `{"channel":"pong"}`, however it is spaced; only short frames are parsed.
+fn is_pong(text: &str) -> bool {
+    text.len() < 64 && serde_json::from_str::<Value>(text).is_ok_and(|v| v["channel"] == "pong")
 }
 
 /// Send within the message budget; `Ok(false)` if cancelled while waiting.
@@ -195,6 +210,14 @@ mod tests {
         assert_eq!(msg["method"], "unsubscribe");
         assert_eq!(share.user_events, None);
         assert_eq!(share.subscriptions.len(), 1);
+    }
+
+    #[test]
+    fn pongs_are_recognised_however_spaced_and_nothing_else_is() {
+        assert!(is_pong(r#"{"channel":"pong"}"#));
+        assert!(is_pong(r#"{ "channel" : "pong" }"#));
+        assert!(!is_pong(r#"{"channel":"trades","data":[]}"#));
+        assert!(!is_pong("pong"));
     }
 
     #[test]
