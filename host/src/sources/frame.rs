@@ -175,6 +175,24 @@ impl ParseError {
     }
 }
 
+/// A venue's pure frame parser. Each venue implements only `parse_value`;
+/// the text entry points follow from it.
+pub trait VenueParser {
+    /// One already-decoded frame → events or the reason it carries none.
+    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError>;
+
+    /// One frame → events or the reason it carries none.
+    fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
+        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
+        self.parse_value(&value)
+    }
+
+    /// One frame → its events (ignored frames give none).
+    fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
+        self.parse_frame(frame).map(Parsed::into_events)
+    }
+}
+
 /// Decode a typed message out of an already-parsed JSON value; serde's error
 /// names the missing or mistyped field.
 pub(crate) fn typed<'a, T: Deserialize<'a>>(

@@ -44,7 +44,7 @@ use crate::issue::ConfigIssue;
 use crate::telemetry::metrics;
 
 pub use interest::{Interest, VenueInterest};
-pub use frame::{Format, FrameParser, Ignored, ParseError, Parsed, Protocol};
+pub use frame::{Format, FrameParser, Ignored, ParseError, Parsed, Protocol, VenueParser};
 pub use replay::{ReplayConfig, ReplayError};
 pub use synthetic::{SyntheticConfig, SyntheticMarket};
 

@@ -27,7 +27,7 @@ use super::dedup::Dedup;
 use super::depth::{self, DepthSnapshot, is_book_ticker, payload};
 use super::parse::BinanceParser;
 use crate::event::{Event, Sym};
-use crate::sources::frame::{ParseError, Parsed};
+use crate::sources::frame::{ParseError, Parsed, VenueParser};
 use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Rest, RestError, Socket};
 use crate::telemetry::metrics;
 

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Event, EventKind, Side, Sym, usd_notional};
 
 const VENUE: &str = "binance";
@@ -91,28 +91,6 @@ enum Kind {
 impl BinanceParser {
     pub fn new(venue: &str) -> BinanceParser {
         BinanceParser { venue: Sym::new(venue) }
-    }
-
-    /// One frame → its events (ignored frames give none).
-    pub fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
-        self.parse_frame(frame).map(Parsed::into_events)
-    }
-
-    /// One frame → events or the reason it carries none.
-    pub fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
-        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
-        self.parse_value(&value)
-    }
-
-    pub(crate) fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
-        let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
-        match (obj.get("stream"), obj.get("data")) {
-            (Some(stream), Some(data)) => {
-                let stream = stream.as_str().ok_or_else(|| field("combined", "stream", "not a string"))?;
-                self.payload(data, Some(stream))
-            }
-            _ => self.payload(value, None),
-        }
     }
 
     fn payload(&self, data: &Value, stream: Option<&str>) -> Result<Parsed, ParseError> {
@@ -244,6 +222,19 @@ impl BinanceParser {
         event.size = size;
         event.notional_usd = usd_notional(o.symbol, price, size);
         Ok(Parsed::Events(vec![event]))
+    }
+}
+
+impl VenueParser for BinanceParser {
+    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
+        let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
+        match (obj.get("stream"), obj.get("data")) {
+            (Some(stream), Some(data)) => {
+                let stream = stream.as_str().ok_or_else(|| field("combined", "stream", "not a string"))?;
+                self.payload(data, Some(stream))
+            }
+            _ => self.payload(value, None),
+        }
     }
 }
 

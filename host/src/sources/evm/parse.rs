@@ -37,7 +37,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Event, EventKind, Side, Sym, USD_QUOTES};
 use crate::issue::ConfigIssue;
 
@@ -239,18 +239,29 @@ impl EvmParser {
         EvmParser { chain: Sym::new(chain), pools: Arc::new(pools) }
     }
 
-    /// One frame → its events (ignored frames give none).
-    pub fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
-        self.parse_frame(frame).map(Parsed::into_events)
+    fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
+        // Any reorged log counts as removed, swap or not.
+        if value.get("removed").and_then(Value::as_bool) == Some(true) {
+            frame::typed::<LogMsg>(value, VENUE, KIND)?;
+            return Ok(Parsed::Ignored(Ignored::RemovedLog));
+        }
+        let Some(raw) = decode_log(value)? else {
+            return Ok(Parsed::Ignored(Ignored::OtherLog));
+        };
+        let unknown;
+        let pool = match self.pools.pools.get(&raw.address) {
+            Some(pool) => pool,
+            None => {
+                unknown = PoolInfo::unknown(raw.address);
+                &unknown
+            }
+        };
+        price_swap(self.chain, pool, &raw)
     }
+}
 
-    /// One frame → events or the reason it carries none.
-    pub fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
-        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
-        self.parse_value(&value)
-    }
-
-    pub(crate) fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
+impl VenueParser for EvmParser {
+    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
         let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
         if obj.get("method").and_then(Value::as_str) == Some("eth_subscription") {
             return match value.pointer("/params/result") {
@@ -272,26 +283,6 @@ impl EvmParser {
             return Err(unrecognized(&format!("Solana `{method}` cannot be replayed; use a `type = \"solana\"` source")));
         }
         Err(unrecognized("neither an `eth_subscription` notification nor a log"))
-    }
-
-    fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
-        // Any reorged log counts as removed, swap or not.
-        if value.get("removed").and_then(Value::as_bool) == Some(true) {
-            frame::typed::<LogMsg>(value, VENUE, KIND)?;
-            return Ok(Parsed::Ignored(Ignored::RemovedLog));
-        }
-        let Some(raw) = decode_log(value)? else {
-            return Ok(Parsed::Ignored(Ignored::OtherLog));
-        };
-        let unknown;
-        let pool = match self.pools.pools.get(&raw.address) {
-            Some(pool) => pool,
-            None => {
-                unknown = PoolInfo::unknown(raw.address);
-                &unknown
-            }
-        };
-        price_swap(self.chain, pool, &raw)
     }
 }
 

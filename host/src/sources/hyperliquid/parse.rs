@@ -31,7 +31,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Direction, Event, EventKind, Side, Sym};
 
 const VENUE: &str = "hyperliquid";
@@ -58,38 +58,6 @@ impl Default for HyperliquidParser {
 impl HyperliquidParser {
     pub fn new(venue: &str) -> HyperliquidParser {
         HyperliquidParser { venue: Sym::new(venue) }
-    }
-
-    /// One frame → its events (ignored frames give none).
-    pub fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
-        self.parse_frame(frame).map(Parsed::into_events)
-    }
-
-    /// One frame → events or the reason it carries none.
-    pub fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
-        if is_greeting(frame) {
-            return Ok(Parsed::Ignored(Ignored::Control));
-        }
-        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
-        self.parse_value(&value)
-    }
-
-    pub(crate) fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
-        let channel = value
-            .get("channel")
-            .ok_or_else(|| unrecognized("no `channel`"))?
-            .as_str()
-            .ok_or_else(|| field("frame", "channel", "not a string"))?;
-        let data = value.get("data").unwrap_or(&Value::Null);
-        match channel {
-            "trades" => self.trades(data),
-            "userFills" => self.user_fills(data),
-            "user" => self.user_events(data),
-            "bbo" => self.bbo(data),
-            "l2Book" => self.l2_book(data),
-            "subscriptionResponse" | "pong" | "error" | "post" => Ok(Parsed::Ignored(Ignored::Control)),
-            _ => Ok(Parsed::Ignored(Ignored::Unhandled)),
-        }
     }
 
     fn trades(&self, data: &Value) -> Result<Parsed, ParseError> {
@@ -191,6 +159,36 @@ impl HyperliquidParser {
         e.best_ask = Some(ask);
         e.price = (bid + ask) / Decimal::TWO;
         Ok(Parsed::Events(vec![e]))
+    }
+}
+
+impl VenueParser for HyperliquidParser {
+    /// As the default, except that the legacy non-JSON greeting is a
+    /// control frame, not malformed.
+    fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
+        if is_greeting(frame) {
+            return Ok(Parsed::Ignored(Ignored::Control));
+        }
+        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
+        self.parse_value(&value)
+    }
+
+    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
+        let channel = value
+            .get("channel")
+            .ok_or_else(|| unrecognized("no `channel`"))?
+            .as_str()
+            .ok_or_else(|| field("frame", "channel", "not a string"))?;
+        let data = value.get("data").unwrap_or(&Value::Null);
+        match channel {
+            "trades" => self.trades(data),
+            "userFills" => self.user_fills(data),
+            "user" => self.user_events(data),
+            "bbo" => self.bbo(data),
+            "l2Book" => self.l2_book(data),
+            "subscriptionResponse" | "pong" | "error" | "post" => Ok(Parsed::Ignored(Ignored::Control)),
+            _ => Ok(Parsed::Ignored(Ignored::Unhandled)),
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use super::subscription::{Desired, Limit, Subscription, desired};
 use crate::event::Sym;
 use crate::sources::frame::{ParseError, Parsed};
 use crate::sources::live::health;
-use crate::sources::{Emitter, Interest, Sent, SourceError, SourceSummary};
+use crate::sources::{Emitter, Interest, Sent, SourceError, SourceSummary, VenueParser};
 use crate::telemetry::metrics;
 
 /// Label for malformed-frame counts.

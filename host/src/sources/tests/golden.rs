@@ -6,7 +6,7 @@ use crate::sources::evm::{EvmParser, PoolConfig, PoolRegistry};
 use crate::sources::frame::{Format, FrameParser};
 use crate::sources::hyperliquid::HyperliquidParser;
 use crate::sources::replay::{ParsedFile, ReplayConfig, parse_file};
-use crate::sources::{Ignored, Parsed, SourceSummary};
+use crate::sources::{Ignored, Parsed, SourceSummary, VenueParser};
 
 fn parse_auto(rel: &str) -> Option<ParsedFile> {
     let path = fixture(rel)?;

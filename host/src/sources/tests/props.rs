@@ -12,6 +12,7 @@ use crate::sources::evm::{EvmParser, PoolConfig, PoolRegistry, UniswapV2Pair, Un
 use crate::sources::frame::{Format, FrameParser};
 use crate::sources::hyperliquid::HyperliquidParser;
 use crate::sources::replay::parse_ndjson;
+use crate::sources::VenueParser;
 use alloy_sol_types::SolEvent;
 
 const KEYS: &[&str] = &[
