@@ -110,8 +110,10 @@ impl SourceConfig {
                 SourceConfig::Replay(c) => replay::run(c, emitter).await,
                 SourceConfig::Synthetic(c) => synthetic::run(c, emitter).await,
             };
-            // A stopped source no longer holds readiness back.
+            // A stopped source no longer holds readiness back or holds
+            // subscriptions, however its venue module ended.
             live::health().forget(&name);
+            metrics().source_subscriptions.with_label_values(&[name.as_str()]).set(0);
             match &result {
                 Ok(s) => tracing::info!(events = s.events, malformed = s.malformed, cancelled = s.cancelled, "Source finished."),
                 Err(error) => tracing::error!(error = %error, "Source failed."),

@@ -67,8 +67,6 @@ pub(crate) async fn run(config: BinanceConfig, mut emitter: Emitter) -> Result<S
     cancel.cancel();
     drop(rx);
     while tasks.join_next().await.is_some() {}
-    health().forget(&source);
-    metrics().source_subscriptions.with_label_values(&[source.as_str()]).set(0);
     summary.cancelled = emitter.cancel().is_cancelled();
     result.map(|()| summary)
 }

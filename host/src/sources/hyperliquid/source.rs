@@ -79,8 +79,6 @@ pub(crate) async fn run(config: HyperliquidConfig, mut emitter: Emitter) -> Resu
     };
     cancel.cancel();
     links.stop().await;
-    health().forget(&name);
-    metrics().source_subscriptions.with_label_values(&[name.as_str()]).set(0);
     result.map(|()| SourceSummary { cancelled: true, ..frames.summary })
 }
 

@@ -22,18 +22,13 @@ pub(crate) async fn run_sessions<S: Session>(source: &mut S, emitter: &mut Emitt
     let name = emitter.name().to_owned();
     health().want(&name, 1);
     let mut reconnect = Reconnect::new(&name, source.connection());
-    let result = loop {
+    loop {
         reconnect.session_started();
-        let outcome = match session(source, emitter).await {
-            Ok(outcome) => outcome,
-            Err(e) => break Err(e),
-        };
+        let outcome = session(source, emitter).await?;
         if !reconnect.after(outcome, emitter.cancel()).await {
-            break Ok(());
+            return Ok(());
         }
-    };
-    health().forget(&name);
-    result
+    }
 }
 
 /// One connection, start to end.
