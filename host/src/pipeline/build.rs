@@ -135,19 +135,20 @@ impl Pipeline {
                 Err(_) => first_error = first_error.or(Some(PipelineError::Panicked { stage: "deliver" })),
             }
         }
-        match self.writer.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(_) => return Err(PipelineError::Panicked { stage: "alert log" }),
-        }
+        join_store_task(self.writer, "alert log").await?;
         // After the writer: the retractor's last pass then sees every alert.
         drop(self.retractions);
-        match self.retractor.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e.into()),
-            Err(_) => return Err(PipelineError::Panicked { stage: "retractions" }),
-        }
+        join_store_task(self.retractor, "retractions").await?;
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Wait for an alert-log task; its error or panic becomes the pipeline's.
+async fn join_store_task<T>(task: JoinHandle<Result<T, crate::store::StoreError>>, stage: &'static str) -> Result<(), PipelineError> {
+    match task.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(PipelineError::Panicked { stage }),
     }
 }
 
