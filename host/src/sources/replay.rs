@@ -261,6 +261,20 @@ impl Lines<'_> {
             }
         }
     }
+
+    /// Every line of one file's bytes, collecting events and one error per
+    /// malformed line (numbered from 1); `path` only labels errors.
+    fn read_all(&mut self, bytes: &[u8], path: &Path, out: &mut ParsedFile) {
+        for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            match self.read(raw, &mut out.summary) {
+                Line::Blank | Line::Ignored => {}
+                Line::Events(events) => out.events.extend(events),
+                Line::Malformed { fault, .. } => {
+                    out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault });
+                }
+            }
+        }
+    }
 }
 
 /// Everything replaying one file would emit, computed without tokio.
@@ -276,15 +290,7 @@ pub struct ParsedFile {
 pub fn parse_ndjson(bytes: &[u8], path: &Path, parser: &FrameParser) -> ParsedFile {
     let mut lines = Lines { parser, latest_ms: 0, books: None };
     let mut out = ParsedFile::default();
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        match lines.read(raw, &mut out.summary) {
-            Line::Blank | Line::Ignored => {}
-            Line::Events(events) => out.events.extend(events),
-            Line::Malformed { fault, .. } => {
-                out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault });
-            }
-        }
-    }
+    lines.read_all(bytes, path, &mut out);
     out.summary.events = out.events.len() as u64;
     out
 }
@@ -310,25 +316,20 @@ pub struct Replayed {
 pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
     let parser = config.parser()?;
     let mut lines = Lines { parser: &parser, latest_ms: 0, books: None };
-    let mut out = Replayed::default();
+    let mut parsed = ParsedFile::default();
+    let mut books: Vec<BookView> = Vec::new();
     for path in &config.files {
         config.books_for(path, &mut lines, "replay");
         let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
-        for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-            match lines.read(raw, &mut out.summary) {
-                Line::Blank | Line::Ignored => {}
-                Line::Events(events) => out.events.extend(events),
-                Line::Malformed { fault, .. } => out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault }),
-            }
-        }
-        if let Some(books) = &lines.books {
-            out.books.retain(|b| !books.synced().contains_key(b.symbol.as_str()));
-            out.books.extend(books.views());
+        lines.read_all(&bytes, path, &mut parsed);
+        if let Some(synced) = &lines.books {
+            books.retain(|b| !synced.synced().contains_key(b.symbol.as_str()));
+            books.extend(synced.views());
         }
     }
-    out.books.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-    out.summary.events = out.events.len() as u64;
-    Ok(out)
+    books.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    parsed.summary.events = parsed.events.len() as u64;
+    Ok(Replayed { events: parsed.events, summary: parsed.summary, errors: parsed.errors, books })
 }
 
 /// Whether to go on after a file.
