@@ -35,7 +35,8 @@ struct Variant {
 }
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("plugins");
     fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
@@ -43,7 +44,10 @@ fn main() {
     for path in ["sdk", "plugins", "tests/plugins", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
-    println!("cargo:rerun-if-changed={}", manifest_dir.join("src/plugins/componentize.rs").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("src/plugins/componentize.rs").display()
+    );
     println!("cargo:rustc-env=KLAXON_PLUGINS_DIR={}", out.display());
 
     let mut variants = Vec::new();
@@ -57,7 +61,9 @@ fn main() {
     // across worlds, and swap-probe v1/v2 write the same artifact path.
     let mut runs: BTreeMap<(&str, Vec<String>, String), Vec<&Variant>> = BTreeMap::new();
     for (world, variant) in &variants {
-        runs.entry((variant.target, variant.features.clone(), world.clone())).or_default().push(variant);
+        runs.entry((variant.target, variant.features.clone(), world.clone()))
+            .or_default()
+            .push(variant);
     }
 
     let manifest = workspace.join("Cargo.toml");
@@ -66,10 +72,12 @@ fn main() {
     for ((target, features, _world), group) in runs {
         let packages: Vec<&str> = group.iter().map(|v| v.package.as_str()).collect();
         let features: Vec<&str> = features.iter().map(String::as_str).collect();
-        let paths = componentize::build_plugins(&manifest, &packages, &features, target, &target_dir)
-            .unwrap_or_else(|e| fail(&e));
+        let paths =
+            componentize::build_plugins(&manifest, &packages, &features, target, &target_dir)
+                .unwrap_or_else(|e| fail(&e));
         for (variant, path) in group.iter().zip(paths) {
-            let component = componentize::component_from_file(&variant.package, &path).unwrap_or_else(|e| fail(&e));
+            let component = componentize::component_from_file(&variant.package, &path)
+                .unwrap_or_else(|e| fail(&e));
             let dest = out.join(format!("{}.wasm", variant.name));
             write_if_changed(&dest, &component);
             written.push(dest);
@@ -95,7 +103,10 @@ fn variants_of(name: &str, package: &str) -> Vec<Variant> {
     };
     match name {
         // Hot-swap tests load two versions of one plugin.
-        "swap-probe" => vec![variant("swap-probe-v1", &[], CORE_TARGET), variant("swap-probe-v2", &["v2"], CORE_TARGET)],
+        "swap-probe" => vec![
+            variant("swap-probe-v1", &[], CORE_TARGET),
+            variant("swap-probe-v2", &["v2"], CORE_TARGET),
+        ],
         // Sandbox tests need a component that really imports WASI.
         "wasi-fs" => vec![variant(name, &[], WASIP2_TARGET)],
         _ => vec![variant(name, &[], CORE_TARGET)],
@@ -110,8 +121,12 @@ fn discover(dir: &Path) -> Vec<(String, String, String)> {
         .filter_map(|entry| {
             let toml = fs::read_to_string(entry.path().join("Cargo.toml")).ok()?;
             let name = entry.file_name().to_str()?.to_owned();
-            let package = package_name(&toml)
-                .unwrap_or_else(|| panic!("{}: no `name = \"…\"` in [package]", entry.path().join("Cargo.toml").display()));
+            let package = package_name(&toml).unwrap_or_else(|| {
+                panic!(
+                    "{}: no `name = \"…\"` in [package]",
+                    entry.path().join("Cargo.toml").display()
+                )
+            });
             Some((name, package, sdk_world(&toml)))
         })
         .collect();

@@ -5,17 +5,20 @@
 use std::{env, fs, path::PathBuf};
 
 fn main() {
-    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let wit = manifest.join("../wit/types.wit");
     println!("cargo:rerun-if-changed={}", wit.display());
-    let text = fs::read_to_string(&wit).unwrap_or_else(|e| panic!("cannot read {}: {e}", wit.display()));
+    let text =
+        fs::read_to_string(&wit).unwrap_or_else(|e| panic!("cannot read {}: {e}", wit.display()));
     let version = text
         .lines()
         .find_map(|line| line.trim().strip_prefix("package klaxon:plugin@"))
         .and_then(|rest| rest.strip_suffix(';'))
         .unwrap_or_else(|| panic!("{}: no `package klaxon:plugin@X.Y.Z;` line", wit.display()))
         .trim();
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("api_version.rs");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("api_version.rs");
     let code = format!(
         "/// Version of the `klaxon:plugin` WIT package this SDK implements.\n\
          pub const API_VERSION: &str = {version:?};\n\

@@ -30,7 +30,9 @@ const SPOT: &str = "binance/spot_2021-10-11.combined.ndjson";
 
 /// Streams a connection asked for: `/stream?streams=a/b/c` → `[a, b, c]`.
 fn streams_of(path: &str) -> Vec<String> {
-    path.split_once("streams=").map(|(_, s)| s.split('/').map(str::to_owned).collect()).unwrap_or_default()
+    path.split_once("streams=")
+        .map(|(_, s)| s.split('/').map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Lines of `file` whose stream this connection subscribed to, as Binance
@@ -50,7 +52,11 @@ fn frames_for(file: &Path, conn: &MockConn) -> Vec<String> {
 
 /// A REST depth route (`/api/v3/depth` or `/fapi/v1/depth`) whose answer per
 /// hit number (1-based) and symbol comes from `answer`; counts hits.
-fn depth_route(path: &str, hits: Arc<AtomicUsize>, answer: impl Fn(usize, &HashMap<String, String>) -> Response + Clone + Send + Sync + 'static) -> Router {
+fn depth_route(
+    path: &str,
+    hits: Arc<AtomicUsize>,
+    answer: impl Fn(usize, &HashMap<String, String>) -> Response + Clone + Send + Sync + 'static,
+) -> Router {
     Router::new().route(
         path,
         get(move |Query(q): Query<HashMap<String, String>>| {
@@ -99,7 +105,10 @@ fn alerts(dir: &Path) -> Vec<(String, String)> {
     text.lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            (v["template"].as_str().unwrap().to_owned(), v["event"]["id"].as_str().unwrap().to_owned())
+            (
+                v["template"].as_str().unwrap().to_owned(),
+                v["event"]["id"].as_str().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -111,7 +120,12 @@ fn wait_alerts(dir: &Path, n: usize, running: &Running) -> Vec<(String, String)>
         if got.len() >= n {
             return got;
         }
-        assert!(start.elapsed() < HANG_GUARD, "only {} alerts: {got:?}\n{}", got.len(), running.stderr.lock().unwrap());
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "only {} alerts: {got:?}\n{}",
+            got.len(),
+            running.stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -122,7 +136,10 @@ fn metric(running: &Running, name_and_labels: &str) -> f64 {
     let log = running.stderr.lock().unwrap().clone();
     let addr = log.split("addr=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     let body = http_get(&addr, "/metrics");
-    body.lines().find(|l| l.starts_with(name_and_labels)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+    body.lines()
+        .find(|l| l.starts_with(name_and_labels))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn http_get(addr: &str, path: &str) -> String {
@@ -137,7 +154,11 @@ fn http_get(addr: &str, path: &str) -> String {
 fn wait_metric(running: &Running, sample: &str, want: f64) {
     let start = Instant::now();
     while metric(running, sample) != want {
-        assert!(start.elapsed() < HANG_GUARD, "{sample} never reached {want} (is {})", metric(running, sample));
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "{sample} never reached {want} (is {})",
+            metric(running, sample)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -145,11 +166,14 @@ fn wait_metric(running: &Running, sample: &str, want: f64) {
 fn wait_metric_at_least(running: &Running, sample: &str, want: f64) {
     let start = Instant::now();
     while metric(running, sample) < want {
-        assert!(start.elapsed() < HANG_GUARD, "{sample} never reached {want} (is {})", metric(running, sample));
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "{sample} never reached {want} (is {})",
+            metric(running, sample)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
-
 
 const BOOK_TOPS_ONCE: &str = "[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
     filter = { plugin = \"price-move\", params = { min_change_1h_pct = 0, kinds = [\"book-top\"] } }\n\
@@ -173,7 +197,10 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     let snapshots = fx.join("binance/spot_2021-10-11.snapshots");
     // What the books must emit: the replay of the same frames and snapshots
     // (the same sync code, fed from files).
-    let expected_tops: Vec<klaxon::event::Event> = klaxon::sources::replay::replay_files(&klaxon::sources::ReplayConfig::new(vec![frames.clone()]))
+    let expected_tops: Vec<klaxon::event::Event> =
+        klaxon::sources::replay::replay_files(&klaxon::sources::ReplayConfig::new(vec![
+            frames.clone(),
+        ]))
         .unwrap()
         .events
         .into_iter()
@@ -201,7 +228,8 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
             // Trades first, then the depth diffs in their recorded order: a
             // book's tops wait for its snapshot, so only this order makes the
             // market state (trade before tops) independent of REST timing.
-            let (depth, trades): (Vec<String>, Vec<String>) = frames_for(&frames, &conn).into_iter().partition(|f| f.contains("@depth"));
+            let (depth, trades): (Vec<String>, Vec<String>) =
+                frames_for(&frames, &conn).into_iter().partition(|f| f.contains("@depth"));
             async move {
                 for f in trades.into_iter().chain(depth) {
                     conn.send(f).await;
@@ -212,8 +240,15 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
         http,
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = source(&mock, "symbols = [\"NKNUSDT\", \"BLZETH\", \"LRCBTC\", \"RUNEEUR\"]\ntrades = \"aggTrade\"\nsnapshot_limit = 500");
-    let running = run(&config(dir.path(), &src, &format!("{}{BOOK_TOPS_ONCE}", trades_over(10, "\"trade\""))));
+    let src = source(
+        &mock,
+        "symbols = [\"NKNUSDT\", \"BLZETH\", \"LRCBTC\", \"RUNEEUR\"]\ntrades = \"aggTrade\"\nsnapshot_limit = 500",
+    );
+    let running = run(&config(
+        dir.path(),
+        &src,
+        &format!("{}{BOOK_TOPS_ONCE}", trades_over(10, "\"trade\"")),
+    ));
 
     wait_alerts(dir.path(), 3, &running);
     // Every diff and trade went through before we stop: the events counter
@@ -221,16 +256,23 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
     let events = "klaxon_source_events_total{source=\"market\",venue=\"binance\"}";
     wait_metric(&running, events, (2 + expected_tops.len()) as f64);
     assert_eq!(metric(&running, "klaxon_source_connections{source=\"market\"}"), 1.0);
-    let resyncs = metric(&running, "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}");
+    let resyncs =
+        metric(&running, "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}");
     running.stop();
 
     assert_eq!(
         *paths.lock().unwrap(),
-        ["/stream?streams=nknusdt@aggTrade/nknusdt@depth@100ms/blzeth@aggTrade/blzeth@depth@100ms/lrcbtc@aggTrade/lrcbtc@depth@100ms/runeeur@aggTrade/runeeur@depth@100ms"]
+        [
+            "/stream?streams=nknusdt@aggTrade/nknusdt@depth@100ms/blzeth@aggTrade/blzeth@depth@100ms/lrcbtc@aggTrade/lrcbtc@depth@100ms/runeeur@aggTrade/runeeur@depth@100ms"
+        ]
     );
     let mut asked = per_symbol.lock().unwrap().clone();
     asked.sort();
-    assert_eq!(asked, ["BLZETH limit=500", "LRCBTC limit=500", "NKNUSDT limit=500", "RUNEEUR limit=500"], "one snapshot per symbol, no resync");
+    assert_eq!(
+        asked,
+        ["BLZETH limit=500", "LRCBTC limit=500", "NKNUSDT limit=500", "RUNEEUR limit=500"],
+        "one snapshot per symbol, no resync"
+    );
     assert_eq!(resyncs, 0.0);
     let mut got = alerts(dir.path());
     got.sort();
@@ -246,7 +288,9 @@ fn spot_fixture_streams_sync_every_book_and_alert_exactly() {
 fn diff(symbol: &str, first: u64, last: u64, bid: &str) -> String {
     let lower = symbol.to_lowercase();
     let time = T0 + last;
-    format!(r#"{{"stream":"{lower}@depth@100ms","data":{{"e":"depthUpdate","E":{time},"s":"{symbol}","U":{first},"u":{last},"b":[["{bid}","1"]],"a":[]}}}}"#)
+    format!(
+        r#"{{"stream":"{lower}@depth@100ms","data":{{"e":"depthUpdate","E":{time},"s":"{symbol}","U":{first},"u":{last},"b":[["{bid}","1"]],"a":[]}}}}"#
+    )
 }
 
 /// Exchange times of the hand-written frames (2023-11-14).
@@ -259,7 +303,11 @@ fn snapshot(last: u64, bid: &str) -> String {
 async fn wait_hits(hits: &AtomicUsize, n: usize) {
     let start = Instant::now();
     while hits.load(Ordering::SeqCst) < n {
-        assert!(start.elapsed() < HANG_GUARD, "snapshot endpoint hit {} times, want {n}", hits.load(Ordering::SeqCst));
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "snapshot endpoint hit {} times, want {n}",
+            hits.load(Ordering::SeqCst)
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -267,7 +315,9 @@ async fn wait_hits(hits: &AtomicUsize, n: usize) {
 #[test]
 fn spot_gap_fetches_a_second_snapshot_and_the_book_continues() {
     let hits = Arc::new(AtomicUsize::new(0));
-    let http = depth_route("/api/v3/depth", hits.clone(), |n, _| json(if n == 1 { snapshot(100, "100") } else { snapshot(200, "100.8") }));
+    let http = depth_route("/api/v3/depth", hits.clone(), |n, _| {
+        json(if n == 1 { snapshot(100, "100") } else { snapshot(200, "100.8") })
+    });
     let served = hits.clone();
     let mock = MockVenue::start(
         move |mut conn| {
@@ -288,9 +338,14 @@ fn spot_gap_fetches_a_second_snapshot_and_the_book_continues() {
         http,
     );
     let dir = tempfile::tempdir().unwrap();
-    let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]"), EVERY_BOOK_TOP));
+    let running =
+        run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]"), EVERY_BOOK_TOP));
     let got = wait_alerts(dir.path(), 3, &running);
-    wait_metric(&running, "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}", 1.0);
+    wait_metric(
+        &running,
+        "klaxon_source_book_resyncs_total{reason=\"gap\",source=\"market\"}",
+        1.0,
+    );
     running.stop();
     let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids, ["binance:BTCUSDT:b:101", "binance:BTCUSDT:b:102", "binance:BTCUSDT:b:201"]);
@@ -303,7 +358,12 @@ fn throttled_snapshot_is_waited_out_then_the_book_syncs() {
     let hits = Arc::new(AtomicUsize::new(0));
     let http = depth_route("/api/v3/depth", hits.clone(), |n, _| {
         if n == 1 {
-            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "{\"code\":-1003,\"msg\":\"Too many requests\"}").into_response()
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "1")],
+                "{\"code\":-1003,\"msg\":\"Too many requests\"}",
+            )
+                .into_response()
         } else {
             json(snapshot(100, "100"))
         }
@@ -317,9 +377,11 @@ fn throttled_snapshot_is_waited_out_then_the_book_syncs() {
         http,
     );
     let dir = tempfile::tempdir().unwrap();
-    let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]"), EVERY_BOOK_TOP));
+    let running =
+        run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]"), EVERY_BOOK_TOP));
     let got = wait_alerts(dir.path(), 1, &running);
-    let throttled = metric(&running, "klaxon_source_rest_throttled_total{source=\"market\",status=\"429\"}");
+    let throttled =
+        metric(&running, "klaxon_source_rest_throttled_total{source=\"market\",status=\"429\"}");
     let reconnects = mock.accepted();
     running.stop();
     assert_eq!(got, [("tops".to_owned(), "binance:BTCUSDT:b:101".to_owned())]);
@@ -350,20 +412,36 @@ fn usdm_alerts_market_trades_and_liquidations_only() {
         Router::new(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = source(&mock, "market = \"usdm\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\ndepth = false\nliquidations = true");
+    let src = source(
+        &mock,
+        "market = \"usdm\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\ndepth = false\nliquidations = true",
+    );
     // $50: the MARKET trades ($336, $5297), the liquidation ($65.88) and the
     // INSURANCE_FUND trade ($166) would all pass, if it were emitted.
     let running = run(&config(dir.path(), &src, &trades_over(50, "\"trade\", \"liquidation\"")));
     let got = wait_alerts(dir.path(), 3, &running);
     // The bookTicker came last; once it counted, every frame was handled.
-    wait_metric(&running, "klaxon_source_events_total{source=\"market\",venue=\"binance-futures\"}", 4.0);
+    wait_metric(
+        &running,
+        "klaxon_source_events_total{source=\"market\",venue=\"binance-futures\"}",
+        4.0,
+    );
     running.stop();
     assert_eq!(
         *paths.lock().unwrap(),
-        ["/stream?streams=btcusdt@trade/btcusdt@bookTicker/btcusdt@forceOrder/ethusdt@trade/ethusdt@bookTicker/ethusdt@forceOrder"]
+        [
+            "/stream?streams=btcusdt@trade/btcusdt@bookTicker/btcusdt@forceOrder/ethusdt@trade/ethusdt@bookTicker/ethusdt@forceOrder"
+        ]
     );
     let ids: Vec<&str> = got.iter().map(|(_, id)| id.as_str()).collect();
-    assert_eq!(ids, ["binance-futures:BTCUSDT:t:10934580", "binance-futures:BTCUSDT:t:173525189", "binance-futures:BTCUSDT:l:1584059031421:BUY"]);
+    assert_eq!(
+        ids,
+        [
+            "binance-futures:BTCUSDT:t:10934580",
+            "binance-futures:BTCUSDT:t:173525189",
+            "binance-futures:BTCUSDT:l:1584059031421:BUY"
+        ]
+    );
     assert_eq!(alerts(dir.path()).len(), 3, "no ETHUSDT insurance-fund trade");
 }
 
@@ -372,7 +450,9 @@ fn usdm_alerts_market_trades_and_liquidations_only() {
 /// A $200 BTCUSDT trade with id `id`.
 fn trade(id: u64) -> String {
     let time = T0 + id;
-    format!(r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{time},"T":{time},"s":"BTCUSDT","t":{id},"p":"100","q":"2","m":false}}}}"#)
+    format!(
+        r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{time},"T":{time},"s":"BTCUSDT","t":{id},"p":"100","q":"2","m":false}}}}"#
+    )
 }
 
 #[test]
@@ -396,10 +476,20 @@ fn server_shutdown_reconnects_and_pings_are_answered() {
         Router::new(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]\ndepth = false"), &trades_over(100, "\"trade\"")));
+    let running = run(&config(
+        dir.path(),
+        &source(&mock, "symbols = [\"BTCUSDT\"]\ndepth = false"),
+        &trades_over(100, "\"trade\""),
+    ));
     let got = wait_alerts(dir.path(), 2, &running);
-    let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"server_shutdown\",source=\"market\"}");
-    let malformed = metric(&running, "klaxon_source_frames_malformed_total{source=\"market\",venue=\"binance\"}");
+    let planned = metric(
+        &running,
+        "klaxon_source_reconnects_total{reason=\"server_shutdown\",source=\"market\"}",
+    );
+    let malformed = metric(
+        &running,
+        "klaxon_source_frames_malformed_total{source=\"market\",venue=\"binance\"}",
+    );
     running.stop();
     assert_eq!(malformed, 2.0);
     assert_eq!(mock.accepted(), 2);
@@ -425,8 +515,15 @@ fn planned_reconnect_at_max_lifetime_resyncs_the_book_without_repeating_its_top(
     let src = source(&mock, "symbols = [\"BTCUSDT\"]\nmax_lifetime = \"400ms\"");
     let running = run(&config(dir.path(), &src, EVERY_BOOK_TOP));
     mock.wait_until("a planned reconnect", HANG_GUARD, |m| m.accepted() >= 3);
-    wait_metric_at_least(&running, "klaxon_source_book_resyncs_total{reason=\"reconnect\",source=\"market\"}", 2.0);
-    let planned = metric(&running, "klaxon_source_reconnects_total{reason=\"max_lifetime\",source=\"market\"}");
+    wait_metric_at_least(
+        &running,
+        "klaxon_source_book_resyncs_total{reason=\"reconnect\",source=\"market\"}",
+        2.0,
+    );
+    let planned = metric(
+        &running,
+        "klaxon_source_reconnects_total{reason=\"max_lifetime\",source=\"market\"}",
+    );
     running.stop();
     assert!(planned >= 2.0, "{planned}");
     assert!(hits.load(Ordering::SeqCst) >= 3, "every connection fetched a fresh snapshot");
@@ -456,7 +553,11 @@ fn dropped_connection_resumes_without_duplicate_alerts() {
         Router::new(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let running = run(&config(dir.path(), &source(&mock, "symbols = [\"BTCUSDT\"]\ndepth = false"), &trades_over(100, "\"trade\"")));
+    let running = run(&config(
+        dir.path(),
+        &source(&mock, "symbols = [\"BTCUSDT\"]\ndepth = false"),
+        &trades_over(100, "\"trade\""),
+    ));
     wait_alerts(dir.path(), 5, &running);
     mock.wait_until("the third connection", HANG_GUARD, |m| m.accepted() >= 3);
     wait_metric(&running, "klaxon_source_duplicates_total{source=\"market\"}", 4.0);
@@ -477,7 +578,9 @@ fn streams_split_over_connections_each_with_its_own_list() {
                 // A trade on this connection's first stream.
                 let first = streams_of(&conn.path)[0].clone();
                 let symbol = first.split('@').next().unwrap().to_uppercase();
-                let frame = format!(r#"{{"stream":"{first}","data":{{"e":"trade","E":1,"T":1,"s":"{symbol}","t":7,"p":"100","q":"2","m":true}}}}"#);
+                let frame = format!(
+                    r#"{{"stream":"{first}","data":{{"e":"trade","E":1,"T":1,"s":"{symbol}","t":7,"p":"100","q":"2","m":true}}}}"#
+                );
                 conn.send(frame).await;
                 conn.drain().await;
             }
@@ -485,7 +588,10 @@ fn streams_split_over_connections_each_with_its_own_list() {
         Router::new(),
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = source(&mock, "symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\"]\ndepth = false\nstreams_per_connection = 2");
+    let src = source(
+        &mock,
+        "symbols = [\"AAAUSDT\", \"BBBUSDT\", \"CCCUSDT\"]\ndepth = false\nstreams_per_connection = 2",
+    );
     let running = run(&config(dir.path(), &src, &trades_over(100, "\"trade\"")));
     let got = wait_alerts(dir.path(), 3, &running);
     wait_metric(&running, "klaxon_source_connections{source=\"market\"}", 3.0);
@@ -509,7 +615,11 @@ fn streams_split_over_connections_each_with_its_own_list() {
 
 /// Snapshot + every diff with `u > lastUpdateId`, as maps; returns
 /// (last update id, top-5 bids, top-5 asks) as printed by `--books`.
-fn independent_book(frames: &str, snapshot: &Path, symbol: &str) -> (u64, Vec<String>, Vec<String>) {
+fn independent_book(
+    frames: &str,
+    snapshot: &Path,
+    symbol: &str,
+) -> (u64, Vec<String>, Vec<String>) {
     fn apply(side: &mut BTreeMap<Decimal, Decimal>, levels: &Value) {
         for l in levels.as_array().unwrap() {
             let p: Decimal = l[0].as_str().unwrap().parse().unwrap();
@@ -536,7 +646,11 @@ fn independent_book(frames: &str, snapshot: &Path, symbol: &str) -> (u64, Vec<St
         }
     }
     let fmt = |side: &str, (p, q): (&Decimal, &Decimal)| format!("  {side} {p} {q}");
-    (last, bids.iter().rev().take(5).map(|l| fmt("bid", l)).collect(), asks.iter().take(5).map(|l| fmt("ask", l)).collect())
+    (
+        last,
+        bids.iter().rev().take(5).map(|l| fmt("bid", l)).collect(),
+        asks.iter().take(5).map(|l| fmt("ask", l)).collect(),
+    )
 }
 
 #[test]
@@ -545,14 +659,23 @@ fn replay_books_prints_each_synced_book_matching_an_independent_computation() {
     let dir = tempfile::tempdir().unwrap();
     let template = "[templates.big]\nfilter = { plugin = \"amount-threshold\", params = { min_notional_usd = 10 } }\n";
     fs::write(dir.path().join("k.toml"), format!("{}{template}", base_config(dir.path()))).unwrap();
-    let out = klaxon().args(["replay", "--books", "--config"]).arg(dir.path().join("k.toml")).arg(fx.join(SPOT)).output().unwrap();
+    let out = klaxon()
+        .args(["replay", "--books", "--config"])
+        .arg(dir.path().join("k.toml"))
+        .arg(fx.join(SPOT))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (_, books) = stdout.split_once("--- books\n").expect("books section");
     let frames = fs::read_to_string(fx.join(SPOT)).unwrap();
     let mut want = String::new();
     for symbol in ["BLZETH", "LRCBTC", "NKNUSDT", "RUNEEUR"] {
-        let (last, bids, asks) = independent_book(&frames, &fx.join(format!("binance/spot_2021-10-11.snapshots/{symbol}.json")), symbol);
+        let (last, bids, asks) = independent_book(
+            &frames,
+            &fx.join(format!("binance/spot_2021-10-11.snapshots/{symbol}.json")),
+            symbol,
+        );
         want.push_str(&format!("book {symbol} last_update_id={last}\n"));
         for line in bids.iter().chain(&asks) {
             want.push_str(line);

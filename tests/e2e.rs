@@ -20,7 +20,12 @@ fn demo_prints_alerts_then_drains_and_exits_zero_on_sigint() {
         .env("KLAXON_ALERT_LOG__URL", format!("sqlite://{}/demo.db", dir.path().display()));
     let running = Running::spawn(cmd);
     let first = running.next_line(HANG_GUARD).expect("the demo printed no alert");
-    assert!(first.contains(" [whale-trades] ") || first.contains(" [heavy-flow] ") || first.contains(" [fast-moves] "), "{first}");
+    assert!(
+        first.contains(" [whale-trades] ")
+            || first.contains(" [heavy-flow] ")
+            || first.contains(" [fast-moves] "),
+        "{first}"
+    );
     running.signal("INT");
     let (code, stderr, rest) = running.wait(HANG_GUARD);
     assert_eq!(code, Some(0), "{stderr}");
@@ -65,7 +70,11 @@ fn check(config: &str) -> (bool, String, String) {
     let path = dir.path().join("bad.toml");
     fs::write(&path, config).unwrap();
     let out = klaxon().args(["check", "--config"]).arg(&path).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -86,7 +95,12 @@ fn check_reports_every_config_problem_at_once() {
         "[pipeline]\nworkers = 0\n[templates.t]\nfilter = { plugin = \"amount-threshold\", params = { min_notional_usd = 1 } }\nchannels = [\"telegram\"]\nlimits = { memory_mib = 0 }\n",
     );
     assert!(!ok);
-    for expected in ["3 problem(s)", "pipeline.workers: must be at least 1", "templates.t.channels.0: no sink named `telegram`", "templates.t.limits.memory_mib"] {
+    for expected in [
+        "3 problem(s)",
+        "pipeline.workers: must be at least 1",
+        "templates.t.channels.0: no sink named `telegram`",
+        "templates.t.limits.memory_mib",
+    ] {
         assert!(stderr.contains(expected), "missing {expected:?} in {stderr}");
     }
 }
@@ -94,11 +108,19 @@ fn check_reports_every_config_problem_at_once() {
 #[test]
 fn check_names_unknown_fields_bad_values_and_unknown_plugins() {
     let (ok, _, stderr) = check("[pipeline]\nworkerz = 2\n");
-    assert!(!ok && stderr.contains("pipeline") && stderr.contains("unknown field: found `workerz`"), "{stderr}");
-    let (ok, _, stderr) = check("[templates.t]\nfilter = { plugin = \"amount-threshold\" }\ndefault_cooldown = \"ten minutes\"\n");
+    assert!(
+        !ok && stderr.contains("pipeline") && stderr.contains("unknown field: found `workerz`"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check(
+        "[templates.t]\nfilter = { plugin = \"amount-threshold\" }\ndefault_cooldown = \"ten minutes\"\n",
+    );
     assert!(!ok && stderr.contains("templates.t.default_cooldown"), "{stderr}");
     let (ok, _, stderr) = check("[templates.t]\nfilter = { plugin = \"no-such-plugin\" }\n");
-    assert!(!ok && stderr.contains("templates.t.filter.plugin: no plugin `no-such-plugin`"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("templates.t.filter.plugin: no plugin `no-such-plugin`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -145,13 +167,21 @@ fn golden_replay_of_the_binance_spot_recording() {
         "2021-10-12T00:28:44.173Z WARNING [quiet-books] NKNUSDT up 0.00% in 1h · price: 0.3528 · 1m change: +0.00% on $20 · 5m change: +0.00% on $20 · 1h change: +0.00% on $20",
     ];
     assert_eq!(alerts, expected, "\n{stdout}");
-    assert!(summary.contains("events: 24  evaluated: 24  unrouted: 0  failed closed: 0"), "{summary}");
+    assert!(
+        summary.contains("events: 24  evaluated: 24  unrouted: 0  failed closed: 0"),
+        "{summary}"
+    );
     assert!(summary.contains("fired: 2  suppressed: 7"), "{summary}");
     assert!(summary.contains("suppressed (cooldown 1m): 7"), "{summary}");
     assert_eq!(alert_log_counts(&dir.path().join("alerts.db")), (2, 7));
 
     // Replaying again is idempotent in the alert log (ids are stable).
-    let again = klaxon().args(["replay", "--config"]).arg(dir.path().join("golden.toml")).arg(fixtures.join("binance/spot_2021-10-11.combined.ndjson")).output().unwrap();
+    let again = klaxon()
+        .args(["replay", "--config"])
+        .arg(dir.path().join("golden.toml"))
+        .arg(fixtures.join("binance/spot_2021-10-11.combined.ndjson"))
+        .output()
+        .unwrap();
     assert!(again.status.success());
     assert_eq!(alert_log_counts(&dir.path().join("alerts.db")), (2, 7));
 }
@@ -161,7 +191,11 @@ fn replay_reads_every_venue_format_and_skips_malformed_lines() {
     let Some(fixtures) = fixtures() else { return };
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.ndjson");
-    fs::write(&broken, "{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"\nnot json at all\n").unwrap();
+    fs::write(
+        &broken,
+        "{\"stream\":\"btcusdt@trade\",\"data\":{\"e\":\"trade\"\nnot json at all\n",
+    )
+    .unwrap();
     let config = format!(
         "{}[templates.big]\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1000 }} }}\ndefault_cooldown = \"0s\"\n",
         base_config(dir.path())
@@ -181,7 +215,10 @@ fn replay_reads_every_venue_format_and_skips_malformed_lines() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("Skipping malformed frame.").count(), 2, "{stderr}");
-    assert!(stderr.contains("broken.ndjson") && stderr.contains("line=1") && stderr.contains("line=2"), "{stderr}");
+    assert!(
+        stderr.contains("broken.ndjson") && stderr.contains("line=1") && stderr.contains("line=2"),
+        "{stderr}"
+    );
     assert!(stdout.contains("[big] "), "{stdout}");
     assert!(stdout.contains("BTC"), "{stdout}");
 }
@@ -195,9 +232,19 @@ fn live_example_configs_pass_check() {
     for entry in fs::read_dir(&examples).unwrap() {
         let path = entry.unwrap().path();
         let dir = tempfile::tempdir().unwrap();
-        let out = klaxon().args(["check", "--config"]).arg(&path).current_dir(dir.path()).output().unwrap();
+        let out = klaxon()
+            .args(["check", "--config"])
+            .arg(&path)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}: {stdout}{}", path.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {stdout}{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.contains(": ok ("), "{stdout}");
         checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
     }

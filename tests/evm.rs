@@ -43,20 +43,76 @@ alloy_sol_types::sol! {
 
 /// Pool → (token0, token1), as read from the recorded Transfer logs.
 const POOLS: [(&str, &str, &str); 14] = [
-    ("0x51123dd7bf791929bbfa75e913f7632a0ef1b82c", "0x617724974218a18769020a70162165a539c07e8a", WBNB),
-    ("0x02fe6dbeefc6aa4b3ec86e7ef2574b060ea64127", "0xa244ef3f07699b4b929c17e99ddb39bec238465b", WBNB),
-    ("0x0ed7e52944161450477ee417de9cd3a859b14fd0", "0x0e09fabb73bd3ade0a17ecc321fd13a19e81ce82", WBNB),
-    ("0x93d94fcb0dcc8a88257b2d2eec7a2615ebedb542", WBNB, "0xc7d43f2b51f44f09fbb8a691a0451e8ffcf36c0a"),
-    ("0x77885c3effe70e31a975e73046438d0badb8ccb5", WBNB, "0xed0294dbd2a0e52a09c3f38a09f6e03de2c44fcf"),
-    ("0x52560ebc7920617c9b7328186d1f4a136eaf07f4", "0x084bb94e93891d74579b54ab63ed24c4ef9cd5ef", "0xe9e7cea3dedca5984780bafc599bd69add087d56"),
-    ("0xbf7cd39d07adaa953e1e0be47f97315955c9381b", "0x55d398326f99059ff775485246999027b3197955", "0xc748673057861a797275cd8a068abb95a902e8de"),
-    ("0xc736ca3d9b1e90af4230bd8f9626528b3d4e0ee0", WBNB, "0xc748673057861a797275cd8a068abb95a902e8de"),
-    ("0xc3ed1ebf16c11e28c6477c78577ae455d21577ca", "0x85c128ee1feeb39a59490c720a9c563554b51d33", WBNB),
-    ("0x9303613fefaf05a573d046cfedd2519b776bc29f", "0x85c128ee1feeb39a59490c720a9c563554b51d33", WBNB),
-    ("0x713129d96b66f72831ed1c5df079f82b76c849c6", "0x98bc4773bd1e9a53631fd6028e06cd6cd17b7401", WBNB),
-    ("0x003ad226fd01261ccdc120a43284bc9bff494ac2", "0x57282282a6cbd3658576883eb6674e339609c714", WBNB),
-    ("0xe545eabdd3b07c68b0d0df130a24b2dc4a10be61", "0xaee234825dc4687fae606485c1ebd06336052bcc", WBNB),
-    ("0xc78125d158e343b47b98ee6837e62760ebccb6ae", WBNB, "0xd2618bc9c9cdc40ff19e200a7d14a09799c0a152"),
+    (
+        "0x51123dd7bf791929bbfa75e913f7632a0ef1b82c",
+        "0x617724974218a18769020a70162165a539c07e8a",
+        WBNB,
+    ),
+    (
+        "0x02fe6dbeefc6aa4b3ec86e7ef2574b060ea64127",
+        "0xa244ef3f07699b4b929c17e99ddb39bec238465b",
+        WBNB,
+    ),
+    (
+        "0x0ed7e52944161450477ee417de9cd3a859b14fd0",
+        "0x0e09fabb73bd3ade0a17ecc321fd13a19e81ce82",
+        WBNB,
+    ),
+    (
+        "0x93d94fcb0dcc8a88257b2d2eec7a2615ebedb542",
+        WBNB,
+        "0xc7d43f2b51f44f09fbb8a691a0451e8ffcf36c0a",
+    ),
+    (
+        "0x77885c3effe70e31a975e73046438d0badb8ccb5",
+        WBNB,
+        "0xed0294dbd2a0e52a09c3f38a09f6e03de2c44fcf",
+    ),
+    (
+        "0x52560ebc7920617c9b7328186d1f4a136eaf07f4",
+        "0x084bb94e93891d74579b54ab63ed24c4ef9cd5ef",
+        "0xe9e7cea3dedca5984780bafc599bd69add087d56",
+    ),
+    (
+        "0xbf7cd39d07adaa953e1e0be47f97315955c9381b",
+        "0x55d398326f99059ff775485246999027b3197955",
+        "0xc748673057861a797275cd8a068abb95a902e8de",
+    ),
+    (
+        "0xc736ca3d9b1e90af4230bd8f9626528b3d4e0ee0",
+        WBNB,
+        "0xc748673057861a797275cd8a068abb95a902e8de",
+    ),
+    (
+        "0xc3ed1ebf16c11e28c6477c78577ae455d21577ca",
+        "0x85c128ee1feeb39a59490c720a9c563554b51d33",
+        WBNB,
+    ),
+    (
+        "0x9303613fefaf05a573d046cfedd2519b776bc29f",
+        "0x85c128ee1feeb39a59490c720a9c563554b51d33",
+        WBNB,
+    ),
+    (
+        "0x713129d96b66f72831ed1c5df079f82b76c849c6",
+        "0x98bc4773bd1e9a53631fd6028e06cd6cd17b7401",
+        WBNB,
+    ),
+    (
+        "0x003ad226fd01261ccdc120a43284bc9bff494ac2",
+        "0x57282282a6cbd3658576883eb6674e339609c714",
+        WBNB,
+    ),
+    (
+        "0xe545eabdd3b07c68b0d0df130a24b2dc4a10be61",
+        "0xaee234825dc4687fae606485c1ebd06336052bcc",
+        WBNB,
+    ),
+    (
+        "0xc78125d158e343b47b98ee6837e62760ebccb6ae",
+        WBNB,
+        "0xd2618bc9c9cdc40ff19e200a7d14a09799c0a152",
+    ),
 ];
 
 /// Token symbol and decimals; unnamed tokens are `T` + 4 hex digits, 18 decimals.
@@ -92,7 +148,8 @@ impl Node {
     }
 
     fn load_with(fixtures: &Path, token_mode: bool) -> Arc<Node> {
-        let text = fs::read_to_string(fixtures.join("evm/DERIVED_eth_subscription_logs.ndjson")).unwrap();
+        let text =
+            fs::read_to_string(fixtures.join("evm/DERIVED_eth_subscription_logs.ndjson")).unwrap();
         let swap_topic = "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822";
         let logs = text
             .lines()
@@ -102,11 +159,18 @@ impl Node {
             .filter(|log| log["topics"][0] == swap_topic)
             .collect::<Vec<_>>();
         assert_eq!(logs.len(), 14);
-        Arc::new(Node { logs, eth_calls: Mutex::default(), get_logs: Mutex::default(), go: AtomicBool::new(false), token_mode })
+        Arc::new(Node {
+            logs,
+            eth_calls: Mutex::default(),
+            get_logs: Mutex::default(),
+            go: AtomicBool::new(false),
+            token_mode,
+        })
     }
 
     fn block(log: &Value) -> u64 {
-        u64::from_str_radix(log["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        u64::from_str_radix(log["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16)
+            .unwrap()
     }
 
     fn notification(log: &Value) -> String {
@@ -126,7 +190,9 @@ impl Node {
         let sel = |s: [u8; 4]| format!("0x{}", alloy_primitives::hex::encode(s));
         let pool = POOLS.iter().find(|(p, _, _)| *p == to);
         if selector == sel(token0Call::SELECTOR) || selector == sel(token1Call::SELECTOR) {
-            let Some((_, t0, t1)) = pool else { return json!({"error": {"code": -32000, "message": "execution reverted"}}) };
+            let Some((_, t0, t1)) = pool else {
+                return json!({"error": {"code": -32000, "message": "execution reverted"}});
+            };
             let token = if selector == sel(token0Call::SELECTOR) { t0 } else { t1 };
             return json!({"result": hex(token0Call::abi_encode_returns(&Address::from_str(token).unwrap()))});
         }
@@ -143,9 +209,14 @@ impl Node {
     /// Every recorded swap log in the requested block range.
     fn get_logs(&self, params: &Value) -> Value {
         self.get_logs.lock().unwrap().push(params.clone());
-        let block = |key: &str| u64::from_str_radix(params[0][key].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let block = |key: &str| {
+            u64::from_str_radix(params[0][key].as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap()
+        };
         let (from, to) = (block("fromBlock"), block("toBlock"));
-        json!(self.logs.iter().filter(|l| (from..=to).contains(&Node::block(l))).collect::<Vec<_>>())
+        json!(
+            self.logs.iter().filter(|l| (from..=to).contains(&Node::block(l))).collect::<Vec<_>>()
+        )
     }
 }
 
@@ -165,15 +236,22 @@ async fn rpc(State(node): State<Arc<Node>>, Json(request): Json<Value>) -> Json<
 /// Read the subscribe request, check it, and acknowledge it; then wait
 /// until the test lets the stream start.
 async fn subscribe(conn: &mut MockConn, node: &Node) {
-    let heads: Value = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request")).unwrap();
+    let heads: Value =
+        serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request")).unwrap();
     let (request, heads) = if heads["params"][0] == "logs" {
-        let other = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request")).unwrap();
+        let other =
+            serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("heads request"))
+                .unwrap();
         (heads, other)
     } else {
-        let logs = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("logs request")).unwrap();
+        let logs = serde_json::from_str(&conn.recv_within(HANG_GUARD).await.expect("logs request"))
+            .unwrap();
         (logs, heads)
     };
-    assert_eq!((heads["method"].as_str(), heads["params"][0].as_str()), (Some("eth_subscribe"), Some("newHeads")));
+    assert_eq!(
+        (heads["method"].as_str(), heads["params"][0].as_str()),
+        (Some("eth_subscribe"), Some("newHeads"))
+    );
     // No headers are sent: the pools are busy enough in these tests.
     conn.send(json!({"jsonrpc": "2.0", "id": heads["id"], "result": "0x4ead5"}).to_string()).await;
     assert_eq!(request["method"], "eth_subscribe");
@@ -183,14 +261,28 @@ async fn subscribe(conn: &mut MockConn, node: &Node) {
         Some(addresses) => assert_eq!(addresses.len(), POOLS.len()),
         None => assert!(node.token_mode),
     }
-    assert_eq!(request["params"][1]["topics"][0].as_array().unwrap().len(), 3, "V2, V3 and PancakeSwap V3 swaps");
-    conn.send(json!({"jsonrpc": "2.0", "id": request["id"], "result": SUBSCRIPTION}).to_string()).await;
+    assert_eq!(
+        request["params"][1]["topics"][0].as_array().unwrap().len(),
+        3,
+        "V2, V3 and PancakeSwap V3 swaps"
+    );
+    conn.send(json!({"jsonrpc": "2.0", "id": request["id"], "result": SUBSCRIPTION}).to_string())
+        .await;
     while !node.go.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
-fn start_mock(node: &Arc<Node>, script: impl Fn(MockConn, Arc<Node>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync + 'static) -> MockVenue {
+fn start_mock(
+    node: &Arc<Node>,
+    script: impl Fn(
+        MockConn,
+        Arc<Node>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    + Send
+    + Sync
+    + 'static,
+) -> MockVenue {
     let for_ws = node.clone();
     let http = axum::Router::new().route("/rpc", post(rpc)).with_state(node.clone());
     MockVenue::start(move |conn| script(conn, for_ws.clone()), http)
@@ -224,7 +316,9 @@ fn config_watching(dir: &Path, mock: &MockVenue, min_usd: u32, watch: &str) -> S
 fn start_klaxon(dir: &Path, config: String, node: &Node) -> Running {
     fs::write(dir.join("k.toml"), config).unwrap();
     let mut cmd = klaxon();
-    cmd.args(["run", "--config"]).arg(dir.join("k.toml")).env("KLAXON_SERVER__LISTEN", "127.0.0.1:0");
+    cmd.args(["run", "--config"])
+        .arg(dir.join("k.toml"))
+        .env("KLAXON_SERVER__LISTEN", "127.0.0.1:0");
     let running = Running::spawn(cmd);
     // The reference price is in market state before any swap arrives.
     running.wait_stderr("Source finished.", 1, HANG_GUARD);
@@ -232,18 +326,25 @@ fn start_klaxon(dir: &Path, config: String, node: &Node) -> Running {
     running
 }
 
-
-
 /// `event id → retracted` for every fired row of the alert log.
 fn alert_log(dir: &Path) -> BTreeMap<String, bool> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let log = klaxon::store::AlertLog::open(&format!("sqlite://{}", dir.join("alerts.db").display())).await.unwrap();
-        log.fetch_recent(1000).await.unwrap().into_iter().map(|r| (r.event_id, r.retracted)).collect()
+        let log =
+            klaxon::store::AlertLog::open(&format!("sqlite://{}", dir.join("alerts.db").display()))
+                .await
+                .unwrap();
+        log.fetch_recent(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.event_id, r.retracted))
+            .collect()
     })
 }
 
-const TX_461: &str = "evm:bsc:0xabf7f4a13e72cac78212ada2a1a2c340f7a17bf5612a463cffa48896814f433c:461";
+const TX_461: &str =
+    "evm:bsc:0xabf7f4a13e72cac78212ada2a1a2c340f7a17bf5612a463cffa48896814f433c:461";
 
 #[test]
 fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_reorg() {
@@ -275,21 +376,69 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
         .iter()
         .map(|r| {
             let e = &r.event;
-            (e.id.clone(), e.symbol.clone(), format!("{:?}", e.side), e.size, e.notional_usd.unwrap())
+            (
+                e.id.clone(),
+                e.symbol.clone(),
+                format!("{:?}", e.side),
+                e.size,
+                e.notional_usd.unwrap(),
+            )
         })
         .collect();
     got.sort();
     let d = |s: &str| Decimal::from_str(s).unwrap();
     let tx = |hash: &str, index: u32| format!("evm:bsc:{hash}:{index}");
     let mut expected = vec![
-        (tx("0x60d59b26719995a42c3afd0310bc000300cb7b457afbe1ede6fa65ce73343572", 311), "T6177/WBNB", "Sell", d("322.81080456053560222"), d("179.7146059939581534")),
-        (tx("0x60d59b26719995a42c3afd0310bc000300cb7b457afbe1ede6fa65ce73343572", 314), "TA244/WBNB", "Buy", d("5999.613955027669732978"), d("179.7146059939581534")),
-        (tx("0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f", 205), "Cake/WBNB", "Sell", d("100.000069485084616699"), d("2736.3549075087655938")),
-        (tx("0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f", 208), "TC7D4/WBNB", "Buy", d("41.846054483289533605"), d("2736.3549075087655938")),
+        (
+            tx("0x60d59b26719995a42c3afd0310bc000300cb7b457afbe1ede6fa65ce73343572", 311),
+            "T6177/WBNB",
+            "Sell",
+            d("322.81080456053560222"),
+            d("179.7146059939581534"),
+        ),
+        (
+            tx("0x60d59b26719995a42c3afd0310bc000300cb7b457afbe1ede6fa65ce73343572", 314),
+            "TA244/WBNB",
+            "Buy",
+            d("5999.613955027669732978"),
+            d("179.7146059939581534"),
+        ),
+        (
+            tx("0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f", 205),
+            "Cake/WBNB",
+            "Sell",
+            d("100.000069485084616699"),
+            d("2736.3549075087655938"),
+        ),
+        (
+            tx("0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f", 208),
+            "TC7D4/WBNB",
+            "Buy",
+            d("41.846054483289533605"),
+            d("2736.3549075087655938"),
+        ),
         (TX_461.to_owned(), "T084B/BUSD", "Sell", d("10000"), d("898.26506059366024007")),
-        (tx("0x15e5b1884a0f6e914bb71db6e01338dad762fb8a37c38f95a9a558d8068c462f", 350), "TC748/WBNB", "Sell", d("758.627716378144892494"), d("3800.3823850651506012")),
-        (tx("0xcc2f10beff1e2fccf51a733adbed67b9a2125db936709a2706c1912f4a977762", 38), "NINE/WBNB", "Buy", d("4858985750.395362214"), d("176.1291503906249856")),
-        (tx("0xcc2f10beff1e2fccf51a733adbed67b9a2125db936709a2706c1912f4a977762", 40), "NINE/WBNB", "Sell", d("4858985750.395362214"), d("178.1939585139997782")),
+        (
+            tx("0x15e5b1884a0f6e914bb71db6e01338dad762fb8a37c38f95a9a558d8068c462f", 350),
+            "TC748/WBNB",
+            "Sell",
+            d("758.627716378144892494"),
+            d("3800.3823850651506012"),
+        ),
+        (
+            tx("0xcc2f10beff1e2fccf51a733adbed67b9a2125db936709a2706c1912f4a977762", 38),
+            "NINE/WBNB",
+            "Buy",
+            d("4858985750.395362214"),
+            d("176.1291503906249856"),
+        ),
+        (
+            tx("0xcc2f10beff1e2fccf51a733adbed67b9a2125db936709a2706c1912f4a977762", 40),
+            "NINE/WBNB",
+            "Sell",
+            d("4858985750.395362214"),
+            d("178.1939585139997782"),
+        ),
     ]
     .into_iter()
     .map(|(id, sym, side, size, usd)| (id, sym.to_owned(), side.to_owned(), size, usd))
@@ -297,7 +446,10 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
     expected.sort();
     assert_eq!(got, expected);
     // Every priced event names its transaction and a positive price.
-    assert!(records.iter().all(|r| r.event.tx_hash.as_deref().is_some_and(|h| r.event.id.contains(h)) && r.event.price > Decimal::ZERO));
+    assert!(
+        records.iter().all(|r| r.event.tx_hash.as_deref().is_some_and(|h| r.event.id.contains(h))
+            && r.event.price > Decimal::ZERO)
+    );
 
     // The reorg marks exactly that alert as retracted in the alert log.
     let start = std::time::Instant::now();
@@ -316,7 +468,11 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
     // handled, while the retraction came after every log.
     let calls = node.eth_calls.lock().unwrap().clone();
     assert!(calls.values().all(|n| *n == 1), "{calls:?}");
-    assert_eq!(calls.keys().filter(|(to, _)| POOLS.iter().any(|(p, _, _)| p == to)).count(), 2 * POOLS.len(), "{calls:?}");
+    assert_eq!(
+        calls.keys().filter(|(to, _)| POOLS.iter().any(|(p, _, _)| p == to)).count(),
+        2 * POOLS.len(),
+        "{calls:?}"
+    );
     // Nothing was alerted twice (the re-sent log was a duplicate).
     assert_eq!(wait_file_alerts(&dir.path().join("alerts.ndjson"), 8).len(), 8);
     let stderr = running.stop();
@@ -350,19 +506,35 @@ fn after_a_dropped_socket_backfill_fills_the_gap_without_duplicates() {
 
     let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 14);
     std::thread::sleep(Duration::from_millis(500)); // room for a wrong extra alert
-    let records = if records.len() == 14 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 14) } else { records };
+    let records = if records.len() == 14 {
+        wait_file_alerts(&dir.path().join("alerts.ndjson"), 14)
+    } else {
+        records
+    };
     let mut ids: Vec<String> = records.iter().map(|r| r.event.id.clone()).collect();
     ids.sort();
-    let mut expected: Vec<String> =
-        node.logs.iter().map(|l| format!("evm:bsc:{}:{}", l["transactionHash"].as_str().unwrap(), u64::from_str_radix(l["logIndex"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap())).collect();
+    let mut expected: Vec<String> = node
+        .logs
+        .iter()
+        .map(|l| {
+            format!(
+                "evm:bsc:{}:{}",
+                l["transactionHash"].as_str().unwrap(),
+                u64::from_str_radix(l["logIndex"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap()
+            )
+        })
+        .collect();
     expected.sort();
     assert_eq!(ids, expected, "every block's swaps exactly once");
 
     // The backfill started at the last block seen, inclusive, and ran to the head.
     // (in 1000-block chunks, each starting where the last one ended).
     let get_logs = node.get_logs.lock().unwrap().clone();
-    let block = |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let ranges: Vec<(u64, u64)> = get_logs.iter().map(|p| (block(&p[0]["fromBlock"]), block(&p[0]["toBlock"]))).collect();
+    let block =
+        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let ranges: Vec<(u64, u64)> =
+        get_logs.iter().map(|p| (block(&p[0]["fromBlock"]), block(&p[0]["toBlock"]))).collect();
     assert_eq!(ranges.first().unwrap().0, Node::block(&node.logs[first_blocks - 1]), "{ranges:?}");
     assert_eq!(ranges.last().unwrap().1, node.head(), "{ranges:?}");
     assert!(ranges.windows(2).all(|w| w[1].0 == w[0].1 + 1), "{ranges:?}");
@@ -394,7 +566,11 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
     });
     let dir = tempfile::tempdir().unwrap();
     let cake = "0x0e09fabb73bd3ade0a17ecc321fd13a19e81ce82";
-    let running = start_klaxon(dir.path(), config_watching(dir.path(), &mock, 1, &format!("tokens = [\"{cake}\"]")), &node);
+    let running = start_klaxon(
+        dir.path(),
+        config_watching(dir.path(), &mock, 1, &format!("tokens = [\"{cake}\"]")),
+        &node,
+    );
     let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 1);
     // Every pool's tokens were read before the last swap was judged.
     let start = std::time::Instant::now();
@@ -403,20 +579,42 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300)); // room for a wrong extra alert
-    let records = if records.len() == 1 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 1) } else { records };
-    let got: Vec<(&str, &str)> = records.iter().map(|r| (r.event.id.as_str(), r.event.symbol.as_str())).collect();
-    assert_eq!(got, [("evm:bsc:0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f:205", "Cake/WBNB")]);
-    assert_eq!(records[0].event.notional_usd, Some(Decimal::from_str("2736.3549075087655938").unwrap()));
+    let records = if records.len() == 1 {
+        wait_file_alerts(&dir.path().join("alerts.ndjson"), 1)
+    } else {
+        records
+    };
+    let got: Vec<(&str, &str)> =
+        records.iter().map(|r| (r.event.id.as_str(), r.event.symbol.as_str())).collect();
+    assert_eq!(
+        got,
+        [(
+            "evm:bsc:0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f:205",
+            "Cake/WBNB"
+        )]
+    );
+    assert_eq!(
+        records[0].event.notional_usd,
+        Some(Decimal::from_str("2736.3549075087655938").unwrap())
+    );
     // token0/token1 of every pool, once; decimals and symbol only of Cake and WBNB.
     let calls = node.eth_calls.lock().unwrap().clone();
     assert!(calls.values().all(|n| *n == 1), "{calls:?}");
-    let mut tokens_read: Vec<&str> = calls.keys().filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to) && to != NOT_A_POOL).map(|(to, _)| to.as_str()).collect();
+    let mut tokens_read: Vec<&str> = calls
+        .keys()
+        .filter(|(to, _)| !POOLS.iter().any(|(p, _, _)| p == to) && to != NOT_A_POOL)
+        .map(|(to, _)| to.as_str())
+        .collect();
     tokens_read.sort();
     assert_eq!(tokens_read, [cake, cake, WBNB, WBNB]);
     // The non-pool was asked once (token0) and then left alone.
     assert_eq!(calls.keys().filter(|(to, _)| to == NOT_A_POOL).count(), 1);
     let stderr = running.stop();
-    assert_eq!(stderr.matches("Pool metadata unreadable; skipping this pool's swaps.").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("Pool metadata unreadable; skipping this pool's swaps.").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -440,7 +638,8 @@ fn headers_move_the_backfill_start_when_the_pools_are_quiet() {
     });
     let dir = tempfile::tempdir().unwrap();
     let running = start_klaxon(dir.path(), config(dir.path(), &mock, 1), &node);
-    let missed: Vec<&Value> = node.logs.iter().filter(|l| Node::block(l) >= quiet_until - 1).collect();
+    let missed: Vec<&Value> =
+        node.logs.iter().filter(|l| Node::block(l) >= quiet_until - 1).collect();
     let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), missed.len());
     assert_eq!(records.len(), missed.len());
     let get_logs = node.get_logs.lock().unwrap().clone();

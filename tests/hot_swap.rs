@@ -27,7 +27,8 @@ fn deploy(src: &Path, dest: &Path) {
 }
 
 fn config(dir: &Path, out: &Path, filter: &str) -> String {
-    let head = base_config(dir).replace("watch = false", &format!("watch = true\ndir = \"{}/plugins\"", dir.display()));
+    let head = base_config(dir)
+        .replace("watch = false", &format!("watch = true\ndir = \"{}/plugins\"", dir.display()));
     format!(
         "{head}[sources.market]\ntype = \"synthetic\"\nrate = 400\nlimit = {EVENTS}\nseed = 11\n[sinks.file]\ntype = \"file\"\npath = \"{}\"\n\
          [templates.probe]\nfilter = {filter}\ndefault_cooldown = \"0s\"\nchannels = [\"file\"]\n",
@@ -37,8 +38,15 @@ fn config(dir: &Path, out: &Path, filter: &str) -> String {
 
 fn wait_for_version(running: &Running, out: &Path, version: &str) {
     let start = Instant::now();
-    while !fs::read_to_string(out).unwrap_or_default().contains(&format!("\"title\":\"swap-probe {version}\"")) {
-        assert!(start.elapsed() < HANG_GUARD, "no {version} alert appeared:\n{}", running.stderr.lock().unwrap());
+    while !fs::read_to_string(out)
+        .unwrap_or_default()
+        .contains(&format!("\"title\":\"swap-probe {version}\""))
+    {
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "no {version} alert appeared:\n{}",
+            running.stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -61,7 +69,10 @@ fn plugin_swap_under_load_changes_alerts_without_restart_or_loss() {
     wait_for_version(&running, &out, "v1");
     deploy(&plugin("swap-probe-v2"), &probe);
     wait_for_version(&running, &out, "v2");
-    assert!(running.child.try_wait().unwrap().is_none(), "the process must keep running through the swap");
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "the process must keep running through the swap"
+    );
 
     // A formatter is not a filter: rejected, v2 keeps serving.
     deploy(&plugin("plain"), &probe);
@@ -72,8 +83,15 @@ fn plugin_swap_under_load_changes_alerts_without_restart_or_loss() {
     running.wait_stderr("Reload rejected", 2, HANG_GUARD);
     {
         let err = running.stderr.lock().unwrap();
-        assert!(err.contains("plugin `probe`") && err.contains("not a `filter` component"), "{err}");
-        assert!(err.contains("templates.probe.filter.params") && err.contains("unknown field `min_notinal_usd`"), "{err}");
+        assert!(
+            err.contains("plugin `probe`") && err.contains("not a `filter` component"),
+            "{err}"
+        );
+        assert!(
+            err.contains("templates.probe.filter.params")
+                && err.contains("unknown field `min_notinal_usd`"),
+            "{err}"
+        );
     }
     assert_eq!(running.child.id(), pid);
 
@@ -83,7 +101,8 @@ fn plugin_swap_under_load_changes_alerts_without_restart_or_loss() {
 
     // Exactly one alert per input event: none lost, none evaluated twice.
     let text = fs::read_to_string(&out).unwrap();
-    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(records.len() as u64, EVENTS);
     let ids: HashSet<&str> = records.iter().map(|r| r["event"]["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len() as u64, EVENTS);
@@ -91,7 +110,10 @@ fn plugin_swap_under_load_changes_alerts_without_restart_or_loss() {
     // Per symbol (one worker each), versions only move forward: v1… then v2….
     let mut by_symbol: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &records {
-        by_symbol.entry(r["event"]["symbol"].as_str().unwrap().to_owned()).or_default().push(r["title"].as_str().unwrap().to_owned());
+        by_symbol
+            .entry(r["event"]["symbol"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(r["title"].as_str().unwrap().to_owned());
     }
     let (mut v1, mut v2) = (0, 0);
     for (symbol, titles) in by_symbol {

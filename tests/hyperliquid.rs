@@ -53,7 +53,11 @@ struct Recorded {
 impl Recorded {
     fn load(dir: &Path) -> Arc<Recorded> {
         let mut frames = Vec::new();
-        for file in ["tardis_ws_messages.ndjson", "testnet_userFills_2023-12.ndjson", "nautilus_ws_user_fill_liquidation.json"] {
+        for file in [
+            "tardis_ws_messages.ndjson",
+            "testnet_userFills_2023-12.ndjson",
+            "nautilus_ws_user_fill_liquidation.json",
+        ] {
             let text = fs::read_to_string(dir.join("hyperliquid").join(file)).unwrap();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 frames.push((serde_json::from_str(line).unwrap(), line.to_owned()));
@@ -163,7 +167,15 @@ fn alerts(dir: &Path) -> Vec<Row> {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .map(|r| {
             let e = &r["event"];
-            (s(&r["template"]), s(&e["kind"]), s(&e["symbol"]), s(&e["id"]), s(&e["account"]), s(&e["price"]), s(&e["notional_usd"]))
+            (
+                s(&r["template"]),
+                s(&e["kind"]),
+                s(&e["symbol"]),
+                s(&e["id"]),
+                s(&e["account"]),
+                s(&e["price"]),
+                s(&e["notional_usd"]),
+            )
         })
         .collect();
     rows.sort();
@@ -173,24 +185,48 @@ fn alerts(dir: &Path) -> Vec<Row> {
 fn wait_for_alerts(running: &Running, dir: &Path, n: usize) {
     let start = Instant::now();
     while alerts(dir).len() < n {
-        assert!(start.elapsed() < HANG_GUARD, "only {:?}\n{}", alerts(dir), running.stderr.lock().unwrap());
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "only {:?}\n{}",
+            alerts(dir),
+            running.stderr.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Anything extra (a duplicate) would arrive in the same burst.
     std::thread::sleep(Duration::from_millis(500));
 }
 
-
-fn row(template: &str, kind: &str, symbol: &str, id: &str, account: &str, price: &str, notional: &str) -> Row {
-    (template.into(), kind.into(), symbol.into(), id.into(), account.into(), price.into(), notional.into())
+fn row(
+    template: &str,
+    kind: &str,
+    symbol: &str,
+    id: &str,
+    account: &str,
+    price: &str,
+    notional: &str,
+) -> Row {
+    (
+        template.into(),
+        kind.into(),
+        symbol.into(),
+        id.into(),
+        account.into(),
+        price.into(),
+        notional.into(),
+    )
 }
 
 /// The alerts the recorded trades and fills produce: 6 trades, the 2 live
 /// fills (the 5 snapshot fills are silent), and the liquidation, attributed
 /// to the account whose `userEvents` carried it.
 fn flow_rows() -> Vec<Row> {
-    let t = |id: &str, sym: &str, px: &str, n: &str| row("hl-flow", "trade", sym, &format!("hyperliquid:{sym}:{id}"), "null", px, n);
-    let fill = |kind: &str, sym: &str, hash: &str, px: &str, n: &str| row("hl-flow", kind, sym, &format!("hyperliquid:fill:{hash}"), USER, px, n);
+    let t = |id: &str, sym: &str, px: &str, n: &str| {
+        row("hl-flow", "trade", sym, &format!("hyperliquid:{sym}:{id}"), "null", px, n)
+    };
+    let fill = |kind: &str, sym: &str, hash: &str, px: &str, n: &str| {
+        row("hl-flow", kind, sym, &format!("hyperliquid:fill:{hash}"), USER, px, n)
+    };
     vec![
         t("611279506717453", "FXS", "1.9008", "19.95840"),
         t("809065877559592", "FXS", "1.9014", "17.30274"),
@@ -198,9 +234,27 @@ fn flow_rows() -> Vec<Row> {
         t("479312521152049", "BTC", "69997.0", "23419.596260"),
         t("229986151112628", "BTC", "69997.0", "58526.591610"),
         t("696560709859024", "BTC", "69998.0", "499.785720"),
-        fill("perp-fill", "SUSHI", "0xa8d094ea02608a93f8e10408aeb273011000f6dac1c342ca641c4c2ab10ee431:163860968303999:B", "1.1803", "11.80300"),
-        fill("perp-fill", "SUSHI", "0xf0b24a60430f02a94b450408aeb290011000ad8d9731cbbfa09f4a28cd686894:925391004589683:A", "1.18", "11.800"),
-        fill("liquidation", "BTC", "0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A", "66653.0", "66.6530"),
+        fill(
+            "perp-fill",
+            "SUSHI",
+            "0xa8d094ea02608a93f8e10408aeb273011000f6dac1c342ca641c4c2ab10ee431:163860968303999:B",
+            "1.1803",
+            "11.80300",
+        ),
+        fill(
+            "perp-fill",
+            "SUSHI",
+            "0xf0b24a60430f02a94b450408aeb290011000ad8d9731cbbfa09f4a28cd686894:925391004589683:A",
+            "1.18",
+            "11.800",
+        ),
+        fill(
+            "liquidation",
+            "BTC",
+            "0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A",
+            "66653.0",
+            "66.6530",
+        ),
     ]
 }
 
@@ -209,15 +263,36 @@ fn recorded_frames_become_exact_alerts() {
     let Some(fixtures) = fixtures() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mock = mock(Recorded::load(&fixtures), None);
-    let source = format!("coins = [\"FXS\", \"BTC\", \"BANANA\", \"SHIA\", \"@162\"]\nchannels = [\"trades\", \"bbo\", \"l2Book\"]\naccounts = [\"{USER}\"]");
+    let source = format!(
+        "coins = [\"FXS\", \"BTC\", \"BANANA\", \"SHIA\", \"@162\"]\nchannels = [\"trades\", \"bbo\", \"l2Book\"]\naccounts = [\"{USER}\"]"
+    );
     fs::create_dir(dir.path().join("plugins")).unwrap();
     fs::copy(support::plugin("swap-probe-v1"), dir.path().join("plugins/pass-all.wasm")).unwrap();
-    let text = config(dir.path(), &mock, &source, "").replace("watch = false", &format!("watch = false\ndir = \"{}/plugins\"", dir.path().display()));
+    let text = config(dir.path(), &mock, &source, "").replace(
+        "watch = false",
+        &format!("watch = false\ndir = \"{}/plugins\"", dir.path().display()),
+    );
     let running = start(dir.path(), &format!("{text}{BOOK_TEMPLATE}"));
     let mut expected = flow_rows();
     // Two-sided books only, price = mid (the division keeps one more decimal): SHIA's empty l2Book and BTC's one-sided bbo are skipped.
-    expected.push(row("hl-books", "book-top", "BANANA", "hyperliquid:BANANA:book:1730160007687", "null", "59.80550", "null"));
-    expected.push(row("hl-books", "book-top", "@162", "hyperliquid:@162:book:1750948919838", "null", "0.9792950", "null"));
+    expected.push(row(
+        "hl-books",
+        "book-top",
+        "BANANA",
+        "hyperliquid:BANANA:book:1730160007687",
+        "null",
+        "59.80550",
+        "null",
+    ));
+    expected.push(row(
+        "hl-books",
+        "book-top",
+        "@162",
+        "hyperliquid:@162:book:1750948919838",
+        "null",
+        "0.9792950",
+        "null",
+    ));
     expected.sort();
     wait_for_alerts(&running, dir.path(), expected.len());
     running.stop();
@@ -237,19 +312,35 @@ fn subscriptions_are_split_over_connections_and_each_pings() {
     let source = format!(
         "coins = [\"BTC\", \"ETH\", \"SOL\"]\nchannels = [\"trades\"]\naccounts = [\"{USER}\"]\nsubscriptions_per_connection = 2\nfollow_templates = false"
     );
-    let running = start(dir.path(), &config(dir.path(), &mock, &source, "").replace("ping_interval = \"1s\"", "ping_interval = \"200ms\""));
+    let running = start(
+        dir.path(),
+        &config(dir.path(), &mock, &source, "")
+            .replace("ping_interval = \"1s\"", "ping_interval = \"200ms\""),
+    );
     let pinged = |m: &MockVenue| {
-        let conns: BTreeSet<usize> = m.received().iter().filter(|(_, t)| t == r#"{"method":"ping"}"#).map(|(c, _)| *c).collect();
+        let conns: BTreeSet<usize> = m
+            .received()
+            .iter()
+            .filter(|(_, t)| t == r#"{"method":"ping"}"#)
+            .map(|(c, _)| *c)
+            .collect();
         conns.len() == 3
     };
-    mock.wait_until("5 subscriptions and a ping on each of 3 connections", HANG_GUARD, |m| sent(m, "subscribe").len() == 5 && pinged(m));
+    mock.wait_until("5 subscriptions and a ping on each of 3 connections", HANG_GUARD, |m| {
+        sent(m, "subscribe").len() == 5 && pinged(m)
+    });
     running.stop();
     let subs = sent(&mock, "subscribe");
-    let mut per_connection: Vec<usize> = (1..=3).map(|c| subs.iter().filter(|(conn, _)| *conn == c).count()).collect();
+    let mut per_connection: Vec<usize> =
+        (1..=3).map(|c| subs.iter().filter(|(conn, _)| *conn == c).count()).collect();
     per_connection.sort();
     assert_eq!(per_connection, [1, 2, 2]);
     let objects: BTreeSet<String> = subs.iter().map(|(_, s)| s.to_string()).collect();
-    let expected: BTreeSet<String> = [trades("BTC"), trades("ETH"), trades("SOL")].into_iter().chain(user_subs(USER)).map(|v| v.to_string()).collect();
+    let expected: BTreeSet<String> = [trades("BTC"), trades("ETH"), trades("SOL")]
+        .into_iter()
+        .chain(user_subs(USER))
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!(objects, expected, "each subscription exactly once");
     assert_eq!(mock.accepted(), 3, "no reconnects");
     // userEvents frames do not name the user: never two on one connection.
@@ -258,7 +349,9 @@ fn subscriptions_are_split_over_connections_and_each_pings() {
 
 /// `GET path` on the metrics server, as text.
 fn http_get(port: u16, path: &str) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
     let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
     let mut body = String::new();
     let _ = stream.read_to_string(&mut body);
@@ -273,7 +366,8 @@ fn template_reload_unsubscribes_and_subscribes_on_the_owning_connections() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = format!("[server]\nlisten = \"127.0.0.1:{port}\"");
     let watched = |templates: &str| {
-        let text = config(dir.path(), &mock, "channels = [\"trades\"]", &server).replace("watch = false", "watch = true");
+        let text = config(dir.path(), &mock, "channels = [\"trades\"]", &server)
+            .replace("watch = false", "watch = true");
         format!("{text}{templates}")
     };
     let before = format!(
@@ -281,7 +375,9 @@ fn template_reload_unsubscribes_and_subscribes_on_the_owning_connections() {
          [templates.whale]\nselect = {{ venues = [\"hyperliquid\"], accounts = [\"{USER}\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n"
     );
     let running = start(dir.path(), &watched(&before));
-    mock.wait_until("the templates' 3 subscriptions", HANG_GUARD, |m| sent(m, "subscribe").len() == 3);
+    mock.wait_until("the templates' 3 subscriptions", HANG_GUARD, |m| {
+        sent(m, "subscribe").len() == 3
+    });
     let metric = |n: usize| format!("klaxon_source_subscriptions{{source=\"hl\"}} {n}");
     let start_wait = Instant::now();
     while !http_get(port, "/metrics").contains(&metric(3)) {
@@ -291,13 +387,21 @@ fn template_reload_unsubscribes_and_subscribes_on_the_owning_connections() {
 
     // `whale` goes; `other` names a new account and a new coin.
     let after = before.split("[templates.whale]").next().unwrap().to_owned()
-        + &format!("[templates.other]\nselect = {{ venues = [\"hyperliquid\"], symbols = [\"ETH\"], accounts = [\"{OTHER}\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n");
+        + &format!(
+            "[templates.other]\nselect = {{ venues = [\"hyperliquid\"], symbols = [\"ETH\"], accounts = [\"{OTHER}\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n"
+        );
     fs::write(dir.path().join("klaxon.toml"), watched(&after)).unwrap();
-    mock.wait_until("2 unsubscribes and 3 new subscriptions", HANG_GUARD, |m| sent(m, "unsubscribe").len() == 2 && sent(m, "subscribe").len() == 6);
+    mock.wait_until("2 unsubscribes and 3 new subscriptions", HANG_GUARD, |m| {
+        sent(m, "unsubscribe").len() == 2 && sent(m, "subscribe").len() == 6
+    });
     let start_wait = Instant::now();
     // BTC and ETH trades, the new account's two streams.
     while !http_get(port, "/metrics").contains(&metric(4)) {
-        assert!(start_wait.elapsed() < HANG_GUARD, "gauge never followed to 4:\n{}", http_get(port, "/metrics"));
+        assert!(
+            start_wait.elapsed() < HANG_GUARD,
+            "gauge never followed to 4:\n{}",
+            http_get(port, "/metrics")
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let stderr = running.stop();
@@ -313,7 +417,13 @@ fn template_reload_unsubscribes_and_subscribes_on_the_owning_connections() {
         assert_eq!(Some(*conn), owner(object), "{object} unsubscribed on another connection");
     }
     let objects: Vec<String> = subs.iter().map(|(_, s)| s.to_string()).collect();
-    let expected: Vec<String> = [trades("BTC")].into_iter().chain(user_subs(USER)).chain([trades("ETH")]).chain(user_subs(OTHER)).map(|v| v.to_string()).collect();
+    let expected: Vec<String> = [trades("BTC")]
+        .into_iter()
+        .chain(user_subs(USER))
+        .chain([trades("ETH")])
+        .chain(user_subs(OTHER))
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!(objects.iter().collect::<BTreeSet<_>>(), expected.iter().collect::<BTreeSet<_>>());
     assert_eq!(objects.len(), 6, "BTC is not subscribed twice");
     // The new account's userEvents does not share a connection with the old one's.
@@ -326,7 +436,8 @@ fn reconnect_resubscribes_and_replayed_fills_alert_once() {
     let dir = tempfile::tempdir().unwrap();
     // The first connection drops once its 4 subscriptions were served.
     let mock = mock(Recorded::load(&fixtures), Some(4));
-    let source = format!("coins = [\"FXS\", \"BTC\"]\nchannels = [\"trades\"]\naccounts = [\"{USER}\"]");
+    let source =
+        format!("coins = [\"FXS\", \"BTC\"]\nchannels = [\"trades\"]\naccounts = [\"{USER}\"]");
     let running = start(dir.path(), &config(dir.path(), &mock, &source, ""));
     mock.wait_until("a reconnect that resubscribed everything", HANG_GUARD, |m| {
         m.accepted() == 2 && sent(m, "subscribe").iter().filter(|(c, _)| *c == 2).count() == 4
@@ -337,7 +448,9 @@ fn reconnect_resubscribes_and_replayed_fills_alert_once() {
     expected.sort();
     assert_eq!(alerts(dir.path()), expected, "every trade and fill alerted exactly once");
     let subs = sent(&mock, "subscribe");
-    let on = |conn: usize| subs.iter().filter(|(c, _)| *c == conn).map(|(_, s)| s.to_string()).collect::<BTreeSet<_>>();
+    let on = |conn: usize| {
+        subs.iter().filter(|(c, _)| *c == conn).map(|(_, s)| s.to_string()).collect::<BTreeSet<_>>()
+    };
     assert_eq!(on(1), on(2), "the same share after the reconnect");
 }
 
@@ -357,11 +470,19 @@ fn template_excess_is_refused_at_the_user_limit_and_venue_errors_are_logged() {
     // Only the first account (in sorted order) is tracked; the other is never sent.
     mock.wait_until("3 subscriptions", HANG_GUARD, |m| sent(m, "subscribe").len() == 3);
     let stderr = running.stop();
-    let objects: BTreeSet<String> = sent(&mock, "subscribe").iter().map(|(_, s)| s.to_string()).collect();
-    let expected: BTreeSet<String> = [trades("NOPE")].into_iter().chain(user_subs(OTHER)).map(|v| v.to_string()).collect();
+    let objects: BTreeSet<String> =
+        sent(&mock, "subscribe").iter().map(|(_, s)| s.to_string()).collect();
+    let expected: BTreeSet<String> =
+        [trades("NOPE")].into_iter().chain(user_subs(OTHER)).map(|v| v.to_string()).collect();
     assert_eq!(objects, expected);
     let refusal = stderr.lines().find(|l| l.contains("Hyperliquid per-IP limit reached")).unwrap();
-    assert!(refusal.contains("limit=\"max_users\"") && refusal.contains("max=1") && refusal.contains("refused=2") && refusal.contains(USER), "{refusal}");
+    assert!(
+        refusal.contains("limit=\"max_users\"")
+            && refusal.contains("max=1")
+            && refusal.contains("refused=2")
+            && refusal.contains(USER),
+        "{refusal}"
+    );
     let error = stderr.lines().find(|l| l.contains("Hyperliquid replied with an error.")).unwrap();
     assert!(error.contains("Invalid subscription") && error.contains("NOPE"), "{error}");
 }
@@ -384,9 +505,17 @@ fn unanswered_pings_reconnect() {
         Router::new(),
     );
     let source = "coins = [\"BTC\"]\nchannels = [\"trades\"]\nfollow_templates = false";
-    let running = start(dir.path(), &config(dir.path(), &deaf, source, "").replace("ping_interval = \"1s\"", "ping_interval = \"200ms\""));
+    let running = start(
+        dir.path(),
+        &config(dir.path(), &deaf, source, "")
+            .replace("ping_interval = \"1s\"", "ping_interval = \"200ms\""),
+    );
     let resubscribed = |m: &MockVenue| sent(m, "subscribe").iter().any(|(c, _)| *c == 2);
-    deaf.wait_until("a reconnect that resubscribes after an unanswered ping", HANG_GUARD, resubscribed);
+    deaf.wait_until(
+        "a reconnect that resubscribes after an unanswered ping",
+        HANG_GUARD,
+        resubscribed,
+    );
     let stderr = running.stop();
     assert!(stderr.contains("Hyperliquid did not answer the last ping; reconnecting."), "{stderr}");
     assert_eq!(sent(&deaf, "subscribe").iter().filter(|(c, _)| *c == 1).count(), 1);

@@ -97,7 +97,8 @@ impl Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir(dir.path().join("plugins")).expect("plugins dir");
         for name in plugins {
-            std::fs::copy(built(name), dir.path().join("plugins").join(format!("{name}.wasm"))).expect("copy plugin");
+            std::fs::copy(built(name), dir.path().join("plugins").join(format!("{name}.wasm")))
+                .expect("copy plugin");
         }
         Sandbox { dir }
     }
@@ -108,7 +109,8 @@ impl Sandbox {
 
     /// The version of this sandbox's copy of plugin `name`.
     fn version(&self, name: &str) -> String {
-        let bytes = std::fs::read(self.path(&format!("plugins/{name}.wasm"))).expect("plugin copied into the sandbox");
+        let bytes = std::fs::read(self.path(&format!("plugins/{name}.wasm")))
+            .expect("plugin copied into the sandbox");
         checked(content_version(&bytes).0)
     }
 
@@ -209,7 +211,9 @@ fn logged(message: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
 }
 
 fn field<'a>(f: &'a serde_json::Map<String, serde_json::Value>, name: &str) -> &'a str {
-    f.get(name).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("no string field `{name}` in {f:?}"))
+    f.get(name)
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no string field `{name}` in {f:?}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -266,38 +270,79 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
     let bad = ["loop-forever", "alloc-forever", "trap"];
     let shared = Sandbox::new(&bad);
     let versions: BTreeMap<&str, String> = bad.iter().map(|p| (*p, shared.version(p))).collect();
-    let before: BTreeMap<&str, (u64, u64)> = bad.iter().map(|p| (*p, (traps_total(p, &versions[p]), disabled_total(p, &versions[p])))).collect();
+    let before: BTreeMap<&str, (u64, u64)> = bad
+        .iter()
+        .map(|p| (*p, (traps_total(p, &versions[p]), disabled_total(p, &versions[p]))))
+        .collect();
 
     // The good template alone: the reference.
     let alone = Sandbox::new(&[]);
     let stats = run(&alone, GOOD).await.expect("good template alone");
     assert_eq!((stats.events_in, stats.evaluations, stats.evaluations_failed), (EVENTS, EVENTS, 0));
     let reference = alone.alert_ids();
-    assert!(reference.len() > 10 && (reference.len() as u64) < EVENTS / 2, "threshold passes some events, not most: {}", reference.len());
+    assert!(
+        reference.len() > 10 && (reference.len() as u64) < EVENTS / 2,
+        "threshold passes some events, not most: {}",
+        reference.len()
+    );
     assert_eq!(stats.fired, reference.len() as u64);
 
     // The same market with the three misbehaving templates beside it.
-    let stats = run(&shared, &format!("{GOOD}{MISBEHAVING}")).await.expect("a misbehaving plugin must not stop the run");
-    assert_eq!((stats.events_in, stats.events_evaluated, stats.events_unrouted), (EVENTS, EVENTS, 0));
+    let stats = run(&shared, &format!("{GOOD}{MISBEHAVING}"))
+        .await
+        .expect("a misbehaving plugin must not stop the run");
+    assert_eq!(
+        (stats.events_in, stats.events_evaluated, stats.events_unrouted),
+        (EVENTS, EVENTS, 0)
+    );
     assert_eq!(stats.evaluations, 4 * EVENTS, "every event reached every template");
-    assert_eq!(stats.evaluations_failed, 3 * EVENTS, "every evaluation of a misbehaving plugin failed closed, and no other");
-    assert_eq!(shared.alert_ids(), reference, "the good template fires exactly what it fires alone");
+    assert_eq!(
+        stats.evaluations_failed,
+        3 * EVENTS,
+        "every evaluation of a misbehaving plugin failed closed, and no other"
+    );
+    assert_eq!(
+        shared.alert_ids(),
+        reference,
+        "the good template fires exactly what it fires alone"
+    );
     assert_eq!(stats.fired, reference.len() as u64, "only the good template fired");
 
-    for (template, plugin) in [("sandbox-looping", "loop-forever"), ("sandbox-hoarding", "alloc-forever"), ("sandbox-panicking", "trap")] {
-        assert_eq!(failed_closed(template, plugin), EVENTS, "{template}: every evaluation failed closed");
+    for (template, plugin) in [
+        ("sandbox-looping", "loop-forever"),
+        ("sandbox-hoarding", "alloc-forever"),
+        ("sandbox-panicking", "trap"),
+    ] {
+        assert_eq!(
+            failed_closed(template, plugin),
+            EVENTS,
+            "{template}: every evaluation failed closed"
+        );
         // Disabled at the threshold; a call already in flight on the other
         // worker may still trap once more.
         let traps = traps_total(plugin, &versions[plugin]) - before[plugin].0;
-        assert!((DISABLE_AFTER..DISABLE_AFTER + WORKERS).contains(&traps), "{plugin}: {traps} traps");
-        assert_eq!(disabled_total(plugin, &versions[plugin]) - before[plugin].1, 1, "{plugin}: disabled once");
+        assert!(
+            (DISABLE_AFTER..DISABLE_AFTER + WORKERS).contains(&traps),
+            "{plugin}: {traps} traps"
+        );
+        assert_eq!(
+            disabled_total(plugin, &versions[plugin]) - before[plugin].1,
+            1,
+            "{plugin}: disabled once"
+        );
     }
     assert_eq!(failed_closed("good", "amount-threshold"), 0);
 
     // What each failure said, as logged by the trap ledger.
     let trapped = logged("Plugin trapped; rebuilding instance.");
-    let by_template = |template: &str| -> Vec<&serde_json::Map<String, serde_json::Value>> { trapped.iter().filter(|f| field(f, "template") == template).collect() };
-    for (template, plugin) in [("sandbox-looping", "loop-forever"), ("sandbox-hoarding", "alloc-forever"), ("sandbox-panicking", "trap")] {
+    let by_template = |template: &str| -> Vec<&serde_json::Map<String, serde_json::Value>> {
+        trapped.iter().filter(|f| field(f, "template") == template).collect()
+    };
+    for (template, plugin) in [
+        ("sandbox-looping", "loop-forever"),
+        ("sandbox-hoarding", "alloc-forever"),
+        ("sandbox-panicking", "trap"),
+    ] {
         let lines = by_template(template);
         assert!(lines.len() as u64 >= DISABLE_AFTER, "{template}: {} trap lines", lines.len());
         for f in &lines {
@@ -307,7 +352,11 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
             match plugin {
                 "loop-forever" => assert_eq!(trap, "exceeded its 200ms time budget"),
                 "alloc-forever" => assert_eq!(trap, "exceeded its memory limit of 8388608 bytes"),
-                _ => assert!(trap.starts_with("trapped: error while executing at wasm backtrace:") && trap.ends_with(WASM_TRAP), "{trap}"),
+                _ => assert!(
+                    trap.starts_with("trapped: error while executing at wasm backtrace:")
+                        && trap.ends_with(WASM_TRAP),
+                    "{trap}"
+                ),
             }
         }
         let disabled: Vec<_> = logged("Plugin version disabled after repeated traps; its failure policy applies until a new version is deployed.")
@@ -325,18 +374,34 @@ async fn a_wrong_world_or_wasi_imports_are_rejected_at_load_and_nothing_runs() {
     let sandbox = Sandbox::new(&["wasi-fs"]);
     let wrong_world = "\n[templates.formatter-as-filter]\nfilter = { plugin = \"plain\" }\n";
     let wasi = "\n[templates.reads-files]\nfilter = { plugin = \"wasi-fs\" }\n";
-    let plain_expected = format!("plugin `plain` {} (builtin): not a `filter` component: no export `evaluate` found", stock_version("plain"));
-    let wasi_prefix = format!("plugin `wasi-fs` {} ({}): wrong imports: imports `wasi:", sandbox.version("wasi-fs"), sandbox.path("plugins/wasi-fs.wasm").display());
+    let plain_expected = format!(
+        "plugin `plain` {} (builtin): not a `filter` component: no export `evaluate` found",
+        stock_version("plain")
+    );
+    let wasi_prefix = format!(
+        "plugin `wasi-fs` {} ({}): wrong imports: imports `wasi:",
+        sandbox.version("wasi-fs"),
+        sandbox.path("plugins/wasi-fs.wasm").display()
+    );
     let assert_wasi = |message: &str| {
         assert!(message.starts_with(&wasi_prefix), "{message}");
         assert!(message.contains("`wasi:filesystem/types@0.2."), "{message}");
         assert!(message.contains("`wasi:filesystem/preopens@0.2."), "{message}");
-        assert!(message.contains("which this host does not provide (it links only `klaxon:plugin`, no WASI)"), "{message}");
+        assert!(
+            message.contains(
+                "which this host does not provide (it links only `klaxon:plugin`, no WASI)"
+            ),
+            "{message}"
+        );
     };
-    let (plain_before, wasi_before) = (rejected_total("plain", "wrong_world"), rejected_total("wasi-fs", "imports"));
+    let (plain_before, wasi_before) =
+        (rejected_total("plain", "wrong_world"), rejected_total("wasi-fs", "imports"));
 
     // Each alone, through `first_plan` (what `klaxon check` and reloads use).
-    for (templates, path) in [(wrong_world, "templates.formatter-as-filter.filter.plugin"), (wasi, "templates.reads-files.filter.plugin")] {
+    for (templates, path) in [
+        (wrong_world, "templates.formatter-as-filter.filter.plugin"),
+        (wasi, "templates.reads-files.filter.plugin"),
+    ] {
         let config = sandbox.config(templates);
         let (_, prices) = MarketState::new(&config.raw().market);
         let rt = Runtime::new(&config, prices).expect("runtime");
@@ -361,7 +426,11 @@ async fn a_wrong_world_or_wasi_imports_are_rejected_at_load_and_nothing_runs() {
     assert_eq!(issue(&issues, "templates.formatter-as-filter.filter.plugin"), plain_expected);
     assert_wasi(issue(&issues, "templates.reads-files.filter.plugin"));
     assert!(display.starts_with("sandbox.toml: 2 problem(s):\n  templates."), "{display}");
-    assert!(display.contains(&format!("  templates.formatter-as-filter.filter.plugin: {plain_expected}")), "{display}");
+    assert!(
+        display
+            .contains(&format!("  templates.formatter-as-filter.filter.plugin: {plain_expected}")),
+        "{display}"
+    );
     assert_nothing_ran(&sandbox);
 
     assert!(rejected_total("plain", "wrong_world") > plain_before);
@@ -393,14 +462,23 @@ limits = { call_timeout = "10s" }
     assert_eq!(issues.len(), 4, "{issues:#?}");
     assert_eq!(
         issue(&issues, "templates.smoke-looping.filter.plugin"),
-        format!("plugin `loop-forever` {}: smoke test failed: exceeded its 200ms time budget", sandbox.version("loop-forever"))
+        format!(
+            "plugin `loop-forever` {}: smoke test failed: exceeded its 200ms time budget",
+            sandbox.version("loop-forever")
+        )
     );
     assert_eq!(
         issue(&issues, "templates.smoke-hoarding.filter.plugin"),
-        format!("plugin `alloc-forever` {}: smoke test failed: exceeded its memory limit of 8388608 bytes", sandbox.version("alloc-forever"))
+        format!(
+            "plugin `alloc-forever` {}: smoke test failed: exceeded its memory limit of 8388608 bytes",
+            sandbox.version("alloc-forever")
+        )
     );
     let trapped = issue(&issues, "templates.smoke-panicking.filter.plugin");
-    let prefix = format!("plugin `trap` {}: smoke test failed: trapped: error while executing at wasm backtrace:", sandbox.version("trap"));
+    let prefix = format!(
+        "plugin `trap` {}: smoke test failed: trapped: error while executing at wasm backtrace:",
+        sandbox.version("trap")
+    );
     assert!(trapped.starts_with(&prefix) && trapped.ends_with(WASM_TRAP), "{trapped}");
     // A configure error points at the params, not the plugin.
     let typo = issue(&issues, "templates.smoke-typo.filter.params");

@@ -35,15 +35,34 @@ const RAY: &str = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R";
 
 /// Pool (AMM id, from the recorded txs) → coin mint, coin decimals, PC mint, PC decimals.
 const POOLS: [(&str, &str, u64, &str, u64); 4] = [
-    ("8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT", "74CtmoaT6qC3zFsMVzgNxo1zBC4YPRasTHhbsxTmLSen", 6, SOL, 9),
+    (
+        "8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT",
+        "74CtmoaT6qC3zFsMVzgNxo1zBC4YPRasTHhbsxTmLSen",
+        6,
+        SOL,
+        9,
+    ),
     ("6nnTjw6C37vDMsExuSX8y7wJrbybFb5SLXBzaDqfhaUd", RAY, 6, USDC, 6),
-    ("Dj3cjxPqLh2DKRZLC5NorkmgyJUXe4v55LDtxU1sLcUS", "goA9G6QvK9HL6Bskk9ondWEmYrWAh4Y8YVcnqAgFLME", 6, SOL, 9),
+    (
+        "Dj3cjxPqLh2DKRZLC5NorkmgyJUXe4v55LDtxU1sLcUS",
+        "goA9G6QvK9HL6Bskk9ondWEmYrWAh4Y8YVcnqAgFLME",
+        6,
+        SOL,
+        9,
+    ),
     // The second hop of the recorded two-hop route `VYDwTuhxqaiL…`.
-    ("BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ", "C1w3HRKRFR4a393FTu3Aq8V7C6UqA21D3jL8EgPATgJz", 6, SOL, 9),
+    (
+        "BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ",
+        "C1w3HRKRFR4a393FTu3Aq8V7C6UqA21D3jL8EgPATgJz",
+        6,
+        SOL,
+        9,
+    ),
 ];
 /// Configured, but its account is not a pool: never subscribed.
 const NOT_A_POOL: &str = "86HWfQMVguBTC4bqvm5T3KWFTzGNDKDi9MuGFJAV47uM";
-const FAILED: &str = "FaiLed1111111111111111111111111111111111111111111111111111111111111111111111111111111";
+const FAILED: &str =
+    "FaiLed1111111111111111111111111111111111111111111111111111111111111111111111111111111";
 
 /// An `AmmInfo` account: decimals at 32 and 40, mints at 400 and 432 (752 bytes).
 fn amm_info(coin_mint: &str, coin_decimals: u64, pc_mint: &str, pc_decimals: u64) -> String {
@@ -78,15 +97,39 @@ struct Node {
 
 impl Node {
     fn load(fixtures: &Path) -> Arc<Node> {
-        let text = fs::read_to_string(fixtures.join("solana/DERIVED_logsNotification_from_helius.ndjson")).unwrap();
+        let text =
+            fs::read_to_string(fixtures.join("solana/DERIVED_logsNotification_from_helius.ndjson"))
+                .unwrap();
         let recorded = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let text = fs::read_to_string(fixtures.join("solana/helius_transactionNotification_raydium_swaps.ndjson")).unwrap();
-        let transactions = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["params"]["result"].clone()).collect();
-        Arc::new(Node { recorded, transactions, get_transaction: Mutex::default(), signatures_asked: Mutex::default(), account_reads: Mutex::default(), go: AtomicBool::new(false) })
+        let text = fs::read_to_string(
+            fixtures.join("solana/helius_transactionNotification_raydium_swaps.ndjson"),
+        )
+        .unwrap();
+        let transactions = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["params"]["result"].clone())
+            .collect();
+        Arc::new(Node {
+            recorded,
+            transactions,
+            get_transaction: Mutex::default(),
+            signatures_asked: Mutex::default(),
+            account_reads: Mutex::default(),
+            go: AtomicBool::new(false),
+        })
     }
 
     fn tx(&self, signature_prefix: &str) -> Value {
-        self.recorded.iter().find(|n| n["params"]["result"]["value"]["signature"].as_str().unwrap().starts_with(signature_prefix)).unwrap().clone()
+        self.recorded
+            .iter()
+            .find(|n| {
+                n["params"]["result"]["value"]["signature"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(signature_prefix)
+            })
+            .unwrap()
+            .clone()
     }
 
     fn signature(&self, prefix: &str) -> String {
@@ -104,7 +147,9 @@ impl Node {
                 {"signature": FAILED, "slot": 308454032, "err": {"InstructionError": [4, {"Custom": 30}]}},
                 entry("47VAZJXnpT2b", 308454032)
             ]),
-            p if p == POOLS[2].0 => json!([entry("26Yh1zLZmaHs", 308454040), entry("3xXcq3DkQMvw", 308453000)]),
+            p if p == POOLS[2].0 => {
+                json!([entry("26Yh1zLZmaHs", 308454040), entry("3xXcq3DkQMvw", 308453000)])
+            }
             _ => json!([]),
         }
     }
@@ -112,11 +157,15 @@ impl Node {
     fn account(&self, pool: &str) -> Value {
         *self.account_reads.lock().unwrap().entry(pool.to_owned()).or_default() += 1;
         match POOLS.iter().find(|p| p.0 == pool) {
-            Some((_, coin, cd, pc, pd)) => json!({"context": {"slot": 1}, "value": {"data": [amm_info(coin, *cd, pc, *pd), "base64"],
-                "executable": false, "lamports": 6124800, "owner": RAYDIUM, "rentEpoch": 0, "space": 752}}),
+            Some((_, coin, cd, pc, pd)) => {
+                json!({"context": {"slot": 1}, "value": {"data": [amm_info(coin, *cd, pc, *pd), "base64"],
+                "executable": false, "lamports": 6124800, "owner": RAYDIUM, "rentEpoch": 0, "space": 752}})
+            }
             // A token account, say: too short to be a pool.
-            None => json!({"context": {"slot": 1}, "value": {"data": [base64::engine::general_purpose::STANDARD.encode([0u8; 165]), "base64"],
-                "executable": false, "lamports": 1, "owner": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", "rentEpoch": 0, "space": 165}}),
+            None => {
+                json!({"context": {"slot": 1}, "value": {"data": [base64::engine::general_purpose::STANDARD.encode([0u8; 165]), "base64"],
+                "executable": false, "lamports": 1, "owner": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", "rentEpoch": 0, "space": 165}})
+            }
         }
     }
 }
@@ -155,10 +204,12 @@ async fn rpc(State(node): State<Arc<Node>>, Json(request): Json<Value>) -> Json<
 async fn subscribe(conn: &mut MockConn, node: &Node) -> HashMap<String, u64> {
     let mut subs = HashMap::new();
     while subs.len() < POOLS.len() {
-        let request: Value = serde_json::from_str(&conn.recv().await.expect("subscribe request")).unwrap();
+        let request: Value =
+            serde_json::from_str(&conn.recv().await.expect("subscribe request")).unwrap();
         if request["method"] == "slotSubscribe" {
             // The heartbeat; no slots are sent (the script is busy enough).
-            conn.send(json!({"jsonrpc": "2.0", "result": 7, "id": request["id"]}).to_string()).await;
+            conn.send(json!({"jsonrpc": "2.0", "result": 7, "id": request["id"]}).to_string())
+                .await;
             continue;
         }
         assert_eq!(request["method"], "logsSubscribe");
@@ -192,7 +243,8 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     let price = dir.path().join("sol.ndjson");
     fs::write(&price, "{\"stream\":\"solusdt@trade\",\"data\":{\"e\":\"trade\",\"E\":1,\"T\":1,\"s\":\"SOLUSDT\",\"t\":1,\"p\":\"200\",\"q\":\"1\",\"m\":false}}\n").unwrap();
-    let pools: Vec<String> = POOLS.iter().map(|p| format!("\"{}\"", p.0)).chain([format!("\"{NOT_A_POOL}\"")]).collect();
+    let pools: Vec<String> =
+        POOLS.iter().map(|p| format!("\"{}\"", p.0)).chain([format!("\"{NOT_A_POOL}\"")]).collect();
     let config = format!(
         "{base}[sources.prices]\ntype = \"replay\"\nfiles = [\"{price}\"]\n\
          [sources.raydium]\ntype = \"solana\"\nws_url = \"{ws}\"\nhttp_url = \"{http}\"\npools = [{pools}]\n\
@@ -210,7 +262,9 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     );
     fs::write(dir.path().join("k.toml"), config).unwrap();
     let mut cmd = klaxon();
-    cmd.args(["run", "--config"]).arg(dir.path().join("k.toml")).env("KLAXON_SERVER__LISTEN", "127.0.0.1:0");
+    cmd.args(["run", "--config"])
+        .arg(dir.path().join("k.toml"))
+        .env("KLAXON_SERVER__LISTEN", "127.0.0.1:0");
     let running = Running::spawn(cmd);
     running.wait_stderr("Source finished.", 1, HANG_GUARD);
     node.go.store(true, Ordering::SeqCst);
@@ -218,25 +272,52 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     let records = wait_file_alerts(&dir.path().join("alerts.ndjson"), 5);
     mock.wait_until("a second connection", HANG_GUARD, |m| m.accepted() >= 2);
     std::thread::sleep(Duration::from_millis(500)); // room for a wrong extra alert
-    let records = if records.len() == 5 { wait_file_alerts(&dir.path().join("alerts.ndjson"), 5) } else { records };
+    let records = if records.len() == 5 {
+        wait_file_alerts(&dir.path().join("alerts.ndjson"), 5)
+    } else {
+        records
+    };
     let mut got: Vec<(String, String, String, Decimal, Decimal, Option<String>)> = records
         .iter()
         .map(|r| {
             let e = &r.event;
-            (e.id.clone(), e.symbol.clone(), format!("{:?}", e.side), e.size, e.notional_usd.unwrap(), e.tx_hash.clone())
+            (
+                e.id.clone(),
+                e.symbol.clone(),
+                format!("{:?}", e.side),
+                e.size,
+                e.notional_usd.unwrap(),
+                e.tx_hash.clone(),
+            )
         })
         .collect();
     got.sort();
     let d = |s: &str| Decimal::from_str(s).unwrap();
-    let row = |sig: String, symbol: &str, side: &str, size: &str, usd: &str| (format!("solana:{sig}"), symbol.to_owned(), side.to_owned(), d(size), d(usd), Some(sig));
+    let row = |sig: String, symbol: &str, side: &str, size: &str, usd: &str| {
+        (format!("solana:{sig}"), symbol.to_owned(), side.to_owned(), d(size), d(usd), Some(sig))
+    };
     let mut expected = vec![
         // The reference's worked example: 100 coin sold for 30.96364458 SOL at $200.
         row(node.signature("4NnciVLNoW1N"), "74Ct…LSen/SOL", "Sell", "100", "6192.728916"),
         row(node.signature("47VAZJXnpT2b"), "RAY/USDC", "Sell", "500", "7971.544451"),
         row(node.signature("26Yh1zLZmaHs"), "goA9…FLME/SOL", "Sell", "194.231121", "36308.5041014"),
         // The second hop of the two-hop route, attributed via the tx.
-        (format!("solana:{}:1", node.signature("VYDwTuhxqaiL")), "C1w3…TgJz/SOL".to_owned(), "Sell".to_owned(), d("74.924914"), d("223050.0521498"), Some(node.signature("VYDwTuhxqaiL"))),
-        row("BaseOut11111111111111111111111111111111111111111111111111111111111111111111111111111".into(), "RAY/USDC", "Buy", "2", "31"),
+        (
+            format!("solana:{}:1", node.signature("VYDwTuhxqaiL")),
+            "C1w3…TgJz/SOL".to_owned(),
+            "Sell".to_owned(),
+            d("74.924914"),
+            d("223050.0521498"),
+            Some(node.signature("VYDwTuhxqaiL")),
+        ),
+        row(
+            "BaseOut11111111111111111111111111111111111111111111111111111111111111111111111111111"
+                .into(),
+            "RAY/USDC",
+            "Buy",
+            "2",
+            "31",
+        ),
     ];
     expected.sort();
     assert_eq!(got, expected);
@@ -245,12 +326,20 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
 
     // Each pool's account was read once, the reconnect notwithstanding.
     let reads = node.account_reads.lock().unwrap().clone();
-    let expected_reads: HashMap<String, usize> = POOLS.iter().map(|p| (p.0.to_owned(), 1)).chain([(NOT_A_POOL.to_owned(), 1)]).collect();
+    let expected_reads: HashMap<String, usize> =
+        POOLS.iter().map(|p| (p.0.to_owned(), 1)).chain([(NOT_A_POOL.to_owned(), 1)]).collect();
     assert_eq!(reads, expected_reads);
     // Transactions read: the two-hop route (once per pool that saw it) and
     // the swap missed while disconnected; nothing already emitted, nothing
     // failed, nothing older than the last slot seen.
-    assert_eq!(*node.get_transaction.lock().unwrap(), [node.signature("VYDwTuhxqaiL"), node.signature("VYDwTuhxqaiL"), node.signature("26Yh1zLZmaHs")]);
+    assert_eq!(
+        *node.get_transaction.lock().unwrap(),
+        [
+            node.signature("VYDwTuhxqaiL"),
+            node.signature("VYDwTuhxqaiL"),
+            node.signature("26Yh1zLZmaHs")
+        ]
+    );
     let mut asked = node.signatures_asked.lock().unwrap().clone();
     asked.sort();
     let mut pools: Vec<String> = POOLS.iter().map(|p| p.0.to_owned()).collect();
@@ -266,7 +355,6 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     assert!(stderr.contains("Backfilling swaps missed while disconnected."), "{stderr}");
 }
 
-
 /// Connection 1: two swaps, a failed tx, a two-hop route, a slot, garbage,
 /// then a close. Meanwhile p3 swapped (the backfill finds it). Connection 2:
 /// an already-alerted tx again, then a SwapBaseOut.
@@ -280,7 +368,8 @@ async fn script(mut conn: MockConn, node: Arc<Node>) {
         // The same swap, failed: skipped.
         let mut failed = node.tx("47VAZJXnpT2b");
         failed["params"]["result"]["value"]["signature"] = json!(FAILED);
-        failed["params"]["result"]["value"]["err"] = json!({"InstructionError": [4, {"Custom": 30}]});
+        failed["params"]["result"]["value"]["err"] =
+            json!({"InstructionError": [4, {"Custom": 30}]});
         conn.send(for_pool(failed, &subs, p2)).await;
         // A two-hop route: the tx (getTransaction) shows p4 ran the second
         // swap, and that p1 was not in it at all.
@@ -297,10 +386,13 @@ async fn script(mut conn: MockConn, node: Arc<Node>) {
     conn.send(for_pool(base_in, &subs, p1)).await;
     let mut base_out = node.tx("47VAZJXnpT2b");
     let value = &mut base_out["params"]["result"]["value"];
-    value["signature"] = json!("BaseOut11111111111111111111111111111111111111111111111111111111111111111111111111111");
+    value["signature"] = json!(
+        "BaseOut11111111111111111111111111111111111111111111111111111111111111111111111111111"
+    );
     for line in value["logs"].as_array_mut().unwrap() {
         if line.as_str().unwrap().starts_with("Program log: ray_log: ") {
-            *line = json!(format!("Program log: ray_log: {}", swap_base_out(2_000_000, 31_000_000)));
+            *line =
+                json!(format!("Program log: ray_log: {}", swap_base_out(2_000_000, 31_000_000)));
         }
     }
     conn.send(for_pool(base_out, &subs, p2)).await;

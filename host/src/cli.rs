@@ -14,7 +14,11 @@ use klaxon::plugins::{componentize, inspect};
 use klaxon::telemetry::LogFormat;
 
 #[derive(Parser)]
-#[command(name = "klaxon", version, about = "Real-time alerting for crypto markets and chains, with WebAssembly plugins")]
+#[command(
+    name = "klaxon",
+    version,
+    about = "Real-time alerting for crypto markets and chains, with WebAssembly plugins"
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -128,10 +132,24 @@ async fn check(path: &Path) -> Result<ExitCode> {
     let (_market, prices) = MarketState::new(&config.raw().market);
     let rt = Runtime::new(&config, prices)?;
     let plan = app::first_plan(&config, &rt).await?;
-    println!("{}: ok ({} templates, {} sources, {} sinks)", config.origin(), plan.templates.len(), config.raw().sources.len(), config.raw().sinks.len());
+    println!(
+        "{}: ok ({} templates, {} sources, {} sinks)",
+        config.origin(),
+        plan.templates.len(),
+        config.raw().sources.len(),
+        config.raw().sinks.len()
+    );
     for t in &plan.templates {
-        let names = |s: &Option<klaxon::pipeline::plan::PluginSlot>| s.as_ref().map_or("default".to_owned(), |s| s.plugin.reference.to_string());
-        println!("  {}: filter {}, cooldown {}, formatter {}", t.id, t.filter.plugin.reference, names(&t.cooldown), names(&t.formatter));
+        let names = |s: &Option<klaxon::pipeline::plan::PluginSlot>| {
+            s.as_ref().map_or("default".to_owned(), |s| s.plugin.reference.to_string())
+        };
+        println!(
+            "  {}: filter {}, cooldown {}, formatter {}",
+            t.id,
+            t.filter.plugin.reference,
+            names(&t.cooldown),
+            names(&t.formatter)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -151,9 +169,14 @@ async fn replay(path: &Path, args: ReplayArgs) -> Result<ExitCode> {
         BookMarket::Usdm => "usdm",
     });
     let replay = serde_json::json!({ "type": "replay", "files": args.frames, "speed": args.speed, "snapshots": args.snapshots, "market": market });
-    let source: klaxon::sources::SourceConfig = serde_json::from_value(replay).context("building the replay source")?;
-    let klaxon::sources::SourceConfig::Replay(replay_config) = source.clone() else { unreachable!("built as a replay source") };
-    let stdout: klaxon::sinks::SinkConfig = serde_json::from_value(serde_json::json!({ "type": "stdout" })).context("building the stdout sink")?;
+    let source: klaxon::sources::SourceConfig =
+        serde_json::from_value(replay).context("building the replay source")?;
+    let klaxon::sources::SourceConfig::Replay(replay_config) = source.clone() else {
+        unreachable!("built as a replay source")
+    };
+    let stdout: klaxon::sinks::SinkConfig =
+        serde_json::from_value(serde_json::json!({ "type": "stdout" }))
+            .context("building the stdout sink")?;
     let config = base.amend(|raw| {
         raw.sources = [("replay".to_owned(), source)].into();
         raw.sinks = [("stdout".to_owned(), stdout)].into();
@@ -189,7 +212,10 @@ fn print_books(books: &[klaxon::sources::replay::BookView]) {
 
 fn print_summary(s: &StatsSnapshot) {
     println!("---");
-    println!("events: {}  evaluated: {}  unrouted: {}  failed closed: {}", s.events_in, s.events_evaluated, s.events_unrouted, s.evaluations_failed);
+    println!(
+        "events: {}  evaluated: {}  unrouted: {}  failed closed: {}",
+        s.events_in, s.events_evaluated, s.events_unrouted, s.evaluations_failed
+    );
     println!("fired: {}  suppressed: {}", s.fired, s.suppressed_total());
     for (reason, n) in &s.suppressed {
         println!("  suppressed ({reason}): {n}");
@@ -198,11 +224,17 @@ fn print_summary(s: &StatsSnapshot) {
 
 fn inspect_plugin(file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    let engine = klaxon::plugins::PluginEngine::new(&klaxon::plugins::RuntimeConfig { cache_dir: None }).map_err(anyhow::Error::msg)?;
+    let engine =
+        klaxon::plugins::PluginEngine::new(&klaxon::plugins::RuntimeConfig { cache_dir: None })
+            .map_err(anyhow::Error::msg)?;
     let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
-    let report = inspect::inspect(&engine, name, &bytes).map_err(|e| anyhow::anyhow!("{}: not a valid component: {e}", file.display()))?;
+    let report = inspect::inspect(&engine, name, &bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a valid component: {e}", file.display()))?;
     println!("{} (version {})", file.display(), report.version);
-    println!("api version: {}", report.api_version.as_deref().unwrap_or("not stamped (built without klaxon-sdk)"));
+    println!(
+        "api version: {}",
+        report.api_version.as_deref().unwrap_or("not stamped (built without klaxon-sdk)")
+    );
     println!("imports:");
     report.imports.iter().for_each(|i| println!("  {i}"));
     println!("exports:");
@@ -224,18 +256,30 @@ fn build_plugin(dir: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
     let manifest = dir.join("Cargo.toml");
     let package = package_name(&manifest)?;
     let target_dir = dir.join("target").join("klaxon");
-    let core = componentize::build_plugin(&manifest, &package, &[], componentize::CORE_TARGET, &target_dir)?;
+    let core = componentize::build_plugin(
+        &manifest,
+        &package,
+        &[],
+        componentize::CORE_TARGET,
+        &target_dir,
+    )?;
     let component = componentize::component_from_file(&package, &core)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{package}.wasm")));
     std::fs::write(&out, &component).with_context(|| format!("cannot write {}", out.display()))?;
-    println!("built {} (version {})", out.display(), klaxon::plugins::load::content_version(&component).0);
+    println!(
+        "built {} (version {})",
+        out.display(),
+        klaxon::plugins::load::content_version(&component).0
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// `[package] name` of a crate manifest.
 fn package_name(manifest: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("{}: cannot read", manifest.display()))?;
-    let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{}: not valid TOML", manifest.display()))?;
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("{}: cannot read", manifest.display()))?;
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}: not valid TOML", manifest.display()))?;
     doc.get("package")
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())

@@ -84,12 +84,7 @@ struct Interner {
 
 fn interner() -> &'static RwLock<Interner> {
     static TABLE: OnceLock<RwLock<Interner>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        RwLock::new(Interner {
-            ids: AHashMap::new(),
-            names: vec![Arc::from("")],
-        })
-    })
+    TABLE.get_or_init(|| RwLock::new(Interner { ids: AHashMap::new(), names: vec![Arc::from("")] }))
 }
 
 impl Sym {
@@ -111,7 +106,8 @@ impl Sym {
 
     /// Look up an id from a column batch; `None` for 0 or an unknown id.
     pub fn from_id(id: u32) -> Option<Sym> {
-        let known = id != 0 && (id as usize) < interner().read().expect("interner poisoned").names.len();
+        let known =
+            id != 0 && (id as usize) < interner().read().expect("interner poisoned").names.len();
         known.then_some(Sym(id))
     }
 
@@ -186,7 +182,13 @@ pub struct Event {
 
 impl Event {
     /// A blank event of `kind`; sources fill in what their venue provides.
-    pub fn new(kind: EventKind, venue: Sym, symbol: Sym, id: String, exchange_time_ms: u64) -> Event {
+    pub fn new(
+        kind: EventKind,
+        venue: Sym,
+        symbol: Sym,
+        id: String,
+        exchange_time_ms: u64,
+    ) -> Event {
         Event {
             id,
             kind,
@@ -239,8 +241,8 @@ pub fn usd_notional(symbol: &str, price: Decimal, size: Decimal) -> Option<Decim
 /// only uses of `f64` money, see DESIGN.md).
 pub fn dec_to_f64(d: Decimal) -> f64 {
     const POW10: [f64; 29] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-        1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28,
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28,
     ];
     let mantissa = d.mantissa();
     // `i128 as f64` is a libcall; most mantissas fit in an `i64`.

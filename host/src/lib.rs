@@ -24,9 +24,9 @@ pub mod issue;
 pub mod telemetry;
 
 pub mod market;
+pub mod sinks;
 pub mod sources;
 pub mod store;
-pub mod sinks;
 
 pub mod app;
 pub mod bench;

@@ -31,7 +31,8 @@ impl Duration {
 
     /// Parses `"10m"`, `"90s"`, `"1h 30m"`, `"250ms"`, `"2d"`.
     pub fn parse(text: &str) -> Result<Duration, String> {
-        let parsed = humantime::parse_duration(text.trim()).map_err(|e| format!("invalid duration `{text}`: {e}"))?;
+        let parsed = humantime::parse_duration(text.trim())
+            .map_err(|e| format!("invalid duration `{text}`: {e}"))?;
         u64::try_from(parsed.as_millis())
             .map(Duration)
             .map_err(|_| format!("invalid duration `{text}`: too long"))
@@ -44,7 +45,8 @@ impl fmt::Display for Duration {
         if self.0 == 0 {
             return f.write_str("0s");
         }
-        const UNITS: [(u64, &str); 5] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")];
+        const UNITS: [(u64, &str); 5] =
+            [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")];
         let mut rest = self.0;
         for (size, unit) in UNITS {
             if rest >= size {

@@ -36,8 +36,13 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in WIT order.
-    pub const ALL: [EventKind; 5] =
-        [EventKind::Trade, EventKind::Swap, EventKind::PerpFill, EventKind::Liquidation, EventKind::BookTop];
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Trade,
+        EventKind::Swap,
+        EventKind::PerpFill,
+        EventKind::Liquidation,
+        EventKind::BookTop,
+    ];
 
     /// The WIT (and config) name, e.g. `perp-fill`.
     pub fn as_str(self) -> &'static str {
@@ -313,7 +318,12 @@ impl<'a> Event<'a> {
 
     /// A trade of `size` at `price`, with `notional_usd = price × size`.
     pub fn trade(symbol: &'a str, price: f64, size: f64) -> Event<'a> {
-        Event { price, size, notional_usd: Some(price * size), ..Event::new(EventKind::Trade, symbol) }
+        Event {
+            price,
+            size,
+            notional_usd: Some(price * size),
+            ..Event::new(EventKind::Trade, symbol)
+        }
     }
 
     pub fn with_kind(self, kind: EventKind) -> Self {
@@ -420,13 +430,20 @@ mod tests {
         assert!(kinds.contains(EventKind::PerpFill));
         assert!(!kinds.contains(EventKind::Swap));
         assert!(EventKind::ALL.iter().all(|k| EventKinds::ALL.contains(*k)));
-        let parsed: EventKinds = serde_json::from_str(r#"["swap", "book-top", "perp_fill"]"#).unwrap();
-        assert_eq!(parsed, EventKinds::of(&[EventKind::Swap, EventKind::BookTop, EventKind::PerpFill]));
+        let parsed: EventKinds =
+            serde_json::from_str(r#"["swap", "book-top", "perp_fill"]"#).unwrap();
+        assert_eq!(
+            parsed,
+            EventKinds::of(&[EventKind::Swap, EventKind::BookTop, EventKind::PerpFill])
+        );
     }
 
     #[test]
     fn record_round_trips_through_view() {
-        let event = Event::trade("ETH", 2000.0, 3.0).with_account("0xabc").with_venue("hyperliquid").with_id("x:1");
+        let event = Event::trade("ETH", 2000.0, 3.0)
+            .with_account("0xabc")
+            .with_venue("hyperliquid")
+            .with_id("x:1");
         let record = event.to_record();
         assert_eq!(record.notional_usd, Some(6000.0));
         let view = record.view();

@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 use crate::event::{Account, Direction, Event, EventKind, Side, Symbol};
 use crate::market::{Market, MissingFields, WindowStats};
 use crate::verdict::{Field, Pass, Severity, Verdict};
-use crate::{Alert, CooldownPolicy, Decision, EventRecord, Filter, Formatter, History, Markup, Message};
+use crate::{
+    Alert, CooldownPolicy, Decision, EventRecord, Filter, Formatter, History, Markup, Message,
+};
 
 /// The host interface and the shared types, generated once: the per-world
 /// modules below reuse them through `with`, so every world sees the same
@@ -109,7 +111,11 @@ pub fn filter_configure<F: Filter>(slot: &Slot<F>, params_json: &str) -> Result<
     configure(slot, params_json, F::new)
 }
 
-pub fn filter_evaluate<F: Filter>(slot: &Slot<F>, event: wit::Event, market: wit::Market) -> wit::Verdict {
+pub fn filter_evaluate<F: Filter>(
+    slot: &Slot<F>,
+    event: wit::Event,
+    market: wit::Market,
+) -> wit::Verdict {
     let mut guard = slot.borrow_mut();
     let filter = guard.as_mut().expect(NOT_CONFIGURED);
     let view = Event {
@@ -127,7 +133,11 @@ pub fn filter_evaluate<F: Filter>(slot: &Slot<F>, event: wit::Event, market: wit
         venue: non_empty(&event.venue),
         tx_hash: event.tx_hash.as_deref(),
     };
-    let stats = |w: wit::WindowStats| WindowStats { change_pct: w.change_pct, volume_usd: w.volume_usd, trades: Some(w.trades) };
+    let stats = |w: wit::WindowStats| WindowStats {
+        change_pct: w.change_pct,
+        volume_usd: w.volume_usd,
+        trades: Some(w.trades),
+    };
     let market = Market {
         last_price: market.last_price,
         window_1m: stats(market.window_1m),
@@ -145,7 +155,10 @@ pub fn filter_evaluate<F: Filter>(slot: &Slot<F>, event: wit::Event, market: wit
 
 /// The hot path: walks the columns row by row into `Filter::evaluate`.
 /// A rejected row costs no allocation; names resolve only if asked.
-pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) -> Vec<wit::Passed> {
+pub fn filter_evaluate_batch<F: Filter>(
+    slot: &Slot<F>,
+    batch: wit::EventBatch,
+) -> Vec<wit::Passed> {
     let mut guard = slot.borrow_mut();
     let filter = guard.as_mut().expect(NOT_CONFIGURED);
     let n = batch.kinds.len();
@@ -172,15 +185,21 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
         b.missing.len(),
     ];
     // A host bug, not an author's: trap rather than judge misaligned rows.
-    assert!(lengths.iter().all(|&len| len == n), "klaxon-sdk: event-batch columns differ in length");
+    assert!(
+        lengths.iter().all(|&len| len == n),
+        "klaxon-sdk: event-batch columns differ in length"
+    );
 
     // Re-slicing every column to `n` lets the compiler drop the per-row
     // bounds checks below.
     let (kinds, symbol_ids, account_ids) = (&b.kinds[..n], &b.symbol_ids[..n], &b.account_ids[..n]);
     let (prices, sizes, notional) = (&b.prices[..n], &b.sizes[..n], &b.notional_usd[..n]);
-    let (sides, directions, closed_pnl, times) = (&b.sides[..n], &b.directions[..n], &b.closed_pnl[..n], &b.exchange_time_ms[..n]);
-    let (last_price, change_1m, change_5m, change_1h) = (&b.last_price[..n], &b.change_1m[..n], &b.change_5m[..n], &b.change_1h[..n]);
-    let (volume_1m, volume_5m, volume_1h) = (&b.volume_1m[..n], &b.volume_5m[..n], &b.volume_1h[..n]);
+    let (sides, directions, closed_pnl, times) =
+        (&b.sides[..n], &b.directions[..n], &b.closed_pnl[..n], &b.exchange_time_ms[..n]);
+    let (last_price, change_1m, change_5m, change_1h) =
+        (&b.last_price[..n], &b.change_1m[..n], &b.change_5m[..n], &b.change_1h[..n]);
+    let (volume_1m, volume_5m, volume_1h) =
+        (&b.volume_1m[..n], &b.volume_5m[..n], &b.volume_1h[..n]);
     let (best_bid, best_ask, missing) = (&b.best_bid[..n], &b.best_ask[..n], &b.missing[..n]);
 
     let mut passed = Vec::new();
@@ -202,9 +221,21 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
         };
         let market = Market {
             last_price: last_price[i],
-            window_1m: WindowStats { change_pct: change_1m[i], volume_usd: volume_1m[i], trades: None },
-            window_5m: WindowStats { change_pct: change_5m[i], volume_usd: volume_5m[i], trades: None },
-            window_1h: WindowStats { change_pct: change_1h[i], volume_usd: volume_1h[i], trades: None },
+            window_1m: WindowStats {
+                change_pct: change_1m[i],
+                volume_usd: volume_1m[i],
+                trades: None,
+            },
+            window_5m: WindowStats {
+                change_pct: change_5m[i],
+                volume_usd: volume_5m[i],
+                trades: None,
+            },
+            window_1h: WindowStats {
+                change_pct: change_1h[i],
+                volume_usd: volume_1h[i],
+                trades: None,
+            },
             best_bid: best_bid[i],
             best_ask: best_ask[i],
             missing: MissingFields::from_bits(missing[i] as _),
@@ -214,7 +245,9 @@ pub fn filter_evaluate_batch<F: Filter>(slot: &Slot<F>, batch: wit::EventBatch) 
             // out-of-line call) off the hot path.
             Verdict::Reject(Cow::Borrowed(_)) => {}
             Verdict::Reject(Cow::Owned(reason)) => drop(reason),
-            Verdict::Pass(pass) => passed.push(wit::Passed { row: i as u32, pass: pass_to_wit(pass) }),
+            Verdict::Pass(pass) => {
+                passed.push(wit::Passed { row: i as u32, pass: pass_to_wit(pass) })
+            }
         }
     }
     passed
@@ -232,11 +265,18 @@ fn not_nan(value: f64) -> Option<f64> {
 
 // -------------------------------------------------------------- cooldown
 
-pub fn cooldown_configure<C: CooldownPolicy>(slot: &Slot<C>, params_json: &str) -> Result<(), String> {
+pub fn cooldown_configure<C: CooldownPolicy>(
+    slot: &Slot<C>,
+    params_json: &str,
+) -> Result<(), String> {
     configure(slot, params_json, C::new)
 }
 
-pub fn cooldown_decide<C: CooldownPolicy>(slot: &Slot<C>, alert: wit::Alert, history: wit::History) -> wit::Decision {
+pub fn cooldown_decide<C: CooldownPolicy>(
+    slot: &Slot<C>,
+    alert: wit::Alert,
+    history: wit::History,
+) -> wit::Decision {
     let mut guard = slot.borrow_mut();
     let policy = guard.as_mut().expect(NOT_CONFIGURED);
     let history = History {
@@ -264,7 +304,10 @@ pub fn formatter_format<T: Formatter>(slot: &Slot<T>, alert: wit::Alert) -> wit:
     message_to_wit(formatter.format(&alert_from_wit(alert)))
 }
 
-pub fn formatter_format_digest<T: Formatter>(slot: &Slot<T>, alerts: Vec<wit::Alert>) -> wit::Message {
+pub fn formatter_format_digest<T: Formatter>(
+    slot: &Slot<T>,
+    alerts: Vec<wit::Alert>,
+) -> wit::Message {
     let mut guard = slot.borrow_mut();
     let formatter = guard.as_mut().expect(NOT_CONFIGURED);
     let alerts: Vec<Alert> = alerts.into_iter().map(alert_from_wit).collect();
@@ -360,7 +403,11 @@ pub(crate) fn pass_to_wit(pass: Pass) -> wit::Pass {
         severity: severity_to_wit(pass.severity),
         value: pass.value,
         title: pass.title,
-        fields: pass.fields.into_iter().map(|f| wit::Field { name: f.name, value: f.value }).collect(),
+        fields: pass
+            .fields
+            .into_iter()
+            .map(|f| wit::Field { name: f.name, value: f.value })
+            .collect(),
     }
 }
 

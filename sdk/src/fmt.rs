@@ -129,7 +129,24 @@ pub fn escape_markdown_v2(text: &str) -> String {
     for c in text.chars() {
         if matches!(
             c,
-            '_' | '*' | '[' | ']' | '(' | ')' | '~' | '`' | '>' | '#' | '+' | '-' | '=' | '|' | '{' | '}' | '.' | '!' | '\\'
+            '_' | '*'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '~'
+                | '`'
+                | '>'
+                | '#'
+                | '+'
+                | '-'
+                | '='
+                | '|'
+                | '{'
+                | '}'
+                | '.'
+                | '!'
+                | '\\'
         ) {
             out.push('\\');
         }
@@ -152,7 +169,10 @@ pub fn escape_markdown_v2_code(text: &str) -> String {
 }
 
 /// Appends `name: value` lines; a helper for plain bodies.
-pub fn push_field_lines<'a>(out: &mut String, fields: impl IntoIterator<Item = (&'a str, &'a str)>) {
+pub fn push_field_lines<'a>(
+    out: &mut String,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
     for (name, value) in fields {
         let _ = writeln!(out, "{name}: {value}");
     }
@@ -204,7 +224,10 @@ mod tests {
 
     #[test]
     fn markdown_v2_escapes_every_special() {
-        assert_eq!(escape_markdown_v2(r"a_b*c[d]e(f)g~h`i>j#k+l-m=n|o{p}q.r!s\t"), r"a\_b\*c\[d\]e\(f\)g\~h\`i\>j\#k\+l\-m\=n\|o\{p\}q\.r\!s\\t");
+        assert_eq!(
+            escape_markdown_v2(r"a_b*c[d]e(f)g~h`i>j#k+l-m=n|o{p}q.r!s\t"),
+            r"a\_b\*c\[d\]e\(f\)g\~h\`i\>j\#k\+l\-m\=n\|o\{p\}q\.r\!s\\t"
+        );
         assert_eq!(escape_markdown_v2("BTCUSDT $1.23M"), r"BTCUSDT $1\.23M");
         assert_eq!(escape_markdown_v2_code(r"a`b\c.d"), r"a\`b\\c.d");
     }

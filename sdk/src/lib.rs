@@ -301,6 +301,7 @@ macro_rules! __export_common {
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "klaxon:api-version")]
         #[used]
-        static __KLAXON_API_VERSION: [u8; $crate::__private::API_VERSION_LEN] = $crate::__private::API_VERSION_BYTES;
+        static __KLAXON_API_VERSION: [u8; $crate::__private::API_VERSION_LEN] =
+            $crate::__private::API_VERSION_BYTES;
     };
 }

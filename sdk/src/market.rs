@@ -46,8 +46,14 @@ impl std::ops::BitOr for MissingFields {
 
 impl fmt::Debug for MissingFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [&str; 6] = ["last-price", "window-1m", "window-5m", "window-1h", "best-bid", "best-ask"];
-        let set: Vec<&str> = NAMES.iter().enumerate().filter(|(i, _)| self.0 & (1 << i) != 0).map(|(_, n)| *n).collect();
+        const NAMES: [&str; 6] =
+            ["last-price", "window-1m", "window-5m", "window-1h", "best-bid", "best-ask"];
+        let set: Vec<&str> = NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect();
         write!(f, "MissingFields({})", set.join(" | "))
     }
 }
@@ -171,6 +177,9 @@ mod tests {
         assert_eq!(market.window(Window::M1), None);
         assert_eq!(market.window(Window::M5).map(|w| w.change_pct), Some(3.0));
         assert_eq!(market.last_price(), None);
-        assert_eq!(format!("{:?}", MissingFields::WINDOW_1M | MissingFields::BEST_ASK), "MissingFields(window-1m | best-ask)");
+        assert_eq!(
+            format!("{:?}", MissingFields::WINDOW_1M | MissingFields::BEST_ASK),
+            "MissingFields(window-1m | best-ask)"
+        );
     }
 }

@@ -63,16 +63,23 @@ mod tests {
     #[test]
     fn unknown_field_is_named() {
         let err = parse_params::<Params>(r#"{"min_notinal": 5}"#).unwrap_err();
-        assert_eq!(err, "min_notinal: unknown field `min_notinal`, expected `min_notional_usd` or `tiers`");
+        assert_eq!(
+            err,
+            "min_notinal: unknown field `min_notinal`, expected `min_notional_usd` or `tiers`"
+        );
     }
 
     #[test]
     fn nested_error_has_path() {
-        let err = parse_params::<Params>(r#"{"min_notional_usd": 1, "tiers": [{"min_value": 1, "window": "1x"}]}"#)
-            .unwrap_err();
+        let err = parse_params::<Params>(
+            r#"{"min_notional_usd": 1, "tiers": [{"min_value": 1, "window": "1x"}]}"#,
+        )
+        .unwrap_err();
         assert!(err.starts_with("tiers[0].window: invalid duration `1x`"), "{err}");
-        let err = parse_params::<Params>(r#"{"min_notional_usd": 1, "tiers": [{"min_value": 1, "window": "1m", "x": 1}]}"#)
-            .unwrap_err();
+        let err = parse_params::<Params>(
+            r#"{"min_notional_usd": 1, "tiers": [{"min_value": 1, "window": "1m", "x": 1}]}"#,
+        )
+        .unwrap_err();
         assert!(err.starts_with("tiers[0].x: unknown field `x`"), "{err}");
     }
 

@@ -30,8 +30,8 @@ use crate::__private::{self as glue, Slot, wit};
 use crate::host::LogLevel;
 use crate::verdict::Field;
 use crate::{
-    Alert, CooldownPolicy, Decision, Duration, Event, Filter, Formatter, History, Market, Markup, Message, Pass,
-    Verdict,
+    Alert, CooldownPolicy, Decision, Duration, Event, Filter, Formatter, History, Market, Markup,
+    Message, Pass, Verdict,
 };
 
 /// Where the test clock starts: 2023-11-14 22:13:20 UTC.
@@ -115,7 +115,10 @@ fn intern(table: &mut Vec<String>, name: &str) -> u32 {
 pub fn kv_entries() -> Vec<(String, String)> {
     with_host(|h| {
         let now = h.now_ms;
-        h.kv.iter().filter(|(_, (_, exp))| exp.is_none_or(|e| e > now)).map(|(k, (v, _))| (k.clone(), v.clone())).collect()
+        h.kv.iter()
+            .filter(|(_, (_, exp))| exp.is_none_or(|e| e > now))
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
     })
 }
 
@@ -177,7 +180,9 @@ pub(crate) mod double {
         with_host(|h| {
             h.name_lookups += 1;
             let name = id.checked_sub(1).and_then(|i| h.symbols.get(i as usize));
-            name.cloned().unwrap_or_else(|| panic!("testing: symbol id {id} was never interned (testing::intern_symbol)"))
+            name.cloned().unwrap_or_else(|| {
+                panic!("testing: symbol id {id} was never interned (testing::intern_symbol)")
+            })
         })
     }
 
@@ -286,7 +291,10 @@ impl<T: Formatter> FormatterHarness<T> {
     }
 
     pub fn format_digest(&self, alerts: &[Alert]) -> Message {
-        message_from_wit(glue::formatter_format_digest(&self.slot, alerts.iter().map(alert_to_wit).collect()))
+        message_from_wit(glue::formatter_format_digest(
+            &self.slot,
+            alerts.iter().map(alert_to_wit).collect(),
+        ))
     }
 }
 
@@ -358,14 +366,21 @@ fn market_to_wit(market: &Market) -> wit::Market {
 }
 
 fn batch_to_wit(rows: &[(Event<'_>, Market)]) -> wit::EventBatch {
-    let col = |f: &dyn Fn(&Event<'_>, &Market) -> f64| rows.iter().map(|(e, m)| f(e, m)).collect::<Vec<f64>>();
+    let col = |f: &dyn Fn(&Event<'_>, &Market) -> f64| {
+        rows.iter().map(|(e, m)| f(e, m)).collect::<Vec<f64>>()
+    };
     wit::EventBatch {
         // Codes are the WIT enums' declaration order, as the host sends them.
         kinds: rows.iter().map(|(e, _)| kind_to_wit(e.kind) as u8).collect(),
-        symbol_ids: rows.iter().map(|(e, _)| e.symbol.id().unwrap_or_else(|| intern_symbol(e.symbol.name()))).collect(),
+        symbol_ids: rows
+            .iter()
+            .map(|(e, _)| e.symbol.id().unwrap_or_else(|| intern_symbol(e.symbol.name())))
+            .collect(),
         account_ids: rows
             .iter()
-            .map(|(e, _)| e.account.id().or_else(|| e.account.name().map(intern_account)).unwrap_or(0))
+            .map(|(e, _)| {
+                e.account.id().or_else(|| e.account.name().map(intern_account)).unwrap_or(0)
+            })
             .collect(),
         prices: col(&|e, _| e.price),
         sizes: col(&|e, _| e.size),
@@ -405,7 +420,11 @@ fn alert_to_wit(alert: &Alert) -> wit::Alert {
         severity: glue::severity_to_wit(alert.severity),
         value: alert.value,
         title: alert.title.clone(),
-        fields: alert.fields.iter().map(|f| wit::Field { name: f.name.clone(), value: f.value.clone() }).collect(),
+        fields: alert
+            .fields
+            .iter()
+            .map(|f| wit::Field { name: f.name.clone(), value: f.value.clone() })
+            .collect(),
         event: event_to_wit(&e.view()),
     }
 }

@@ -74,7 +74,13 @@ pub struct Pass {
 impl Pass {
     /// A pass at `Info` severity with value 0 and no fields.
     pub fn new(alert_key: impl Into<String>, title: impl Into<String>) -> Pass {
-        Pass { alert_key: alert_key.into(), severity: Severity::Info, value: 0.0, title: title.into(), fields: Vec::new() }
+        Pass {
+            alert_key: alert_key.into(),
+            severity: Severity::Info,
+            value: 0.0,
+            title: title.into(),
+            fields: Vec::new(),
+        }
     }
     pub fn with_severity(self, severity: Severity) -> Pass {
         Pass { severity, ..self }

@@ -3,8 +3,9 @@
 
 use klaxon_sdk::testing::{self, CooldownHarness, FilterHarness, FormatterHarness, json};
 use klaxon_sdk::{
-    Alert, CooldownPolicy, Decision, Direction, Duration, Event, EventKind, Filter, Formatter, History, Market,
-    Markup, Message, MissingFields, Pass, Severity, Verdict, Window, export_filter, host,
+    Alert, CooldownPolicy, Decision, Direction, Duration, Event, EventKind, Filter, Formatter,
+    History, Market, Markup, Message, MissingFields, Pass, Severity, Verdict, Window,
+    export_filter, host,
 };
 use serde::Deserialize;
 
@@ -45,7 +46,10 @@ impl Filter for Big {
         let mut pass = Pass::new(symbol, format!("Big trade on {symbol}"))
             .with_value(usd)
             .with_severity(Severity::Warning)
-            .with_field("1m", market.window(Window::M1).map_or("?".into(), |w| w.change_pct.to_string()))
+            .with_field(
+                "1m",
+                market.window(Window::M1).map_or("?".into(), |w| w.change_pct.to_string()),
+            )
             .with_field("pnl", format!("{:?}", event.closed_pnl));
         if self.params.want_account {
             pass = pass.with_field("account", event.account.name().unwrap_or("-"));
@@ -63,7 +67,11 @@ fn configure_errors_name_the_field() {
         err,
         "min_notinal: unknown field `min_notinal`, expected one of `min_notional_usd`, `want_account`, `window`"
     );
-    let err = FilterHarness::<Big>::configure_json(&json!({"min_notional_usd": 1, "window": "5 parsecs"})).err().unwrap();
+    let err = FilterHarness::<Big>::configure_json(
+        &json!({"min_notional_usd": 1, "window": "5 parsecs"}),
+    )
+    .err()
+    .unwrap();
     assert!(err.starts_with("window: invalid duration `5 parsecs`"), "{err}");
     let err = FilterHarness::<Big>::configure_json(&json!({"min_notional_usd": -1})).err().unwrap();
     assert_eq!(err, "min_notional_usd: must not be negative");
@@ -71,10 +79,13 @@ fn configure_errors_name_the_field() {
 
 #[test]
 fn batch_and_single_paths_agree() {
-    let filter = FilterHarness::<Big>::configure_json(&json!({"min_notional_usd": 1000, "want_account": true})).unwrap();
+    let filter = FilterHarness::<Big>::configure_json(
+        &json!({"min_notional_usd": 1000, "want_account": true}),
+    )
+    .unwrap();
     let market = Market::unknown().with_window(Window::M1, 1.5, 10.0);
     let rows = [
-        (Event::trade("BTCUSDT", 50_000.0, 0.01), market),                 // $500: reject
+        (Event::trade("BTCUSDT", 50_000.0, 0.01), market), // $500: reject
         (Event::trade("BTCUSDT", 50_000.0, 1.0).with_account("0xa"), market), // pass
         (Event::trade("ETHUSDT", 2_000.0, 1.0).without_notional(), Market::unknown()),
         (Event::trade("ETHUSDT", 2_000.0, 5.0).with_closed_pnl(-3.0), Market::unknown()), // pass
@@ -123,13 +134,21 @@ fn batch_carries_directions_and_missing_flags() {
             Ok(Echo)
         }
         fn evaluate(&mut self, event: &Event, market: &Market) -> Verdict {
-            Pass::new(event.symbol.name(), format!("{:?} {:?} {:?}", event.kind, event.direction, market.missing))
-                .with_field("batch", (event.venue.is_none() && market.window_1h.trades.is_none()).to_string())
-                .into()
+            Pass::new(
+                event.symbol.name(),
+                format!("{:?} {:?} {:?}", event.kind, event.direction, market.missing),
+            )
+            .with_field(
+                "batch",
+                (event.venue.is_none() && market.window_1h.trades.is_none()).to_string(),
+            )
+            .into()
         }
     }
     let filter = FilterHarness::<Echo>::configure("").unwrap();
-    let event = Event::new(EventKind::PerpFill, "ETH").with_direction(Direction::CloseShort).with_venue("hl");
+    let event = Event::new(EventKind::PerpFill, "ETH")
+        .with_direction(Direction::CloseShort)
+        .with_venue("hl");
     let market = Market { missing: MissingFields::BEST_ASK, ..Market::default() };
     let passed = filter.evaluate_batch(&[(event, market)]);
     assert_eq!(passed[0].1.title, "PerpFill CloseShort MissingFields(best-ask)");
@@ -184,7 +203,11 @@ impl Formatter for Lines {
 
 fn alert(symbol: &str) -> Alert {
     let event = Event::trade(symbol, 10.0, 1.0).with_venue("binance-spot").to_record();
-    Alert::new("t", Pass::new(symbol, format!("{symbol} moved")).with_severity(Severity::Info), event)
+    Alert::new(
+        "t",
+        Pass::new(symbol, format!("{symbol} moved")).with_severity(Severity::Info),
+        event,
+    )
 }
 
 #[test]

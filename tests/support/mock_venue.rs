@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
 
@@ -26,7 +26,8 @@ struct Shared {
     open: AtomicUsize,
 }
 
-type Handler = Arc<dyn Fn(MockConn) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type Handler =
+    Arc<dyn Fn(MockConn) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 pub struct MockVenue {
     pub addr: SocketAddr,
@@ -43,7 +44,11 @@ impl MockVenue {
         F: Fn(MockConn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let shared = Arc::new(Shared::default());
         let handler: Handler = Arc::new(move |conn| Box::pin(on_connect(conn)));
         let state = (handler, shared.clone());
@@ -81,13 +86,21 @@ impl MockVenue {
     pub fn wait_until(&self, what: &str, limit: Duration, cond: impl Fn(&MockVenue) -> bool) {
         let start = Instant::now();
         while !cond(self) {
-            assert!(start.elapsed() < limit, "mock venue: never saw {what}; client sent {:#?}", self.received());
+            assert!(
+                start.elapsed() < limit,
+                "mock venue: never saw {what}; client sent {:#?}",
+                self.received()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
 
-async fn upgrade(State((handler, shared)): State<(Handler, Arc<Shared>)>, uri: Uri, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State((handler, shared)): State<(Handler, Arc<Shared>)>,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.on_upgrade(move |socket| async move {
         let id = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
         shared.open.fetch_add(1, Ordering::SeqCst);

@@ -33,7 +33,10 @@ pub fn fixtures() -> Option<PathBuf> {
     if std::env::var_os("KLAXON_REQUIRE_FIXTURES").is_some() {
         panic!("{} is missing and KLAXON_REQUIRE_FIXTURES is set", dir.display());
     }
-    eprintln!("skipping: {} not found (recorded fixtures live beside the repo in ../shared)", dir.display());
+    eprintln!(
+        "skipping: {} not found (recorded fixtures live beside the repo in ../shared)",
+        dir.display()
+    );
     None
 }
 
@@ -55,7 +58,8 @@ pub struct Running {
 
 impl Running {
     pub fn spawn(mut cmd: Command) -> Running {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn klaxon");
+        let mut child =
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn klaxon");
         let stdout = child.stdout.take().unwrap();
         let stderr_pipe = child.stderr.take().unwrap();
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -82,7 +86,11 @@ impl Running {
     pub fn wait_stderr(&self, needle: &str, times: usize, limit: Duration) {
         let start = Instant::now();
         while self.stderr.lock().unwrap().matches(needle).count() < times {
-            assert!(start.elapsed() < limit, "stderr never showed {needle:?} x{times}:\n{}", self.stderr.lock().unwrap());
+            assert!(
+                start.elapsed() < limit,
+                "stderr never showed {needle:?} x{times}:\n{}",
+                self.stderr.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -93,7 +101,10 @@ impl Running {
     }
 
     pub fn signal(&self, sig: &str) {
-        let status = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -129,7 +140,8 @@ impl Running {
 pub fn alert_log_counts(db: &Path) -> (u64, u64) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let log = klaxon::store::AlertLog::open(&format!("sqlite://{}", db.display())).await.unwrap();
+        let log =
+            klaxon::store::AlertLog::open(&format!("sqlite://{}", db.display())).await.unwrap();
         let c = log.count_by_status().await.unwrap();
         (c.fired, c.suppressed)
     })
@@ -141,11 +153,17 @@ pub fn wait_file_alerts(path: &Path, at_least: usize) -> Vec<klaxon::sinks::File
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let records: Vec<klaxon::sinks::FileRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let records: Vec<klaxon::sinks::FileRecord> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         if records.len() >= at_least {
             return records;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "only {} alerts in {}: {text}", records.len(), path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "only {} alerts in {}: {text}",
+            records.len(),
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

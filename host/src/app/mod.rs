@@ -68,12 +68,17 @@ impl Runtime {
 
 /// Build the first plan (plugins loaded, configured, smoke-run) or report
 /// every problem, attributed to the config's origin.
-pub async fn first_plan(config: &ValidConfig, rt: &Runtime) -> Result<crate::pipeline::Plan, AppError> {
+pub async fn first_plan(
+    config: &ValidConfig,
+    rt: &Runtime,
+) -> Result<crate::pipeline::Plan, AppError> {
     let (config2, library, services) = (config.clone(), rt.library.clone(), rt.services.clone());
     tokio::task::spawn_blocking(move || build_plan(&config2, &library, &services, 1))
         .await
         .expect("plan building panicked")
-        .map_err(|issues| AppError::Config(ConfigError::Invalid { origin: config.origin().to_owned(), issues }))
+        .map_err(|issues| {
+            AppError::Config(ConfigError::Invalid { origin: config.origin().to_owned(), issues })
+        })
 }
 
 /// Run until a signal arrives or every source has ended; returns the run's
@@ -97,7 +102,12 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         alert_log: raw.alert_log.clone(),
     };
     let pipeline = Pipeline::start(parts).await?;
-    tracing::info!(origin = config.origin(), templates = raw.templates.len(), sources = raw.sources.len(), "Klaxon started.");
+    tracing::info!(
+        origin = config.origin(),
+        templates = raw.templates.len(),
+        sources = raw.sources.len(),
+        "Klaxon started."
+    );
 
     let cancel = CancellationToken::new();
     let sources = TaskTracker::new();
@@ -121,12 +131,21 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     ready.started.store(true, Ordering::Relaxed);
     let background = CancellationToken::new();
     if let Some(addr) = raw.server.listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| AppError::Server { addr, error })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|error| AppError::Server { addr, error })?;
         tokio::spawn(serve(listener, ready.clone(), background.clone()));
     }
     let _watch = match raw.plugins.watch {
-        true => Reloader::new(config.clone(), opts.config_path.clone(), rt.library.clone(), rt.services.clone(), plan.clone(), interest_tx)
-            .spawn(background.clone()),
+        true => Reloader::new(
+            config.clone(),
+            opts.config_path.clone(),
+            rt.library.clone(),
+            rt.services.clone(),
+            plan.clone(),
+            interest_tx,
+        )
+        .spawn(background.clone()),
         false => None,
     };
 
@@ -140,7 +159,14 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     pipeline.finish().await?;
     background.cancel();
     let summary = stats.snapshot();
-    tracing::info!(events = summary.events_in, evaluated = summary.events_evaluated, unrouted = summary.events_unrouted, fired = summary.fired, suppressed = summary.suppressed_total(), "Klaxon stopped.");
+    tracing::info!(
+        events = summary.events_in,
+        evaluated = summary.events_evaluated,
+        unrouted = summary.events_unrouted,
+        fired = summary.fired,
+        suppressed = summary.suppressed_total(),
+        "Klaxon stopped."
+    );
     Ok(summary)
 }
 
@@ -155,7 +181,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("cannot install SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("cannot install SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -47,7 +47,8 @@ impl Reloader {
     /// Watch the config file and plugins directory; reload on change until
     /// `cancel`. `None` if there is nothing to watch or watching failed.
     pub fn spawn(mut self, cancel: CancellationToken) -> Option<watch::WatchGuard> {
-        let paths: Vec<PathBuf> = self.path.iter().cloned().chain(self.library.dir().map(|d| d.to_path_buf())).collect();
+        let paths: Vec<PathBuf> =
+            self.path.iter().cloned().chain(self.library.dir().map(|d| d.to_path_buf())).collect();
         if paths.is_empty() {
             return None;
         }
@@ -91,7 +92,11 @@ impl Reloader {
         let generation = self.plan.load().generation + 1;
         let plan = build_plan(&next, &self.library, &self.services, generation)
             .map_err(|issues| ConfigError::Invalid { origin: next.origin().to_owned(), issues })?;
-        let versions: Vec<String> = plan.templates.iter().map(|t| format!("{}={}", t.id, t.filter.plugin.reference)).collect();
+        let versions: Vec<String> = plan
+            .templates
+            .iter()
+            .map(|t| format!("{}={}", t.id, t.filter.plugin.reference))
+            .collect();
         self.plan.store(Arc::new(plan));
         self.interest.send_if_modified(|old| {
             let new = super::interest_of(&next);
@@ -117,7 +122,8 @@ fn report(outcome: Result<u64, ConfigError>) {
 
 /// Sections that the running pipeline was built from and cannot swap live.
 fn restart_only_changes(old: &RawConfig, new: &RawConfig) -> Vec<ConfigIssue> {
-    let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+    let same =
+        |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
     let sections: [(&str, bool); 7] = [
         ("plugins", same(&old.plugins, &new.plugins)),
         ("sources", same(&old.sources, &new.sources)),

@@ -59,11 +59,13 @@ fn market_data(args: &BenchArgs) -> Vec<(Event, Snapshot)> {
     let cfg = SyntheticConfig { seed: args.seed, ..SyntheticConfig::default() };
     let mut generator = SyntheticMarket::new(&cfg);
     let (mut market, _) = MarketState::new(&Default::default());
-    (0..args.events).map(|_| {
-        let e = generator.next_event();
-        let s = market.fold(&e);
-        (e, s)
-    }).collect()
+    (0..args.events)
+        .map(|_| {
+            let e = generator.next_event();
+            let s = market.fold(&e);
+            (e, s)
+        })
+        .collect()
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
@@ -72,7 +74,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let (_, prices) = MarketState::new(&config.raw().market);
     let rt = crate::app::Runtime::new(&config, prices).map_err(|e| e.to_string())?;
     let plan = Arc::new(crate::app::first_plan(&config, &rt).await.map_err(|e| e.to_string())?);
-    println!("klaxon bench: {} events x {} rounds, {} templates, batch {}", args.events, args.rounds, args.templates, args.batch);
+    println!(
+        "klaxon bench: {} events x {} rounds, {} templates, batch {}",
+        args.events, args.rounds, args.templates, args.batch
+    );
     let data = market_data(&args);
 
     let (batch_ns, single_ns, native_ns) = per_evaluation(&args, &rt, &plan, &data)?;
@@ -86,29 +91,56 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let (wasm_loop, native_loop) = hot_loop(&args, &rt, &plan, &data)?;
     println!("\nhot loop (market state + route + {} filters, one thread):", args.templates);
     println!("  wasm filters   {:>12.0} events/s  {:>8.1} ns/event", 1e9 / wasm_loop, wasm_loop);
-    println!("  native rules   {:>12.0} events/s  {:>8.1} ns/event", 1e9 / native_loop, native_loop);
+    println!(
+        "  native rules   {:>12.0} events/s  {:>8.1} ns/event",
+        1e9 / native_loop,
+        native_loop
+    );
     println!("  wasm / native  {:>12.2}x", wasm_loop / native_loop);
 
     let pipeline_ns = pipeline(&args, &config, &rt, plan, &data).await;
     let _ = std::fs::remove_dir_all(&dir);
     let pipeline_ns = pipeline_ns?;
-    println!("\npipeline (threads, decide, format, alert log; {} workers):", config.raw().pipeline.workers);
-    println!("  wasm filters   {:>12.0} events/s  {:>8.1} ns/event", 1e9 / pipeline_ns, pipeline_ns);
+    println!(
+        "\npipeline (threads, decide, format, alert log; {} workers):",
+        config.raw().pipeline.workers
+    );
+    println!(
+        "  wasm filters   {:>12.0} events/s  {:>8.1} ns/event",
+        1e9 / pipeline_ns,
+        pipeline_ns
+    );
     Ok(())
 }
 
 fn filter_for(rt: &crate::app::Runtime, plan: &Plan, i: usize) -> Result<FilterInstance, String> {
     let t = &plan.templates[i];
-    FilterInstance::new(&rt.engine, &t.id, t.filter.plugin.clone(), &t.filter.params, &rt.services, t.limits).map_err(|e| e.to_string())
+    FilterInstance::new(
+        &rt.engine,
+        &t.id,
+        t.filter.plugin.clone(),
+        &t.filter.params,
+        &rt.services,
+        t.limits,
+    )
+    .map_err(|e| e.to_string())
 }
 
-fn per_evaluation(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data: &[(Event, Snapshot)]) -> Result<(f64, f64, f64), String> {
+fn per_evaluation(
+    args: &BenchArgs,
+    rt: &crate::app::Runtime,
+    plan: &Plan,
+    data: &[(Event, Snapshot)],
+) -> Result<(f64, f64, f64), String> {
     let mut filter = filter_for(rt, plan, 0)?;
-    let chunks: Vec<Columns> = data.chunks(args.batch).map(|c| {
-        let mut cols = Columns::default();
-        cols.fill(c.iter().map(|(e, s)| (e, s)));
-        cols
-    }).collect();
+    let chunks: Vec<Columns> = data
+        .chunks(args.batch)
+        .map(|c| {
+            let mut cols = Columns::default();
+            cols.fill(c.iter().map(|(e, s)| (e, s)));
+            cols
+        })
+        .collect();
     let mut out = Vec::new();
     let (mut batch, mut single, mut native_t) = (Vec::new(), Vec::new(), Vec::new());
     let singles = data.len().min(50_000);
@@ -127,7 +159,12 @@ fn per_evaluation(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data:
         let t = Instant::now();
         for cols in &chunks {
             out.clear();
-            native::amount_threshold(cols.notional_usd(), cols.symbol_ids(), threshold(0), &mut out);
+            native::amount_threshold(
+                cols.notional_usd(),
+                cols.symbol_ids(),
+                threshold(0),
+                &mut out,
+            );
         }
         native_t.push(t.elapsed());
     }
@@ -135,13 +172,20 @@ fn per_evaluation(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data:
     Ok((median_ns(batch, n), median_ns(single, singles as u64), median_ns(native_t, n)))
 }
 
-fn hot_loop(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data: &[(Event, Snapshot)]) -> Result<(f64, f64), String> {
-    let mut filters: Vec<FilterInstance> = (0..plan.templates.len()).map(|i| filter_for(rt, plan, i)).collect::<Result<_, _>>()?;
+fn hot_loop(
+    args: &BenchArgs,
+    rt: &crate::app::Runtime,
+    plan: &Plan,
+    data: &[(Event, Snapshot)],
+) -> Result<(f64, f64), String> {
+    let mut filters: Vec<FilterInstance> =
+        (0..plan.templates.len()).map(|i| filter_for(rt, plan, i)).collect::<Result<_, _>>()?;
     let events: Vec<&Event> = data.iter().map(|(e, _)| e).collect();
     let (mut wasm, mut native_t) = (Vec::new(), Vec::new());
     let mut run_once = |use_wasm: bool| -> Result<Duration, String> {
         let (mut market, _) = MarketState::new(&Default::default());
-        let (mut cols, mut out, mut targets, mut snaps) = (Columns::default(), Vec::new(), Vec::new(), Vec::new());
+        let (mut cols, mut out, mut targets, mut snaps) =
+            (Columns::default(), Vec::new(), Vec::new(), Vec::new());
         let t = Instant::now();
         for chunk in events.chunks(args.batch) {
             snaps.clear();
@@ -156,7 +200,12 @@ fn hot_loop(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data: &[(Ev
                 if use_wasm {
                     f.evaluate_batch(&cols, 0, &mut out).map_err(|e| e.to_string())?;
                 } else {
-                    native::amount_threshold(cols.notional_usd(), cols.symbol_ids(), threshold(i), &mut out);
+                    native::amount_threshold(
+                        cols.notional_usd(),
+                        cols.symbol_ids(),
+                        threshold(i),
+                        &mut out,
+                    );
                 }
             }
         }
@@ -170,7 +219,13 @@ fn hot_loop(args: &BenchArgs, rt: &crate::app::Runtime, plan: &Plan, data: &[(Ev
     Ok((median_ns(wasm, n), median_ns(native_t, n)))
 }
 
-async fn pipeline(args: &BenchArgs, config: &ValidConfig, rt: &crate::app::Runtime, plan: Arc<Plan>, data: &[(Event, Snapshot)]) -> Result<f64, String> {
+async fn pipeline(
+    args: &BenchArgs,
+    config: &ValidConfig,
+    rt: &crate::app::Runtime,
+    plan: Arc<Plan>,
+    data: &[(Event, Snapshot)],
+) -> Result<f64, String> {
     let mut samples = Vec::new();
     for _ in 0..args.rounds.min(3) {
         let (market, _) = MarketState::new(&config.raw().market);

@@ -67,7 +67,13 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        PipelineConfig { workers: cores.clamp(1, 8), batch_max: 1024, channel_capacity: 8192, time: TimeMode::Wall, disable_after_traps: 5 }
+        PipelineConfig {
+            workers: cores.clamp(1, 8),
+            batch_max: 1024,
+            channel_capacity: 8192,
+            time: TimeMode::Wall,
+            disable_after_traps: 5,
+        }
     }
 }
 

@@ -72,10 +72,17 @@ fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec
     let mut issues = Vec::new();
     for (i, channel) in t.channels.iter().enumerate() {
         if !sinks.contains(channel.as_str()) {
-            issues.push(ConfigIssue::new(at(&format!("channels.{i}")), format!("no sink named `{channel}`")));
+            issues.push(ConfigIssue::new(
+                at(&format!("channels.{i}")),
+                format!("no sink named `{channel}`"),
+            ));
         }
     }
-    let uses = [("filter", Some(&t.filter)), ("cooldown", t.cooldown.as_ref()), ("formatter", t.formatter.as_ref())];
+    let uses = [
+        ("filter", Some(&t.filter)),
+        ("cooldown", t.cooldown.as_ref()),
+        ("formatter", t.formatter.as_ref()),
+    ];
     for (field, plugin) in uses.into_iter().filter_map(|(f, u)| u.map(|u| (f, u))) {
         if plugin.plugin.trim().is_empty() {
             issues.push(ConfigIssue::new(at(&format!("{field}.plugin")), "must name a plugin"));

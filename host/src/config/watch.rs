@@ -36,11 +36,13 @@ pub fn watch(paths: &[PathBuf]) -> notify::Result<(WatchGuard, mpsc::Receiver<()
     for path in paths {
         // Watch a file's directory: editors replace files by rename, which
         // a watch on the file itself would lose.
-        let target = if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(Path::new(".")) };
+        let target =
+            if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(Path::new(".")) };
         let target = if target.as_os_str().is_empty() { Path::new(".") } else { target };
         watcher.watch(target, RecursiveMode::NonRecursive)?;
     }
-    let wanted: Vec<PathBuf> = paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
+    let wanted: Vec<PathBuf> =
+        paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
     let (tx, rx) = mpsc::channel(1);
     // Only relevant paths start or extend a quiet period: the config's
     // directory may also hold files written continuously (logs, the alert

@@ -99,7 +99,10 @@ impl MarketConfig {
             issues.push(ConfigIssue::new("market.max_symbols", "must be greater than 0"));
         }
         if self.max_symbols >= u32::MAX as usize {
-            issues.push(ConfigIssue::new("market.max_symbols", format!("must be less than {}", u32::MAX)));
+            issues.push(ConfigIssue::new(
+                "market.max_symbols",
+                format!("must be less than {}", u32::MAX),
+            ));
         }
         issues
     }
@@ -120,7 +123,12 @@ impl MarketState {
     /// `max_symbols` is clamped to `1..u32::MAX` (validation rejects the rest).
     pub fn new(cfg: &MarketConfig) -> (MarketState, Prices) {
         let prices = Prices::default();
-        let state = MarketState { symbols: Table::new(cfg.max_symbols), prices: prices.clone(), now_ms: 0, evictions: 0 };
+        let state = MarketState {
+            symbols: Table::new(cfg.max_symbols),
+            prices: prices.clone(),
+            now_ms: 0,
+            evictions: 0,
+        };
         (state, prices)
     }
 
@@ -141,7 +149,8 @@ impl MarketState {
     pub fn fold(&mut self, ev: &Event) -> Snapshot {
         self.now_ms = self.now_ms.max(ev.exchange_time_ms);
         let prices = &self.prices;
-        let (state, evicted) = self.symbols.upsert(ev.symbol, || SymbolState::new(prices, ev.symbol));
+        let (state, evicted) =
+            self.symbols.upsert(ev.symbol, || SymbolState::new(prices, ev.symbol));
         state.apply(ev);
         let snapshot = state.snapshot_at(state.latest_ms);
         if let Some((_, old)) = evicted {
@@ -271,7 +280,9 @@ impl SymbolState {
         }
         let flags = [Missing::WINDOW_1M, Missing::WINDOW_5M, Missing::WINDOW_1H];
         let mut out = [WindowStats::default(); 3];
-        for ((stats, flag), out) in self.windows.stats_at(now_ms).into_iter().zip(flags).zip(&mut out) {
+        for ((stats, flag), out) in
+            self.windows.stats_at(now_ms).into_iter().zip(flags).zip(&mut out)
+        {
             out.volume_usd = stats.volume_usd;
             out.trades = stats.trades;
             match (stats.start_price, last) {
@@ -302,4 +313,3 @@ impl SymbolState {
 fn positive(d: Decimal) -> Option<f64> {
     (d.is_sign_positive() && !d.is_zero()).then(|| dec_to_f64(d))
 }
-

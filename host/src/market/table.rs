@@ -61,7 +61,11 @@ impl<T> Table<T> {
     /// The entry for `sym`, made the most recently updated; created with
     /// `make` if absent. When that overflows the cap, the least recently
     /// updated entry is evicted and returned with its symbol.
-    pub(super) fn upsert(&mut self, sym: Sym, make: impl FnOnce() -> T) -> (&mut T, Option<(Sym, T)>) {
+    pub(super) fn upsert(
+        &mut self,
+        sym: Sym,
+        make: impl FnOnce() -> T,
+    ) -> (&mut T, Option<(Sym, T)>) {
         if let Some(&i) = self.index.get(&sym) {
             if self.front != i {
                 self.unlink(i);

@@ -9,7 +9,13 @@ fn dec(v: f64) -> Decimal {
 }
 
 fn trade(kind: EventKind, symbol: &str, t_ms: u64, price: f64, notional: Option<f64>) -> Event {
-    let mut ev = Event::new(kind, Sym::new("test-venue"), Sym::new(symbol), format!("{symbol}:{t_ms}"), t_ms);
+    let mut ev = Event::new(
+        kind,
+        Sym::new("test-venue"),
+        Sym::new(symbol),
+        format!("{symbol}:{t_ms}"),
+        t_ms,
+    );
     ev.price = dec(price);
     ev.size = Decimal::ONE;
     ev.notional_usd = notional.map(dec);
@@ -17,7 +23,13 @@ fn trade(kind: EventKind, symbol: &str, t_ms: u64, price: f64, notional: Option<
 }
 
 fn book(symbol: &str, t_ms: u64, bid: Option<f64>, ask: Option<f64>) -> Event {
-    let mut ev = Event::new(EventKind::BookTop, Sym::new("test-venue"), Sym::new(symbol), format!("{symbol}:b:{t_ms}"), t_ms);
+    let mut ev = Event::new(
+        EventKind::BookTop,
+        Sym::new("test-venue"),
+        Sym::new(symbol),
+        format!("{symbol}:b:{t_ms}"),
+        t_ms,
+    );
     ev.best_bid = bid.map(dec);
     ev.best_ask = ask.map(dec);
     if let (Some(b), Some(a)) = (bid, ask) {
@@ -35,7 +47,13 @@ fn one_minute_change_after_ninety_seconds_of_trades() {
     let (mut m, prices) = market(10);
     let mut snap = Snapshot::UNKNOWN;
     for s in 0..90u64 {
-        snap = m.apply(&mut trade(EventKind::Trade, "mk-90s", 1_000_000 + s * 1_000, 100.0 + s as f64, Some(50.0)));
+        snap = m.apply(&mut trade(
+            EventKind::Trade,
+            "mk-90s",
+            1_000_000 + s * 1_000,
+            100.0 + s as f64,
+            Some(50.0),
+        ));
     }
     // 1m window at 1089 s: buckets 1030..=1089, start price 130, last 189.
     assert_eq!(snap.last_price, 189.0);
@@ -79,7 +97,10 @@ fn windows_empty_as_time_passes_and_flag_missing() {
     // An hour later only the last price remains.
     m.apply(&mut trade(EventKind::Trade, "mk-other", 3_700_000, 1.0, None));
     let snap = m.snapshot(Sym::new("mk-idle"));
-    assert_eq!(snap.missing, Missing::from_bits_truncate(Missing::ALL.bits() & !Missing::LAST_PRICE.bits()));
+    assert_eq!(
+        snap.missing,
+        Missing::from_bits_truncate(Missing::ALL.bits() & !Missing::LAST_PRICE.bits())
+    );
     assert_eq!(prices.get("mk-idle"), Some(22.0));
 }
 
@@ -123,7 +144,9 @@ fn non_positive_prices_count_volume_but_never_move_prices() {
     m.apply(&mut trade(EventKind::Swap, "mk-zero", 2_000, 3.0, None));
     let snap = m.apply(&mut trade(EventKind::Swap, "mk-zero", 3_000, -1.0, None));
     assert_eq!((snap.last_price, snap.w1m.trades, snap.w1m.change_pct), (3.0, 3, 0.0));
-    assert!(!snap.missing.contains(Missing::LAST_PRICE) && !snap.missing.contains(Missing::WINDOW_1M));
+    assert!(
+        !snap.missing.contains(Missing::LAST_PRICE) && !snap.missing.contains(Missing::WINDOW_1M)
+    );
     assert_eq!(prices.get("mk-zero"), Some(3.0));
 }
 
@@ -139,7 +162,13 @@ fn late_trades_count_but_do_not_rewind_the_last_price() {
     assert!((snap.w1m.change_pct - 10.0).abs() < 1e-9);
     assert_eq!(prices.get("mk-late"), Some(110.0));
     // 400 s late: too old for the 1m and 5m windows, still inside 1h.
-    let snap = m.apply(&mut trade(EventKind::Trade, "mk-late", base + 20_000 - 400_000, 90.0, Some(100.0)));
+    let snap = m.apply(&mut trade(
+        EventKind::Trade,
+        "mk-late",
+        base + 20_000 - 400_000,
+        90.0,
+        Some(100.0),
+    ));
     assert_eq!((snap.w1m.trades, snap.w5m.trades, snap.w1h.trades), (3, 3, 4));
     assert_eq!((snap.w1m.volume_usd, snap.w1h.volume_usd), (10.0, 110.0));
     assert_eq!(snap.last_price, 110.0);
@@ -181,7 +210,16 @@ fn config_defaults_rejects_unknown_fields_and_validates() {
 #[test]
 fn fast_decimal_conversion_matches_to_f64() {
     use rust_decimal::prelude::ToPrimitive;
-    let cases = ["0", "1", "-2.5", "0.000000000000000000000000001", "123456789.123456789", "79228162514264337593543950335", "3000.12", "0.1"];
+    let cases = [
+        "0",
+        "1",
+        "-2.5",
+        "0.000000000000000000000000001",
+        "123456789.123456789",
+        "79228162514264337593543950335",
+        "3000.12",
+        "0.1",
+    ];
     for case in cases {
         let d: Decimal = case.parse().unwrap();
         let (fast, slow) = (dec_to_f64(d), d.to_f64().unwrap());

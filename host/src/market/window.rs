@@ -143,7 +143,13 @@ impl<const BUCKET_MS: u64, const N: u64> Window<BUCKET_MS, N> {
             _ => {
                 // Empty, or newer than every bucket. `advance(now_ms)` left only
                 // live buckets and `idx <= cur`, so the length stays bounded.
-                self.buckets.push_back(Bucket { idx, first_price: price, volume, trades: 1, first_offset_ms: offset });
+                self.buckets.push_back(Bucket {
+                    idx,
+                    first_price: price,
+                    volume,
+                    trades: 1,
+                    first_offset_ms: offset,
+                });
             }
         }
         self.volume += volume;

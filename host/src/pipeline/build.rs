@@ -78,8 +78,18 @@ impl Pipeline {
         let log = AlertLog::open(&parts.alert_log.url).await?;
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
         let (retractions, retractions_rx) = mpsc::channel(cap);
-        let retractor = tokio::spawn(run_retractions(log.clone(), retractions_rx, parts.alert_log.flush_interval, RETRACTION_HOLD));
-        let writer = tokio::spawn(run_writer(log, alerts_rx, parts.alert_log.batch_size, parts.alert_log.flush_interval));
+        let retractor = tokio::spawn(run_retractions(
+            log.clone(),
+            retractions_rx,
+            parts.alert_log.flush_interval,
+            RETRACTION_HOLD,
+        ));
+        let writer = tokio::spawn(run_writer(
+            log,
+            alerts_rx,
+            parts.alert_log.batch_size,
+            parts.alert_log.flush_interval,
+        ));
 
         let mut sink_txs: HashMap<String, mpsc::Sender<Arc<Delivery>>> = HashMap::new();
         let mut sinks = Vec::new();
@@ -111,7 +121,13 @@ impl Pipeline {
         drop((alerts_tx, sink_txs));
 
         let (events, events_rx) = mpsc::channel(cap);
-        let router = tokio::spawn(route_events(events_rx, parts.market, parts.plan, worker_txs, stats.clone()));
+        let router = tokio::spawn(route_events(
+            events_rx,
+            parts.market,
+            parts.plan,
+            worker_txs,
+            stats.clone(),
+        ));
         Ok(Pipeline { events, retractions, retractor, stats, router, workers, sinks, writer })
     }
 
@@ -121,9 +137,10 @@ impl Pipeline {
         drop(self.events);
         self.router.await.map_err(|_| PipelineError::Panicked { stage: "route" })?;
         let workers = self.workers;
-        let joined = tokio::task::spawn_blocking(move || workers.into_iter().all(|w| w.join().is_ok()))
-            .await
-            .unwrap_or(false);
+        let joined =
+            tokio::task::spawn_blocking(move || workers.into_iter().all(|w| w.join().is_ok()))
+                .await
+                .unwrap_or(false);
         if !joined {
             return Err(PipelineError::Panicked { stage: "evaluate" });
         }
@@ -131,8 +148,13 @@ impl Pipeline {
         for (name, handle) in self.sinks {
             match handle.await {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => first_error = first_error.or(Some(PipelineError::Sink { name, error: e.to_string() })),
-                Err(_) => first_error = first_error.or(Some(PipelineError::Panicked { stage: "deliver" })),
+                Ok(Err(e)) => {
+                    first_error =
+                        first_error.or(Some(PipelineError::Sink { name, error: e.to_string() }))
+                }
+                Err(_) => {
+                    first_error = first_error.or(Some(PipelineError::Panicked { stage: "deliver" }))
+                }
             }
         }
         join_store_task(self.writer, "alert log").await?;
@@ -144,7 +166,10 @@ impl Pipeline {
 }
 
 /// Wait for an alert-log task; its error or panic becomes the pipeline's.
-async fn join_store_task<T>(task: JoinHandle<Result<T, crate::store::StoreError>>, stage: &'static str) -> Result<(), PipelineError> {
+async fn join_store_task<T>(
+    task: JoinHandle<Result<T, crate::store::StoreError>>,
+    stage: &'static str,
+) -> Result<(), PipelineError> {
     match task.await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.into()),
@@ -155,14 +180,25 @@ async fn join_store_task<T>(task: JoinHandle<Result<T, crate::store::StoreError>
 /// The router: update market state, find matching templates, shard by
 /// symbol. The plan is read per event, so a published swap applies from
 /// the next event on, and each item carries the plan it was routed with.
-async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, plan: Arc<ArcSwap<Plan>>, workers: Vec<mpsc::Sender<WorkItem>>, stats: Arc<RunStats>) {
+async fn route_events(
+    mut rx: mpsc::Receiver<Event>,
+    mut market: MarketState,
+    plan: Arc<ArcSwap<Plan>>,
+    workers: Vec<mpsc::Sender<WorkItem>>,
+    stats: Arc<RunStats>,
+) {
     let mut targets = Vec::new();
     // Counter per venue, looked up once: a labelled lookup per event would
     // hash the label on the hot path.
     let mut events_in: HashMap<crate::event::Sym, prometheus::IntCounter> = HashMap::new();
     while let Some(mut event) = rx.recv().await {
         RunStats::add(&stats.events_in, 1);
-        events_in.entry(event.venue).or_insert_with(|| metrics().pipeline_events_in.with_label_values(&[event.venue.name().as_ref()])).inc();
+        events_in
+            .entry(event.venue)
+            .or_insert_with(|| {
+                metrics().pipeline_events_in.with_label_values(&[event.venue.name().as_ref()])
+            })
+            .inc();
         let snapshot = market.apply(&mut event);
         let current = plan.load_full();
         targets.clear();
@@ -172,7 +208,12 @@ async fn route_events(mut rx: mpsc::Receiver<Event>, mut market: MarketState, pl
             continue;
         }
         let shard = event.symbol.id() as usize % workers.len();
-        let item = WorkItem { event: Arc::new(event), market: snapshot, plan: current, targets: targets.clone() };
+        let item = WorkItem {
+            event: Arc::new(event),
+            market: snapshot,
+            plan: current,
+            targets: targets.clone(),
+        };
         if wait::send(&workers[shard], item, "route").await.is_err() {
             tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
             return;

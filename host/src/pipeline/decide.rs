@@ -26,7 +26,12 @@ pub struct Decider {
 }
 
 impl Decider {
-    pub fn new(engine: PluginEngine, services: HostServices, ledger: Arc<TrapLedger>, history: Arc<dyn HistoryStore>) -> Decider {
+    pub fn new(
+        engine: PluginEngine,
+        services: HostServices,
+        ledger: Arc<TrapLedger>,
+        history: Arc<dyn HistoryStore>,
+    ) -> Decider {
         Decider { engine, services, ledger, history, policies: InstanceCache::default() }
     }
 
@@ -42,11 +47,25 @@ impl Decider {
         let decision = match &t.cooldown {
             Some(slot) if !self.ledger.is_disabled(&slot.plugin.reference) => {
                 let (engine, services) = (&self.engine, &self.services);
-                let built = self.policies.get(&t.id, slot, || CooldownInstance::new(engine, &t.id, slot.plugin.clone(), &slot.params, services, t.limits));
+                let built = self.policies.get(&t.id, slot, || {
+                    CooldownInstance::new(
+                        engine,
+                        &t.id,
+                        slot.plugin.clone(),
+                        &slot.params,
+                        services,
+                        t.limits,
+                    )
+                });
                 match built.map(|p| p.decide(&pass, &event, &history, now_ms)) {
                     Ok(Ok(decision)) => decision,
                     Ok(Err(trap)) => {
-                        self.ledger.record(&slot.plugin.reference, slot.plugin.kind, t.id.as_str(), &trap.to_string());
+                        self.ledger.record(
+                            &slot.plugin.reference,
+                            slot.plugin.kind,
+                            t.id.as_str(),
+                            &trap.to_string(),
+                        );
                         self.policies.poison(&t.id);
                         fallback()
                     }

@@ -65,7 +65,11 @@ pub struct WorkerContext {
     pub stats: Arc<RunStats>,
 }
 
-pub fn spawn_worker(ctx: WorkerContext, rx: mpsc::Receiver<WorkItem>, outputs: WorkerOutputs) -> std::thread::JoinHandle<()> {
+pub fn spawn_worker(
+    ctx: WorkerContext,
+    rx: mpsc::Receiver<WorkItem>,
+    outputs: WorkerOutputs,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("klaxon-eval-{}", ctx.id))
         .spawn(move || Worker::new(ctx, outputs).run(rx))
@@ -88,10 +92,26 @@ struct Worker {
 
 impl Worker {
     fn new(ctx: WorkerContext, outputs: WorkerOutputs) -> Worker {
-        let decider = Decider::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone(), ctx.history.clone());
-        let formatter = MessageFormatter::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
+        let decider = Decider::new(
+            ctx.engine.clone(),
+            ctx.services.clone(),
+            ctx.ledger.clone(),
+            ctx.history.clone(),
+        );
+        let formatter =
+            MessageFormatter::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
         let label = ctx.id.to_string();
-        Worker { ctx, outputs, filters: InstanceCache::default(), decider, formatter, generation: 0, label, columns: Columns::default(), subset: Columns::default() }
+        Worker {
+            ctx,
+            outputs,
+            filters: InstanceCache::default(),
+            decider,
+            formatter,
+            generation: 0,
+            label,
+            columns: Columns::default(),
+            subset: Columns::default(),
+        }
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<WorkItem>) {
@@ -109,7 +129,8 @@ impl Worker {
             let mut start = 0;
             while start < batch.len() {
                 let plan = &batch[start].plan;
-                let end = start + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
+                let end = start
+                    + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
                 self.process(&batch[start..end]);
                 start = end;
             }
@@ -145,7 +166,8 @@ impl Worker {
             self.columns.fill(run.iter().map(|i| (&*i.event, &i.market)));
         }
         for t in targets {
-            let rows: Vec<usize> = (0..run.len()).filter(|&r| run[r].targets.binary_search(&t).is_ok()).collect();
+            let rows: Vec<usize> =
+                (0..run.len()).filter(|&r| run[r].targets.binary_search(&t).is_ok()).collect();
             let passes = self.filter(&plan.templates[t as usize], run, &rows);
             candidates.extend(passes.into_iter().map(|(row, pass)| (row, t, pass)));
         }
@@ -177,7 +199,16 @@ impl Worker {
         }
         let now = self.now_ms(&run[*rows.last().expect("rows is never empty")].event);
         let (engine, services) = (&self.ctx.engine, &self.ctx.services);
-        let f = match self.filters.get(&t.id, slot, || FilterInstance::new(engine, &t.id, slot.plugin.clone(), &slot.params, services, t.limits)) {
+        let f = match self.filters.get(&t.id, slot, || {
+            FilterInstance::new(
+                engine,
+                &t.id,
+                slot.plugin.clone(),
+                &slot.params,
+                services,
+                t.limits,
+            )
+        }) {
             Ok(f) => f,
             Err(error) => {
                 tracing::warn!(template = %t.id, %error, "Filter unavailable; failing closed.");
@@ -203,7 +234,12 @@ impl Worker {
         match result {
             Ok(()) => out.into_iter().map(|(i, p)| (rows[i], p)).collect(),
             Err(trap) => {
-                self.ctx.ledger.record(&slot.plugin.reference, slot.plugin.kind, t.id.as_str(), &trap.to_string());
+                self.ctx.ledger.record(
+                    &slot.plugin.reference,
+                    slot.plugin.kind,
+                    t.id.as_str(),
+                    &trap.to_string(),
+                );
                 self.filters.poison(&t.id);
                 self.failed_closed(t, rows.len())
             }
@@ -212,7 +248,10 @@ impl Worker {
 
     fn failed_closed(&self, t: &TemplatePlan, n: usize) -> Vec<(usize, Pass)> {
         let plugin = &t.filter.plugin.reference;
-        metrics().evaluations_failed.with_label_values(&[t.id.as_str(), &plugin.name]).inc_by(n as u64);
+        metrics()
+            .evaluations_failed
+            .with_label_values(&[t.id.as_str(), &plugin.name])
+            .inc_by(n as u64);
         RunStats::add(&self.ctx.stats.evaluations_failed, n as u64);
         Vec::new()
     }
@@ -226,7 +265,9 @@ impl Worker {
             }
             Some(reason) => {
                 m.alerts.with_label_values(&[alert.template.as_str(), "suppressed"]).inc();
-                m.alerts_suppressed.with_label_values(&[alert.template.as_str(), reason_class(reason)]).inc();
+                m.alerts_suppressed
+                    .with_label_values(&[alert.template.as_str(), reason_class(reason)])
+                    .inc();
                 self.ctx.stats.suppressed(reason);
             }
         }
@@ -252,7 +293,11 @@ impl Worker {
             let tp = &plan.templates[t as usize];
             let now = self.now_ms(&alerts[alerts.len() - 1].event);
             let message = self.formatter.format(tp, &alerts, now);
-            let delivery = Arc::new(Delivery { alert: alerts[alerts.len() - 1].clone(), message, channels: tp.channels.clone() });
+            let delivery = Arc::new(Delivery {
+                alert: alerts[alerts.len() - 1].clone(),
+                message,
+                channels: tp.channels.clone(),
+            });
             for channel in tp.channels.iter() {
                 if let Some(tx) = self.outputs.sinks.get(channel)
                     && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()
@@ -266,6 +311,9 @@ impl Worker {
 
 /// A bounded label for a free-text suppress reason: its first word.
 fn reason_class(reason: &str) -> &str {
-    let word = reason.split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-').next().unwrap_or("");
+    let word = reason
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+        .next()
+        .unwrap_or("");
     if word.is_empty() || word.len() > 24 { "other" } else { word }
 }

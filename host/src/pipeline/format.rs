@@ -20,7 +20,11 @@ pub struct MessageFormatter {
 }
 
 impl MessageFormatter {
-    pub fn new(engine: PluginEngine, services: HostServices, ledger: Arc<TrapLedger>) -> MessageFormatter {
+    pub fn new(
+        engine: PluginEngine,
+        services: HostServices,
+        ledger: Arc<TrapLedger>,
+    ) -> MessageFormatter {
         MessageFormatter { engine, services, ledger, formatters: InstanceCache::default() }
     }
 
@@ -40,15 +44,31 @@ impl MessageFormatter {
             && !self.ledger.is_disabled(&slot.plugin.reference)
         {
             let (engine, services) = (&self.engine, &self.services);
-            match self.formatters.get(&t.id, slot, || FormatterInstance::new(engine, &t.id, slot.plugin.clone(), &slot.params, services, t.limits)) {
+            match self.formatters.get(&t.id, slot, || {
+                FormatterInstance::new(
+                    engine,
+                    &t.id,
+                    slot.plugin.clone(),
+                    &slot.params,
+                    services,
+                    t.limits,
+                )
+            }) {
                 Ok(f) => match call(f) {
                     Ok(message) => return message,
                     Err(trap) => {
-                        self.ledger.record(&slot.plugin.reference, slot.plugin.kind, t.id.as_str(), &trap.to_string());
+                        self.ledger.record(
+                            &slot.plugin.reference,
+                            slot.plugin.kind,
+                            t.id.as_str(),
+                            &trap.to_string(),
+                        );
                         self.formatters.poison(&t.id);
                     }
                 },
-                Err(error) => tracing::warn!(template = %t.id, %error, "Formatter unavailable; using plain text."),
+                Err(error) => {
+                    tracing::warn!(template = %t.id, %error, "Formatter unavailable; using plain text.")
+                }
             }
         }
         plain_digest(alerts)
@@ -60,7 +80,11 @@ fn plain_digest(alerts: &[Arc<Alert>]) -> Message {
         [one] => plain(one),
         many => {
             let lines: Vec<String> = many.iter().map(|a| plain(a).body).collect();
-            Message { title: format!("{} alerts", many.len()), body: lines.join("\n"), markup: Markup::Plain }
+            Message {
+                title: format!("{} alerts", many.len()),
+                body: lines.join("\n"),
+                markup: Markup::Plain,
+            }
         }
     }
 }

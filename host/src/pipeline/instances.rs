@@ -33,7 +33,12 @@ impl<T> Default for InstanceCache<T> {
 impl<T> InstanceCache<T> {
     /// The instance serving `template` with `slot`, built by `build` if
     /// missing or stale.
-    pub fn get(&mut self, template: &TemplateId, slot: &PluginSlot, build: impl FnOnce() -> Result<T, PluginError>) -> Result<&mut T, PluginError> {
+    pub fn get(
+        &mut self,
+        template: &TemplateId,
+        slot: &PluginSlot,
+        build: impl FnOnce() -> Result<T, PluginError>,
+    ) -> Result<&mut T, PluginError> {
         let fresh = match self.map.get(template) {
             Some(c) => !c.slot.same_as(slot) || c.calls >= RECYCLE_AFTER,
             None => true,

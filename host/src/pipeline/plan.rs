@@ -88,8 +88,17 @@ impl PluginLibrary {
 
     /// `<dir>/<name>.wasm` if present, else the stock plugin `name`.
     pub fn resolve(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, String> {
-        let (bytes, origin) = match self.dir.as_ref().map(|d| d.join(format!("{name}.wasm"))).filter(|p| p.exists()) {
-            Some(path) => (std::fs::read(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?, path.display().to_string()),
+        let (bytes, origin) = match self
+            .dir
+            .as_ref()
+            .map(|d| d.join(format!("{name}.wasm")))
+            .filter(|p| p.exists())
+        {
+            Some(path) => (
+                std::fs::read(&path)
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+                path.display().to_string(),
+            ),
             None => match builtin::stock(name) {
                 Some((_, bytes)) => (bytes.to_vec(), "builtin".to_owned()),
                 None => return Err(self.not_found(name)),
@@ -111,14 +120,26 @@ impl PluginLibrary {
     fn not_found(&self, name: &str) -> String {
         let stock: Vec<&str> = builtin::STOCK.iter().map(|(n, _, _)| *n).collect();
         match &self.dir {
-            Some(dir) => format!("no plugin `{name}`: `{}` does not exist and no stock plugin has that name (stock: {})", dir.join(format!("{name}.wasm")).display(), stock.join(", ")),
-            None => format!("no plugin `{name}`: not a stock plugin (stock: {}) and no `plugins.dir` is set", stock.join(", ")),
+            Some(dir) => format!(
+                "no plugin `{name}`: `{}` does not exist and no stock plugin has that name (stock: {})",
+                dir.join(format!("{name}.wasm")).display(),
+                stock.join(", ")
+            ),
+            None => format!(
+                "no plugin `{name}`: not a stock plugin (stock: {}) and no `plugins.dir` is set",
+                stock.join(", ")
+            ),
         }
     }
 }
 
 /// Build a plan for every enabled template, or every issue found.
-pub fn build_plan(config: &ValidConfig, library: &PluginLibrary, services: &HostServices, generation: u64) -> Result<Plan, Vec<ConfigIssue>> {
+pub fn build_plan(
+    config: &ValidConfig,
+    library: &PluginLibrary,
+    services: &HostServices,
+    generation: u64,
+) -> Result<Plan, Vec<ConfigIssue>> {
     let mut templates = Vec::new();
     let mut issues = Vec::new();
     for (name, t) in config.raw().templates.iter().filter(|(_, t)| t.enabled) {
@@ -130,18 +151,30 @@ pub fn build_plan(config: &ValidConfig, library: &PluginLibrary, services: &Host
     if !issues.is_empty() {
         return Err(issues);
     }
-    let selectors: Vec<_> = config.raw().templates.iter().filter(|(_, t)| t.enabled).map(|(_, t)| &t.select).collect();
+    let selectors: Vec<_> =
+        config.raw().templates.iter().filter(|(_, t)| t.enabled).map(|(_, t)| &t.select).collect();
     let routes = RouteIndex::build(&selectors);
     Ok(Plan { generation, templates, routes })
 }
 
-fn plan_template(name: &str, t: &TemplateConfig, library: &PluginLibrary, services: &HostServices) -> Result<TemplatePlan, Vec<ConfigIssue>> {
+fn plan_template(
+    name: &str,
+    t: &TemplateConfig,
+    library: &PluginLibrary,
+    services: &HostServices,
+) -> Result<TemplatePlan, Vec<ConfigIssue>> {
     let id = TemplateId::new(name);
-    let limits = Limits { memory_bytes: (t.limits.memory_mib as usize) << 20, call_budget: t.limits.call_timeout };
+    let limits = Limits {
+        memory_bytes: (t.limits.memory_mib as usize) << 20,
+        call_budget: t.limits.call_timeout,
+    };
     let mut issues = Vec::new();
     let mut slot = |field: &str, used: &PluginUse, kind: PluginKind| -> Option<PluginSlot> {
         let at = |sub: &str| format!("templates.{name}.{field}.{sub}");
-        let plugin = library.resolve(&used.plugin, kind).map_err(|e| issues.push(ConfigIssue::new(at("plugin"), e))).ok()?;
+        let plugin = library
+            .resolve(&used.plugin, kind)
+            .map_err(|e| issues.push(ConfigIssue::new(at("plugin"), e)))
+            .ok()?;
         let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()) };
         if let Err(e) = smoke(library.engine(), &id, &slot, services, limits) {
             let sub = if matches!(e, PluginError::Configure { .. }) { "params" } else { "plugin" };
@@ -157,16 +190,18 @@ fn plan_template(name: &str, t: &TemplateConfig, library: &PluginLibrary, servic
     let formatter = t.formatter.as_ref().map(|u| slot("formatter", u, PluginKind::Formatter));
     let failed = |s: &Option<Option<PluginSlot>>| matches!(s, Some(None));
     match filter {
-        Some(filter) if issues.is_empty() && !failed(&cooldown) && !failed(&formatter) => Ok(TemplatePlan {
-            id,
-            filter,
-            cooldown: cooldown.flatten(),
-            default_cooldown_ms: t.default_cooldown.as_millis() as u64,
-            formatter: formatter.flatten(),
-            digest: t.digest,
-            channels: t.channels.iter().cloned().collect(),
-            limits,
-        }),
+        Some(filter) if issues.is_empty() && !failed(&cooldown) && !failed(&formatter) => {
+            Ok(TemplatePlan {
+                id,
+                filter,
+                cooldown: cooldown.flatten(),
+                default_cooldown_ms: t.default_cooldown.as_millis() as u64,
+                formatter: formatter.flatten(),
+                digest: t.digest,
+                channels: t.channels.iter().cloned().collect(),
+                limits,
+            })
+        }
         _ => Err(issues),
     }
 }
@@ -174,7 +209,13 @@ fn plan_template(name: &str, t: &TemplateConfig, library: &PluginLibrary, servic
 /// The event every plugin is smoke-run with before going live: small and
 /// unremarkable, so a healthy plugin just rejects it.
 pub fn smoke_event() -> Event {
-    let mut e = Event::new(EventKind::Trade, Sym::new("klaxon-smoke"), Sym::new("SMOKEUSDT"), "klaxon-smoke:1".into(), 1);
+    let mut e = Event::new(
+        EventKind::Trade,
+        Sym::new("klaxon-smoke"),
+        Sym::new("SMOKEUSDT"),
+        "klaxon-smoke:1".into(),
+        1,
+    );
     e.price = rust_decimal::Decimal::ONE;
     e.size = rust_decimal::Decimal::ONE;
     e.notional_usd = Some(rust_decimal::Decimal::ONE);
@@ -182,26 +223,62 @@ pub fn smoke_event() -> Event {
 }
 
 /// Configure `slot` in a throwaway store and make one call of each export.
-fn smoke(engine: &PluginEngine, template: &TemplateId, slot: &PluginSlot, services: &HostServices, limits: Limits) -> Result<(), PluginError> {
+fn smoke(
+    engine: &PluginEngine,
+    template: &TemplateId,
+    slot: &PluginSlot,
+    services: &HostServices,
+    limits: Limits,
+) -> Result<(), PluginError> {
     let event = smoke_event();
     let market = Snapshot::default();
     let plugin = slot.plugin.clone();
-    let failed = |e: crate::plugins::CallError| PluginError::Smoke { plugin: plugin.reference.clone(), reason: e.to_string() };
+    let failed = |e: crate::plugins::CallError| PluginError::Smoke {
+        plugin: plugin.reference.clone(),
+        reason: e.to_string(),
+    };
     match plugin.kind {
         PluginKind::Filter => {
-            let mut f = FilterInstance::new(engine, template, slot.plugin.clone(), &slot.params, services, limits)?;
+            let mut f = FilterInstance::new(
+                engine,
+                template,
+                slot.plugin.clone(),
+                &slot.params,
+                services,
+                limits,
+            )?;
             f.evaluate(&event, &market, 1).map_err(failed)?;
             let mut columns = crate::plugins::Columns::default();
             columns.fill([(&event, &market)].into_iter());
             f.evaluate_batch(&columns, 1, &mut Vec::new()).map_err(failed)?;
         }
         PluginKind::Cooldown => {
-            let mut c = CooldownInstance::new(engine, template, slot.plugin.clone(), &slot.params, services, limits)?;
-            let pass = Pass { alert_key: "SMOKEUSDT".into(), severity: Severity::Info, value: 1.0, title: "smoke".into(), fields: vec![] };
+            let mut c = CooldownInstance::new(
+                engine,
+                template,
+                slot.plugin.clone(),
+                &slot.params,
+                services,
+                limits,
+            )?;
+            let pass = Pass {
+                alert_key: "SMOKEUSDT".into(),
+                severity: Severity::Info,
+                value: 1.0,
+                title: "smoke".into(),
+                fields: vec![],
+            };
             c.decide(&pass, &event, &History::default(), 1).map_err(failed)?;
         }
         PluginKind::Formatter => {
-            let mut f = FormatterInstance::new(engine, template, slot.plugin.clone(), &slot.params, services, limits)?;
+            let mut f = FormatterInstance::new(
+                engine,
+                template,
+                slot.plugin.clone(),
+                &slot.params,
+                services,
+                limits,
+            )?;
             let alert = smoke_alert(template, event);
             f.format(&alert, 1).map_err(failed)?;
             f.format_digest(&[alert.clone(), alert], 1).map_err(failed)?;

@@ -53,7 +53,11 @@ impl RouteIndex {
             } else {
                 index.any.push(i);
             }
-            index.selectors.push(Compiled { venues: intern(&s.venues), kinds: s.kinds.clone(), accounts });
+            index.selectors.push(Compiled {
+                venues: intern(&s.venues),
+                kinds: s.kinds.clone(),
+                accounts,
+            });
         }
         index
     }
@@ -62,7 +66,8 @@ impl RouteIndex {
     pub fn route(&self, ev: &Event, out: &mut Vec<u32>) {
         let start = out.len();
         let by_symbol = self.by_symbol.get(&ev.symbol).map(Vec::as_slice).unwrap_or_default();
-        let by_account = ev.account.and_then(|a| self.by_account.get(&a)).map(Vec::as_slice).unwrap_or_default();
+        let by_account =
+            ev.account.and_then(|a| self.by_account.get(&a)).map(Vec::as_slice).unwrap_or_default();
         for &i in by_symbol.iter().chain(by_account).chain(&self.any) {
             if self.selectors[i as usize].admits(ev) {
                 out.push(i);
@@ -93,7 +98,11 @@ mod tests {
     #[test]
     fn routes_by_symbol_account_and_wildcard() {
         let by_symbol = Selectors { symbols: vec!["BTCUSDT".into()], ..Default::default() };
-        let by_account = Selectors { accounts: vec!["0xabc".into()], kinds: vec![EventKind::PerpFill], ..Default::default() };
+        let by_account = Selectors {
+            accounts: vec!["0xabc".into()],
+            kinds: vec![EventKind::PerpFill],
+            ..Default::default()
+        };
         let trades_anywhere = Selectors { kinds: vec![EventKind::Trade], ..Default::default() };
         let other_venue = Selectors { venues: vec!["hyperliquid".into()], ..Default::default() };
         let index = RouteIndex::build(&[&by_symbol, &by_account, &trades_anywhere, &other_venue]);

@@ -34,7 +34,11 @@ impl ArtifactCache {
         let secret = load_or_create_secret(&dir.join("secret"))?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        Ok(ArtifactCache { dir: dir.to_owned(), secret, engine_key: format!("{:016x}", h.finish()) })
+        Ok(ArtifactCache {
+            dir: dir.to_owned(),
+            secret,
+            engine_key: format!("{:016x}", h.finish()),
+        })
     }
 
     fn path_for(&self, digest: &str) -> PathBuf {
@@ -87,7 +91,8 @@ fn load_or_create_secret(path: &Path) -> Result<[u8; 32], String> {
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(|e| format!("plugin cache secret `{}`: {e}", path.display()))?;
+    let mut f =
+        opts.open(path).map_err(|e| format!("plugin cache secret `{}`: {e}", path.display()))?;
     f.write_all(&secret).map_err(|e| format!("plugin cache secret `{}`: {e}", path.display()))?;
     Ok(secret)
 }
@@ -125,8 +130,18 @@ mod tests {
     /// Load through `engine` and make one call, so "loads" means "works".
     fn load_and_call(engine: &PluginEngine) {
         let plugin = loaded_on(engine, PLUGIN, PluginKind::Filter);
-        let mut f = crate::plugins::filter::FilterInstance::new(engine, &template(), plugin, r#"{"min_notional_usd": 100}"#, &services(), GENEROUS).expect("configure");
-        let verdict = f.evaluate(&trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1).expect("evaluate");
+        let mut f = crate::plugins::filter::FilterInstance::new(
+            engine,
+            &template(),
+            plugin,
+            r#"{"min_notional_usd": 100}"#,
+            &services(),
+            GENEROUS,
+        )
+        .expect("configure");
+        let verdict = f
+            .evaluate(&trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1)
+            .expect("evaluate");
         assert!(matches!(verdict, crate::plugins::filter::Verdict::Pass(_)), "{verdict:?}");
     }
 
@@ -142,10 +157,21 @@ mod tests {
         let written = inode(&path);
 
         let second = cached_engine(dir.path());
-        assert_eq!(cache(&second).path_for(&digest()), path, "same engine settings, same artifact name");
-        assert!(cache(&second).get(&second.engine, &digest()).is_some(), "the second engine trusts the artifact");
+        assert_eq!(
+            cache(&second).path_for(&digest()),
+            path,
+            "same engine settings, same artifact name"
+        );
+        assert!(
+            cache(&second).get(&second.engine, &digest()).is_some(),
+            "the second engine trusts the artifact"
+        );
         load_and_call(&second);
-        assert_eq!(inode(&path), written, "a cache hit does not recompile (which would rewrite the artifact)");
+        assert_eq!(
+            inode(&path),
+            written,
+            "a cache hit does not recompile (which would rewrite the artifact)"
+        );
     }
 
     #[test]
@@ -161,7 +187,10 @@ mod tests {
         let tampered = inode(&path);
 
         let fresh = cached_engine(dir.path());
-        assert!(cache(&fresh).get(&fresh.engine, &digest()).is_none(), "a flipped byte fails the tag");
+        assert!(
+            cache(&fresh).get(&fresh.engine, &digest()).is_none(),
+            "a flipped byte fails the tag"
+        );
         load_and_call(&fresh);
         assert_ne!(inode(&path), tampered, "the load recompiled and replaced the artifact");
         assert!(cache(&fresh).get(&fresh.engine, &digest()).is_some(), "the replacement is valid");
@@ -184,7 +213,10 @@ mod tests {
         assert!(cache(&engine).get(&engine.engine, &digest()).is_none(), "shorter than a tag");
 
         fs::write(&path, &good).expect("write");
-        assert!(cache(&engine).get(&engine.engine, &digest()).is_some(), "the original bytes still check out");
+        assert!(
+            cache(&engine).get(&engine.engine, &digest()).is_some(),
+            "the original bytes still check out"
+        );
     }
 
     #[test]
@@ -195,8 +227,14 @@ mod tests {
         let from = cache(&ea).path_for(&digest());
         let to = cache(&eb).path_for(&digest());
         fs::copy(&from, &to).expect("copy");
-        assert!(cache(&eb).get(&eb.engine, &digest()).is_none(), "another cache's secret signed it");
+        assert!(
+            cache(&eb).get(&eb.engine, &digest()).is_none(),
+            "another cache's secret signed it"
+        );
         load_and_call(&eb);
-        assert!(cache(&eb).get(&eb.engine, &digest()).is_some(), "recompiled and signed with this cache's secret");
+        assert!(
+            cache(&eb).get(&eb.engine, &digest()).is_some(),
+            "recompiled and signed with this cache's secret"
+        );
     }
 }

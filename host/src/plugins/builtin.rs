@@ -6,7 +6,12 @@ use super::PluginKind;
 
 macro_rules! stock {
     ($name:literal, $kind:expr) => {
-        ($name, $kind, include_bytes!(concat!(env!("KLAXON_PLUGINS_DIR"), "/", $name, ".wasm")) as &'static [u8])
+        (
+            $name,
+            $kind,
+            include_bytes!(concat!(env!("KLAXON_PLUGINS_DIR"), "/", $name, ".wasm"))
+                as &'static [u8],
+        )
     };
 }
 

@@ -165,7 +165,13 @@ mod tests {
         for s in [Side::Buy, Side::Sell, Side::Unknown] {
             assert_eq!(s as u8, side(s) as u8, "{s:?}");
         }
-        for d in [Direction::None, Direction::OpenLong, Direction::CloseLong, Direction::OpenShort, Direction::CloseShort] {
+        for d in [
+            Direction::None,
+            Direction::OpenLong,
+            Direction::CloseLong,
+            Direction::OpenShort,
+            Direction::CloseShort,
+        ] {
             assert_eq!(d as u8, direction(d) as u8, "{d:?}");
         }
     }

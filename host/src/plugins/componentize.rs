@@ -54,17 +54,25 @@ impl fmt::Display for BuildError {
                 "the Rust target `{target}` is not installed; run `rustup target add {target}` \
                  (rust-toolchain.toml lists it for this workspace)"
             ),
-            BuildError::Spawn { program, source } => write!(f, "cannot run `{}`: {source}", program.display()),
+            BuildError::Spawn { program, source } => {
+                write!(f, "cannot run `{}`: {source}", program.display())
+            }
             BuildError::Cargo { packages, target, status } => write!(
                 f,
                 "`cargo build --target {target} --profile {PROFILE}` for `{}` failed ({status}); see the errors above",
                 packages.join("`, `")
             ),
             BuildError::ArtifactMissing { package, path } => {
-                write!(f, "plugin `{package}`: cargo produced no `{}`; is its crate-type `cdylib`?", path.display())
+                write!(
+                    f,
+                    "plugin `{package}`: cargo produced no `{}`; is its crate-type `cdylib`?",
+                    path.display()
+                )
             }
             BuildError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            BuildError::Componentize { package, source } => write!(f, "plugin `{package}`: {source}"),
+            BuildError::Componentize { package, source } => {
+                write!(f, "plugin `{package}`: {source}")
+            }
         }
     }
 }
@@ -134,7 +142,8 @@ pub fn build_plugins(
     // stdout would be parsed as build-script directives by an outer cargo;
     // cargo's progress and errors go to stderr.
     cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-    let status = cmd.status().map_err(|source| BuildError::Spawn { program: program.clone(), source })?;
+    let status =
+        cmd.status().map_err(|source| BuildError::Spawn { program: program.clone(), source })?;
     if !status.success() {
         return Err(BuildError::Cargo {
             packages: packages.iter().map(|p| p.to_string()).collect(),
@@ -159,11 +168,13 @@ pub fn build_plugins(
 /// Reads a built `.wasm` and returns component bytes: componentized if it
 /// is a core module, unchanged if it already is a component.
 pub fn component_from_file(package: &str, path: &Path) -> Result<Vec<u8>, BuildError> {
-    let bytes = std::fs::read(path).map_err(|source| BuildError::Io { path: path.to_owned(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| BuildError::Io { path: path.to_owned(), source })?;
     if is_component(&bytes) {
         return Ok(bytes);
     }
-    componentize(&bytes).map_err(|source| BuildError::Componentize { package: package.to_owned(), source })
+    componentize(&bytes)
+        .map_err(|source| BuildError::Componentize { package: package.to_owned(), source })
 }
 
 /// Turns a core module built with the SDK (whose `component-type` custom
@@ -186,7 +197,10 @@ pub fn is_component(bytes: &[u8]) -> bool {
 /// error, "can't find crate for `core`", does not say what to do).
 fn check_target_installed(target: &str) -> Result<(), BuildError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
-    let output = Command::new(rustc).args(["--print", "sysroot"]).env_remove("RUSTC_WORKSPACE_WRAPPER").output();
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .output();
     // If rustc cannot even be asked, let cargo report the real problem.
     let Ok(output) = output else { return Ok(()) };
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
@@ -264,6 +278,9 @@ mod tests {
         // so no world provides the import.
         let module = b"\0asm\x01\0\0\0\x01\x04\x01\x60\0\0\x02\x09\x01\x03env\x01f\0\0";
         let err = componentize(module).unwrap_err();
-        assert!(err.to_string().starts_with("cannot make a component from the core module: "), "{err}");
+        assert!(
+            err.to_string().starts_with("cannot make a component from the core module: "),
+            "{err}"
+        );
     }
 }

@@ -75,11 +75,18 @@ pub(crate) fn missing(m: &Snapshot) -> wit::MissingFields {
         (Missing::BEST_BID, wit::MissingFields::BEST_BID),
         (Missing::BEST_ASK, wit::MissingFields::BEST_ASK),
     ];
-    flags.into_iter().filter(|(host, _)| m.missing.contains(*host)).fold(wit::MissingFields::empty(), |acc, (_, flag)| acc | flag)
+    flags
+        .into_iter()
+        .filter(|(host, _)| m.missing.contains(*host))
+        .fold(wit::MissingFields::empty(), |acc, (_, flag)| acc | flag)
 }
 
 pub(crate) fn market(m: &Snapshot) -> wit::Market {
-    let w = |s: &crate::market::WindowStats| wit::WindowStats { change_pct: s.change_pct, volume_usd: s.volume_usd, trades: s.trades };
+    let w = |s: &crate::market::WindowStats| wit::WindowStats {
+        change_pct: s.change_pct,
+        volume_usd: s.volume_usd,
+        trades: s.trades,
+    };
     wit::Market {
         last_price: m.last_price,
         window_1m: w(&m.w1m),
@@ -125,7 +132,11 @@ pub(crate) fn alert(template: &TemplateId, p: &Pass, severity: Severity, ev: &Ev
         severity: severity_to_wit(severity),
         value: p.value,
         title: p.title.clone(),
-        fields: p.fields.iter().map(|(n, v)| wit::Field { name: n.clone(), value: v.clone() }).collect(),
+        fields: p
+            .fields
+            .iter()
+            .map(|(n, v)| wit::Field { name: n.clone(), value: v.clone() })
+            .collect(),
         event: event(ev),
     }
 }

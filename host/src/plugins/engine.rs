@@ -47,7 +47,8 @@ impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
         let mut c = Config::new();
         c.epoch_interruption(true).concurrency_support(false);
-        let engine = Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
+        let engine =
+            Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
         spawn_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);

@@ -33,11 +33,27 @@ pub struct FilterInstance {
 
 impl FilterInstance {
     /// Instantiate `plugin` for `template` and configure it with `params_json`.
-    pub fn new(engine: &PluginEngine, template: &TemplateId, plugin: Arc<LoadedPlugin>, params_json: &str, services: &HostServices, limits: Limits) -> Result<FilterInstance, PluginError> {
+    pub fn new(
+        engine: &PluginEngine,
+        template: &TemplateId,
+        plugin: Arc<LoadedPlugin>,
+        params_json: &str,
+        services: &HostServices,
+        limits: Limits,
+    ) -> Result<FilterInstance, PluginError> {
         let KindPre::Filter(pre) = &plugin.pre else {
             panic!("FilterInstance::new called with a {} plugin", plugin.kind.as_str());
         };
-        let (store, bindings) = instance::start(engine, template, &plugin, params_json, services, limits, |s| pre.instantiate(s), |b, s, p| b.call_configure(s, p))?;
+        let (store, bindings) = instance::start(
+            engine,
+            template,
+            &plugin,
+            params_json,
+            services,
+            limits,
+            |s| pre.instantiate(s),
+            |b, s, p| b.call_configure(s, p),
+        )?;
         Ok(FilterInstance { plugin, store, bindings, limits })
     }
 
@@ -46,7 +62,12 @@ impl FilterInstance {
     }
 
     /// Judge one event.
-    pub fn evaluate(&mut self, event: &Event, market: &Snapshot, now_ms: u64) -> Result<Verdict, CallError> {
+    pub fn evaluate(
+        &mut self,
+        event: &Event,
+        market: &Snapshot,
+        now_ms: u64,
+    ) -> Result<Verdict, CallError> {
         instance::prepare(&mut self.store, self.limits, now_ms);
         let verdict = self
             .bindings
@@ -60,16 +81,26 @@ impl FilterInstance {
 
     /// Judge a column batch; passing rows (index into `columns`, pass) are
     /// appended to `out`.
-    pub fn evaluate_batch(&mut self, columns: &Columns, now_ms: u64, out: &mut Vec<(usize, Pass)>) -> Result<(), CallError> {
+    pub fn evaluate_batch(
+        &mut self,
+        columns: &Columns,
+        now_ms: u64,
+        out: &mut Vec<(usize, Pass)>,
+    ) -> Result<(), CallError> {
         let n = columns.len();
         instance::prepare(&mut self.store, self.limits, now_ms);
-        let passed = self.bindings.call_evaluate_batch(&mut self.store, &columns.batch).map_err(|e| instance::classify(&e, self.limits))?;
+        let passed = self
+            .bindings
+            .call_evaluate_batch(&mut self.store, &columns.batch)
+            .map_err(|e| instance::classify(&e, self.limits))?;
         for p in passed {
             let row = p.row as usize;
             // A row out of range is a guest bug; treat it as a trap so the
             // failure policy applies instead of misattributing an alert.
             if row >= n {
-                return Err(CallError::Trap(format!("evaluate-batch returned row {row} for a batch of {n}")));
+                return Err(CallError::Trap(format!(
+                    "evaluate-batch returned row {row} for a batch of {n}"
+                )));
             }
             out.push((row, convert::pass(p.pass)));
         }
@@ -89,7 +120,11 @@ mod tests {
 
     /// Seeded synthetic trades and book tops, each with the snapshot it produced.
     fn market_data(n: usize) -> Vec<(Event, Snapshot)> {
-        let mut generator = SyntheticMarket::new(&SyntheticConfig { seed: 11, whale_probability: 0.01, ..SyntheticConfig::default() });
+        let mut generator = SyntheticMarket::new(&SyntheticConfig {
+            seed: 11,
+            whale_probability: 0.01,
+            ..SyntheticConfig::default()
+        });
         let (mut market, _) = MarketState::new(&Default::default());
         (0..n)
             .map(|_| {
@@ -125,18 +160,31 @@ mod tests {
             let chunk = &data[start..(start + size).min(data.len())];
             columns.fill(chunk.iter().map(|(e, s)| (e, s)));
             out.clear();
-            batched.evaluate_batch(&columns, chunk[chunk.len() - 1].0.exchange_time_ms, &mut out).expect("evaluate-batch");
+            batched
+                .evaluate_batch(&columns, chunk[chunk.len() - 1].0.exchange_time_ms, &mut out)
+                .expect("evaluate-batch");
             got.extend(out.drain(..).map(|(row, p)| (start + row, p)));
             start += chunk.len();
         }
 
-        assert!(expected.len() > 10 && expected.len() < data.len() / 2, "threshold should pass some events, not most: {}", expected.len());
+        assert!(
+            expected.len() > 10 && expected.len() < data.len() / 2,
+            "threshold should pass some events, not most: {}",
+            expected.len()
+        );
         // Stock filters judge and describe an event from what both paths
         // carry, so a quiet market (single calls) and a busy one (batches)
         // raise identical alerts; venue and tx reach formatters through the
         // event the host attaches to every alert.
-        if let Some(i) = (0..got.len().max(expected.len())).find(|&i| got.get(i) != expected.get(i)) {
-            panic!("first difference at {i} of {} single / {} batch passes:\n single: {:?}\n batch:  {:?}", expected.len(), got.len(), expected.get(i), got.get(i));
+        if let Some(i) = (0..got.len().max(expected.len())).find(|&i| got.get(i) != expected.get(i))
+        {
+            panic!(
+                "first difference at {i} of {} single / {} batch passes:\n single: {:?}\n batch:  {:?}",
+                expected.len(),
+                got.len(),
+                expected.get(i),
+                got.get(i)
+            );
         }
         let (_, pass) = &expected[0];
         assert_eq!(pass.severity, crate::alert::Severity::Critical);
@@ -145,9 +193,13 @@ mod tests {
 
     #[test]
     fn a_misspelled_param_is_a_configure_error_naming_the_field() {
-        let err = filter("amount-threshold", r#"{"min_notinal_usd": 250000}"#, GENEROUS).err().expect("configure must fail");
+        let err = filter("amount-threshold", r#"{"min_notinal_usd": 250000}"#, GENEROUS)
+            .err()
+            .expect("configure must fail");
         let version = content_version(&wasm("amount-threshold")).0;
-        let PluginError::Configure { plugin, reason } = &err else { panic!("not a configure error: {err:?}") };
+        let PluginError::Configure { plugin, reason } = &err else {
+            panic!("not a configure error: {err:?}")
+        };
         assert_eq!((&*plugin.name, &*plugin.version), ("amount-threshold", version.as_str()));
         assert_eq!(
             reason,
@@ -158,7 +210,9 @@ mod tests {
 
     #[test]
     fn params_that_are_not_json_are_a_configure_error() {
-        let err = filter("amount-threshold", "min_notional_usd = 1", GENEROUS).err().expect("configure must fail");
+        let err = filter("amount-threshold", "min_notional_usd = 1", GENEROUS)
+            .err()
+            .expect("configure must fail");
         assert!(matches!(err, PluginError::Configure { .. }), "{err:?}");
     }
 }

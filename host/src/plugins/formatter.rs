@@ -23,11 +23,27 @@ pub struct FormatterInstance {
 }
 
 impl FormatterInstance {
-    pub fn new(engine: &PluginEngine, template: &TemplateId, plugin: Arc<LoadedPlugin>, params_json: &str, services: &HostServices, limits: Limits) -> Result<FormatterInstance, PluginError> {
+    pub fn new(
+        engine: &PluginEngine,
+        template: &TemplateId,
+        plugin: Arc<LoadedPlugin>,
+        params_json: &str,
+        services: &HostServices,
+        limits: Limits,
+    ) -> Result<FormatterInstance, PluginError> {
         let KindPre::Formatter(pre) = &plugin.pre else {
             panic!("FormatterInstance::new called with a {} plugin", plugin.kind.as_str());
         };
-        let (store, bindings) = instance::start(engine, template, &plugin, params_json, services, limits, |s| pre.instantiate(s), |b, s, p| b.call_configure(s, p))?;
+        let (store, bindings) = instance::start(
+            engine,
+            template,
+            &plugin,
+            params_json,
+            services,
+            limits,
+            |s| pre.instantiate(s),
+            |b, s, p| b.call_configure(s, p),
+        )?;
         Ok(FormatterInstance { plugin, store, bindings, limits })
     }
 
@@ -38,20 +54,36 @@ impl FormatterInstance {
     pub fn format(&mut self, alert: &Alert, now_ms: u64) -> Result<Message, CallError> {
         instance::prepare(&mut self.store, self.limits, now_ms);
         let a = to_wit(alert);
-        let m = self.bindings.call_format(&mut self.store, &a).map_err(|e| instance::classify(&e, self.limits))?;
+        let m = self
+            .bindings
+            .call_format(&mut self.store, &a)
+            .map_err(|e| instance::classify(&e, self.limits))?;
         Ok(convert::message(m))
     }
 
-    pub fn format_digest(&mut self, alerts: &[Arc<Alert>], now_ms: u64) -> Result<Message, CallError> {
+    pub fn format_digest(
+        &mut self,
+        alerts: &[Arc<Alert>],
+        now_ms: u64,
+    ) -> Result<Message, CallError> {
         instance::prepare(&mut self.store, self.limits, now_ms);
         let list: Vec<wit::Alert> = alerts.iter().map(|a| to_wit(a)).collect();
-        let m = self.bindings.call_format_digest(&mut self.store, &list).map_err(|e| instance::classify(&e, self.limits))?;
+        let m = self
+            .bindings
+            .call_format_digest(&mut self.store, &list)
+            .map_err(|e| instance::classify(&e, self.limits))?;
         Ok(convert::message(m))
     }
 }
 
 fn to_wit(alert: &Alert) -> wit::Alert {
-    let pass = Pass { alert_key: alert.key.clone(), severity: alert.severity, value: alert.value, title: alert.title.clone(), fields: alert.fields.clone() };
+    let pass = Pass {
+        alert_key: alert.key.clone(),
+        severity: alert.severity,
+        value: alert.value,
+        title: alert.title.clone(),
+        fields: alert.fields.clone(),
+    };
     convert::alert(&alert.template, &pass, alert.severity, &alert.event)
 }
 
@@ -105,10 +137,32 @@ mod tests {
     #[test]
     fn the_stock_plain_formatter_formats_alerts_and_digests() {
         let plugin = loaded("plain", PluginKind::Formatter);
-        let mut f = FormatterInstance::new(engine(), &template(), plugin, r#"{"include_event": false}"#, &services(), GENEROUS).expect("configure");
+        let mut f = FormatterInstance::new(
+            engine(),
+            &template(),
+            plugin,
+            r#"{"include_event": false}"#,
+            &services(),
+            GENEROUS,
+        )
+        .expect("configure");
         let one = f.format(&alert("first"), 1).expect("format");
-        assert_eq!(one, Message { title: "first".into(), body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(), markup: Markup::Plain });
+        assert_eq!(
+            one,
+            Message {
+                title: "first".into(),
+                body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(),
+                markup: Markup::Plain
+            }
+        );
         let digest = f.format_digest(&[alert("first"), alert("second")], 1).expect("format-digest");
-        assert_eq!(digest, Message { title: "2 alerts".into(), body: "2 alerts\n[WARNING] first\n[WARNING] second".into(), markup: Markup::Plain });
+        assert_eq!(
+            digest,
+            Message {
+                title: "2 alerts".into(),
+                body: "2 alerts\n[WARNING] first\n[WARNING] second".into(),
+                markup: Markup::Plain
+            }
+        );
     }
 }

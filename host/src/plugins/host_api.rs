@@ -40,7 +40,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(template: TemplateId, plugin: PluginRef, services: HostServices, limits: StoreLimits) -> HostState {
+    pub fn new(
+        template: TemplateId,
+        plugin: PluginRef,
+        services: HostServices,
+        limits: StoreLimits,
+    ) -> HostState {
         HostState { template, plugin, services, now_ms: 0, limits, logs_this_call: 0 }
     }
 }

@@ -20,7 +20,9 @@ pub fn api_version_of(bytes: &[u8]) -> Option<String> {
         if let Payload::CustomSection(section) = payload
             && section.name() == API_VERSION_SECTION
         {
-            return std::str::from_utf8(section.data()).ok().map(|s| s.trim_end_matches('\0').to_owned());
+            return std::str::from_utf8(section.data())
+                .ok()
+                .map(|s| s.trim_end_matches('\0').to_owned());
         }
     }
     None
@@ -44,9 +46,22 @@ pub fn inspect(engine: &PluginEngine, name: &str, bytes: &[u8]) -> Result<Inspec
     let exports = ty.exports(&engine.engine).map(|(n, _)| n.to_owned()).collect();
     let worlds = [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter]
         .into_iter()
-        .map(|kind| (kind, load::load(engine, name, "inspect", bytes, kind).map(|_| ()).map_err(|e| e.to_string())))
+        .map(|kind| {
+            (
+                kind,
+                load::load(engine, name, "inspect", bytes, kind)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            )
+        })
         .collect();
-    Ok(Inspection { version: load::content_version(bytes).0, api_version: api_version_of(bytes), imports, exports, worlds })
+    Ok(Inspection {
+        version: load::content_version(bytes).0,
+        api_version: api_version_of(bytes),
+        imports,
+        exports,
+        worlds,
+    })
 }
 
 /// `inspect` on one component per world plus a WASI guest: imports,
@@ -68,7 +83,8 @@ mod tests {
     }
 
     fn why_not(i: &Inspection, kind: PluginKind) -> &str {
-        let (_, result) = i.worlds.iter().find(|(k, _)| *k == kind).expect("every world is checked");
+        let (_, result) =
+            i.worlds.iter().find(|(k, _)| *k == kind).expect("every world is checked");
         result.as_ref().expect_err("world should not match")
     }
 
@@ -90,8 +106,18 @@ mod tests {
         assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
         assert_all_worlds_checked(&i);
         assert_eq!(matching(&i), [PluginKind::Filter]);
-        assert_eq!(why_not(&i, PluginKind::Cooldown), format!("plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no export `decide` found"));
-        assert_eq!(why_not(&i, PluginKind::Formatter), format!("plugin `amount-threshold` {v} (inspect): not a `formatter` component: no export `format` found"));
+        assert_eq!(
+            why_not(&i, PluginKind::Cooldown),
+            format!(
+                "plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no export `decide` found"
+            )
+        );
+        assert_eq!(
+            why_not(&i, PluginKind::Formatter),
+            format!(
+                "plugin `amount-threshold` {v} (inspect): not a `formatter` component: no export `format` found"
+            )
+        );
     }
 
     #[test]
@@ -100,7 +126,12 @@ mod tests {
         assert_eq!(i.imports, KLAXON_IMPORTS);
         assert_eq!(i.exports, ["configure", "decide"]);
         assert_eq!(matching(&i), [PluginKind::Cooldown]);
-        assert_eq!(why_not(&i, PluginKind::Filter), format!("plugin `fixed` {v} (inspect): not a `filter` component: no export `evaluate` found"));
+        assert_eq!(
+            why_not(&i, PluginKind::Filter),
+            format!(
+                "plugin `fixed` {v} (inspect): not a `filter` component: no export `evaluate` found"
+            )
+        );
     }
 
     #[test]
@@ -110,21 +141,39 @@ mod tests {
         assert_eq!(i.imports, ["klaxon:plugin/types@0.1.0"]);
         assert_eq!(i.exports, ["configure", "format", "format-digest"]);
         assert_eq!(matching(&i), [PluginKind::Formatter]);
-        assert_eq!(why_not(&i, PluginKind::Filter), format!("plugin `plain` {v} (inspect): not a `filter` component: no export `evaluate` found"));
+        assert_eq!(
+            why_not(&i, PluginKind::Filter),
+            format!(
+                "plugin `plain` {v} (inspect): not a `filter` component: no export `evaluate` found"
+            )
+        );
     }
 
     #[test]
     fn a_wasi_guest_matches_no_world_and_the_reason_names_its_wasi_imports() {
         let (i, v) = inspected("wasi-fs");
-        assert!(i.imports.iter().any(|n| n.starts_with("wasi:filesystem/types@")), "{:?}", i.imports);
-        assert!(i.imports.iter().any(|n| n.starts_with("wasi:filesystem/preopens@")), "{:?}", i.imports);
+        assert!(
+            i.imports.iter().any(|n| n.starts_with("wasi:filesystem/types@")),
+            "{:?}",
+            i.imports
+        );
+        assert!(
+            i.imports.iter().any(|n| n.starts_with("wasi:filesystem/preopens@")),
+            "{:?}",
+            i.imports
+        );
         // It has the filter's exports; only its imports are wrong.
         assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
         assert_all_worlds_checked(&i);
         assert!(matching(&i).is_empty());
         for kind in [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter] {
             let reason = why_not(&i, kind);
-            assert!(reason.starts_with(&format!("plugin `wasi-fs` {v} (inspect): wrong imports: imports `wasi:")), "{reason}");
+            assert!(
+                reason.starts_with(&format!(
+                    "plugin `wasi-fs` {v} (inspect): wrong imports: imports `wasi:"
+                )),
+                "{reason}"
+            );
             assert!(reason.contains("`wasi:filesystem/types@0.2."), "{reason}");
             assert!(reason.contains("`wasi:filesystem/preopens@0.2."), "{reason}");
             assert!(reason.contains("which this host does not provide (it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"), "{reason}");
@@ -133,8 +182,15 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_wasm_are_refused_with_the_parse_error() {
-        assert_eq!(inspect(engine(), "junk", b"\0asm\x0d\0\x01\0junk").unwrap_err(), "failed to parse WebAssembly module: unexpected end-of-file (at offset 0xa)");
-        assert!(inspect(engine(), "junk", b"hello").unwrap_err().starts_with("failed to parse WebAssembly module: magic header not detected"));
+        assert_eq!(
+            inspect(engine(), "junk", b"\0asm\x0d\0\x01\0junk").unwrap_err(),
+            "failed to parse WebAssembly module: unexpected end-of-file (at offset 0xa)"
+        );
+        assert!(
+            inspect(engine(), "junk", b"hello")
+                .unwrap_err()
+                .starts_with("failed to parse WebAssembly module: magic header not detected")
+        );
         assert_eq!(api_version_of(b"hello"), None);
     }
 }

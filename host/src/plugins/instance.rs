@@ -43,7 +43,13 @@ pub enum CallError {
 }
 
 /// A Store ready to host one instance of `plugin` for `template`.
-pub(crate) fn new_store(engine: &PluginEngine, template: &TemplateId, plugin: &LoadedPlugin, services: &HostServices, limits: Limits) -> Store<HostState> {
+pub(crate) fn new_store(
+    engine: &PluginEngine,
+    template: &TemplateId,
+    plugin: &LoadedPlugin,
+    services: &HostServices,
+    limits: Limits,
+) -> Store<HostState> {
     let store_limits = StoreLimitsBuilder::new()
         .memory_size(limits.memory_bytes)
         .instances(16)
@@ -52,7 +58,8 @@ pub(crate) fn new_store(engine: &PluginEngine, template: &TemplateId, plugin: &L
         .table_elements(100_000)
         .trap_on_grow_failure(true)
         .build();
-    let state = HostState::new(template.clone(), plugin.reference.clone(), services.clone(), store_limits);
+    let state =
+        HostState::new(template.clone(), plugin.reference.clone(), services.clone(), store_limits);
     let mut store = Store::new(&engine.engine, state);
     store.limiter(|s| &mut s.limits);
     // Instantiation runs guest start code too; it gets the call budget.
@@ -80,8 +87,15 @@ pub(crate) fn classify(err: &wasmtime::Error, limits: Limits) -> CallError {
 }
 
 /// Turn an instantiation failure into a `PluginError`.
-pub(crate) fn instantiate_error(plugin: &LoadedPlugin, err: &wasmtime::Error, limits: Limits) -> PluginError {
-    PluginError::Instantiate { plugin: plugin.reference.clone(), reason: classify(err, limits).to_string() }
+pub(crate) fn instantiate_error(
+    plugin: &LoadedPlugin,
+    err: &wasmtime::Error,
+    limits: Limits,
+) -> PluginError {
+    PluginError::Instantiate {
+        plugin: plugin.reference.clone(),
+        reason: classify(err, limits).to_string(),
+    }
 }
 
 /// Instantiate a plugin in a fresh store and configure it with `params`;
@@ -104,11 +118,18 @@ pub(crate) fn start<B>(
 }
 
 /// Turn a configure error or trap into a `PluginError`.
-pub(crate) fn configure_error(plugin: &LoadedPlugin, result: Result<Result<(), String>, wasmtime::Error>, limits: Limits) -> Result<(), PluginError> {
+pub(crate) fn configure_error(
+    plugin: &LoadedPlugin,
+    result: Result<Result<(), String>, wasmtime::Error>,
+    limits: Limits,
+) -> Result<(), PluginError> {
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(reason)) => Err(PluginError::Configure { plugin: plugin.reference.clone(), reason }),
-        Err(e) => Err(PluginError::Configure { plugin: plugin.reference.clone(), reason: classify(&e, limits).to_string() }),
+        Err(e) => Err(PluginError::Configure {
+            plugin: plugin.reference.clone(),
+            reason: classify(&e, limits).to_string(),
+        }),
     }
 }
 
@@ -154,10 +175,18 @@ mod tests {
     /// batch; a new one from the same `LoadedPlugin` works.
     fn assert_poisoned_then_rebuilt(f: &mut FilterInstance, name: &str, limits: Limits) {
         let market = Snapshot::default();
-        assert_eq!(f.evaluate(&cheap(), &market, 2), Err(CallError::Trap(POISONED.into())), "{name}: poisoned instance, single event");
+        assert_eq!(
+            f.evaluate(&cheap(), &market, 2),
+            Err(CallError::Trap(POISONED.into())),
+            "{name}: poisoned instance, single event"
+        );
         let mut columns = Columns::default();
         columns.fill([(&cheap(), &market)].into_iter());
-        assert_eq!(f.evaluate_batch(&columns, 2, &mut Vec::new()), Err(CallError::Trap(POISONED.into())), "{name}: poisoned instance, batch");
+        assert_eq!(
+            f.evaluate_batch(&columns, 2, &mut Vec::new()),
+            Err(CallError::Trap(POISONED.into())),
+            "{name}: poisoned instance, batch"
+        );
         let mut fresh = filter(name, "{}", limits).expect("fresh instance");
         assert_eq!(fresh.evaluate(&cheap(), &market, 3), below_trigger(), "{name}: fresh instance");
     }
@@ -173,7 +202,11 @@ mod tests {
     #[test]
     fn a_guest_panic_is_a_trap_that_poisons_only_its_instance() {
         let mut f = filter("trap", "{}", LIMITS).expect("configure");
-        let Err(ref err @ CallError::Trap(ref text)) = f.evaluate(&expensive(), &Snapshot::default(), 1) else { panic!("the trap plugin did not trap") };
+        let Err(ref err @ CallError::Trap(ref text)) =
+            f.evaluate(&expensive(), &Snapshot::default(), 1)
+        else {
+            panic!("the trap plugin did not trap")
+        };
         // Wasmtime's chain: the guest backtrace context, then the trap itself.
         assert!(text.starts_with("error while executing at wasm backtrace:"), "{text}");
         assert!(text.ends_with("wasm trap: wasm `unreachable` instruction executed"), "{text}");
@@ -197,7 +230,10 @@ mod tests {
         let (a, b) = (cheap(), expensive());
         let mut columns = Columns::default();
         columns.fill([(&a, &market), (&b, &market)].into_iter());
-        assert_eq!(f.evaluate_batch(&columns, 1, &mut Vec::new()), Err(CallError::Timeout(Duration::from_millis(200))));
+        assert_eq!(
+            f.evaluate_batch(&columns, 1, &mut Vec::new()),
+            Err(CallError::Timeout(Duration::from_millis(200)))
+        );
         assert_poisoned_then_rebuilt(&mut f, "loop-forever", SHORT);
     }
 
@@ -213,10 +249,20 @@ mod tests {
     #[test]
     fn a_memory_limit_below_the_initial_memory_fails_instantiation() {
         let tiny = Limits { memory_bytes: 64 << 10, ..LIMITS };
-        let err = filter("trap", "{}", tiny).err().expect("64 KiB is below any Rust guest's initial memory");
+        let err = filter("trap", "{}", tiny)
+            .err()
+            .expect("64 KiB is below any Rust guest's initial memory");
         let version = crate::plugins::load::content_version(&crate::plugins::tests::wasm("trap")).0;
-        assert!(matches!(&err, PluginError::Instantiate { plugin, .. } if *plugin.name == *"trap"), "{err:?}");
-        assert_eq!(err.to_string(), format!("plugin `trap` {version}: cannot instantiate: exceeded its memory limit of 65536 bytes"));
+        assert!(
+            matches!(&err, PluginError::Instantiate { plugin, .. } if *plugin.name == *"trap"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plugin `trap` {version}: cannot instantiate: exceeded its memory limit of 65536 bytes"
+            )
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use super::bindings::{API_VERSION, cooldown::CooldownPolicyPre, filter::FilterPre, formatter::FormatterPre};
+use super::bindings::{
+    API_VERSION, cooldown::CooldownPolicyPre, filter::FilterPre, formatter::FormatterPre,
+};
 use super::host_api::HostState;
 use super::inspect::api_version_of;
 use super::{PluginEngine, PluginError, PluginKind, PluginRef, error_chain};
@@ -46,7 +48,13 @@ pub fn content_version(bytes: &[u8]) -> (String, String) {
 }
 
 /// Compile (or fetch from cache) and type-check `bytes` as a `kind` plugin.
-pub fn load(engine: &PluginEngine, name: &str, origin: &str, bytes: &[u8], kind: PluginKind) -> Result<Arc<LoadedPlugin>, PluginError> {
+pub fn load(
+    engine: &PluginEngine,
+    name: &str,
+    origin: &str,
+    bytes: &[u8],
+    kind: PluginKind,
+) -> Result<Arc<LoadedPlugin>, PluginError> {
     let (version, digest) = content_version(bytes);
     let plugin = PluginRef { name: Arc::from(name), version: Arc::from(version) };
     let origin = origin.to_owned();
@@ -56,12 +64,17 @@ pub fn load(engine: &PluginEngine, name: &str, origin: &str, bytes: &[u8], kind:
     {
         return Err(PluginError::ApiVersion { plugin, origin, found, expected: API_VERSION });
     }
-    let component = compile(engine, bytes, &digest)
-        .map_err(|reason| PluginError::Compile { plugin: plugin.clone(), origin: origin.clone(), reason })?;
-    let instance_pre = engine
-        .linker
-        .instantiate_pre(&component)
-        .map_err(|e| PluginError::Imports { plugin: plugin.clone(), origin: origin.clone(), reason: imports_reason(engine, &component, &e) })?;
+    let component = compile(engine, bytes, &digest).map_err(|reason| PluginError::Compile {
+        plugin: plugin.clone(),
+        origin: origin.clone(),
+        reason,
+    })?;
+    let instance_pre =
+        engine.linker.instantiate_pre(&component).map_err(|e| PluginError::Imports {
+            plugin: plugin.clone(),
+            origin: origin.clone(),
+            reason: imports_reason(engine, &component, &e),
+        })?;
     let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
         plugin: plugin.clone(),
         origin: origin.clone(),
@@ -70,8 +83,12 @@ pub fn load(engine: &PluginEngine, name: &str, origin: &str, bytes: &[u8], kind:
     };
     let pre = match kind {
         PluginKind::Filter => KindPre::Filter(FilterPre::new(instance_pre).map_err(wrong_world)?),
-        PluginKind::Cooldown => KindPre::Cooldown(CooldownPolicyPre::new(instance_pre).map_err(wrong_world)?),
-        PluginKind::Formatter => KindPre::Formatter(FormatterPre::new(instance_pre).map_err(wrong_world)?),
+        PluginKind::Cooldown => {
+            KindPre::Cooldown(CooldownPolicyPre::new(instance_pre).map_err(wrong_world)?)
+        }
+        PluginKind::Formatter => {
+            KindPre::Formatter(FormatterPre::new(instance_pre).map_err(wrong_world)?)
+        }
     };
     Ok(Arc::new(LoadedPlugin { reference: plugin, kind, origin, pre }))
 }
@@ -103,13 +120,19 @@ fn imports_reason(engine: &PluginEngine, component: &Component, err: &wasmtime::
         .collect();
     match foreign.is_empty() {
         true => error_chain(err),
-        false => format!("imports {}, which this host does not provide (it links only `klaxon:plugin`, no WASI): {}", foreign.join(", "), error_chain(err)),
+        false => format!(
+            "imports {}, which this host does not provide (it links only `klaxon:plugin`, no WASI): {}",
+            foreign.join(", "),
+            error_chain(err)
+        ),
     }
 }
 
 /// Same major, and for 0.x the same minor (semver's rule for pre-1.0).
 fn compatible(found: &str, expected: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> { v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
+    let parts = |v: &str| -> Vec<u64> {
+        v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect()
+    };
     let (f, e) = (parts(found), parts(expected));
     match (f.as_slice(), e.as_slice()) {
         ([0, fm, ..], [0, em, ..]) => fm == em,
@@ -159,10 +182,25 @@ mod tests {
     fn an_incompatible_api_version_is_rejected_before_compiling() {
         let bytes = stamped(&wasm("amount-threshold"), "9.9.9");
         assert_eq!(api_version_of(&bytes).as_deref(), Some("9.9.9"));
-        let err = load(engine(), "amount-threshold", "plugins/amount-threshold.wasm", &bytes, PluginKind::Filter).unwrap_err();
+        let err = load(
+            engine(),
+            "amount-threshold",
+            "plugins/amount-threshold.wasm",
+            &bytes,
+            PluginKind::Filter,
+        )
+        .unwrap_err();
         let version = content_version(&bytes).0;
-        assert!(matches!(&err, PluginError::ApiVersion { found, expected: "0.1.0", .. } if found == "9.9.9"), "{err:?}");
-        assert_eq!(err.to_string(), format!("plugin `amount-threshold` {version} (plugins/amount-threshold.wasm): built for klaxon:plugin@9.9.9, this host speaks @0.1.0"));
+        assert!(
+            matches!(&err, PluginError::ApiVersion { found, expected: "0.1.0", .. } if found == "9.9.9"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plugin `amount-threshold` {version} (plugins/amount-threshold.wasm): built for klaxon:plugin@9.9.9, this host speaks @0.1.0"
+            )
+        );
         assert_eq!(err.reason_label(), "api_version");
     }
 
@@ -170,7 +208,8 @@ mod tests {
     fn a_compatible_api_version_stamp_loads() {
         let bytes = stamped(&wasm("amount-threshold"), "0.1.9");
         assert_eq!(api_version_of(&bytes).as_deref(), Some("0.1.9"));
-        let plugin = load(engine(), "amount-threshold", "test", &bytes, PluginKind::Filter).expect("0.1.9 speaks 0.1");
+        let plugin = load(engine(), "amount-threshold", "test", &bytes, PluginKind::Filter)
+            .expect("0.1.9 speaks 0.1");
         assert_eq!(&*plugin.reference.version, content_version(&bytes).0);
     }
 
@@ -186,22 +225,41 @@ mod tests {
         let bytes = wasm("plain");
         let err = load(engine(), "plain", "builtin", &bytes, PluginKind::Filter).unwrap_err();
         let version = content_version(&bytes).0;
-        assert_eq!(err.to_string(), format!("plugin `plain` {version} (builtin): not a `filter` component: no export `evaluate` found"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plugin `plain` {version} (builtin): not a `filter` component: no export `evaluate` found"
+            )
+        );
         assert_eq!(err.reason_label(), "wrong_world");
     }
 
     #[test]
     fn wasi_imports_are_rejected_naming_every_one() {
         let bytes = wasm("wasi-fs");
-        let err = load(engine(), "wasi-fs", "plugins/wasi-fs.wasm", &bytes, PluginKind::Filter).unwrap_err();
-        let PluginError::Imports { plugin, origin, reason } = &err else { panic!("not an imports error: {err:?}") };
-        assert_eq!((&*plugin.name, &*plugin.version, origin.as_str()), ("wasi-fs", content_version(&bytes).0.as_str(), "plugins/wasi-fs.wasm"));
+        let err = load(engine(), "wasi-fs", "plugins/wasi-fs.wasm", &bytes, PluginKind::Filter)
+            .unwrap_err();
+        let PluginError::Imports { plugin, origin, reason } = &err else {
+            panic!("not an imports error: {err:?}")
+        };
+        assert_eq!(
+            (&*plugin.name, &*plugin.version, origin.as_str()),
+            ("wasi-fs", content_version(&bytes).0.as_str(), "plugins/wasi-fs.wasm")
+        );
         assert!(reason.starts_with("imports `wasi:"), "{reason}");
         assert!(reason.contains("`wasi:filesystem/types@0.2."), "{reason}");
         assert!(reason.contains("`wasi:filesystem/preopens@0.2."), "{reason}");
-        assert!(!reason.contains("`klaxon:plugin/"), "the host's own imports are not blamed: {reason}");
+        assert!(
+            !reason.contains("`klaxon:plugin/"),
+            "the host's own imports are not blamed: {reason}"
+        );
         // The linker's own account of the first failure follows.
-        assert!(reason.contains("(it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"), "{reason}");
+        assert!(
+            reason.contains(
+                "(it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"
+            ),
+            "{reason}"
+        );
         assert_eq!(err.reason_label(), "imports");
     }
 
@@ -210,7 +268,12 @@ mod tests {
         let core_module = b"\0asm\x01\0\0\0";
         let err = load(engine(), "core", "test", core_module, PluginKind::Filter).unwrap_err();
         let version = content_version(core_module).0;
-        assert_eq!(err.to_string(), format!("plugin `core` {version} (test): not a valid component: failed to parse WebAssembly module: attempted to parse a wasm module with a component parser"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plugin `core` {version} (test): not a valid component: failed to parse WebAssembly module: attempted to parse a wasm module with a component parser"
+            )
+        );
         assert_eq!(err.reason_label(), "compile");
     }
 

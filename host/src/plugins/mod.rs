@@ -15,10 +15,10 @@
 
 pub mod artifact;
 pub mod bindings;
-mod convert;
 pub mod builtin;
 pub mod columns;
 pub mod componentize;
+mod convert;
 pub mod cooldown;
 pub mod engine;
 pub mod filter;
@@ -35,8 +35,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{PluginEngine, RuntimeConfig};
 pub use columns::Columns;
+pub use engine::{PluginEngine, RuntimeConfig};
 pub use instance::{CallError, Limits};
 pub use load::LoadedPlugin;
 pub use traps::TrapLedger;
@@ -87,10 +87,17 @@ impl fmt::Display for PluginRef {
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("plugin `{name}` ({}): cannot read: {source}", path.display())]
-    Read { name: String, path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("plugin {plugin} ({origin}): not a valid component: {reason}")]
     Compile { plugin: PluginRef, origin: String, reason: String },
-    #[error("plugin {plugin} ({origin}): built for klaxon:plugin@{found}, this host speaks @{expected}")]
+    #[error(
+        "plugin {plugin} ({origin}): built for klaxon:plugin@{found}, this host speaks @{expected}"
+    )]
     ApiVersion { plugin: PluginRef, origin: String, found: String, expected: &'static str },
     #[error("plugin {plugin} ({origin}): wrong imports: {reason}")]
     Imports { plugin: PluginRef, origin: String, reason: String },
@@ -137,7 +144,9 @@ pub(crate) mod tests {
 
     use super::filter::FilterInstance;
     use super::host_api::HostServices;
-    use super::{Limits, LoadedPlugin, PluginEngine, PluginError, PluginKind, PluginRef, RuntimeConfig, load};
+    use super::{
+        Limits, LoadedPlugin, PluginEngine, PluginError, PluginKind, PluginRef, RuntimeConfig, load,
+    };
     use crate::alert::TemplateId;
     use crate::event::{Event, EventKind, Side, Sym};
     use crate::market::Prices;
@@ -146,30 +155,38 @@ pub(crate) mod tests {
     /// The default memory cap with a time budget no healthy call comes near:
     /// epoch deadlines count wall time, and a stall of a loaded test machine
     /// must not turn a healthy call into a timeout.
-    pub(crate) const GENEROUS: Limits = Limits { memory_bytes: 16 << 20, call_budget: std::time::Duration::from_secs(10) };
+    pub(crate) const GENEROUS: Limits =
+        Limits { memory_bytes: 16 << 20, call_budget: std::time::Duration::from_secs(10) };
 
     /// One engine, no artifact cache, shared by every test in the binary.
     pub(crate) fn engine() -> &'static PluginEngine {
         static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
-        ENGINE.get_or_init(|| PluginEngine::new(&RuntimeConfig { cache_dir: None }).expect("engine"))
+        ENGINE
+            .get_or_init(|| PluginEngine::new(&RuntimeConfig { cache_dir: None }).expect("engine"))
     }
 
     /// The built component `<name>.wasm` (stock or test plugin), read once
     /// per test binary so that every test sees the same bytes (and version)
     /// even if a concurrent build rewrites the file.
     pub(crate) fn wasm(name: &str) -> Vec<u8> {
-        static READ: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> = OnceLock::new();
+        static READ: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+            OnceLock::new();
         let mut read = READ.get_or_init(Default::default).lock().expect("wasm cache");
         read.entry(name.to_owned())
             .or_insert_with(|| {
-                let path = std::path::Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"));
+                let path =
+                    std::path::Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"));
                 std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             })
             .clone()
     }
 
     /// Load the built component `name` as a `kind` plugin on `engine`.
-    pub(crate) fn loaded_on(engine: &PluginEngine, name: &str, kind: PluginKind) -> Arc<LoadedPlugin> {
+    pub(crate) fn loaded_on(
+        engine: &PluginEngine,
+        name: &str,
+        kind: PluginKind,
+    ) -> Arc<LoadedPlugin> {
         load::load(engine, name, "test", &wasm(name), kind).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -186,13 +203,30 @@ pub(crate) mod tests {
     }
 
     /// A configured filter instance of the built component `name`.
-    pub(crate) fn filter(name: &str, params: &str, limits: Limits) -> Result<FilterInstance, PluginError> {
-        FilterInstance::new(engine(), &template(), loaded(name, PluginKind::Filter), params, &services(), limits)
+    pub(crate) fn filter(
+        name: &str,
+        params: &str,
+        limits: Limits,
+    ) -> Result<FilterInstance, PluginError> {
+        FilterInstance::new(
+            engine(),
+            &template(),
+            loaded(name, PluginKind::Filter),
+            params,
+            &services(),
+            limits,
+        )
     }
 
     /// A USDT trade of `size` at `price`, notional `price * size`.
     pub(crate) fn trade(symbol: &str, price: i64, size: i64) -> Event {
-        let mut e = Event::new(EventKind::Trade, Sym::new("unit"), Sym::new(symbol), format!("unit:{symbol}:{price}:{size}"), 1_700_000_000_000);
+        let mut e = Event::new(
+            EventKind::Trade,
+            Sym::new("unit"),
+            Sym::new(symbol),
+            format!("unit:{symbol}:{price}:{size}"),
+            1_700_000_000_000,
+        );
         e.price = Decimal::from(price);
         e.size = Decimal::from(size);
         e.notional_usd = Some(Decimal::from(price * size));

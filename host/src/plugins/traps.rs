@@ -39,13 +39,23 @@ impl TrapLedger {
     }
 
     pub fn is_disabled(&self, plugin: &PluginRef) -> bool {
-        self.threshold > 0 && self.counts.lock().expect("trap ledger poisoned").get(plugin).is_some_and(|n| *n >= self.threshold)
+        self.threshold > 0
+            && self
+                .counts
+                .lock()
+                .expect("trap ledger poisoned")
+                .get(plugin)
+                .is_some_and(|n| *n >= self.threshold)
     }
 
     /// Disabled versions and their trap counts, for `/ready` and the CLI.
     pub fn disabled(&self) -> Vec<(PluginRef, u32)> {
         let counts = self.counts.lock().expect("trap ledger poisoned");
-        counts.iter().filter(|(_, n)| self.threshold > 0 && **n >= self.threshold).map(|(p, n)| (p.clone(), *n)).collect()
+        counts
+            .iter()
+            .filter(|(_, n)| self.threshold > 0 && **n >= self.threshold)
+            .map(|(p, n)| (p.clone(), *n))
+            .collect()
     }
 }
 
@@ -74,7 +84,9 @@ mod tests {
     fn the_threshold_th_trap_disables_the_version_and_reports_it_once() {
         let ledger = TrapLedger::new(3);
         let p = version("ledger-threshold", "aaaaaaaaaaaa");
-        let trap = |template| ledger.record(&p, PluginKind::Filter, template, "exceeded its 50ms time budget");
+        let trap = |template| {
+            ledger.record(&p, PluginKind::Filter, template, "exceeded its 50ms time budget")
+        };
         assert!(!trap("a"));
         assert!(!trap("b"), "traps from any template count toward the version");
         assert!(!ledger.is_disabled(&p));
@@ -97,7 +109,10 @@ mod tests {
     #[test]
     fn a_new_version_starts_with_a_clean_record() {
         let ledger = TrapLedger::new(2);
-        let (old, new) = (version("ledger-versions", "111111111111"), version("ledger-versions", "222222222222"));
+        let (old, new) = (
+            version("ledger-versions", "111111111111"),
+            version("ledger-versions", "222222222222"),
+        );
         ledger.record(&old, PluginKind::Cooldown, "t", "trapped");
         assert!(ledger.record(&old, PluginKind::Cooldown, "t", "trapped"));
         assert!(ledger.is_disabled(&old));
@@ -105,7 +120,9 @@ mod tests {
         assert!(!ledger.record(&new, PluginKind::Cooldown, "t", "trapped"));
         assert!(!ledger.is_disabled(&new));
         assert_eq!(ledger.disabled(), vec![(old.clone(), 2)]);
-        let cooldown_traps = |p: &PluginRef| metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "cooldown"]).get();
+        let cooldown_traps = |p: &PluginRef| {
+            metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "cooldown"]).get()
+        };
         assert_eq!((cooldown_traps(&old), cooldown_traps(&new)), (2, 1));
     }
 
@@ -118,7 +135,10 @@ mod tests {
         }
         assert!(!ledger.is_disabled(&p));
         assert!(ledger.disabled().is_empty());
-        assert_eq!(metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "formatter"]).get(), 100);
+        assert_eq!(
+            metrics().plugin_traps.with_label_values(&[&p.name, &p.version, "formatter"]).get(),
+            100
+        );
         assert_eq!(disabled_total(&p), 0);
     }
 

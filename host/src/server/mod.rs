@@ -25,7 +25,12 @@ pub fn app(state: ReadyState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
-        .route("/metrics", get(|| async { ([("content-type", "text/plain; version=0.0.4")], crate::telemetry::render()) }))
+        .route(
+            "/metrics",
+            get(|| async {
+                ([("content-type", "text/plain; version=0.0.4")], crate::telemetry::render())
+            }),
+        )
         .with_state(state)
 }
 
@@ -34,12 +39,26 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting".to_owned());
     }
     let links = crate::sources::live::health().snapshot();
-    let down: Vec<String> = links.iter().filter(|(_, h)| h.up == 0 && h.want > 0).map(|(name, h)| format!("source {name} has 0/{} connections", h.want)).collect();
+    let down: Vec<String> = links
+        .iter()
+        .filter(|(_, h)| h.up == 0 && h.want > 0)
+        .map(|(name, h)| format!("source {name} has 0/{} connections", h.want))
+        .collect();
     if !down.is_empty() {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}", down.join("; ")));
     }
-    let mut degraded: Vec<String> = state.ledger.disabled().iter().map(|(p, n)| format!("{p} disabled after {n} traps")).collect();
-    degraded.extend(links.iter().filter(|(_, h)| !h.ready()).map(|(name, h)| format!("source {name} has {}/{} connections", h.up, h.want)));
+    let mut degraded: Vec<String> = state
+        .ledger
+        .disabled()
+        .iter()
+        .map(|(p, n)| format!("{p} disabled after {n} traps"))
+        .collect();
+    degraded.extend(
+        links
+            .iter()
+            .filter(|(_, h)| !h.ready())
+            .map(|(name, h)| format!("source {name} has {}/{} connections", h.up, h.want)),
+    );
     if degraded.is_empty() {
         (StatusCode::OK, "ready".to_owned())
     } else {
@@ -49,11 +68,17 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
 
 /// Serve on a bound listener until `cancel` fires. Binding is the caller's
 /// job so that a taken port fails startup with a clear error.
-pub async fn serve(listener: tokio::net::TcpListener, state: ReadyState, cancel: tokio_util::sync::CancellationToken) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ReadyState,
+    cancel: tokio_util::sync::CancellationToken,
+) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "Serving /health, /ready and /metrics.");
     }
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await;
     if let Err(error) = served {
         tracing::error!(%error, "HTTP server stopped.");
     }
@@ -81,12 +106,16 @@ mod tests {
         let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-        assert!(String::from_utf8_lossy(&body).contains("source ready-test-source has 0/2 connections"));
+        assert!(
+            String::from_utf8_lossy(&body).contains("source ready-test-source has 0/2 connections")
+        );
         let guard = crate::sources::live::ConnectionGuard::open("ready-test-source");
         let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-        assert!(String::from_utf8_lossy(&body).contains("degraded: source ready-test-source has 1/2"));
+        assert!(
+            String::from_utf8_lossy(&body).contains("degraded: source ready-test-source has 1/2")
+        );
         health.forget("ready-test-source");
         drop(guard);
         crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();

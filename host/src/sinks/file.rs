@@ -272,7 +272,8 @@ mod tests {
         let path = dir.path().join("alerts.ndjson");
         run_file_sink(&path, vec![delivery(1, "a", "b")]).await;
         run_file_sink(&path, vec![delivery(2, "c", "d"), delivery(3, "e", "f")]).await;
-        let ids: Vec<u64> = read_records(&path).iter().map(|r| r.event.exchange_time_ms % 1000).collect();
+        let ids: Vec<u64> =
+            read_records(&path).iter().map(|r| r.event.exchange_time_ms % 1000).collect();
         assert_eq!(ids, [124, 125, 126]);
     }
 
@@ -281,7 +282,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no/such/dir/alerts.ndjson");
         let (_tx, rx) = mpsc::channel(1);
-        let err = SinkConfig::File(FileConfig { path: path.clone() }).run("archive".into(), rx).await.unwrap_err();
+        let err = SinkConfig::File(FileConfig { path: path.clone() })
+            .run("archive".into(), rx)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), format!("sink `archive`: cannot open `{}`", path.display()));
     }
 

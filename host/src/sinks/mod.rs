@@ -60,7 +60,11 @@ impl SinkConfig {
 
     /// Deliver everything from `rx` until it closes, then flush and return.
     /// `name` is the sink's name in the config; it labels metrics and errors.
-    pub async fn run(self, name: String, rx: mpsc::Receiver<Arc<Delivery>>) -> Result<SinkSummary, SinkError> {
+    pub async fn run(
+        self,
+        name: String,
+        rx: mpsc::Receiver<Arc<Delivery>>,
+    ) -> Result<SinkSummary, SinkError> {
         match self {
             SinkConfig::Stdout(config) => stdout::run(config, name, rx).await,
             SinkConfig::File(config) => file::run(config, name, rx).await,
@@ -79,17 +83,36 @@ pub struct SinkSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     #[error("sink `{name}`: cannot write to stdout ({lost} alerts not delivered)")]
-    Stdout { name: String, lost: u64, #[source] source: std::io::Error },
+    Stdout {
+        name: String,
+        lost: u64,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("sink `{name}`: cannot open `{}`", path.display())]
-    Open { name: String, path: PathBuf, #[source] source: std::io::Error },
+    Open {
+        name: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("sink `{name}`: cannot write to `{}` ({lost} alerts not delivered)", path.display())]
-    Write { name: String, path: PathBuf, lost: u64, #[source] source: std::io::Error },
+    Write {
+        name: String,
+        path: PathBuf,
+        lost: u64,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Wait for the next delivery, then take whatever else is already queued,
 /// up to `max`, without waiting for more. `None` once the channel is closed
 /// and drained.
-async fn next_batch(rx: &mut mpsc::Receiver<Arc<Delivery>>, max: usize) -> Option<Vec<Arc<Delivery>>> {
+async fn next_batch(
+    rx: &mut mpsc::Receiver<Arc<Delivery>>,
+    max: usize,
+) -> Option<Vec<Arc<Delivery>>> {
     let mut batch = Vec::new();
     (rx.recv_many(&mut batch, max.max(1)).await > 0).then_some(batch)
 }
@@ -174,7 +197,10 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!(parsed.sinks["console"], SinkConfig::Stdout(StdoutConfig::default()));
-        assert_eq!(parsed.sinks["archive"], SinkConfig::File(FileConfig { path: "alerts.ndjson".into() }));
+        assert_eq!(
+            parsed.sinks["archive"],
+            SinkConfig::File(FileConfig { path: "alerts.ndjson".into() })
+        );
         assert_eq!(parsed.sinks["archive"].kind(), "file");
     }
 
@@ -182,15 +208,20 @@ pub(crate) mod tests {
     fn unknown_kinds_and_fields_are_rejected() {
         let err = toml::from_str::<SinkConfig>("type = \"pager\"").unwrap_err().to_string();
         assert!(err.contains("unknown variant `pager`"), "{err}");
-        let err = toml::from_str::<SinkConfig>("type = \"file\"\npath = \"a\"\nappend = true").unwrap_err().to_string();
+        let err = toml::from_str::<SinkConfig>("type = \"file\"\npath = \"a\"\nappend = true")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `append`"), "{err}");
-        let err = toml::from_str::<SinkConfig>("type = \"stdout\"\ncolor = true").unwrap_err().to_string();
+        let err = toml::from_str::<SinkConfig>("type = \"stdout\"\ncolor = true")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `color`"), "{err}");
     }
 
     #[test]
     fn validate_names_the_field() {
-        let issues = SinkConfig::File(FileConfig { path: PathBuf::new() }).validate("sinks.archive");
+        let issues =
+            SinkConfig::File(FileConfig { path: PathBuf::new() }).validate("sinks.archive");
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].to_string(), "sinks.archive.path: must not be empty");
         assert!(SinkConfig::Stdout(StdoutConfig::default()).validate("sinks.console").is_empty());

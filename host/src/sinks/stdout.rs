@@ -86,7 +86,11 @@ pub fn format_line(delivery: &Delivery) -> String {
     let ms = alert.event.exchange_time_ms.min(MAX_PRINTABLE_MS);
     let time = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms));
     let severity = alert.severity.as_str().to_ascii_uppercase();
-    let title = one_line(if delivery.message.title.trim().is_empty() { &alert.title } else { &delivery.message.title });
+    let title = one_line(if delivery.message.title.trim().is_empty() {
+        &alert.title
+    } else {
+        &delivery.message.title
+    });
     let body = one_line(&delivery.message.body);
     // Formatters usually open the body with `[SEVERITY] title`; the line
     // already says both, so only the rest of the body is kept.
@@ -105,7 +109,9 @@ pub fn format_line(delivery: &Delivery) -> String {
 /// `s` on one line: each line break (and the indentation after it) becomes
 /// ` · `, other control characters become spaces, ends are trimmed.
 fn one_line(s: &str) -> String {
-    let is_break = |c: char| matches!(c, '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    let is_break = |c: char| {
+        matches!(c, '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    };
     let mut out = String::with_capacity(s.len());
     let mut after_break = false;
     for c in s.chars() {
@@ -139,7 +145,10 @@ mod tests {
     #[test]
     fn body_that_repeats_severity_and_title_is_not_printed_twice() {
         let d = delivery(0, "Whale buy", "[CRITICAL] Whale buy\nnotional: $1.20M");
-        assert_eq!(format_line(&d), "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] Whale buy · notional: $1.20M");
+        assert_eq!(
+            format_line(&d),
+            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] Whale buy · notional: $1.20M"
+        );
     }
 
     #[test]
@@ -153,7 +162,8 @@ mod tests {
 
     #[test]
     fn multi_line_bodies_become_one_line() {
-        let d = delivery(0, "Whale\nbuy", "*Whale buy*\r\n\n  notional: $1.20M\n\tprice: 61234.5\n");
+        let d =
+            delivery(0, "Whale\nbuy", "*Whale buy*\r\n\n  notional: $1.20M\n\tprice: 61234.5\n");
         let line = format_line(&d);
         assert_eq!(
             line,
@@ -165,7 +175,10 @@ mod tests {
     #[test]
     fn control_characters_cannot_reach_the_terminal() {
         let d = delivery(0, "red \u{1b}[31malert", "a\u{7}b\u{2028}c");
-        assert_eq!(format_line(&d), "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] red  [31malert · a b · c");
+        assert_eq!(
+            format_line(&d),
+            "2021-10-11T00:28:32.123Z CRITICAL [whale-trades] red  [31malert · a b · c"
+        );
     }
 
     #[test]

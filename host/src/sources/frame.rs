@@ -239,7 +239,12 @@ pub struct FrameParser {
 }
 
 impl FrameParser {
-    pub fn new(format: Format, binance: BinanceParser, hyperliquid: HyperliquidParser, evm: EvmParser) -> FrameParser {
+    pub fn new(
+        format: Format,
+        binance: BinanceParser,
+        hyperliquid: HyperliquidParser,
+        evm: EvmParser,
+    ) -> FrameParser {
         FrameParser { format, binance, hyperliquid, evm }
     }
 
@@ -250,7 +255,10 @@ impl FrameParser {
         let value: Value = match serde_json::from_str(frame) {
             Ok(value) => value,
             // Hyperliquid's legacy non-JSON greeting must not count as malformed.
-            Err(_) if matches!(self.format, Format::Auto | Format::Hyperliquid) && hyperliquid::is_greeting(frame) => {
+            Err(_)
+                if matches!(self.format, Format::Auto | Format::Hyperliquid)
+                    && hyperliquid::is_greeting(frame) =>
+            {
                 return Ok((Protocol::Hyperliquid, Parsed::Ignored(Ignored::Control)));
             }
             Err(e) => return Err(ParseError::Json(e)),
@@ -282,10 +290,16 @@ mod tests {
     fn detects_each_protocol_by_shape() {
         assert_eq!(detect_str(r#"{"stream":"x@trade","data":{}}"#), Some(Protocol::Binance));
         assert_eq!(detect_str(r#"{"e":"aggTrade"}"#), Some(Protocol::Binance));
-        assert_eq!(detect_str(r#"{"u":1,"s":"X","b":"1","B":"1","a":"2","A":"1"}"#), Some(Protocol::Binance));
+        assert_eq!(
+            detect_str(r#"{"u":1,"s":"X","b":"1","B":"1","a":"2","A":"1"}"#),
+            Some(Protocol::Binance)
+        );
         assert_eq!(detect_str(r#"{"result":null,"id":1}"#), Some(Protocol::Binance));
         assert_eq!(detect_str(r#"{"channel":"pong"}"#), Some(Protocol::Hyperliquid));
-        assert_eq!(detect_str(r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{}}"#), Some(Protocol::Evm));
+        assert_eq!(
+            detect_str(r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{}}"#),
+            Some(Protocol::Evm)
+        );
         assert_eq!(detect_str(r#"{"jsonrpc":"2.0","id":1,"result":"0xcd"}"#), Some(Protocol::Evm));
         assert_eq!(detect_str(r#"{"hello":1}"#), None);
         assert_eq!(detect_str("[1,2]"), None);

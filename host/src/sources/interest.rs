@@ -34,7 +34,11 @@ impl Interest {
     /// Interest of the templates whose `venues` is empty or names `venue`.
     pub fn for_venue(&self, venue: &str) -> VenueInterest {
         let mut out = VenueInterest::default();
-        for s in self.selectors.iter().filter(|s| s.venues.is_empty() || s.venues.iter().any(|v| v == venue)) {
+        for s in self
+            .selectors
+            .iter()
+            .filter(|s| s.venues.is_empty() || s.venues.iter().any(|v| v == venue))
+        {
             out.symbols.extend(s.symbols.iter().cloned());
             out.accounts.extend(s.accounts.iter().cloned());
             out.all_symbols |= s.symbols.is_empty();
@@ -49,12 +53,21 @@ mod tests {
 
     fn sel(venues: &[&str], symbols: &[&str], accounts: &[&str]) -> Selectors {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        Selectors { venues: own(venues), symbols: own(symbols), accounts: own(accounts), kinds: vec![] }
+        Selectors {
+            venues: own(venues),
+            symbols: own(symbols),
+            accounts: own(accounts),
+            kinds: vec![],
+        }
     }
 
     #[test]
     fn venue_interest_unions_matching_templates_only() {
-        let interest = Interest::new([sel(&["hyperliquid"], &["BTC"], &["0xa"]), sel(&["binance"], &["ETHUSDT"], &[]), sel(&[], &["SOL"], &["0xb"])]);
+        let interest = Interest::new([
+            sel(&["hyperliquid"], &["BTC"], &["0xa"]),
+            sel(&["binance"], &["ETHUSDT"], &[]),
+            sel(&[], &["SOL"], &["0xb"]),
+        ]);
         let hl = interest.for_venue("hyperliquid");
         assert_eq!(hl.symbols, BTreeSet::from(["BTC".into(), "SOL".into()]));
         assert_eq!(hl.accounts, BTreeSet::from(["0xa".into(), "0xb".into()]));

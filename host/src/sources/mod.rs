@@ -43,8 +43,8 @@ use crate::event::{Event, Retraction, Sym};
 use crate::issue::ConfigIssue;
 use crate::telemetry::metrics;
 
-pub use interest::{Interest, VenueInterest};
 pub use frame::{Format, FrameParser, Ignored, ParseError, Parsed, Protocol, VenueParser};
+pub use interest::{Interest, VenueInterest};
 pub use replay::{ReplayConfig, ReplayError};
 pub use synthetic::{SyntheticConfig, SyntheticMarket};
 
@@ -115,7 +115,12 @@ impl SourceConfig {
             live::health().forget(&name);
             metrics().source_subscriptions.with_label_values(&[name.as_str()]).set(0);
             match &result {
-                Ok(s) => tracing::info!(events = s.events, malformed = s.malformed, cancelled = s.cancelled, "Source finished."),
+                Ok(s) => tracing::info!(
+                    events = s.events,
+                    malformed = s.malformed,
+                    cancelled = s.cancelled,
+                    "Source finished."
+                ),
                 Err(error) => tracing::error!(error = %error, "Source failed."),
             }
             result
@@ -217,13 +222,26 @@ pub(crate) enum Sent {
 
 impl Emitter {
     #[cfg(test)]
-    pub(crate) fn new(name: String, out: mpsc::Sender<Event>, cancel: CancellationToken) -> Emitter {
+    pub(crate) fn new(
+        name: String,
+        out: mpsc::Sender<Event>,
+        cancel: CancellationToken,
+    ) -> Emitter {
         Emitter::from_context(name, SourceContext::new(out, cancel))
     }
 
     pub(crate) fn from_context(name: String, ctx: SourceContext) -> Emitter {
         let SourceContext { out, retractions, interest, cancel } = ctx;
-        Emitter { name, out, cancel, counters: HashMap::new(), retractions, interest, lag: None, malformed_logged: 0 }
+        Emitter {
+            name,
+            out,
+            cancel,
+            counters: HashMap::new(),
+            retractions,
+            interest,
+            lag: None,
+            malformed_logged: 0,
+        }
     }
 
     /// Record stream lag (receive time − exchange time) for every event sent.
@@ -264,12 +282,16 @@ impl Emitter {
             Some(Err(_)) => Err(SourceError::OutputClosed { name: self.name.clone() }),
             Some(Ok(())) => {
                 if let (Some(lag), true) = (&self.lag, exchange_ms > 0) {
-                    lag.observe(crate::clock::wall_ms().saturating_sub(exchange_ms) as f64 / 1000.0);
+                    lag.observe(
+                        crate::clock::wall_ms().saturating_sub(exchange_ms) as f64 / 1000.0,
+                    );
                 }
                 let name = &self.name;
                 self.counters
                     .entry(venue)
-                    .or_insert_with(|| metrics().source_events.with_label_values(&[name.as_str(), &venue.name()]))
+                    .or_insert_with(|| {
+                        metrics().source_events.with_label_values(&[name.as_str(), &venue.name()])
+                    })
                     .inc();
                 Ok(Sent::Delivered)
             }
@@ -284,7 +306,12 @@ impl Emitter {
     /// Count, log and skip a malformed live frame. The first
     /// [`replay::MAX_LOGGED_PER_FILE`] are logged one by one, then every
     /// 1000th, so a venue sending garbage cannot flood the log.
-    pub(crate) fn malformed_frame(&mut self, venue: &str, error: &dyn std::fmt::Display, frame: &str) {
+    pub(crate) fn malformed_frame(
+        &mut self,
+        venue: &str,
+        error: &dyn std::fmt::Display,
+        frame: &str,
+    ) {
         self.malformed(venue);
         self.malformed_logged += 1;
         let n = self.malformed_logged;

@@ -34,9 +34,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+pub use super::binance::recorded::BookView;
 use super::binance::recorded::{RecordedBooks, snapshot_dir_for};
 use super::binance::sync::Rules;
-pub use super::binance::recorded::BookView;
 use super::binance::{BinanceParser, Market};
 use super::evm::{EvmParser, PoolConfig, PoolError, PoolRegistry};
 use super::frame::{Format, FrameParser, Ignored, ParseError, Parsed};
@@ -100,7 +100,16 @@ pub struct ReplayConfig {
 impl ReplayConfig {
     /// Defaults for everything but the files.
     pub fn new(files: Vec<PathBuf>) -> ReplayConfig {
-        ReplayConfig { files, format: Format::Auto, speed: 0.0, venue: None, chain: default_chain(), pools: Vec::new(), snapshots: None, market: None }
+        ReplayConfig {
+            files,
+            format: Format::Auto,
+            speed: 0.0,
+            venue: None,
+            chain: default_chain(),
+            pools: Vec::new(),
+            snapshots: None,
+            market: None,
+        }
     }
 
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
@@ -110,13 +119,22 @@ impl ReplayConfig {
         }
         for (i, file) in self.files.iter().enumerate() {
             if !file.exists() {
-                issues.push(ConfigIssue::new(format!("{path}.files.{i}"), format!("file `{}` does not exist", file.display())));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.files.{i}"),
+                    format!("file `{}` does not exist", file.display()),
+                ));
             } else if file.is_dir() {
-                issues.push(ConfigIssue::new(format!("{path}.files.{i}"), format!("`{}` is a directory", file.display())));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.files.{i}"),
+                    format!("`{}` is a directory", file.display()),
+                ));
             }
         }
         if !(self.speed.is_finite() && self.speed >= 0.0) {
-            issues.push(ConfigIssue::new(format!("{path}.speed"), "must be a finite number, 0 or greater"));
+            issues.push(ConfigIssue::new(
+                format!("{path}.speed"),
+                "must be a finite number, 0 or greater",
+            ));
         }
         if self.venue.as_deref().is_some_and(|v| v.trim().is_empty()) {
             issues.push(ConfigIssue::new(format!("{path}.venue"), "must not be empty"));
@@ -124,16 +142,23 @@ impl ReplayConfig {
         if let Some(dir) = &self.snapshots
             && !dir.is_dir()
         {
-            issues.push(ConfigIssue::new(format!("{path}.snapshots"), format!("`{}` is not a directory", dir.display())));
+            issues.push(ConfigIssue::new(
+                format!("{path}.snapshots"),
+                format!("`{}` is not a directory", dir.display()),
+            ));
         }
         if self.chain.trim().is_empty() {
             issues.push(ConfigIssue::new(format!("{path}.chain"), "must not be empty"));
         }
         for (i, pool) in self.pools.iter().enumerate() {
             issues.extend(pool.validate(&format!("{path}.pools.{i}")));
-            let first = self.pools.iter().position(|p| p.address.eq_ignore_ascii_case(&pool.address));
+            let first =
+                self.pools.iter().position(|p| p.address.eq_ignore_ascii_case(&pool.address));
             if let Some(first) = first.filter(|&first| first < i) {
-                issues.push(ConfigIssue::new(format!("{path}.pools.{i}.address"), format!("duplicates `pools.{first}`")));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.pools.{i}.address"),
+                    format!("duplicates `pools.{first}`"),
+                ));
             }
         }
         issues
@@ -207,7 +232,10 @@ enum Line {
     Events(Vec<Event>),
     Ignored,
     /// `venue` is the protocol the line was attributed to, or `unknown`.
-    Malformed { venue: &'static str, fault: LineFault },
+    Malformed {
+        venue: &'static str,
+        fault: LineFault,
+    },
 }
 
 /// Lines → outcomes, updating the summary. Shared by the async source and the
@@ -257,7 +285,10 @@ impl Lines<'_> {
             }
             Err(error) => {
                 summary.malformed += 1;
-                Line::Malformed { venue: error.venue().unwrap_or("unknown"), fault: LineFault::Parse(error) }
+                Line::Malformed {
+                    venue: error.venue().unwrap_or("unknown"),
+                    fault: LineFault::Parse(error),
+                }
             }
         }
     }
@@ -270,7 +301,11 @@ impl Lines<'_> {
                 Line::Blank | Line::Ignored => {}
                 Line::Events(events) => out.events.extend(events),
                 Line::Malformed { fault, .. } => {
-                    out.errors.push(ReplayError::Line { path: path.to_owned(), line: i as u64 + 1, fault });
+                    out.errors.push(ReplayError::Line {
+                        path: path.to_owned(),
+                        line: i as u64 + 1,
+                        fault,
+                    });
                 }
             }
         }
@@ -297,7 +332,8 @@ pub fn parse_ndjson(bytes: &[u8], path: &Path, parser: &FrameParser) -> ParsedFi
 
 /// Read and parse a whole file (see [`parse_ndjson`]).
 pub fn parse_file(path: &Path, parser: &FrameParser) -> Result<ParsedFile, ReplayError> {
-    let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
+    let bytes =
+        std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
     Ok(parse_ndjson(&bytes, path, parser))
 }
 
@@ -320,7 +356,8 @@ pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
     let mut books: Vec<BookView> = Vec::new();
     for path in &config.files {
         config.books_for(path, &mut lines, "replay");
-        let bytes = std::fs::read(path).map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
+        let bytes = std::fs::read(path)
+            .map_err(|error| ReplayError::Read { path: path.to_owned(), error })?;
         lines.read_all(&bytes, path, &mut parsed);
         if let Some(synced) = &lines.books {
             books.retain(|b| !synced.synced().contains_key(b.symbol.as_str()));
@@ -338,16 +375,22 @@ enum Flow {
     Cancelled,
 }
 
-pub(crate) async fn run(config: ReplayConfig, mut out: Emitter) -> Result<SourceSummary, SourceError> {
-    let parser = config
-        .parser()
-        .map_err(|e| SourceError::Replay { name: out.name().to_owned(), error: ReplayError::Pool(e) })?;
+pub(crate) async fn run(
+    config: ReplayConfig,
+    mut out: Emitter,
+) -> Result<SourceSummary, SourceError> {
+    let parser = config.parser().map_err(|e| SourceError::Replay {
+        name: out.name().to_owned(),
+        error: ReplayError::Pool(e),
+    })?;
     let mut lines = Lines { parser: &parser, latest_ms: 0, books: None };
     let mut pacer = Pacer::new(config.speed);
     let mut summary = SourceSummary::default();
     for path in &config.files {
         config.books_for(path, &mut lines, out.name());
-        if let Flow::Cancelled = replay_file(path, &mut lines, &mut pacer, &mut out, &mut summary).await? {
+        if let Flow::Cancelled =
+            replay_file(path, &mut lines, &mut pacer, &mut out, &mut summary).await?
+        {
             summary.cancelled = true;
             break;
         }
@@ -373,7 +416,8 @@ async fn replay_file(
     let (mut line_no, mut malformed_here) = (0u64, 0u64);
     loop {
         buf.clear();
-        let Some(read) = out.cancel().run_until_cancelled(reader.read_until(b'\n', &mut buf)).await else {
+        let Some(read) = out.cancel().run_until_cancelled(reader.read_until(b'\n', &mut buf)).await
+        else {
             return Ok(Flow::Cancelled);
         };
         if read.map_err(read_err)? == 0 {
@@ -392,7 +436,8 @@ async fn replay_file(
             Line::Events(events) => {
                 for event in events {
                     if let Some(due) = pacer.deadline(event.exchange_time_ms) {
-                        let slept = out.cancel().run_until_cancelled(tokio::time::sleep_until(due)).await;
+                        let slept =
+                            out.cancel().run_until_cancelled(tokio::time::sleep_until(due)).await;
                         if slept.is_none() {
                             return Ok(Flow::Cancelled);
                         }

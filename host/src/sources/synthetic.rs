@@ -104,7 +104,10 @@ fn probability(p: f64) -> f64 {
 impl SyntheticMarket {
     /// Start at `config.start_ms` or the seed-derived epoch.
     pub fn new(config: &SyntheticConfig) -> SyntheticMarket {
-        SyntheticMarket::with_start(config, config.start_ms.unwrap_or_else(|| config.default_start_ms()))
+        SyntheticMarket::with_start(
+            config,
+            config.start_ms.unwrap_or_else(|| config.default_start_ms()),
+        )
     }
 
     /// Start at `start_ms` whatever the config says.
@@ -203,7 +206,10 @@ impl SyntheticMarket {
         let m = &mut self.markets[market];
         if m.drift.is_none() {
             let factor: f64 = if up { 1.0 + size } else { 1.0 - size };
-            m.drift = Some(Drift { log_per_us: factor.ln() / duration as f64, until_us: now_us + duration });
+            m.drift = Some(Drift {
+                log_per_us: factor.ln() / duration as f64,
+                until_us: now_us + duration,
+            });
             self.stats.fast_moves += 1;
         }
     }
@@ -286,7 +292,10 @@ fn to_decimal(x: f64, dp: u32) -> Decimal {
 
 /// Paces the generator at `rate` (or not at all), anchored at the start so
 /// sleeps never accumulate drift, and stops at `limit` or on cancellation.
-pub(crate) async fn run(config: SyntheticConfig, mut out: Emitter) -> Result<SourceSummary, SourceError> {
+pub(crate) async fn run(
+    config: SyntheticConfig,
+    mut out: Emitter,
+) -> Result<SourceSummary, SourceError> {
     let live = config.rate.is_finite() && config.rate > 0.0;
     let start_ms = match config.start_ms {
         Some(ms) => ms,

@@ -38,7 +38,9 @@ impl HistoryStore for MemoryHistory {
                 h.fires = h.fires.saturating_add(1);
                 h.suppressed_since_fire = 0;
             }
-            Outcome::Suppressed => h.suppressed_since_fire = h.suppressed_since_fire.saturating_add(1),
+            Outcome::Suppressed => {
+                h.suppressed_since_fire = h.suppressed_since_fire.saturating_add(1)
+            }
         }
     }
 }
@@ -88,16 +90,30 @@ impl KvStore for MemoryKv {
         }
     }
 
-    fn set(&self, template: &TemplateId, key: &str, value: String, ttl_ms: Option<u64>, now_ms: u64) -> Result<(), KvError> {
+    fn set(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        value: String,
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), KvError> {
         if value.len() > self.max_value_bytes {
-            return Err(KvError::ValueTooLarge { key: key.to_owned(), len: value.len(), limit: self.max_value_bytes });
+            return Err(KvError::ValueTooLarge {
+                key: key.to_owned(),
+                len: value.len(),
+                limit: self.max_value_bytes,
+            });
         }
         let mut templates = self.templates.lock().expect("kv lock poisoned");
         let map = templates.entry(template.clone()).or_default();
         if !map.contains_key(key) && map.len() >= self.max_keys_per_template {
             map.retain(|_, e| e.live(now_ms));
             if map.len() >= self.max_keys_per_template {
-                return Err(KvError::QuotaExceeded { template: template.to_string(), limit: self.max_keys_per_template });
+                return Err(KvError::QuotaExceeded {
+                    template: template.to_string(),
+                    limit: self.max_keys_per_template,
+                });
             }
         }
         let expires_at_ms = ttl_ms.map(|ttl| now_ms.saturating_add(ttl));
@@ -135,7 +151,10 @@ mod tests {
         kv.set(&t, "b", "1".into(), None, 0).unwrap();
         assert!(matches!(kv.set(&t, "c", "1".into(), None, 5), Err(KvError::QuotaExceeded { .. })));
         kv.set(&t, "c", "1".into(), None, 20).unwrap();
-        assert!(matches!(kv.set(&t, "d", "x".repeat(17), None, 20), Err(KvError::ValueTooLarge { .. })));
+        assert!(matches!(
+            kv.set(&t, "d", "x".repeat(17), None, 20),
+            Err(KvError::ValueTooLarge { .. })
+        ));
     }
 
     #[test]

@@ -38,7 +38,14 @@ pub trait HistoryStore: Send + Sync + 'static {
 pub trait KvStore: Send + Sync + 'static {
     fn get(&self, template: &TemplateId, key: &str, now_ms: u64) -> Option<String>;
     /// Errors when the template is over its key quota.
-    fn set(&self, template: &TemplateId, key: &str, value: String, ttl_ms: Option<u64>, now_ms: u64) -> Result<(), KvError>;
+    fn set(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        value: String,
+        ttl_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<(), KvError>;
     fn delete(&self, template: &TemplateId, key: &str);
 }
 

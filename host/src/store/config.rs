@@ -76,7 +76,8 @@ impl AlertLogConfig {
             ));
         }
         if self.flush_interval.is_zero() {
-            issues.push(ConfigIssue::new(format!("{path}.flush_interval"), "must be greater than 0"));
+            issues
+                .push(ConfigIssue::new(format!("{path}.flush_interval"), "must be greater than 0"));
         }
         issues
     }
@@ -119,7 +120,8 @@ mod tests {
             batch_size: 0,
             flush_interval: Duration::ZERO,
         };
-        let issues: Vec<String> = config.validate("alert_log").iter().map(|i| i.to_string()).collect();
+        let issues: Vec<String> =
+            config.validate("alert_log").iter().map(|i| i.to_string()).collect();
         assert_eq!(
             issues,
             [

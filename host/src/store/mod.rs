@@ -55,8 +55,22 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 /// The columns the writer fills; `retracted` takes its default.
 const INSERT_COLUMNS: [&str; 16] = [
-    "id", "template", "alert_key", "status", "reason", "severity", "value", "title", "fields",
-    "event_id", "venue", "symbol", "kind", "exchange_time_ms", "decided_at_ms", "created_at_ms",
+    "id",
+    "template",
+    "alert_key",
+    "status",
+    "reason",
+    "severity",
+    "value",
+    "title",
+    "fields",
+    "event_id",
+    "venue",
+    "symbol",
+    "kind",
+    "exchange_time_ms",
+    "decided_at_ms",
+    "created_at_ms",
 ];
 
 const SELECT_COLUMNS: &str = "id, template, alert_key, status, reason, severity, value, title, fields, \
@@ -74,7 +88,9 @@ impl Backend {
     /// The backend for `url`'s scheme, or a message saying what is wrong.
     pub fn from_url(url: &str) -> Result<Backend, String> {
         let Some((scheme, _)) = url.split_once(':') else {
-            return Err("missing scheme, expected `sqlite://<path>` or `postgres://<host>/<db>`".into());
+            return Err(
+                "missing scheme, expected `sqlite://<path>` or `postgres://<host>/<db>`".into()
+            );
         };
         match scheme {
             "sqlite" => Ok(Backend::Sqlite),
@@ -103,15 +119,37 @@ pub enum StoreError {
     #[error("alert log `{url}`: {reason}")]
     InvalidUrl { url: String, reason: String },
     #[error("alert log `{url}`: cannot connect")]
-    Connect { url: String, #[source] source: sqlx::Error },
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("alert log `{url}`: cannot apply migrations")]
-    Migrate { url: String, #[source] source: sqlx::migrate::MigrateError },
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("alert log `{url}`: {action}")]
-    Query { url: String, action: String, #[source] source: sqlx::Error },
+    Query {
+        url: String,
+        action: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("alert log `{url}`: column `{column}` holds unexpected value `{value}`")]
     Decode { url: String, column: &'static str, value: String },
-    #[error("alert log `{url}` ({backend}): {rows} rows lost after {attempts} failed attempts to write them")]
-    RowsLost { url: String, backend: Backend, rows: u64, attempts: u32, #[source] last: Box<StoreError> },
+    #[error(
+        "alert log `{url}` ({backend}): {rows} rows lost after {attempts} failed attempts to write them"
+    )]
+    RowsLost {
+        url: String,
+        backend: Backend,
+        rows: u64,
+        attempts: u32,
+        #[source]
+        last: Box<StoreError>,
+    },
 }
 
 /// What one [`AlertLog::write`] did.
@@ -137,8 +175,8 @@ impl AlertLog {
     /// migrations.
     pub async fn open(url: &str) -> Result<AlertLog, StoreError> {
         let shown = redact(url);
-        let backend =
-            Backend::from_url(url).map_err(|reason| StoreError::InvalidUrl { url: shown.clone(), reason })?;
+        let backend = Backend::from_url(url)
+            .map_err(|reason| StoreError::InvalidUrl { url: shown.clone(), reason })?;
         sqlx::any::install_default_drivers();
         let connect_url = match backend {
             Backend::Sqlite => sqlite_create_if_missing(url),
@@ -158,7 +196,10 @@ impl AlertLog {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { url: shown.clone(), source })?;
-        MIGRATOR.run(&pool).await.map_err(|source| StoreError::Migrate { url: shown.clone(), source })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { url: shown.clone(), source })?;
         Ok(AlertLog { pool, backend, url: Arc::from(shown) })
     }
 
@@ -228,7 +269,8 @@ impl AlertLog {
             .map_err(self.query_error("counting alerts by status"))?;
         let mut counts = StatusCounts::default();
         for row in rows {
-            let status: String = row.try_get("status").map_err(self.query_error("reading status"))?;
+            let status: String =
+                row.try_get("status").map_err(self.query_error("reading status"))?;
             let n: i64 = row.try_get("n").map_err(self.query_error("reading count"))?;
             match AlertStatus::parse(&status) {
                 Some(AlertStatus::Fired) => counts.fired = n as u64,
@@ -250,7 +292,8 @@ impl AlertLog {
         .map_err(self.query_error("counting suppressed alerts by reason"))?;
         rows.iter()
             .map(|row| {
-                let reason: Option<String> = row.try_get("reason").map_err(self.query_error("reading reason"))?;
+                let reason: Option<String> =
+                    row.try_get("reason").map_err(self.query_error("reading reason"))?;
                 let n: i64 = row.try_get("n").map_err(self.query_error("reading count"))?;
                 Ok((reason.unwrap_or_default(), n as u64))
             })
@@ -259,7 +302,9 @@ impl AlertLog {
 
     /// The `limit` most recently decided alerts, newest first.
     pub async fn fetch_recent(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
-        let sql = format!("SELECT {SELECT_COLUMNS} FROM alert_log ORDER BY decided_at_ms DESC, id DESC LIMIT $1");
+        let sql = format!(
+            "SELECT {SELECT_COLUMNS} FROM alert_log ORDER BY decided_at_ms DESC, id DESC LIMIT $1"
+        );
         let rows = sqlx::query(&sql)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -284,7 +329,8 @@ impl AlertLog {
             row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))
         };
         let int = |column: &'static str| -> Result<u64, StoreError> {
-            let v: i64 = row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))?;
+            let v: i64 =
+                row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))?;
             u64::try_from(v).map_err(|_| self.decode_error(column, v.to_string()))
         };
         let status = text("status")?;
@@ -293,7 +339,8 @@ impl AlertLog {
             id: AlertId(text("id")?),
             template: TemplateId::new(&text("template")?),
             alert_key: text("alert_key")?,
-            status: AlertStatus::parse(&status).ok_or_else(|| self.decode_error("status", status.clone()))?,
+            status: AlertStatus::parse(&status)
+                .ok_or_else(|| self.decode_error("status", status.clone()))?,
             reason: row.try_get("reason").map_err(self.query_error("reading `reason`"))?,
             severity: record::parse_severity(&severity)
                 .ok_or_else(|| self.decode_error("severity", severity.clone()))?,
@@ -356,7 +403,9 @@ fn sqlite_create_if_missing(url: &str) -> String {
 }
 
 fn is_sqlite_memory(url: &str) -> bool {
-    url.starts_with("sqlite::memory:") || url.starts_with("sqlite://:memory:") || url.contains("mode=memory")
+    url.starts_with("sqlite::memory:")
+        || url.starts_with("sqlite://:memory:")
+        || url.contains("mode=memory")
 }
 
 /// Mask the password in `scheme://user:password@host/...` and in a

@@ -32,27 +32,38 @@ impl AlertLog {
     /// Mark every alert raised by `event_id` as retracted; returns the rows
     /// newly marked.
     pub async fn retract(&self, event_id: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE alert_log SET retracted = TRUE WHERE event_id = $1 AND retracted = FALSE")
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(self.query_error("marking alerts retracted"))?;
+        let done = sqlx::query(
+            "UPDATE alert_log SET retracted = TRUE WHERE event_id = $1 AND retracted = FALSE",
+        )
+        .bind(event_id)
+        .execute(&self.pool)
+        .await
+        .map_err(self.query_error("marking alerts retracted"))?;
         Ok(done.rows_affected())
     }
 
     /// Ids of the events whose alerts are retracted, for the CLI and tests.
     pub async fn retracted_events(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT event_id FROM alert_log WHERE retracted = TRUE ORDER BY event_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.query_error("listing retracted events"))?;
-        rows.iter().map(|r| sqlx::Row::try_get(r, 0).map_err(self.query_error("reading event_id"))).collect()
+        let rows = sqlx::query(
+            "SELECT DISTINCT event_id FROM alert_log WHERE retracted = TRUE ORDER BY event_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.query_error("listing retracted events"))?;
+        rows.iter()
+            .map(|r| sqlx::Row::try_get(r, 0).map_err(self.query_error("reading event_id")))
+            .collect()
     }
 }
 
 /// Apply retractions from `rx` until it closes; unmatched ones are retried
 /// every `tick` for `hold`.
-pub async fn run_retractions(log: AlertLog, mut rx: mpsc::Receiver<Retraction>, tick: Duration, hold: Duration) -> Result<RetractSummary, StoreError> {
+pub async fn run_retractions(
+    log: AlertLog,
+    mut rx: mpsc::Receiver<Retraction>,
+    tick: Duration,
+    hold: Duration,
+) -> Result<RetractSummary, StoreError> {
     let mut summary = RetractSummary::default();
     let mut pending: Vec<(Retraction, Instant)> = Vec::new();
     let mut ticker = tokio::time::interval(tick);
@@ -75,7 +86,12 @@ pub async fn run_retractions(log: AlertLog, mut rx: mpsc::Receiver<Retraction>, 
     Ok(summary)
 }
 
-async fn retry(log: &AlertLog, pending: &mut Vec<(Retraction, Instant)>, summary: &mut RetractSummary, now: Instant) -> Result<(), StoreError> {
+async fn retry(
+    log: &AlertLog,
+    pending: &mut Vec<(Retraction, Instant)>,
+    summary: &mut RetractSummary,
+    now: Instant,
+) -> Result<(), StoreError> {
     let mut kept = Vec::with_capacity(pending.len());
     for (r, until) in pending.drain(..) {
         let marked = log.retract(&r.event_id).await?;

@@ -40,7 +40,11 @@ impl Default for RetryPolicy {
     /// database restart or a lock held by a migration, short enough that
     /// shutdown is not held up for long by a database that is gone.
     fn default() -> RetryPolicy {
-        RetryPolicy { attempts: 5, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
+        RetryPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -80,7 +84,12 @@ pub async fn run_writer_with(
     retry: RetryPolicy,
 ) -> Result<WriterSummary, StoreError> {
     let summary = run_batches(&log, rx, batch_size, flush_interval, &retry).await?;
-    tracing::debug!(url = log.url(), received = summary.received, batches = summary.batches, "Alert log writer finished.");
+    tracing::debug!(
+        url = log.url(),
+        received = summary.received,
+        batches = summary.batches,
+        "Alert log writer finished."
+    );
     Ok(summary)
 }
 

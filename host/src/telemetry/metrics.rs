@@ -80,8 +80,15 @@ fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     g
 }
 
-fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("valid metric");
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .expect("valid metric");
     r.register(Box::new(h.clone())).expect("metric registered once");
     h
 }
@@ -92,37 +99,172 @@ pub fn metrics() -> &'static Metrics {
     METRICS.get_or_init(|| {
         let r = Registry::new();
         Metrics {
-            source_events: counter(&r, "klaxon_source_events_total", "Events emitted by a source", &["source", "venue"]),
-            source_frames_malformed: counter(&r, "klaxon_source_frames_malformed_total", "Frames skipped as malformed", &["source", "venue"]),
-            source_up: gauge(&r, "klaxon_source_up", "1 while the source is connected", &["source"]),
-            source_connections: gauge(&r, "klaxon_source_connections", "Live connections open", &["source"]),
-            source_reconnects: counter(&r, "klaxon_source_reconnects_total", "Reconnects of live sources", &["source", "reason"]),
-            source_stalls: counter(&r, "klaxon_source_stalls_total", "Connections dropped for silence", &["source"]),
-            source_lag: histogram(&r, "klaxon_source_lag_seconds", "Exchange time to receive time", &["source"],
-                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
-            source_book_resyncs: counter(&r, "klaxon_source_book_resyncs_total", "Order-book resyncs", &["source", "reason"]),
-            source_rest_throttled: counter(&r, "klaxon_source_rest_throttled_total", "REST responses asking to back off", &["source", "status"]),
-            source_duplicates: counter(&r, "klaxon_source_duplicates_total", "Duplicates dropped", &["source"]),
-            source_retractions: counter(&r, "klaxon_source_retractions_total", "Events retracted by reorgs", &["source"]),
-            source_metadata_failures: counter(&r, "klaxon_source_metadata_failures_total", "DEX pools skipped because their metadata could not be read", &["source"]),
-            source_subscriptions: gauge(&r, "klaxon_source_subscriptions", "Live subscriptions held", &["source"]),
-            source_refused: counter(&r, "klaxon_source_refused_total", "Requests refused by a venue limit or the venue", &["source", "reason"]),
-            pipeline_events_in: counter(&r, "klaxon_pipeline_events_in_total", "Events that entered the router", &["source"]),
-            evaluations: counter(&r, "klaxon_evaluations_total", "Filter evaluations", &["template"]),
-            events_evaluated: counter(&r, "klaxon_events_evaluated_total", "Events fully evaluated", &["worker"]),
-            evaluations_failed: counter(&r, "klaxon_evaluations_failed_total", "Evaluations failed closed", &["template", "plugin"]),
-            plugin_traps: counter(&r, "klaxon_plugin_traps_total", "Plugin traps", &["plugin", "version", "kind"]),
-            plugin_disabled: counter(&r, "klaxon_plugin_disabled_total", "Plugin versions disabled after repeated traps", &["plugin", "version"]),
-            plugin_rejected: counter(&r, "klaxon_plugin_rejected_total", "Plugin loads rejected", &["plugin", "reason"]),
-            config_reloads: counter(&r, "klaxon_config_reloads_total", "Config reloads", &["outcome"]),
+            source_events: counter(
+                &r,
+                "klaxon_source_events_total",
+                "Events emitted by a source",
+                &["source", "venue"],
+            ),
+            source_frames_malformed: counter(
+                &r,
+                "klaxon_source_frames_malformed_total",
+                "Frames skipped as malformed",
+                &["source", "venue"],
+            ),
+            source_up: gauge(
+                &r,
+                "klaxon_source_up",
+                "1 while the source is connected",
+                &["source"],
+            ),
+            source_connections: gauge(
+                &r,
+                "klaxon_source_connections",
+                "Live connections open",
+                &["source"],
+            ),
+            source_reconnects: counter(
+                &r,
+                "klaxon_source_reconnects_total",
+                "Reconnects of live sources",
+                &["source", "reason"],
+            ),
+            source_stalls: counter(
+                &r,
+                "klaxon_source_stalls_total",
+                "Connections dropped for silence",
+                &["source"],
+            ),
+            source_lag: histogram(
+                &r,
+                "klaxon_source_lag_seconds",
+                "Exchange time to receive time",
+                &["source"],
+                vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+            ),
+            source_book_resyncs: counter(
+                &r,
+                "klaxon_source_book_resyncs_total",
+                "Order-book resyncs",
+                &["source", "reason"],
+            ),
+            source_rest_throttled: counter(
+                &r,
+                "klaxon_source_rest_throttled_total",
+                "REST responses asking to back off",
+                &["source", "status"],
+            ),
+            source_duplicates: counter(
+                &r,
+                "klaxon_source_duplicates_total",
+                "Duplicates dropped",
+                &["source"],
+            ),
+            source_retractions: counter(
+                &r,
+                "klaxon_source_retractions_total",
+                "Events retracted by reorgs",
+                &["source"],
+            ),
+            source_metadata_failures: counter(
+                &r,
+                "klaxon_source_metadata_failures_total",
+                "DEX pools skipped because their metadata could not be read",
+                &["source"],
+            ),
+            source_subscriptions: gauge(
+                &r,
+                "klaxon_source_subscriptions",
+                "Live subscriptions held",
+                &["source"],
+            ),
+            source_refused: counter(
+                &r,
+                "klaxon_source_refused_total",
+                "Requests refused by a venue limit or the venue",
+                &["source", "reason"],
+            ),
+            pipeline_events_in: counter(
+                &r,
+                "klaxon_pipeline_events_in_total",
+                "Events that entered the router",
+                &["source"],
+            ),
+            evaluations: counter(
+                &r,
+                "klaxon_evaluations_total",
+                "Filter evaluations",
+                &["template"],
+            ),
+            events_evaluated: counter(
+                &r,
+                "klaxon_events_evaluated_total",
+                "Events fully evaluated",
+                &["worker"],
+            ),
+            evaluations_failed: counter(
+                &r,
+                "klaxon_evaluations_failed_total",
+                "Evaluations failed closed",
+                &["template", "plugin"],
+            ),
+            plugin_traps: counter(
+                &r,
+                "klaxon_plugin_traps_total",
+                "Plugin traps",
+                &["plugin", "version", "kind"],
+            ),
+            plugin_disabled: counter(
+                &r,
+                "klaxon_plugin_disabled_total",
+                "Plugin versions disabled after repeated traps",
+                &["plugin", "version"],
+            ),
+            plugin_rejected: counter(
+                &r,
+                "klaxon_plugin_rejected_total",
+                "Plugin loads rejected",
+                &["plugin", "reason"],
+            ),
+            config_reloads: counter(
+                &r,
+                "klaxon_config_reloads_total",
+                "Config reloads",
+                &["outcome"],
+            ),
             alerts: counter(&r, "klaxon_alerts_total", "Alerts decided", &["template", "outcome"]),
-            alerts_suppressed: counter(&r, "klaxon_alerts_suppressed_total", "Alerts suppressed", &["template", "reason"]),
-            stage_wait: histogram(&r, "klaxon_stage_wait_seconds", "Time a stage waited on a full channel", &["stage"],
-                vec![0.0001, 0.001, 0.01, 0.1, 1.0]),
-            batch_size: histogram(&r, "klaxon_evaluate_batch_size", "Events per filter batch", &["worker"],
-                vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0]),
-            sink_deliveries: counter(&r, "klaxon_sink_deliveries_total", "Deliveries", &["sink", "outcome"]),
-            alert_log_rows: counter(&r, "klaxon_alert_log_rows_total", "Rows written to the alert log", &["status"]),
+            alerts_suppressed: counter(
+                &r,
+                "klaxon_alerts_suppressed_total",
+                "Alerts suppressed",
+                &["template", "reason"],
+            ),
+            stage_wait: histogram(
+                &r,
+                "klaxon_stage_wait_seconds",
+                "Time a stage waited on a full channel",
+                &["stage"],
+                vec![0.0001, 0.001, 0.01, 0.1, 1.0],
+            ),
+            batch_size: histogram(
+                &r,
+                "klaxon_evaluate_batch_size",
+                "Events per filter batch",
+                &["worker"],
+                vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0],
+            ),
+            sink_deliveries: counter(
+                &r,
+                "klaxon_sink_deliveries_total",
+                "Deliveries",
+                &["sink", "outcome"],
+            ),
+            alert_log_rows: counter(
+                &r,
+                "klaxon_alert_log_rows_total",
+                "Rows written to the alert log",
+                &["status"],
+            ),
             registry: r,
         }
     })
@@ -131,6 +273,8 @@ pub fn metrics() -> &'static Metrics {
 /// Prometheus text exposition of every metric.
 pub fn render() -> String {
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&metrics().registry.gather(), &mut buf).expect("text encoding cannot fail");
+    TextEncoder::new()
+        .encode(&metrics().registry.gather(), &mut buf)
+        .expect("text encoding cannot fail");
     String::from_utf8(buf).expect("prometheus text is utf-8")
 }

@@ -12,7 +12,10 @@
 //! Alert key: the symbol (`BTCUSDT`), or the account with `key_by = "account"`.
 
 use klaxon_sdk::fmt::{price, usd};
-use klaxon_sdk::{Duration, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter, host};
+use klaxon_sdk::{
+    Duration, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
+    host,
+};
 use serde::Deserialize;
 
 /// Params of `amount-threshold`. Set `min_notional_usd`, `window_total_usd`, or both.
@@ -54,7 +57,12 @@ pub enum KeyBy {
 }
 
 fn default_kinds() -> EventKinds {
-    EventKinds::of(&[EventKind::Trade, EventKind::Swap, EventKind::PerpFill, EventKind::Liquidation])
+    EventKinds::of(&[
+        EventKind::Trade,
+        EventKind::Swap,
+        EventKind::PerpFill,
+        EventKind::Liquidation,
+    ])
 }
 
 fn default_severity() -> Severity {
@@ -124,7 +132,9 @@ impl Filter for AmountThreshold {
             return self.single_pass(event, notional);
         }
         match self.total {
-            Some((threshold, window)) if notional > 0.0 => self.window_path(event, notional, threshold, window),
+            Some((threshold, window)) if notional > 0.0 => {
+                self.window_path(event, notional, threshold, window)
+            }
             _ => Verdict::reject("below threshold"),
         }
     }
@@ -163,7 +173,13 @@ impl AmountThreshold {
     }
 
     #[inline(never)]
-    fn window_path(&self, event: &Event, notional: f64, threshold: f64, window: Duration) -> Verdict {
+    fn window_path(
+        &self,
+        event: &Event,
+        notional: f64,
+        threshold: f64,
+        window: Duration,
+    ) -> Verdict {
         let Some(key) = self.key(event) else { return Verdict::reject("no account") };
         match add_to_window(key, notional, window, threshold) {
             Some(total) => self.window_pass(event, key, total, window),
@@ -177,7 +193,10 @@ impl AmountThreshold {
             .with_value(total)
             .with_field("window total", usd(total))
             .with_field("window", window.to_string())
-            .with_field("last", format!("{} at {}", usd(event.notional_usd.unwrap_or(0.0)), price(event.price)));
+            .with_field(
+                "last",
+                format!("{} at {}", usd(event.notional_usd.unwrap_or(0.0)), price(event.price)),
+            );
         details(pass, event).into()
     }
 }
@@ -200,7 +219,8 @@ fn add_to_window(key: &str, notional: f64, window: Duration, threshold: f64) -> 
     let bucket_ms = (window.as_ms() / BUCKETS).max(1);
     let now_bucket = host::now_ms() / bucket_ms;
     let oldest = now_bucket.saturating_sub(BUCKETS - 1);
-    let mut buckets: Vec<(u64, f64)> = host::kv_get(&kv_key).map(|v| decode(&v)).unwrap_or_default();
+    let mut buckets: Vec<(u64, f64)> =
+        host::kv_get(&kv_key).map(|v| decode(&v)).unwrap_or_default();
     buckets.retain(|(b, _)| *b >= oldest && *b <= now_bucket);
     match buckets.iter_mut().find(|(b, _)| *b == now_bucket) {
         Some((_, sum)) => *sum += notional,

@@ -19,7 +19,10 @@ fn trade(symbol: &str, usd: f64) -> Event<'_> {
 fn single_trade_threshold() {
     let f = filter(json!({"min_notional_usd": 100000}));
     let m = Market::default();
-    assert_eq!(f.evaluate(&trade("BTCUSDT", 99_999.0), &m).reject_reason(), Some("below threshold"));
+    assert_eq!(
+        f.evaluate(&trade("BTCUSDT", 99_999.0), &m).reject_reason(),
+        Some("below threshold")
+    );
     let pass = f.evaluate(&trade("BTCUSDT", 1_234_567.0), &m).into_pass().unwrap();
     assert_eq!(pass.alert_key, "BTCUSDT");
     assert_eq!(pass.title, "$1.23M buy on BTCUSDT");
@@ -47,7 +50,10 @@ fn kinds_and_missing_notional_reject() {
 #[test]
 fn batch_path_matches_single_path() {
     let f = filter(json!({"min_notional_usd": 100000}));
-    let rows: Vec<_> = [5e4, 2e5, 1e3, 3e6].iter().map(|&usd| (trade("ETHUSDT", usd), Market::default())).collect();
+    let rows: Vec<_> = [5e4, 2e5, 1e3, 3e6]
+        .iter()
+        .map(|&usd| (trade("ETHUSDT", usd), Market::default()))
+        .collect();
     let passed = f.evaluate_batch(&rows);
     assert_eq!(passed.iter().map(|(row, _)| *row).collect::<Vec<_>>(), [1, 3]);
     assert_eq!(passed[1].1, f.evaluate(&rows[3].0, &rows[3].1).into_pass().unwrap());
@@ -59,7 +65,10 @@ fn window_total_sums_per_key_and_resets() {
     let f = filter(json!({"window_total_usd": 1000000, "window": "5m"}));
     let m = Market::default();
     for _ in 0..3 {
-        assert_eq!(f.evaluate(&trade("SOLUSDT", 300_000.0), &m).reject_reason(), Some("below window total"));
+        assert_eq!(
+            f.evaluate(&trade("SOLUSDT", 300_000.0), &m).reject_reason(),
+            Some("below window total")
+        );
         testing::advance(Duration::from_secs(30));
     }
     // Another key does not add to SOLUSDT's sum.
@@ -91,7 +100,10 @@ fn either_threshold_passes_when_both_set() {
     let m = Market::default();
     assert_eq!(f.evaluate(&trade("A", 600_000.0), &m).into_pass().unwrap().title, "$600K buy on A");
     assert!(!f.evaluate(&trade("A", 400_000.0), &m).is_pass());
-    assert_eq!(f.evaluate(&trade("A", 400_000.0), &m).into_pass().unwrap().title, "$800K on A in 1m");
+    assert_eq!(
+        f.evaluate(&trade("A", 400_000.0), &m).into_pass().unwrap().title,
+        "$800K on A in 1m"
+    );
 }
 
 #[test]
@@ -100,7 +112,8 @@ fn key_by_account() {
     let f = filter(json!({"min_notional_usd": 1000, "key_by": "account"}));
     let m = Market::default();
     assert_eq!(f.evaluate(&trade("BTCUSDT", 5000.0), &m).reject_reason(), Some("no account"));
-    let pass = f.evaluate(&trade("BTCUSDT", 5000.0).with_account("0xwhale"), &m).into_pass().unwrap();
+    let pass =
+        f.evaluate(&trade("BTCUSDT", 5000.0).with_account("0xwhale"), &m).into_pass().unwrap();
     assert_eq!(pass.alert_key, "0xwhale");
     assert_eq!(pass.field("account"), Some("0xwhale"));
     let batch = f.evaluate_batch(&[(trade("BTCUSDT", 5000.0).with_account("0xwhale"), m)]);
@@ -111,10 +124,27 @@ fn key_by_account() {
 fn bad_params_name_the_field() {
     assert_eq!(err(json!({})), "set `min_notional_usd`, `window_total_usd`, or both");
     assert_eq!(err(json!({"window_total_usd": 5})), "window: required with `window_total_usd`");
-    assert_eq!(err(json!({"min_notional_usd": 5, "window": "5m"})), "window: only used with `window_total_usd`");
-    assert_eq!(err(json!({"window_total_usd": 5, "window": "0s"})), "window: must be greater than 0");
-    assert_eq!(err(json!({"min_notional_usd": 5, "kinds": []})), "kinds: must list at least one event kind");
-    assert!(err(json!({"min_notinal": 5})).starts_with("min_notinal: unknown field `min_notinal`, expected one of `min_notional_usd`"));
-    assert!(err(json!({"min_notional_usd": 5, "key_by": "venue"})).starts_with("key_by: unknown variant `venue`"));
-    assert!(err(json!({"min_notional_usd": 5, "kinds": ["trades"]})).starts_with("kinds[0]: unknown variant `trades`"));
+    assert_eq!(
+        err(json!({"min_notional_usd": 5, "window": "5m"})),
+        "window: only used with `window_total_usd`"
+    );
+    assert_eq!(
+        err(json!({"window_total_usd": 5, "window": "0s"})),
+        "window: must be greater than 0"
+    );
+    assert_eq!(
+        err(json!({"min_notional_usd": 5, "kinds": []})),
+        "kinds: must list at least one event kind"
+    );
+    assert!(err(json!({"min_notinal": 5})).starts_with(
+        "min_notinal: unknown field `min_notinal`, expected one of `min_notional_usd`"
+    ));
+    assert!(
+        err(json!({"min_notional_usd": 5, "key_by": "venue"}))
+            .starts_with("key_by: unknown variant `venue`")
+    );
+    assert!(
+        err(json!({"min_notional_usd": 5, "kinds": ["trades"]}))
+            .starts_with("kinds[0]: unknown variant `trades`")
+    );
 }

@@ -49,7 +49,9 @@ impl CooldownPolicy for Escalate {
             return Err(format!("worse_by_pct: must be 0 or more, got {}", p.worse_by_pct));
         }
         if p.escalate_after == Some(0) {
-            return Err("escalate_after: must be at least 1 (leave it out to never escalate)".into());
+            return Err(
+                "escalate_after: must be at least 1 (leave it out to never escalate)".into()
+            );
         }
         Ok(Escalate {
             window: p.window,
@@ -60,7 +62,8 @@ impl CooldownPolicy for Escalate {
     }
 
     fn decide(&mut self, alert: &Alert, history: &History) -> Decision {
-        let in_window = history.since_last_fire_ms(host::now_ms()).is_some_and(|e| e < self.window.as_ms());
+        let in_window =
+            history.since_last_fire_ms(host::now_ms()).is_some_and(|e| e < self.window.as_ms());
         if !in_window {
             return Decision::Fire(alert.severity);
         }
@@ -88,11 +91,18 @@ mod tests {
     use super::*;
 
     fn alert(value: f64, severity: Severity) -> Alert {
-        Alert::new("t", Pass::new("K", "x").with_value(value).with_severity(severity), Event::trade("K", 1.0, 1.0).to_record())
+        Alert::new(
+            "t",
+            Pass::new("K", "x").with_value(value).with_severity(severity),
+            Event::trade("K", 1.0, 1.0).to_record(),
+        )
     }
 
     fn policy() -> CooldownHarness<Escalate> {
-        CooldownHarness::configure_json(&json!({"window": "15m", "worse_by_pct": 20, "escalate_after": 3})).unwrap()
+        CooldownHarness::configure_json(
+            &json!({"window": "15m", "worse_by_pct": 20, "escalate_after": 3}),
+        )
+        .unwrap()
     }
 
     fn fired(mins_ago: u64, value: f64, severity: Severity) -> History {
@@ -102,17 +112,33 @@ mod tests {
     #[test]
     fn outside_the_window_fires_plainly() {
         let p = policy();
-        assert_eq!(p.decide(&alert(5.0, Severity::Info), &History::default()), Decision::Fire(Severity::Info));
-        assert_eq!(p.decide(&alert(1.0, Severity::Info), &fired(16, 100.0, Severity::Critical)), Decision::Fire(Severity::Info));
+        assert_eq!(
+            p.decide(&alert(5.0, Severity::Info), &History::default()),
+            Decision::Fire(Severity::Info)
+        );
+        assert_eq!(
+            p.decide(&alert(1.0, Severity::Info), &fired(16, 100.0, Severity::Critical)),
+            Decision::Fire(Severity::Info)
+        );
     }
 
     #[test]
     fn inside_the_window_only_worse_fires() {
         let p = policy();
         let h = fired(5, 100.0, Severity::Warning);
-        assert_eq!(p.decide(&alert(119.0, Severity::Info), &h), Decision::suppress("not worse by 20%"));
-        assert_eq!(p.decide(&alert(120.0, Severity::Info), &h), Decision::Fire(Severity::Warning), "keeps the last severity");
-        assert_eq!(p.decide(&alert(-130.0, Severity::Critical), &h), Decision::Fire(Severity::Critical));
+        assert_eq!(
+            p.decide(&alert(119.0, Severity::Info), &h),
+            Decision::suppress("not worse by 20%")
+        );
+        assert_eq!(
+            p.decide(&alert(120.0, Severity::Info), &h),
+            Decision::Fire(Severity::Warning),
+            "keeps the last severity"
+        );
+        assert_eq!(
+            p.decide(&alert(-130.0, Severity::Critical), &h),
+            Decision::Fire(Severity::Critical)
+        );
     }
 
     #[test]
@@ -120,7 +146,10 @@ mod tests {
         let p = policy();
         let h = fired(5, 100.0, Severity::Info);
         assert!(!p.decide(&alert(100.0, Severity::Info), &h.with_suppressed(2)).is_fire());
-        assert_eq!(p.decide(&alert(100.0, Severity::Info), &h.with_suppressed(3)), Decision::Fire(Severity::Warning));
+        assert_eq!(
+            p.decide(&alert(100.0, Severity::Info), &h.with_suppressed(3)),
+            Decision::Fire(Severity::Warning)
+        );
         let h = fired(5, 100.0, Severity::Warning).with_suppressed(3);
         assert_eq!(p.decide(&alert(100.0, Severity::Info), &h), Decision::Fire(Severity::Critical));
         let h = fired(5, 100.0, Severity::Critical).with_suppressed(9);
@@ -129,9 +158,15 @@ mod tests {
 
     #[test]
     fn without_escalate_after_it_never_escalates() {
-        let p = CooldownHarness::<Escalate>::configure_json(&json!({"window": "1m", "worse_by_pct": 0})).unwrap();
+        let p = CooldownHarness::<Escalate>::configure_json(
+            &json!({"window": "1m", "worse_by_pct": 0}),
+        )
+        .unwrap();
         let h = fired(0, 100.0, Severity::Info).with_suppressed(1000);
-        assert_eq!(p.decide(&alert(99.0, Severity::Info), &h), Decision::suppress("not worse by 0%"));
+        assert_eq!(
+            p.decide(&alert(99.0, Severity::Info), &h),
+            Decision::suppress("not worse by 0%")
+        );
         assert!(p.decide(&alert(100.0, Severity::Info), &h).is_fire());
     }
 
@@ -139,8 +174,17 @@ mod tests {
     fn bad_params_name_the_field() {
         let err = |p| CooldownHarness::<Escalate>::configure_json(&p).err().unwrap();
         assert_eq!(err(json!({"window": "1m"})), "missing field `worse_by_pct`");
-        assert_eq!(err(json!({"window": "1m", "worse_by_pct": -5})), "worse_by_pct: must be 0 or more, got -5");
-        assert!(err(json!({"window": "1m", "worse_by_pct": 5, "escalate_after": 0})).starts_with("escalate_after: must be at least 1"));
-        assert!(err(json!({"window": "1m", "worse_by_pct": 5, "escalate_after": -1})).starts_with("escalate_after: invalid value"));
+        assert_eq!(
+            err(json!({"window": "1m", "worse_by_pct": -5})),
+            "worse_by_pct: must be 0 or more, got -5"
+        );
+        assert!(
+            err(json!({"window": "1m", "worse_by_pct": 5, "escalate_after": 0}))
+                .starts_with("escalate_after: must be at least 1")
+        );
+        assert!(
+            err(json!({"window": "1m", "worse_by_pct": 5, "escalate_after": -1}))
+                .starts_with("escalate_after: invalid value")
+        );
     }
 }

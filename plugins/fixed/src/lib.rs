@@ -32,7 +32,9 @@ impl CooldownPolicy for Fixed {
 
     fn decide(&mut self, alert: &Alert, history: &History) -> Decision {
         match history.since_last_fire_ms(host::now_ms()) {
-            Some(elapsed) if elapsed < self.window.as_ms() => Decision::suppress(self.reason.clone()),
+            Some(elapsed) if elapsed < self.window.as_ms() => {
+                Decision::suppress(self.reason.clone())
+            }
             _ => Decision::Fire(alert.severity),
         }
     }
@@ -48,7 +50,11 @@ mod tests {
     use super::*;
 
     fn alert() -> Alert {
-        Alert::new("t", Pass::new("BTCUSDT", "x").with_severity(Severity::Warning), Event::trade("BTCUSDT", 1.0, 1.0).to_record())
+        Alert::new(
+            "t",
+            Pass::new("BTCUSDT", "x").with_severity(Severity::Warning),
+            Event::trade("BTCUSDT", 1.0, 1.0).to_record(),
+        )
     }
 
     #[test]
@@ -73,7 +79,12 @@ mod tests {
     fn bad_params_name_the_field() {
         let err = |p| CooldownHarness::<Fixed>::configure_json(&p).err().unwrap();
         assert_eq!(err(json!({})), "missing field `window`");
-        assert!(err(json!({"window": "10 minutes please"})).starts_with("window: invalid duration"));
-        assert_eq!(err(json!({"window": "1m", "windw": "1m"})), "windw: unknown field `windw`, expected `window`");
+        assert!(
+            err(json!({"window": "10 minutes please"})).starts_with("window: invalid duration")
+        );
+        assert_eq!(
+            err(json!({"window": "1m", "windw": "1m"})),
+            "windw: unknown field `windw`, expected `window`"
+        );
     }
 }

@@ -107,8 +107,12 @@ mod tests {
     use super::*;
 
     fn alert(symbol: &str, title: &str) -> Alert {
-        let event = Event::trade(symbol, 64_250.5, 19.2).with_venue("binance-spot").with_time(1_633_955_696_000);
-        let pass = Pass::new(symbol, title).with_severity(Severity::Warning).with_field("notional", "$1.23M");
+        let event = Event::trade(symbol, 64_250.5, 19.2)
+            .with_venue("binance-spot")
+            .with_time(1_633_955_696_000);
+        let pass = Pass::new(symbol, title)
+            .with_severity(Severity::Warning)
+            .with_field("notional", "$1.23M");
         Alert::new("whales", pass, event.to_record())
     }
 
@@ -126,7 +130,10 @@ mod tests {
 
     #[test]
     fn prefix_and_no_event() {
-        let f = FormatterHarness::<Plain>::configure_json(&json!({"title_prefix": "[prod]", "include_event": false})).unwrap();
+        let f = FormatterHarness::<Plain>::configure_json(
+            &json!({"title_prefix": "[prod]", "include_event": false}),
+        )
+        .unwrap();
         let m = f.format(&alert("ETH", "ETH up 5%"));
         assert_eq!(m.title, "[prod] ETH up 5%");
         assert_eq!(m.body, "[WARNING] [prod] ETH up 5%\nnotional: $1.23M");
@@ -146,6 +153,9 @@ mod tests {
     fn bad_params_name_the_field() {
         let err = |p| FormatterHarness::<Plain>::configure_json(&p).err().unwrap();
         assert_eq!(err(json!({"max_digest_items": 0})), "max_digest_items: must be at least 1");
-        assert!(err(json!({"prefix": "x"})).starts_with("prefix: unknown field `prefix`, expected one of `title_prefix`"));
+        assert!(
+            err(json!({"prefix": "x"}))
+                .starts_with("prefix: unknown field `prefix`, expected one of `title_prefix`")
+        );
     }
 }

@@ -10,7 +10,9 @@
 //! shortest window whose volume condition held.
 
 use klaxon_sdk::fmt::{pct, price, usd};
-use klaxon_sdk::{EventKinds, Event, Filter, Market, Pass, Severity, Verdict, Window, export_filter};
+use klaxon_sdk::{
+    Event, EventKinds, Filter, Market, Pass, Severity, Verdict, Window, export_filter,
+};
 use serde::Deserialize;
 
 /// Params of `price-move`. Set at least one `min_change_*` or `min_volume_*`.
@@ -124,18 +126,31 @@ impl Filter for PriceMove {
             if let Some(t) = change[i]
                 && (t.is_nan() || t < 0.0)
             {
-                return Err(format!("min_change_{}_pct: must be 0 or more, got {t}", window.as_str()));
+                return Err(format!(
+                    "min_change_{}_pct: must be 0 or more, got {t}",
+                    window.as_str()
+                ));
             }
             if let Some(t) = volume[i]
                 && (t.is_nan() || t < 0.0)
             {
-                return Err(format!("min_volume_{}_usd: must be 0 or more, got {t}", window.as_str()));
+                return Err(format!(
+                    "min_volume_{}_usd: must be 0 or more, got {t}",
+                    window.as_str()
+                ));
             }
         }
         if p.kinds.is_empty() {
             return Err("kinds: must list at least one event kind".into());
         }
-        Ok(PriceMove { change, volume, combine: p.combine, direction: p.direction, kinds: p.kinds, severity: p.severity })
+        Ok(PriceMove {
+            change,
+            volume,
+            combine: p.combine,
+            direction: p.direction,
+            kinds: p.kinds,
+            severity: p.severity,
+        })
     }
 
     fn evaluate(&mut self, event: &Event, market: &Market) -> Verdict {
@@ -183,13 +198,16 @@ impl PriceMove {
         let (title, value) = match (hits.change, hits.volume) {
             (Some((window, change)), volume) => {
                 let way = if change >= 0.0 { "up" } else { "down" };
-                let mut title = format!("{symbol} {way} {:.2}% in {}", change.abs(), window.as_str());
+                let mut title =
+                    format!("{symbol} {way} {:.2}% in {}", change.abs(), window.as_str());
                 if let Some((window, volume)) = volume {
                     title.push_str(&format!(" on {} volume in {}", usd(volume), window.as_str()));
                 }
                 (title, change)
             }
-            (None, Some((window, volume))) => (format!("{symbol} {} volume in {}", usd(volume), window.as_str()), volume),
+            (None, Some((window, volume))) => {
+                (format!("{symbol} {} volume in {}", usd(volume), window.as_str()), volume)
+            }
             // `combine = "all"` with every condition on a present window
             // always records a hit, so this is unreachable in practice.
             (None, None) => (format!("{symbol} moved"), 0.0),

@@ -70,13 +70,18 @@ fn missing_window_never_passes() {
 
 #[test]
 fn volume_only() {
-    let f = filter(json!({"min_volume_5m_usd": 1000000, "kinds": ["trade", "swap"], "severity": "info"}));
+    let f = filter(
+        json!({"min_volume_5m_usd": 1000000, "kinds": ["trade", "swap"], "severity": "info"}),
+    );
     let pass = f.evaluate(&tick(), &market(0.0, 0.0, 1_500_000.0)).into_pass().unwrap();
     assert_eq!(pass.title, "BTCUSDT $1.50M volume in 5m");
     assert_eq!(pass.value, 1_500_000.0);
     assert_eq!(pass.severity, Severity::Info);
     let book = Event::new(EventKind::BookTop, "BTCUSDT");
-    assert_eq!(f.evaluate(&book, &market(0.0, 0.0, 1_500_000.0)).reject_reason(), Some("kind not selected"));
+    assert_eq!(
+        f.evaluate(&book, &market(0.0, 0.0, 1_500_000.0)).reject_reason(),
+        Some("kind not selected")
+    );
 }
 
 #[test]
@@ -96,8 +101,20 @@ fn batch_path_matches_single_path() {
 #[test]
 fn bad_params_name_the_field() {
     assert!(err(json!({})).starts_with("set at least one of `min_change_1m_pct`"));
-    assert_eq!(err(json!({"min_change_5m_pct": -1})), "min_change_5m_pct: must be 0 or more, got -1");
-    assert!(err(json!({"min_change_1m_pct": 1, "combine": "most"})).starts_with("combine: unknown variant `most`"));
-    assert!(err(json!({"min_change_1m_pct": 1, "direction": "sideways"})).starts_with("direction: unknown variant"));
-    assert!(err(json!({"min_change_1m": 1})).starts_with("min_change_1m: unknown field `min_change_1m`"));
+    assert_eq!(
+        err(json!({"min_change_5m_pct": -1})),
+        "min_change_5m_pct: must be 0 or more, got -1"
+    );
+    assert!(
+        err(json!({"min_change_1m_pct": 1, "combine": "most"}))
+            .starts_with("combine: unknown variant `most`")
+    );
+    assert!(
+        err(json!({"min_change_1m_pct": 1, "direction": "sideways"}))
+            .starts_with("direction: unknown variant")
+    );
+    assert!(
+        err(json!({"min_change_1m": 1}))
+            .starts_with("min_change_1m: unknown field `min_change_1m`")
+    );
 }

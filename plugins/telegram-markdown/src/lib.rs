@@ -87,19 +87,32 @@ impl Formatter for TelegramMarkdown {
             {
                 let _ = writeln!(body, "tx: `{}`", esc_code(tx));
             }
-            let _ = writeln!(body, "`{}` · `{}`", esc_code(&alert.template), esc_code(&alert.alert_key));
+            let _ = writeln!(
+                body,
+                "`{}` · `{}`",
+                esc_code(&alert.template),
+                esc_code(&alert.alert_key)
+            );
         }
         Message::new(title, body.trim_end(), Markup::MarkdownV2)
     }
 
     fn format_digest(&mut self, alerts: &[Alert]) -> Message {
-        let title = format!("{}{}", self.prefix, if alerts.len() == 1 { "1 alert".into() } else { format!("{} alerts", alerts.len()) });
+        let title = format!(
+            "{}{}",
+            self.prefix,
+            if alerts.len() == 1 { "1 alert".into() } else { format!("{} alerts", alerts.len()) }
+        );
         let mut body = format!("*{}*\n", esc(&title));
         for alert in alerts.iter().take(self.max_digest_items) {
             let _ = writeln!(body, "{}{}", self.emoji(alert.severity), esc(&alert.title));
         }
         if alerts.len() > self.max_digest_items {
-            let _ = writeln!(body, "_{}_", esc(&format!("… and {} more", alerts.len() - self.max_digest_items)));
+            let _ = writeln!(
+                body,
+                "_{}_",
+                esc(&format!("… and {} more", alerts.len() - self.max_digest_items))
+            );
         }
         Message::new(title, body.trim_end(), Markup::MarkdownV2)
     }
@@ -128,8 +141,11 @@ mod tests {
     use super::*;
 
     fn alert(symbol: &str, title: &str, severity: Severity) -> Alert {
-        let event = Event::trade(symbol, 64_250.5, 19.2).with_venue("binance-spot").with_time(1_633_955_696_000);
-        let pass = Pass::new(symbol, title).with_severity(severity).with_field("notional", "$1.23M");
+        let event = Event::trade(symbol, 64_250.5, 19.2)
+            .with_venue("binance-spot")
+            .with_time(1_633_955_696_000);
+        let pass =
+            Pass::new(symbol, title).with_severity(severity).with_field("notional", "$1.23M");
         Alert::new("whales", pass, event.to_record())
     }
 
@@ -147,29 +163,44 @@ mod tests {
 
     #[test]
     fn every_special_character_is_escaped() {
-        let f = FormatterHarness::<TelegramMarkdown>::configure_json(&json!({"include_event": false, "severity_emoji": false})).unwrap();
+        let f = FormatterHarness::<TelegramMarkdown>::configure_json(
+            &json!({"include_event": false, "severity_emoji": false}),
+        )
+        .unwrap();
         let nasty = r"a_b*c[d]e(f)g~h`i>j#k+l-m=n|o{p}q.r!s\t";
         let m = f.format(&alert("X", nasty, Severity::Info));
-        assert_eq!(m.body, r"*a\_b\*c\[d\]e\(f\)g\~h\`i\>j\#k\+l\-m\=n\|o\{p\}q\.r\!s\\t*
-notional: *$1\.23M*");
+        assert_eq!(
+            m.body,
+            r"*a\_b\*c\[d\]e\(f\)g\~h\`i\>j\#k\+l\-m\=n\|o\{p\}q\.r\!s\\t*
+notional: *$1\.23M*"
+        );
         assert_eq!(m.title, nasty, "the title stays plain text");
     }
 
     #[test]
     fn tx_and_keys_go_in_code_spans() {
         let f = FormatterHarness::<TelegramMarkdown>::configure("{}").unwrap();
-        let event = Event::new(EventKind::Swap, "PEPE/WETH").with_tx_hash("0xab`c").with_venue("eth");
+        let event =
+            Event::new(EventKind::Swap, "PEPE/WETH").with_tx_hash("0xab`c").with_venue("eth");
         let pass = Pass::new("0xa:PEPE", "swap").with_severity(Severity::Critical);
         let m = f.format(&Alert::new("t_1", pass, event.to_record()));
-        assert!(m.body.starts_with("🔴 *swap*\n_eth PEPE/WETH · 1970\\-01\\-01 00:00:00 UTC_\n"), "{}", m.body);
+        assert!(
+            m.body.starts_with("🔴 *swap*\n_eth PEPE/WETH · 1970\\-01\\-01 00:00:00 UTC_\n"),
+            "{}",
+            m.body
+        );
         assert!(m.body.contains("tx: `0xab\\`c`"), "{}", m.body);
         assert!(m.body.ends_with("`t_1` · `0xa:PEPE`"), "{}", m.body);
     }
 
     #[test]
     fn digest_lists_and_counts() {
-        let f = FormatterHarness::<TelegramMarkdown>::configure_json(&json!({"max_digest_items": 1, "title_prefix": "[prod]"})).unwrap();
-        let alerts = [alert("A", "A +5%", Severity::Critical), alert("B", "B -1.5%", Severity::Info)];
+        let f = FormatterHarness::<TelegramMarkdown>::configure_json(
+            &json!({"max_digest_items": 1, "title_prefix": "[prod]"}),
+        )
+        .unwrap();
+        let alerts =
+            [alert("A", "A +5%", Severity::Critical), alert("B", "B -1.5%", Severity::Info)];
         let m = f.format_digest(&alerts);
         assert_eq!(m.title, "[prod] 2 alerts");
         assert_eq!(m.body, "*\\[prod\\] 2 alerts*\n🔴 A \\+5%\n_… and 1 more_");

@@ -52,23 +52,31 @@ impl CooldownPolicy for Tiered {
         }
         for (i, tier) in p.tiers.iter().enumerate() {
             if let Some(j) = p.tiers[..i].iter().position(|t| t.min_value == tier.min_value) {
-                return Err(format!("tiers[{i}].min_value: {} already used by tiers[{j}]", tier.min_value));
+                return Err(format!(
+                    "tiers[{i}].min_value: {} already used by tiers[{j}]",
+                    tier.min_value
+                ));
             }
         }
-        let mut tiers: Vec<(Tier, String)> = p.tiers.into_iter().map(|t| {
-            let reason = format!("cooldown {}", t.window);
-            (t, reason)
-        }).collect();
+        let mut tiers: Vec<(Tier, String)> = p
+            .tiers
+            .into_iter()
+            .map(|t| {
+                let reason = format!("cooldown {}", t.window);
+                (t, reason)
+            })
+            .collect();
         tiers.sort_by(|a, b| b.0.min_value.total_cmp(&a.0.min_value));
         Ok(Tiered { tiers })
     }
 
     fn decide(&mut self, alert: &Alert, history: &History) -> Decision {
         let value = alert.value.abs();
-        let (tier, reason) = self.tiers.iter().find(|(t, _)| value >= t.min_value).unwrap_or_else(|| {
-            // Below every tier: the lowest one. `new` guarantees one exists.
-            self.tiers.last().expect("at least one tier")
-        });
+        let (tier, reason) =
+            self.tiers.iter().find(|(t, _)| value >= t.min_value).unwrap_or_else(|| {
+                // Below every tier: the lowest one. `new` guarantees one exists.
+                self.tiers.last().expect("at least one tier")
+            });
         match history.since_last_fire_ms(host::now_ms()) {
             Some(elapsed) if elapsed < tier.window.as_ms() => Decision::suppress(reason.clone()),
             _ => Decision::Fire(alert.severity),
@@ -86,7 +94,11 @@ mod tests {
     use super::*;
 
     fn alert(value: f64) -> Alert {
-        Alert::new("t", Pass::new("K", "x").with_value(value), Event::trade("K", 1.0, 1.0).to_record())
+        Alert::new(
+            "t",
+            Pass::new("K", "x").with_value(value),
+            Event::trade("K", 1.0, 1.0).to_record(),
+        )
     }
 
     fn policy() -> CooldownHarness<Tiered> {
@@ -101,19 +113,27 @@ mod tests {
     #[test]
     fn window_follows_the_alert_value() {
         let p = policy();
-        let fired = |mins_ago: u64| History::fired(host::now_ms() - mins_ago * 60_000, 1.0, Severity::Info);
+        let fired =
+            |mins_ago: u64| History::fired(host::now_ms() - mins_ago * 60_000, 1.0, Severity::Info);
         assert_eq!(p.decide(&alert(500_000.0), &fired(20)), Decision::suppress("cooldown 30m"));
         assert!(p.decide(&alert(500_000.0), &fired(31)).is_fire());
         assert_eq!(p.decide(&alert(2_000_000.0), &fired(5)), Decision::suppress("cooldown 10m"));
         assert!(p.decide(&alert(2_000_000.0), &fired(11)).is_fire());
         assert!(p.decide(&alert(20_000_000.0), &fired(2)).is_fire());
-        assert_eq!(p.decide(&alert(-20_000_000.0), &fired(0)), Decision::suppress("cooldown 1m"), "magnitude counts");
+        assert_eq!(
+            p.decide(&alert(-20_000_000.0), &fired(0)),
+            Decision::suppress("cooldown 1m"),
+            "magnitude counts"
+        );
         assert!(p.decide(&alert(1.0), &History::default()).is_fire());
     }
 
     #[test]
     fn below_every_tier_uses_the_lowest() {
-        let p = CooldownHarness::<Tiered>::configure_json(&json!({"tiers": [{"min_value": 5, "window": "1h"}]})).unwrap();
+        let p = CooldownHarness::<Tiered>::configure_json(
+            &json!({"tiers": [{"min_value": 5, "window": "1h"}]}),
+        )
+        .unwrap();
         let recent = History::fired(host::now_ms() - 60_000, 1.0, Severity::Info);
         assert_eq!(p.decide(&alert(1.0), &recent), Decision::suppress("cooldown 1h"));
     }
@@ -122,10 +142,18 @@ mod tests {
     fn bad_params_name_the_field() {
         let err = |p| CooldownHarness::<Tiered>::configure_json(&p).err().unwrap();
         assert_eq!(err(json!({"tiers": []})), "tiers: list at least one tier");
-        assert!(err(json!({"tiers": [{"min_value": 1}]})).starts_with("tiers[0]: missing field `window`"));
-        assert!(err(json!({"tiers": [{"min_value": 1, "window": "5m", "max": 2}]})).starts_with("tiers[0].max: unknown field `max`"));
+        assert!(
+            err(json!({"tiers": [{"min_value": 1}]}))
+                .starts_with("tiers[0]: missing field `window`")
+        );
+        assert!(
+            err(json!({"tiers": [{"min_value": 1, "window": "5m", "max": 2}]}))
+                .starts_with("tiers[0].max: unknown field `max`")
+        );
         assert_eq!(
-            err(json!({"tiers": [{"min_value": 1, "window": "5m"}, {"min_value": 1, "window": "1m"}]})),
+            err(
+                json!({"tiers": [{"min_value": 1, "window": "5m"}, {"min_value": 1, "window": "1m"}]})
+            ),
             "tiers[1].min_value: 1 already used by tiers[0]"
         );
     }

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use klaxon_sdk::fmt::{price, short_address, usd};
-use klaxon_sdk::{Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter};
+use klaxon_sdk::{
+    Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
+};
 use serde::Deserialize;
 
 /// Params of `whale-fill`.
@@ -87,8 +89,11 @@ impl Filter for WhaleFill {
         if p.kinds.is_empty() {
             return Err("kinds: must list at least one event kind".into());
         }
-        let labels: HashMap<String, String> = p.labels.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
-        if let Some(unknown) = labels.keys().find(|k| !p.accounts.iter().any(|a| a.eq_ignore_ascii_case(k))) {
+        let labels: HashMap<String, String> =
+            p.labels.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
+        if let Some(unknown) =
+            labels.keys().find(|k| !p.accounts.iter().any(|a| a.eq_ignore_ascii_case(k)))
+        {
             return Err(format!("labels.{unknown}: not one of `accounts`"));
         }
         let tracked = p

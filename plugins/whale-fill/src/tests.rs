@@ -27,12 +27,21 @@ fn tracked_big_fill_passes() {
     let m = Market::default();
     let pass = f.evaluate(&fill(WHALE, 1_200_000.0, Direction::OpenLong), &m).into_pass().unwrap();
     assert_eq!(pass.alert_key, format!("{WHALE}:ETH"));
-    assert_eq!(pass.title, "Whale 0x5078…edb6 opened long ETH: $1.20M", "label from the account as configured");
+    assert_eq!(
+        pass.title, "Whale 0x5078…edb6 opened long ETH: $1.20M",
+        "label from the account as configured"
+    );
     assert_eq!(pass.value, 1_200_000.0);
     assert_eq!(pass.severity, Severity::Warning);
     assert_eq!(pass.field("closed pnl"), Some("$1.23K"));
-    assert_eq!(f.evaluate(&fill(WHALE, 99_000.0, Direction::OpenLong), &m).reject_reason(), Some("below threshold"));
-    assert_eq!(f.evaluate(&fill("0xother", 5e6, Direction::OpenLong), &m).reject_reason(), Some("account not tracked"));
+    assert_eq!(
+        f.evaluate(&fill(WHALE, 99_000.0, Direction::OpenLong), &m).reject_reason(),
+        Some("below threshold")
+    );
+    assert_eq!(
+        f.evaluate(&fill("0xother", 5e6, Direction::OpenLong), &m).reject_reason(),
+        Some("account not tracked")
+    );
     let no_account = Event::new(EventKind::PerpFill, "ETH").with_notional(5e6);
     assert_eq!(f.evaluate(&no_account, &m).reject_reason(), Some("no account"));
     let trade = Event::trade("ETH", 2000.0, 1e4).with_account(WHALE);
@@ -44,8 +53,12 @@ fn directions_filter() {
     let m = Market::default();
     let open = filter(json!({"accounts": [WHALE], "directions": "open"}));
     assert!(open.evaluate(&fill(WHALE, 1.0, Direction::OpenShort), &m).is_pass());
-    assert_eq!(open.evaluate(&fill(WHALE, 1.0, Direction::CloseLong), &m).reject_reason(), Some("direction not selected"));
-    let close = filter(json!({"accounts": [WHALE], "directions": "close", "labels": {WHALE: "fund A"}}));
+    assert_eq!(
+        open.evaluate(&fill(WHALE, 1.0, Direction::CloseLong), &m).reject_reason(),
+        Some("direction not selected")
+    );
+    let close =
+        filter(json!({"accounts": [WHALE], "directions": "close", "labels": {WHALE: "fund A"}}));
     let pass = close.evaluate(&fill(WHALE, 1.0, Direction::CloseShort), &m).into_pass().unwrap();
     assert_eq!(pass.title, "Whale fund A closed short ETH: $1");
     assert!(!close.evaluate(&fill(WHALE, 1.0, Direction::None), &m).is_pass());
@@ -77,6 +90,12 @@ fn bad_params_name_the_field() {
     assert!(err(json!({})).starts_with("missing field `accounts`"));
     assert_eq!(err(json!({"accounts": []})), "accounts: list at least one account");
     assert_eq!(err(json!({"accounts": ["a", " "]})), "accounts[1]: must not be empty");
-    assert_eq!(err(json!({"accounts": ["a"], "labels": {"b": "x"}})), "labels.b: not one of `accounts`");
-    assert!(err(json!({"accounts": ["a"], "directions": "long"})).starts_with("directions: unknown variant `long`"));
+    assert_eq!(
+        err(json!({"accounts": ["a"], "labels": {"b": "x"}})),
+        "labels.b: not one of `accounts`"
+    );
+    assert!(
+        err(json!({"accounts": ["a"], "directions": "long"}))
+            .starts_with("directions: unknown variant `long`")
+    );
 }

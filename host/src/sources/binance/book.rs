@@ -37,7 +37,8 @@ pub struct OrderBook {
 impl OrderBook {
     /// The book a REST snapshot describes.
     pub fn from_snapshot(snapshot: &DepthSnapshot) -> OrderBook {
-        let mut book = OrderBook { last_update_id: snapshot.last_update_id, ..OrderBook::default() };
+        let mut book =
+            OrderBook { last_update_id: snapshot.last_update_id, ..OrderBook::default() };
         set_levels(&mut book.bids, &snapshot.bids);
         set_levels(&mut book.asks, &snapshot.asks);
         book
@@ -99,12 +100,24 @@ mod tests {
 
     fn diff(u: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> DepthDiff {
         let lv = |l: &[(&str, &str)]| l.iter().map(|(p, q)| (d(p), d(q))).collect();
-        DepthDiff { symbol: "X".into(), first_id: u, last_id: u, prev_last_id: None, time_ms: 0, bids: lv(bids), asks: lv(asks) }
+        DepthDiff {
+            symbol: "X".into(),
+            first_id: u,
+            last_id: u,
+            prev_last_id: None,
+            time_ms: 0,
+            bids: lv(bids),
+            asks: lv(asks),
+        }
     }
 
     #[test]
     fn zero_removes_and_unknown_removal_is_harmless() {
-        let snap = DepthSnapshot { last_update_id: 5, bids: vec![(d("1.0"), d("2")), (d("0.9"), d("1"))], asks: vec![(d("1.1"), d("3"))] };
+        let snap = DepthSnapshot {
+            last_update_id: 5,
+            bids: vec![(d("1.0"), d("2")), (d("0.9"), d("1"))],
+            asks: vec![(d("1.1"), d("3"))],
+        };
         let mut book = OrderBook::from_snapshot(&snap);
         assert_eq!(book.top().prices(), (Some(d("1")), Some(d("1.1"))));
         book.apply(&diff(6, &[("1.00000000", "0"), ("0.5", "0")], &[("1.05", "4")]));

@@ -55,12 +55,18 @@ impl DepthBooks {
     pub fn on_diff(&mut self, diff: DepthDiff) -> Outcome {
         let rules = self.rules;
         let symbol = diff.symbol.clone();
-        let book = self.books.entry(symbol).or_insert_with(|| SymbolBook { sync: BookSync::new(rules), emitted: (None, None), emitted_u: 0 });
+        let book = self.books.entry(symbol).or_insert_with(|| SymbolBook {
+            sync: BookSync::new(rules),
+            emitted: (None, None),
+            emitted_u: 0,
+        });
         let (time, u, sym) = (diff.time_ms, diff.last_id, diff.symbol.clone());
         match book.sync.on_diff(diff) {
             Step::Buffered { fetch } => Outcome { fetch, ..Outcome::default() },
             Step::Stale => Outcome::default(),
-            Step::Resync(reason) => Outcome { fetch: true, resync: Some(reason), events: Vec::new() },
+            Step::Resync(reason) => {
+                Outcome { fetch: true, resync: Some(reason), events: Vec::new() }
+            }
             Step::Applied => {
                 let events = book.top_event(self.venue, &sym, u, time).into_iter().collect();
                 Outcome { events, ..Outcome::default() }
@@ -125,7 +131,13 @@ impl SymbolBook {
             return None;
         }
         (self.emitted, self.emitted_u) = (top.prices(), u);
-        let mut event = Event::new(EventKind::BookTop, venue, Sym::new(symbol), format!("{venue}:{symbol}:b:{u}"), time);
+        let mut event = Event::new(
+            EventKind::BookTop,
+            venue,
+            Sym::new(symbol),
+            format!("{venue}:{symbol}:b:{u}"),
+            time,
+        );
         event.best_bid = Some(bid);
         event.best_ask = Some(ask);
         event.price = (bid + ask) / Decimal::TWO;
@@ -143,30 +155,55 @@ mod tests {
 
     fn diff(first: u64, last: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> DepthDiff {
         let lv = |l: &[(&str, &str)]| l.iter().map(|(p, q)| (d(p), d(q))).collect();
-        DepthDiff { symbol: "BTCUSDT".into(), first_id: first, last_id: last, prev_last_id: None, time_ms: 1000 + last, bids: lv(bids), asks: lv(asks) }
+        DepthDiff {
+            symbol: "BTCUSDT".into(),
+            first_id: first,
+            last_id: last,
+            prev_last_id: None,
+            time_ms: 1000 + last,
+            bids: lv(bids),
+            asks: lv(asks),
+        }
     }
 
     #[test]
     fn tops_follow_each_applied_diff_and_survive_a_reconnect() {
         let mut books = DepthBooks::new(Rules::Spot, Sym::new("binance"));
-        assert_eq!(books.on_diff(diff(10, 11, &[("100", "1")], &[])), Outcome { fetch: true, ..Outcome::default() });
+        assert_eq!(
+            books.on_diff(diff(10, 11, &[("100", "1")], &[])),
+            Outcome { fetch: true, ..Outcome::default() }
+        );
         books.on_diff(diff(12, 12, &[("100.5", "1")], &[]));
         books.on_diff(diff(13, 13, &[], &[("103", "5")]));
-        let snap = DepthSnapshot { last_update_id: 10, bids: vec![(d("99"), d("1"))], asks: vec![(d("102"), d("1"))] };
+        let snap = DepthSnapshot {
+            last_update_id: 10,
+            bids: vec![(d("99"), d("1"))],
+            asks: vec![(d("102"), d("1"))],
+        };
         let out = books.on_snapshot("BTCUSDT", &snap);
         let ids: Vec<&str> = out.events.iter().map(|e| e.id.as_str()).collect();
         // 11 moves the bid to 100, 12 to 100.5; 13 adds an ask behind the best.
         assert_eq!(ids, ["binance:BTCUSDT:b:11", "binance:BTCUSDT:b:12"]);
         let last = &out.events[1];
-        assert_eq!((last.best_bid, last.best_ask, last.price, last.exchange_time_ms), (Some(d("100.5")), Some(d("102")), d("101.25"), 1012));
+        assert_eq!(
+            (last.best_bid, last.best_ask, last.price, last.exchange_time_ms),
+            (Some(d("100.5")), Some(d("102")), d("101.25"), 1012)
+        );
         // Quantity at the best level changes: not a top move.
         assert!(books.on_diff(diff(14, 14, &[("100.5", "7")], &[])).events.is_empty());
-        assert_eq!(books.on_diff(diff(15, 15, &[], &[("101", "1")])).events[0].id, "binance:BTCUSDT:b:15");
+        assert_eq!(
+            books.on_diff(diff(15, 15, &[], &[("101", "1")])).events[0].id,
+            "binance:BTCUSDT:b:15"
+        );
 
         // Reconnect: the same book rebuilt from a new snapshot emits nothing.
         assert_eq!(books.reset_all(), 1);
         books.on_diff(diff(16, 16, &[("1", "1")], &[]));
-        let snap = DepthSnapshot { last_update_id: 16, bids: vec![(d("100.5"), d("7"))], asks: vec![(d("101"), d("1"))] };
+        let snap = DepthSnapshot {
+            last_update_id: 16,
+            bids: vec![(d("100.5"), d("7"))],
+            asks: vec![(d("101"), d("1"))],
+        };
         assert_eq!(books.on_snapshot("BTCUSDT", &snap), Outcome::default());
         assert!(books.on_diff(diff(17, 17, &[("1", "2")], &[])).events.is_empty());
         assert_eq!(books.synced()["BTCUSDT"].last_update_id(), 17);
@@ -176,7 +213,10 @@ mod tests {
     fn gap_asks_for_a_snapshot_and_counts() {
         let mut books = DepthBooks::new(Rules::Spot, Sym::new("binance"));
         books.on_diff(diff(1, 1, &[], &[]));
-        books.on_snapshot("BTCUSDT", &DepthSnapshot { last_update_id: 1, bids: vec![], asks: vec![] });
+        books.on_snapshot(
+            "BTCUSDT",
+            &DepthSnapshot { last_update_id: 1, bids: vec![], asks: vec![] },
+        );
         let out = books.on_diff(diff(5, 5, &[], &[]));
         assert_eq!((out.fetch, out.resync), (true, Some(ResyncReason::Gap)));
         assert!(!books.is_synced("BTCUSDT"));

@@ -163,18 +163,26 @@ pub struct Link {
 impl BinanceConfig {
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = self.connection.validate(path);
-        let mut issue = |field: &str, msg: String| issues.push(ConfigIssue::new(format!("{path}.{field}"), msg));
+        let mut issue = |field: &str, msg: String| {
+            issues.push(ConfigIssue::new(format!("{path}.{field}"), msg))
+        };
         if self.symbols.is_empty() {
             issue("symbols", "must list at least one symbol".into());
         }
         for (i, s) in self.symbols.iter().enumerate() {
             if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                issue(&format!("symbols.{i}"), format!("`{s}` is not a Binance symbol (letters, digits and `_`)"));
+                issue(
+                    &format!("symbols.{i}"),
+                    format!("`{s}` is not a Binance symbol (letters, digits and `_`)"),
+                );
             } else if self.symbols[..i].iter().any(|o| o.eq_ignore_ascii_case(s)) {
                 issue(&format!("symbols.{i}"), format!("`{s}` is listed twice"));
             }
         }
-        for (field, url, schemes) in [("ws_url", &self.ws_url, ["ws://", "wss://"]), ("rest_url", &self.rest_url, ["http://", "https://"])] {
+        for (field, url, schemes) in [
+            ("ws_url", &self.ws_url, ["ws://", "wss://"]),
+            ("rest_url", &self.rest_url, ["http://", "https://"]),
+        ] {
             if let Some(url) = url
                 && !schemes.iter().any(|s| url.starts_with(s) && url.len() > s.len())
             {
@@ -182,14 +190,22 @@ impl BinanceConfig {
             }
         }
         match self.market {
-            Market::Spot if !(1..=5000).contains(&self.snapshot_limit) => issue("snapshot_limit", "must be 1 to 5000 on spot".into()),
+            Market::Spot if !(1..=5000).contains(&self.snapshot_limit) => {
+                issue("snapshot_limit", "must be 1 to 5000 on spot".into())
+            }
             Market::Usdm if ![5, 10, 20, 50, 100, 500, 1000].contains(&self.snapshot_limit) => {
-                issue("snapshot_limit", "must be one of 5, 10, 20, 50, 100, 500, 1000 on usdm".into())
+                issue(
+                    "snapshot_limit",
+                    "must be one of 5, 10, 20, 50, 100, 500, 1000 on usdm".into(),
+                )
             }
             _ => {}
         }
         if self.liquidations && self.market == Market::Spot {
-            issue("liquidations", "only USD-M (`market = \"usdm\"`) has liquidation streams".into());
+            issue(
+                "liquidations",
+                "only USD-M (`market = \"usdm\"`) has liquidation streams".into(),
+            );
         }
         if self.venue.as_deref().is_some_and(|v| v.trim().is_empty()) {
             issue("venue", "must not be empty".into());
@@ -198,7 +214,10 @@ impl BinanceConfig {
             issue("streams_per_connection", format!("must be 1 to {MAX_STREAMS_PER_CONNECTION}"));
         }
         if self.max_lifetime.is_zero() || self.max_lifetime > VENUE_LIFETIME {
-            issue("max_lifetime", "must be greater than 0 and at most 24h (Binance's limit)".into());
+            issue(
+                "max_lifetime",
+                "must be greater than 0 and at most 24h (Binance's limit)".into(),
+            );
         }
         if self.weight_budget == 0 {
             issue("weight_budget", "must be greater than 0".into());
@@ -221,7 +240,11 @@ impl BinanceConfig {
                 TradeStream::Trade => format!("{s}@trade"),
                 TradeStream::AggTrade => format!("{s}@aggTrade"),
             });
-            streams.push(if self.depth { format!("{s}@depth@100ms") } else { format!("{s}@bookTicker") });
+            streams.push(if self.depth {
+                format!("{s}@depth@100ms")
+            } else {
+                format!("{s}@bookTicker")
+            });
             if self.liquidations {
                 streams.push(format!("{s}@forceOrder"));
             }
@@ -235,13 +258,18 @@ impl BinanceConfig {
         self.streams()
             .chunks(self.streams_per_connection.max(1))
             .enumerate()
-            .map(|(index, chunk)| Link { index, streams: chunk.to_vec(), url: format!("{base}/stream?streams={}", chunk.join("/")) })
+            .map(|(index, chunk)| Link {
+                index,
+                streams: chunk.to_vec(),
+                url: format!("{base}/stream?streams={}", chunk.join("/")),
+            })
             .collect()
     }
 
     /// REST snapshot URL for `symbol` (uppercase).
     pub fn snapshot_url(&self, symbol: &str) -> String {
-        let base = self.rest_url.as_deref().unwrap_or(self.market.default_rest()).trim_end_matches('/');
+        let base =
+            self.rest_url.as_deref().unwrap_or(self.market.default_rest()).trim_end_matches('/');
         format!("{base}{}?symbol={symbol}&limit={}", self.market.depth_path(), self.snapshot_limit)
     }
 }
@@ -257,23 +285,48 @@ mod tests {
     #[test]
     fn defaults_are_the_real_venue() {
         let c = config("symbols = [\"BTCUSDT\"]");
-        assert_eq!(c.links()[0].url, "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@depth@100ms");
-        assert_eq!(c.snapshot_url("BTCUSDT"), "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000");
-        assert_eq!((c.venue_name(), c.max_lifetime, c.streams_per_connection), ("binance", Duration::from_secs(82800), 1024));
+        assert_eq!(
+            c.links()[0].url,
+            "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@depth@100ms"
+        );
+        assert_eq!(
+            c.snapshot_url("BTCUSDT"),
+            "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000"
+        );
+        assert_eq!(
+            (c.venue_name(), c.max_lifetime, c.streams_per_connection),
+            ("binance", Duration::from_secs(82800), 1024)
+        );
         assert!(c.validate("sources.b").is_empty());
-        let f = config("market = \"usdm\"\nsymbols = [\"btcusdt\"]\nliquidations = true\ntrades = \"aggTrade\"\ndepth = false");
-        assert_eq!(f.links()[0].url, "wss://fstream.binance.com/stream?streams=btcusdt@aggTrade/btcusdt@bookTicker/btcusdt@forceOrder");
-        assert_eq!(f.snapshot_url("BTCUSDT"), "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000");
+        let f = config(
+            "market = \"usdm\"\nsymbols = [\"btcusdt\"]\nliquidations = true\ntrades = \"aggTrade\"\ndepth = false",
+        );
+        assert_eq!(
+            f.links()[0].url,
+            "wss://fstream.binance.com/stream?streams=btcusdt@aggTrade/btcusdt@bookTicker/btcusdt@forceOrder"
+        );
+        assert_eq!(
+            f.snapshot_url("BTCUSDT"),
+            "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
+        );
         assert_eq!(f.venue_name(), "binance-futures");
         assert!(f.validate("sources.f").is_empty());
     }
 
     #[test]
     fn streams_split_over_connections() {
-        let c = config("symbols = [\"A1\", \"B2\", \"C3\"]\nstreams_per_connection = 4\nws_url = \"ws://h/\"");
+        let c = config(
+            "symbols = [\"A1\", \"B2\", \"C3\"]\nstreams_per_connection = 4\nws_url = \"ws://h/\"",
+        );
         let links = c.links();
         let streams: Vec<&[String]> = links.iter().map(|l| l.streams.as_slice()).collect();
-        assert_eq!(streams, [&["a1@trade", "a1@depth@100ms", "b2@trade", "b2@depth@100ms"][..], &["c3@trade", "c3@depth@100ms"][..]]);
+        assert_eq!(
+            streams,
+            [
+                &["a1@trade", "a1@depth@100ms", "b2@trade", "b2@depth@100ms"][..],
+                &["c3@trade", "c3@depth@100ms"][..]
+            ]
+        );
         assert_eq!(links[1].url, "ws://h/stream?streams=c3@trade/c3@depth@100ms");
     }
 
@@ -303,7 +356,13 @@ mod tests {
         );
         assert_eq!(config("symbols = []").validate("s")[0].path, "s.symbols");
         let f = config("market = \"usdm\"\nsymbols = [\"X\"]\nsnapshot_limit = 5000");
-        assert_eq!(f.validate("s")[0].message, "must be one of 5, 10, 20, 50, 100, 500, 1000 on usdm");
-        assert!(toml::from_str::<BinanceConfig>("symbols = [\"X\"]\nsymbol = 1").is_err(), "unknown fields rejected");
+        assert_eq!(
+            f.validate("s")[0].message,
+            "must be one of 5, 10, 20, 50, 100, 500, 1000 on usdm"
+        );
+        assert!(
+            toml::from_str::<BinanceConfig>("symbols = [\"X\"]\nsymbol = 1").is_err(),
+            "unknown fields rejected"
+        );
     }
 }

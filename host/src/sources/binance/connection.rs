@@ -28,7 +28,9 @@ use super::depth::{self, DepthSnapshot, is_book_ticker, payload};
 use super::parse::BinanceParser;
 use crate::event::{Event, Sym};
 use crate::sources::frame::{ParseError, Parsed, VenueParser};
-use crate::sources::live::{ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Rest, RestError, Socket};
+use crate::sources::live::{
+    ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Rest, RestError, Socket,
+};
 use crate::telemetry::metrics;
 
 /// Throttled (429/418) answers tolerated per snapshot before the session
@@ -66,17 +68,35 @@ struct LinkState {
 type SnapshotResult = (String, Result<DepthSnapshot, LinkError>);
 
 /// Run one connection until cancelled or the output closes.
-pub(super) async fn run_link(link: Link, shared: Arc<Shared>, out: mpsc::Sender<Out>, cancel: CancellationToken) {
-    let mut state = LinkState { books: DepthBooks::new(shared.config.market.rules(), shared.venue), dedup: Dedup::default() };
+pub(super) async fn run_link(
+    link: Link,
+    shared: Arc<Shared>,
+    out: mpsc::Sender<Out>,
+    cancel: CancellationToken,
+) {
+    let mut state = LinkState {
+        books: DepthBooks::new(shared.config.market.rules(), shared.venue),
+        dedup: Dedup::default(),
+    };
     let mut reconnect = Reconnect::new(&shared.source, &shared.config.connection);
     loop {
         reconnect.session_started();
-        let mut session = Session { link: &link, shared: &shared, state: &mut state, out: &out, cancel: &cancel, fetches: JoinSet::new() };
+        let mut session = Session {
+            link: &link,
+            shared: &shared,
+            state: &mut state,
+            out: &out,
+            cancel: &cancel,
+            fetches: JoinSet::new(),
+        };
         let outcome = session.run().await;
         if !matches!(outcome, Ok(Ended::Cancelled)) {
             let lost = state.books.reset_all();
             if lost > 0 {
-                metrics().source_book_resyncs.with_label_values(&[shared.source.as_str(), "reconnect"]).inc_by(lost as u64);
+                metrics()
+                    .source_book_resyncs
+                    .with_label_values(&[shared.source.as_str(), "reconnect"])
+                    .inc_by(lost as u64);
             }
         }
         if !reconnect.after(outcome, &cancel).await {
@@ -112,7 +132,11 @@ impl Session<'_> {
             socket = Socket::connect(&self.link.url, &config.connection) => socket?,
         };
         let _guard = ConnectionGuard::open(&self.shared.source);
-        tracing::info!(link = self.link.index, streams = self.link.streams.len(), "Connected to Binance.");
+        tracing::info!(
+            link = self.link.index,
+            streams = self.link.streams.len(),
+            "Connected to Binance."
+        );
         let retire_at = Instant::now() + config.max_lifetime;
         let ended = loop {
             let wake = tokio::select! {
@@ -128,7 +152,11 @@ impl Session<'_> {
                 Wake::Snapshot(joined) => self.on_snapshot(joined).await,
                 Wake::Frame(Err(error)) => Some(Err(error)),
                 Wake::Frame(Ok(Incoming::Closed(reason))) => {
-                    tracing::info!(link = self.link.index, reason = reason.as_deref().unwrap_or(""), "Binance closed the connection.");
+                    tracing::info!(
+                        link = self.link.index,
+                        reason = reason.as_deref().unwrap_or(""),
+                        "Binance closed the connection."
+                    );
                     Some(Ok(Ended::Reconnect("closed")))
                 }
                 Wake::Frame(Ok(Incoming::Text(text))) => self.on_text(text).await,
@@ -152,7 +180,10 @@ impl Session<'_> {
         };
         let data = payload(&value);
         if data.get("e").and_then(Value::as_str) == Some("serverShutdown") {
-            tracing::info!(link = self.link.index, "Binance announced a server shutdown; reconnecting.");
+            tracing::info!(
+                link = self.link.index,
+                "Binance announced a server shutdown; reconnecting."
+            );
             return Some(Ok(Ended::Reconnect("server_shutdown")));
         }
         if depth::depth_payload(&value).is_some() {
@@ -172,7 +203,10 @@ impl Session<'_> {
         match self.shared.parser.parse_value(&value) {
             Ok(Parsed::Events(events)) => {
                 if !self.state.dedup.admit(data) {
-                    metrics().source_duplicates.with_label_values(&[self.shared.source.as_str()]).inc();
+                    metrics()
+                        .source_duplicates
+                        .with_label_values(&[self.shared.source.as_str()])
+                        .inc();
                     return None;
                 }
                 self.emit_all(events).await
@@ -182,26 +216,46 @@ impl Session<'_> {
         }
     }
 
-    async fn on_snapshot(&mut self, joined: Result<SnapshotResult, JoinError>) -> Option<Result<Ended, LinkError>> {
+    async fn on_snapshot(
+        &mut self,
+        joined: Result<SnapshotResult, JoinError>,
+    ) -> Option<Result<Ended, LinkError>> {
         let (symbol, result) = match joined {
             Ok(done) => done,
             // Aborted only when the session ends; a panic would be a bug.
-            Err(error) => return Some(Err(LinkError::Lost(format!("snapshot task failed: {error}")))),
+            Err(error) => {
+                return Some(Err(LinkError::Lost(format!("snapshot task failed: {error}"))));
+            }
         };
         let snapshot = match result {
             Ok(snapshot) => snapshot,
             Err(error) => return Some(Err(error)),
         };
-        tracing::debug!(symbol, last_update_id = snapshot.last_update_id, "Depth snapshot received.");
+        tracing::debug!(
+            symbol,
+            last_update_id = snapshot.last_update_id,
+            "Depth snapshot received."
+        );
         let outcome = self.state.books.on_snapshot(&symbol, &snapshot);
         self.after_book(&symbol, outcome).await
     }
 
     /// Count a resync, request a snapshot, emit the tops.
-    async fn after_book(&mut self, symbol: &str, outcome: Outcome) -> Option<Result<Ended, LinkError>> {
+    async fn after_book(
+        &mut self,
+        symbol: &str,
+        outcome: Outcome,
+    ) -> Option<Result<Ended, LinkError>> {
         if let Some(reason) = outcome.resync {
-            metrics().source_book_resyncs.with_label_values(&[self.shared.source.as_str(), reason.as_str()]).inc();
-            tracing::warn!(symbol, reason = reason.as_str(), "Order book resync: fetching a new snapshot.");
+            metrics()
+                .source_book_resyncs
+                .with_label_values(&[self.shared.source.as_str(), reason.as_str()])
+                .inc();
+            tracing::warn!(
+                symbol,
+                reason = reason.as_str(),
+                "Order book resync: fetching a new snapshot."
+            );
         }
         if outcome.fetch {
             let url = self.shared.config.snapshot_url(symbol);
@@ -225,7 +279,11 @@ impl Session<'_> {
         None
     }
 
-    async fn malformed(&mut self, error: &ParseError, frame: String) -> Option<Result<Ended, LinkError>> {
+    async fn malformed(
+        &mut self,
+        error: &ParseError,
+        frame: String,
+    ) -> Option<Result<Ended, LinkError>> {
         self.send(Out::Malformed { error: error.to_string(), frame }).await
     }
 
@@ -243,10 +301,20 @@ async fn fetch_snapshot(rest: &Rest, url: &str) -> Result<DepthSnapshot, LinkErr
     let mut throttled = 0;
     loop {
         match rest.get_json(url).await {
-            Ok(body) => return depth::parse_snapshot(&body).map_err(|e| LinkError::Refused(format!("{url}: {e}"))),
-            Err(RestError::Throttled { status, retry_after, .. }) if throttled < MAX_THROTTLED_RETRIES => {
+            Ok(body) => {
+                return depth::parse_snapshot(&body)
+                    .map_err(|e| LinkError::Refused(format!("{url}: {e}")));
+            }
+            Err(RestError::Throttled { status, retry_after, .. })
+                if throttled < MAX_THROTTLED_RETRIES =>
+            {
                 throttled += 1;
-                tracing::warn!(url, status, ?retry_after, "Depth snapshot throttled; retrying after the venue's delay.");
+                tracing::warn!(
+                    url,
+                    status,
+                    ?retry_after,
+                    "Depth snapshot throttled; retrying after the venue's delay."
+                );
             }
             Err(error) => return Err(LinkError::Rest(error)),
         }

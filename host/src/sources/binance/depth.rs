@@ -94,7 +94,8 @@ pub fn is_book_ticker(frame: &Value) -> bool {
         return stream.ends_with("@bookTicker");
     }
     let has = |k: &str| frame.get(k).is_some();
-    frame.get("e").and_then(Value::as_str) == Some("bookTicker") || (frame.get("e").is_none() && ["u", "s", "b", "a"].iter().all(|k| has(k)))
+    frame.get("e").and_then(Value::as_str) == Some("bookTicker")
+        || (frame.get("e").is_none() && ["u", "s", "b", "a"].iter().all(|k| has(k)))
 }
 
 /// The symbol a `bookTicker` frame is about.
@@ -120,7 +121,12 @@ pub fn parse_diff(data: &Value) -> Result<DepthDiff, ParseError> {
     const K: &str = "depthUpdate";
     let msg: DiffMsg = frame::typed(data, VENUE, K)?;
     if msg.first_id > msg.last_id {
-        return Err(ParseError::Field { venue: VENUE, kind: K, field: "U", reason: format!("{} is after `u` {}", msg.first_id, msg.last_id) });
+        return Err(ParseError::Field {
+            venue: VENUE,
+            kind: K,
+            field: "U",
+            reason: format!("{} is after `u` {}", msg.first_id, msg.last_id),
+        });
     }
     Ok(DepthDiff {
         symbol: msg.symbol.to_owned(),
@@ -150,20 +156,33 @@ pub fn parse_snapshot_text(text: &str) -> Result<DepthSnapshot, ParseError> {
     parse_snapshot(&value)
 }
 
-fn levels(raw: &[(&str, &str)], kind: &'static str, field: &'static str) -> Result<Vec<Level>, ParseError> {
+fn levels(
+    raw: &[(&str, &str)],
+    kind: &'static str,
+    field: &'static str,
+) -> Result<Vec<Level>, ParseError> {
     raw.iter()
         .map(|(price, qty)| {
             let price = level_decimal(price, kind, field)?;
             let qty = level_decimal(qty, kind, field)?;
             if price.is_sign_negative() || qty.is_sign_negative() {
-                return Err(ParseError::Field { venue: VENUE, kind, field, reason: format!("negative level `{price}` x `{qty}`") });
+                return Err(ParseError::Field {
+                    venue: VENUE,
+                    kind,
+                    field,
+                    reason: format!("negative level `{price}` x `{qty}`"),
+                });
             }
             Ok((price, qty))
         })
         .collect()
 }
 
-fn level_decimal(text: &str, kind: &'static str, field: &'static str) -> Result<Decimal, ParseError> {
+fn level_decimal(
+    text: &str,
+    kind: &'static str,
+    field: &'static str,
+) -> Result<Decimal, ParseError> {
     // Exponent forms are not Binance's; from_str rejects them with a clear error.
     Decimal::from_str(text).map_err(|e| ParseError::Field {
         venue: VENUE,
@@ -181,7 +200,10 @@ mod tests {
     fn spot_diff_from_the_real_recording() {
         let text = r#"{"stream":"nknusdt@depth@100ms","data":{"e":"depthUpdate","E":1633998512068,"s":"NKNUSDT","U":499869750,"u":499869752,"b":[["0.35130000","6195.00000000"],["0.34750000","0.00000000"]],"a":[]}}"#;
         let diff = parse_depth_frame(text).unwrap().unwrap();
-        assert_eq!((diff.symbol.as_str(), diff.first_id, diff.last_id, diff.prev_last_id), ("NKNUSDT", 499869750, 499869752, None));
+        assert_eq!(
+            (diff.symbol.as_str(), diff.first_id, diff.last_id, diff.prev_last_id),
+            ("NKNUSDT", 499869750, 499869752, None)
+        );
         assert_eq!(diff.time_ms, 1633998512068);
         assert_eq!(diff.bids[1], (Decimal::from_str("0.3475").unwrap(), Decimal::ZERO));
         assert!(diff.asks.is_empty());
@@ -196,15 +218,24 @@ mod tests {
 
     #[test]
     fn other_frames_are_not_depth() {
-        assert_eq!(parse_depth_frame(r#"{"stream":"x@aggTrade","data":{"e":"aggTrade"}}"#).unwrap(), None);
+        assert_eq!(
+            parse_depth_frame(r#"{"stream":"x@aggTrade","data":{"e":"aggTrade"}}"#).unwrap(),
+            None
+        );
         assert_eq!(parse_depth_frame(r#"{"lastUpdateId":1,"bids":[],"asks":[]}"#).unwrap(), None);
     }
 
     #[test]
     fn bad_depth_names_the_field() {
-        let err = parse_depth_frame(r#"{"e":"depthUpdate","s":"X","U":1,"u":2,"b":[["x","1"]],"a":[]}"#).unwrap_err();
-        assert_eq!(err.to_string(), "binance `depthUpdate`: field `b`: `x` is not a decimal: Invalid decimal: unknown character");
-        let err = parse_depth_frame(r#"{"e":"depthUpdate","s":"X","U":3,"u":2,"b":[],"a":[]}"#).unwrap_err();
+        let err =
+            parse_depth_frame(r#"{"e":"depthUpdate","s":"X","U":1,"u":2,"b":[["x","1"]],"a":[]}"#)
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "binance `depthUpdate`: field `b`: `x` is not a decimal: Invalid decimal: unknown character"
+        );
+        let err = parse_depth_frame(r#"{"e":"depthUpdate","s":"X","U":3,"u":2,"b":[],"a":[]}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("field `U`"), "{err}");
         assert!(parse_depth_frame(r#"{"e":"depthUpdate","s":"X","U":1,"b":[],"a":[]}"#).is_err());
         assert!(parse_snapshot_text(r#"{"lastUpdateId":1,"bids":[["1"]],"asks":[]}"#).is_err());

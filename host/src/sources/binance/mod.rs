@@ -42,18 +42,31 @@ use connection::{Out, Shared};
 /// beyond it waits in the connection tasks.
 const CHANNEL: usize = 1024;
 
-pub(crate) async fn run(config: BinanceConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+pub(crate) async fn run(
+    config: BinanceConfig,
+    mut emitter: Emitter,
+) -> Result<SourceSummary, SourceError> {
     emitter.record_lag();
     let source = emitter.name().to_owned();
     let links = config.links();
     health().want(&source, links.len() as u32);
-    metrics().source_subscriptions.with_label_values(&[source.as_str()]).set(links.iter().map(|l| l.streams.len() as i64).sum());
+    metrics()
+        .source_subscriptions
+        .with_label_values(&[source.as_str()])
+        .set(links.iter().map(|l| l.streams.len() as i64).sum());
     tracing::info!(market = ?config.market, connections = links.len(), symbols = config.symbols.len(), "Binance source planned.");
 
     let venue = config.venue_name().to_owned();
     let rest = Rest::new(&source, config.connection.connect_timeout, Some(config.weight_budget));
     let permits = Arc::new(tokio::sync::Semaphore::new(connection::SNAPSHOTS_IN_FLIGHT));
-    let shared = Arc::new(Shared { source: source.clone(), parser: BinanceParser::new(&venue), venue: Sym::new(&venue), rest, config, snapshot_permits: permits });
+    let shared = Arc::new(Shared {
+        source: source.clone(),
+        parser: BinanceParser::new(&venue),
+        venue: Sym::new(&venue),
+        rest,
+        config,
+        snapshot_permits: permits,
+    });
     let cancel = emitter.cancel().child_token();
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let mut tasks = JoinSet::new();
@@ -72,7 +85,11 @@ pub(crate) async fn run(config: BinanceConfig, mut emitter: Emitter) -> Result<S
 }
 
 /// Forward until every connection task ended or the source was cancelled.
-async fn drain(rx: &mut mpsc::Receiver<Out>, emitter: &mut Emitter, summary: &mut SourceSummary) -> Result<(), SourceError> {
+async fn drain(
+    rx: &mut mpsc::Receiver<Out>,
+    emitter: &mut Emitter,
+    summary: &mut SourceSummary,
+) -> Result<(), SourceError> {
     while let Some(out) = emitter.cancel().run_until_cancelled(rx.recv()).await.flatten() {
         match out {
             Out::Event(event) => match emitter.send(event).await? {

@@ -23,8 +23,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Event, EventKind, Side, Sym, usd_notional};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 
 const VENUE: &str = "binance";
 
@@ -109,7 +109,9 @@ impl BinanceParser {
                 "bookTicker" => Kind::BookTicker,
                 "forceOrder" => Kind::ForceOrder,
                 "serverShutdown" => return Ok(Parsed::Ignored(Ignored::Control)),
-                e if UNHANDLED_TYPES.contains(&e) => return Ok(Parsed::Ignored(Ignored::Unhandled)),
+                e if UNHANDLED_TYPES.contains(&e) => {
+                    return Ok(Parsed::Ignored(Ignored::Unhandled));
+                }
                 e => return Err(unrecognized(&format!("event type `{}`", frame::truncate(e)))),
             },
             Some(_) => return Err(field("payload", "e", "not a string")),
@@ -150,7 +152,9 @@ impl BinanceParser {
         // ids, which are just as unique within the symbol.
         let id = match (msg.agg_id, msg.first_id, msg.last_id) {
             (Some(a), _, _) => format!("{}:{}:a:{a}", self.venue, msg.symbol),
-            (None, Some(f), Some(l)) if f != l => format!("{}:{}:t:{f}-{l}", self.venue, msg.symbol),
+            (None, Some(f), Some(l)) if f != l => {
+                format!("{}:{}:t:{f}-{l}", self.venue, msg.symbol)
+            }
             (None, Some(f), _) => format!("{}:{}:t:{f}", self.venue, msg.symbol),
             (None, None, _) => return Err(field(K, "a", "missing, and no `f` to fall back on")),
         };
@@ -164,8 +168,14 @@ impl BinanceParser {
         Ok(Parsed::Events(vec![self.trade_event(id, fields, K)?]))
     }
 
-    fn trade_event(&self, id: String, t: TradeFields<'_>, kind: &'static str) -> Result<Event, ParseError> {
-        let mut event = Event::new(EventKind::Trade, self.venue, Sym::new(t.symbol), id, t.time.unwrap_or(0));
+    fn trade_event(
+        &self,
+        id: String,
+        t: TradeFields<'_>,
+        kind: &'static str,
+    ) -> Result<Event, ParseError> {
+        let mut event =
+            Event::new(EventKind::Trade, self.venue, Sym::new(t.symbol), id, t.time.unwrap_or(0));
         event.price = frame::decimal(t.price, VENUE, kind, "p")?;
         event.size = frame::decimal(t.qty, VENUE, kind, "q")?;
         event.side = if t.buyer_is_maker { Side::Sell } else { Side::Buy };
@@ -200,7 +210,9 @@ impl BinanceParser {
         let side = match o.side {
             "BUY" => Side::Buy,
             "SELL" => Side::Sell,
-            other => return Err(field(K, "o.S", &format!("unknown side `{}`", frame::truncate(other)))),
+            other => {
+                return Err(field(K, "o.S", &format!("unknown side `{}`", frame::truncate(other))));
+            }
         };
         // `ap`/`z` are what actually filled; fall back to the order's own
         // price/quantity when the fill fields are absent or zero.
@@ -216,7 +228,8 @@ impl BinanceParser {
         };
         let time = o.trade_time.or(msg.event_time).unwrap_or(0);
         let id = format!("{}:{}:l:{time}:{}", self.venue, o.symbol, o.side);
-        let mut event = Event::new(EventKind::Liquidation, self.venue, Sym::new(o.symbol), id, time);
+        let mut event =
+            Event::new(EventKind::Liquidation, self.venue, Sym::new(o.symbol), id, time);
         event.side = side;
         event.price = price;
         event.size = size;
@@ -230,7 +243,8 @@ impl VenueParser for BinanceParser {
         let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
         match (obj.get("stream"), obj.get("data")) {
             (Some(stream), Some(data)) => {
-                let stream = stream.as_str().ok_or_else(|| field("combined", "stream", "not a string"))?;
+                let stream =
+                    stream.as_str().ok_or_else(|| field("combined", "stream", "not a string"))?;
                 self.payload(data, Some(stream))
             }
             _ => self.payload(value, None),
@@ -240,7 +254,10 @@ impl VenueParser for BinanceParser {
 
 /// A payload without `e`: spot bookTicker, partial depth, acks, error replies.
 /// Returns the kind to parse, or why the frame is ignored.
-fn classify_untyped(obj: &Map<String, Value>, stream_type: Option<&str>) -> Result<Result<Kind, Ignored>, ParseError> {
+fn classify_untyped(
+    obj: &Map<String, Value>,
+    stream_type: Option<&str>,
+) -> Result<Result<Kind, Ignored>, ParseError> {
     if let Some(t) = stream_type {
         return match t {
             "bookTicker" => Ok(Ok(Kind::BookTicker)),
@@ -398,7 +415,9 @@ mod tests {
 
     #[test]
     fn raw_trade_maker_buyer_means_taker_sold() {
-        let e = one(r#"{"e":"trade","E":1672515782136,"s":"BNBUSDT","t":12345,"p":"300.5","q":"2","T":1672515782130,"m":true,"M":true}"#);
+        let e = one(
+            r#"{"e":"trade","E":1672515782136,"s":"BNBUSDT","t":12345,"p":"300.5","q":"2","T":1672515782130,"m":true,"M":true}"#,
+        );
         assert_eq!(e.id, "binance:BNBUSDT:t:12345");
         assert_eq!(e.side, Side::Sell);
         assert_eq!(e.exchange_time_ms, 1672515782130);
@@ -407,13 +426,20 @@ mod tests {
 
     #[test]
     fn non_usd_quote_has_no_notional() {
-        let e = one(r#"{"e":"aggTrade","E":1,"s":"BNBBTC","a":7,"p":"0.001","q":"100","T":2,"m":false}"#);
-        assert_eq!((e.id.as_str(), e.side, e.notional_usd), ("binance:BNBBTC:a:7", Side::Buy, None));
+        let e = one(
+            r#"{"e":"aggTrade","E":1,"s":"BNBBTC","a":7,"p":"0.001","q":"100","T":2,"m":false}"#,
+        );
+        assert_eq!(
+            (e.id.as_str(), e.side, e.notional_usd),
+            ("binance:BNBBTC:a:7", Side::Buy, None)
+        );
     }
 
     #[test]
     fn raw_spot_book_ticker_by_shape() {
-        let e = one(r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#);
+        let e = one(
+            r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#,
+        );
         assert_eq!(e.kind, EventKind::BookTop);
         assert_eq!(e.price, Decimal::new(2_535_855, 5));
         assert_eq!(e.exchange_time_ms, 0);
@@ -423,17 +449,31 @@ mod tests {
     fn control_and_unhandled_frames_are_ignored() {
         assert_eq!(ignored(r#"{"result":null,"id":1}"#), Ignored::Control);
         assert_eq!(ignored(r#"{"code":2,"msg":"Invalid request","id":3}"#), Ignored::Control);
-        assert_eq!(ignored(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#), Ignored::Control);
-        assert_eq!(ignored(r#"{"stream":"x@depth20@100ms","data":{"lastUpdateId":1,"bids":[],"asks":[]}}"#), Ignored::Unhandled);
+        assert_eq!(
+            ignored(r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#),
+            Ignored::Control
+        );
+        assert_eq!(
+            ignored(
+                r#"{"stream":"x@depth20@100ms","data":{"lastUpdateId":1,"bids":[],"asks":[]}}"#
+            ),
+            Ignored::Unhandled
+        );
         assert_eq!(ignored(r#"{"stream":"!ticker@arr","data":[]}"#), Ignored::Unhandled);
-        assert_eq!(ignored(r#"{"u":1,"s":"X","b":"0","B":"0","a":"1","A":"1"}"#), Ignored::OneSidedBook);
+        assert_eq!(
+            ignored(r#"{"u":1,"s":"X","b":"0","B":"0","a":"1","A":"1"}"#),
+            Ignored::OneSidedBook
+        );
     }
 
     #[test]
     fn garbage_is_an_error_naming_the_field() {
         let p = BinanceParser::default();
         let err = p.parse(r#"{"e":"trade","s":"X","t":1,"p":"abc","q":"1","m":true}"#).unwrap_err();
-        assert_eq!(err.to_string(), "binance `trade`: field `p`: `abc` is not a decimal: Invalid decimal: unknown character");
+        assert_eq!(
+            err.to_string(),
+            "binance `trade`: field `p`: `abc` is not a decimal: Invalid decimal: unknown character"
+        );
         let err = p.parse(r#"{"e":"trade","s":"X","p":"1","q":"1","m":true}"#).unwrap_err();
         assert!(err.to_string().contains("missing field `t`"), "{err}");
         assert!(p.parse(r#"{"e":"mystery"}"#).is_err());

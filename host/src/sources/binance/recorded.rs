@@ -34,7 +34,12 @@ pub struct BookView {
 
 impl BookView {
     fn of(symbol: &str, book: &OrderBook) -> BookView {
-        BookView { symbol: symbol.to_owned(), last_update_id: book.last_update_id(), bids: book.bids(usize::MAX), asks: book.asks(usize::MAX) }
+        BookView {
+            symbol: symbol.to_owned(),
+            last_update_id: book.last_update_id(),
+            bids: book.bids(usize::MAX),
+            asks: book.asks(usize::MAX),
+        }
     }
 }
 
@@ -69,7 +74,14 @@ pub struct RecordedBooks {
 
 impl RecordedBooks {
     pub fn new(dir: PathBuf, rules: Rules, venue: Sym, source: &str) -> RecordedBooks {
-        RecordedBooks { dir, source: source.to_owned(), books: DepthBooks::new(rules, venue), used: HashSet::new(), dropped: HashSet::new(), present: HashMap::new() }
+        RecordedBooks {
+            dir,
+            source: source.to_owned(),
+            books: DepthBooks::new(rules, venue),
+            used: HashSet::new(),
+            dropped: HashSet::new(),
+            present: HashMap::new(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -128,8 +140,15 @@ impl RecordedBooks {
     fn settle(&mut self, symbol: &str, outcome: Outcome) -> Vec<Event> {
         let mut events = outcome.events;
         if let Some(reason) = outcome.resync {
-            metrics().source_book_resyncs.with_label_values(&[self.source.as_str(), reason.as_str()]).inc();
-            tracing::warn!(symbol, reason = reason.as_str(), "Replayed order book broke its sequence.");
+            metrics()
+                .source_book_resyncs
+                .with_label_values(&[self.source.as_str(), reason.as_str()])
+                .inc();
+            tracing::warn!(
+                symbol,
+                reason = reason.as_str(),
+                "Replayed order book broke its sequence."
+            );
         }
         if !outcome.fetch {
             return events;
@@ -140,7 +159,10 @@ impl RecordedBooks {
         }
         self.used.insert(symbol.to_owned());
         let Some(path) = self.snapshot_path(symbol) else { return events };
-        let snapshot = match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| depth::parse_snapshot_text(&t).map_err(|e| e.to_string())) {
+        let snapshot = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| depth::parse_snapshot_text(&t).map_err(|e| e.to_string()))
+        {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 self.drop_symbol(symbol, &format!("{}: {error}", path.display()));
@@ -150,21 +172,29 @@ impl RecordedBooks {
         let after = self.books.on_snapshot(symbol, &snapshot);
         events.extend(after.events);
         if let Some(reason) = after.resync {
-            metrics().source_book_resyncs.with_label_values(&[self.source.as_str(), reason.as_str()]).inc();
+            metrics()
+                .source_book_resyncs
+                .with_label_values(&[self.source.as_str(), reason.as_str()])
+                .inc();
             self.drop_symbol(symbol, reason.as_str());
         }
         events
     }
 
     fn drop_symbol(&mut self, symbol: &str, why: &str) {
-        tracing::warn!(symbol, why, "Replay cannot keep this order book; its depth diffs are ignored from here.");
+        tracing::warn!(
+            symbol,
+            why,
+            "Replay cannot keep this order book; its depth diffs are ignored from here."
+        );
         self.books.remove(symbol);
         self.dropped.insert(symbol.to_owned());
     }
 
     /// `<dir>/<SYMBOL>.json`, refusing names that could leave the directory.
     fn snapshot_path(&self, symbol: &str) -> Option<PathBuf> {
-        let safe = !symbol.is_empty() && symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let safe =
+            !symbol.is_empty() && symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         safe.then(|| self.dir.join(format!("{symbol}.json")))
     }
 }

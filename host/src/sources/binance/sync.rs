@@ -145,18 +145,20 @@ impl BookSync {
                 buffer.push(diff);
                 Step::Buffered { fetch: false }
             }
-            State::Synced { book, first_pending } => match check(self.rules, book.last_update_id(), *first_pending, &diff) {
-                Check::Stale => Step::Stale,
-                Check::Apply => {
-                    book.apply(&diff);
-                    *first_pending = false;
-                    Step::Applied
+            State::Synced { book, first_pending } => {
+                match check(self.rules, book.last_update_id(), *first_pending, &diff) {
+                    Check::Stale => Step::Stale,
+                    Check::Apply => {
+                        book.apply(&diff);
+                        *first_pending = false;
+                        Step::Applied
+                    }
+                    Check::Break(reason) => {
+                        self.state = State::Buffering(vec![diff]);
+                        Step::Resync(reason)
+                    }
                 }
-                Check::Break(reason) => {
-                    self.state = State::Buffering(vec![diff]);
-                    Step::Resync(reason)
-                }
-            },
+            }
         }
     }
 
@@ -178,7 +180,8 @@ impl BookSync {
             }
         }
         let pending: Vec<DepthDiff> = buffer.drain(first_live..).collect();
-        self.state = State::Synced { book: OrderBook::from_snapshot(snapshot), first_pending: true };
+        self.state =
+            State::Synced { book: OrderBook::from_snapshot(snapshot), first_pending: true };
         let mut applied = Vec::with_capacity(pending.len());
         let mut pending = pending.into_iter();
         while let Some(diff) = pending.next() {

@@ -22,12 +22,18 @@ fn diff(first: u64, last: u64, pu: Option<u64>, bid: (&str, &str)) -> DepthDiff 
 }
 
 fn snapshot(last: u64) -> DepthSnapshot {
-    DepthSnapshot { last_update_id: last, bids: vec![(d("100"), d("1"))], asks: vec![(d("101"), d("1"))] }
+    DepthSnapshot {
+        last_update_id: last,
+        bids: vec![(d("100"), d("1"))],
+        asks: vec![(d("101"), d("1"))],
+    }
 }
 
 fn applied_ids(step: &SnapshotStep) -> Vec<u64> {
     match step {
-        SnapshotStep::Synced { applied } | SnapshotStep::Resync { applied, .. } => applied.iter().map(|d| d.last_id).collect(),
+        SnapshotStep::Synced { applied } | SnapshotStep::Resync { applied, .. } => {
+            applied.iter().map(|d| d.last_id).collect()
+        }
         _ => vec![],
     }
 }
@@ -42,9 +48,16 @@ fn spot_drops_covered_diffs_then_chains_on_u_plus_one() {
     let step = sync.on_snapshot(&snapshot(100));
     assert_eq!(applied_ids(&step), [101, 103]);
     let book = sync.book().unwrap();
-    assert_eq!((book.last_update_id(), book.bids(5)), (103, vec![(d("100"), d("1")), (d("99"), d("3"))]));
+    assert_eq!(
+        (book.last_update_id(), book.bids(5)),
+        (103, vec![(d("100"), d("1")), (d("99"), d("3"))])
+    );
     assert_eq!(sync.on_diff(diff(104, 104, None, ("98", "1"))), Step::Applied);
-    assert_eq!(sync.on_diff(diff(100, 104, None, ("98", "9"))), Step::Stale, "u <= book id is dropped");
+    assert_eq!(
+        sync.on_diff(diff(100, 104, None, ("98", "9"))),
+        Step::Stale,
+        "u <= book id is dropped"
+    );
     assert_eq!(sync.book().unwrap().bids(5)[2], (d("98"), d("1")));
 }
 
@@ -82,7 +95,11 @@ fn spot_snapshot_newer_than_every_buffered_diff_waits_for_the_covering_one() {
     sync.on_diff(diff(1, 5, None, ("99", "1")));
     assert_eq!(sync.on_snapshot(&snapshot(7)), SnapshotStep::Synced { applied: vec![] });
     assert_eq!(sync.on_diff(diff(6, 7, None, ("99", "1"))), Step::Stale);
-    assert_eq!(sync.on_diff(diff(9, 9, None, ("99", "1"))), Step::Resync(ResyncReason::Gap), "8 is missing");
+    assert_eq!(
+        sync.on_diff(diff(9, 9, None, ("99", "1"))),
+        Step::Resync(ResyncReason::Gap),
+        "8 is missing"
+    );
 }
 
 #[test]
@@ -106,7 +123,10 @@ fn usdm_pu_break_resyncs() {
     sync.on_diff(diff(100, 110, Some(99), ("99", "1")));
     assert_eq!(applied_ids(&sync.on_snapshot(&snapshot(105))), [110]);
     // pu 115 but the previous u was 110: an event went missing.
-    assert_eq!(sync.on_diff(diff(116, 120, Some(115), ("99", "2"))), Step::Resync(ResyncReason::PuMismatch));
+    assert_eq!(
+        sync.on_diff(diff(116, 120, Some(115), ("99", "2"))),
+        Step::Resync(ResyncReason::PuMismatch)
+    );
     assert!(sync.book().is_none());
     // A replayed old event while synced is stale, not a break.
     let mut sync = BookSync::new(Rules::UsdM);
@@ -123,7 +143,13 @@ fn usdm_pu_break_inside_the_buffer_resyncs_after_applying_what_chained() {
     sync.on_diff(diff(131, 140, Some(130), ("99", "3")));
     sync.on_diff(diff(141, 150, Some(140), ("99", "4")));
     let step = sync.on_snapshot(&snapshot(105));
-    assert_eq!(step, SnapshotStep::Resync { reason: ResyncReason::PuMismatch, applied: applied_of(&[(100, 110, 99, "1"), (111, 120, 110, "2")]) });
+    assert_eq!(
+        step,
+        SnapshotStep::Resync {
+            reason: ResyncReason::PuMismatch,
+            applied: applied_of(&[(100, 110, 99, "1"), (111, 120, 110, "2")])
+        }
+    );
     // The breaking diff and what followed it form the new buffer.
     assert!(sync.is_buffering());
     assert_eq!(applied_ids(&sync.on_snapshot(&snapshot(135))), [140, 150]);
@@ -141,7 +167,11 @@ fn usdm_first_diff_must_cover_the_snapshot_id() {
     let mut sync = BookSync::new(Rules::UsdM);
     sync.on_diff(diff(100, 110, Some(99), ("99", "1")));
     assert_eq!(sync.on_snapshot(&snapshot(111)), SnapshotStep::Synced { applied: vec![] });
-    assert_eq!(sync.on_diff(diff(113, 120, Some(112), ("99", "1"))), Step::Resync(ResyncReason::Gap), "U 113 > 111");
+    assert_eq!(
+        sync.on_diff(diff(113, 120, Some(112), ("99", "1"))),
+        Step::Resync(ResyncReason::Gap),
+        "U 113 > 111"
+    );
 }
 
 #[test]
@@ -151,7 +181,10 @@ fn buffer_is_bounded_and_reset_counts_only_when_something_was_lost() {
     for i in 0..MAX_BUFFERED as u64 {
         sync.on_diff(diff(i + 1, i + 1, None, ("1", "1")));
     }
-    assert_eq!(sync.on_diff(diff(0, 0, None, ("1", "1"))), Step::Resync(ResyncReason::BufferOverflow));
+    assert_eq!(
+        sync.on_diff(diff(0, 0, None, ("1", "1"))),
+        Step::Resync(ResyncReason::BufferOverflow)
+    );
     assert!(sync.reset());
     assert!(!sync.is_buffering());
 }

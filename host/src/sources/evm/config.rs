@@ -80,8 +80,12 @@ impl<'de> Deserialize<'de> for PoolEntry {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PoolEntry, E> {
                 Ok(PoolEntry::Address(v.to_owned()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PoolEntry, A::Error> {
-                PoolConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(PoolEntry::Manual)
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PoolEntry, A::Error> {
+                PoolConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PoolEntry::Manual)
             }
         }
         d.deserialize_any(Entry)
@@ -155,7 +159,10 @@ impl EvmConfig {
     pub fn stables(&self) -> HashSet<Address> {
         match &self.stables {
             Some(list) => list.iter().filter_map(|a| parse_address(a)).collect(),
-            None => self.known().map(|c| c.stables.iter().filter_map(|a| parse_address(a)).collect()).unwrap_or_default(),
+            None => self
+                .known()
+                .map(|c| c.stables.iter().filter_map(|a| parse_address(a)).collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -172,7 +179,9 @@ impl EvmConfig {
     }
 
     pub fn native_reference(&self) -> Option<String> {
-        self.native_reference.clone().or_else(|| self.known().map(|c| c.native_reference.to_owned()))
+        self.native_reference
+            .clone()
+            .or_else(|| self.known().map(|c| c.native_reference.to_owned()))
     }
 
     pub fn tokens(&self) -> HashSet<Address> {
@@ -185,19 +194,31 @@ impl EvmConfig {
             issues.push(ConfigIssue::new(format!("{path}.chain"), "must not be empty"));
         }
         match self.ws_url() {
-            None => issues.push(ConfigIssue::new(format!("{path}.ws_url"), format!("required for chain `{}` (no default)", self.chain))),
+            None => issues.push(ConfigIssue::new(
+                format!("{path}.ws_url"),
+                format!("required for chain `{}` (no default)", self.chain),
+            )),
             Some(url) if !(url.starts_with("ws://") || url.starts_with("wss://")) => {
-                issues.push(ConfigIssue::new(format!("{path}.ws_url"), format!("`{url}` is not a ws:// or wss:// URL")));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.ws_url"),
+                    format!("`{url}` is not a ws:// or wss:// URL"),
+                ));
             }
             Some(_) => {}
         }
         if let Some(url) = &self.http_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            issues.push(ConfigIssue::new(format!("{path}.http_url"), format!("`{url}` is not an http:// or https:// URL")));
+            issues.push(ConfigIssue::new(
+                format!("{path}.http_url"),
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
         }
         if self.pools.is_empty() && self.tokens.is_empty() {
-            issues.push(ConfigIssue::new(format!("{path}.pools"), "set `pools`, `tokens` or both: nothing to watch"));
+            issues.push(ConfigIssue::new(
+                format!("{path}.pools"),
+                "set `pools`, `tokens` or both: nothing to watch",
+            ));
         }
         for (i, pool) in self.pools.iter().enumerate() {
             match pool {

@@ -88,7 +88,13 @@ pub(crate) struct Metadata {
 }
 
 impl Metadata {
-    pub fn new(source: &str, rest: Rest, url: String, rules: Rules, manual: impl IntoIterator<Item = (Address, PoolInfo)>) -> Metadata {
+    pub fn new(
+        source: &str,
+        rest: Rest,
+        url: String,
+        rules: Rules,
+        manual: impl IntoIterator<Item = (Address, PoolInfo)>,
+    ) -> Metadata {
         let pools = manual.into_iter().map(|(a, info)| (a, PoolMeta::Known(info))).collect();
         Metadata { source: source.to_owned(), rest, url, rules, pools, tokens: HashMap::new() }
     }
@@ -102,7 +108,10 @@ impl Metadata {
                 Ok(meta) => meta,
                 Err(MetaError::Transport(error)) => return Err(error),
                 Err(error @ MetaError::Contract { .. }) => {
-                    metrics().source_metadata_failures.with_label_values(&[self.source.as_str()]).inc();
+                    metrics()
+                        .source_metadata_failures
+                        .with_label_values(&[self.source.as_str()])
+                        .inc();
                     tracing::warn!(source = %self.source, pool = %format!("{pool:#x}"), %error, "Pool metadata unreadable; skipping this pool's swaps.");
                     PoolMeta::Unreadable
                 }
@@ -124,7 +133,9 @@ impl Metadata {
     async fn read_pool(&mut self, pool: Address) -> Result<PoolMeta, MetaError> {
         let token0 = self.call::<IPool::token0Call>(pool, IPool::token0Call {}).await?;
         let token1 = self.call::<IPool::token1Call>(pool, IPool::token1Call {}).await?;
-        let watched = self.rules.pools.contains(&pool) || self.rules.tokens.contains(&token0) || self.rules.tokens.contains(&token1);
+        let watched = self.rules.pools.contains(&pool)
+            || self.rules.tokens.contains(&token0)
+            || self.rules.tokens.contains(&token1);
         if !watched {
             return Ok(PoolMeta::NotWatched);
         }
@@ -135,14 +146,23 @@ impl Metadata {
 
     /// Base and quote: a stable leg is the quote (its amount is USD), else the
     /// wrapped native coin (USD from the reference price downstream), else token1.
-    pub(super) fn describe(&self, (a0, t0): (Address, &Token), (a1, t1): (Address, &Token)) -> PoolInfo {
+    pub(super) fn describe(
+        &self,
+        (a0, t0): (Address, &Token),
+        (a1, t1): (Address, &Token),
+    ) -> PoolInfo {
         let rules = &self.rules;
-        let (stable, wrapped) = (|a: &Address| rules.stables.contains(a), |a: &Address| rules.wrapped_native.as_ref() == Some(a));
+        let (stable, wrapped) = (
+            |a: &Address| rules.stables.contains(a),
+            |a: &Address| rules.wrapped_native.as_ref() == Some(a),
+        );
         let token0_quotes = !stable(&a1) && (stable(&a0) || (wrapped(&a0) && !wrapped(&a1)));
         let base_is_token0 = !token0_quotes;
         let (base, quote, quote_addr) = if base_is_token0 { (t0, t1, a1) } else { (t1, t0, a0) };
         let quote_is_usd = rules.stables.contains(&quote_addr);
-        let quote_ref = (!quote_is_usd && rules.wrapped_native == Some(quote_addr)).then_some(rules.native_reference).flatten();
+        let quote_ref = (!quote_is_usd && rules.wrapped_native == Some(quote_addr))
+            .then_some(rules.native_reference)
+            .flatten();
         PoolInfo {
             symbol: Sym::new(&format!("{}/{}", base.symbol, quote.symbol)),
             decimals0: t0.decimals,
@@ -159,7 +179,11 @@ impl Metadata {
         }
         let decimals = self.call::<IERC20::decimalsCall>(address, IERC20::decimalsCall {}).await?;
         if decimals > 77 {
-            return Err(MetaError::Contract { address, call: "decimals()", reason: format!("{decimals} decimals do not fit 256 bits") });
+            return Err(MetaError::Contract {
+                address,
+                call: "decimals()",
+                reason: format!("{decimals} decimals do not fit 256 bits"),
+            });
         }
         let symbol = match self.raw_call(address, IERC20::symbolCall {}.abi_encode()).await? {
             Some(bytes) => symbol_from_abi(&bytes).unwrap_or_else(|| short(address)),
@@ -172,19 +196,35 @@ impl Metadata {
 
     async fn call<C: SolCall>(&self, to: Address, call: C) -> Result<C::Return, MetaError> {
         let name = C::SIGNATURE;
-        let bytes = self.raw_call(to, call.abi_encode()).await?.ok_or_else(|| MetaError::Contract { address: to, call: name, reason: "reverted or empty".into() })?;
-        C::abi_decode_returns(&bytes).map_err(|e| MetaError::Contract { address: to, call: name, reason: e.to_string() })
+        let bytes = self.raw_call(to, call.abi_encode()).await?.ok_or_else(|| {
+            MetaError::Contract { address: to, call: name, reason: "reverted or empty".into() }
+        })?;
+        C::abi_decode_returns(&bytes).map_err(|e| MetaError::Contract {
+            address: to,
+            call: name,
+            reason: e.to_string(),
+        })
     }
 
     /// `eth_call` at `latest`; `Ok(None)` when it reverted or returned nothing.
     async fn raw_call(&self, to: Address, data: Vec<u8>) -> Result<Option<Vec<u8>>, MetaError> {
-        let params = json!([{ "to": format!("{to:#x}"), "data": Bytes::from(data).to_string() }, "latest"]);
+        let params =
+            json!([{ "to": format!("{to:#x}"), "data": Bytes::from(data).to_string() }, "latest"]);
         match self.rest.rpc(&self.url, "eth_call", params).await {
             Ok(Value::String(hex)) => {
-                let bytes = alloy_primitives::hex::decode(&hex).map_err(|e| MetaError::Contract { address: to, call: "eth_call", reason: format!("result is not hex: {e}") })?;
+                let bytes =
+                    alloy_primitives::hex::decode(&hex).map_err(|e| MetaError::Contract {
+                        address: to,
+                        call: "eth_call",
+                        reason: format!("result is not hex: {e}"),
+                    })?;
                 Ok((!bytes.is_empty()).then_some(bytes))
             }
-            Ok(other) => Err(MetaError::Contract { address: to, call: "eth_call", reason: format!("result is not a hex string: {other}") }),
+            Ok(other) => Err(MetaError::Contract {
+                address: to,
+                call: "eth_call",
+                reason: format!("result is not a hex string: {other}"),
+            }),
             // A revert is a JSON-RPC error: permanent for this contract.
             Err(RestError::Rpc { .. }) => Ok(None),
             Err(e) => Err(MetaError::Transport(e)),
@@ -200,7 +240,11 @@ pub(crate) fn symbol_from_abi(bytes: &[u8]) -> Option<String> {
         let end = word.iter().position(|b| *b == 0).unwrap_or(32);
         std::str::from_utf8(&word[..end]).ok().map(str::to_owned)
     })?;
-    let clean: String = text.chars().filter(|c| !c.is_control() && !c.is_whitespace() && *c != '/').take(24).collect();
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace() && *c != '/')
+        .take(24)
+        .collect();
     (!clean.is_empty()).then_some(clean)
 }
 

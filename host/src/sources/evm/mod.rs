@@ -23,7 +23,10 @@ pub use parse::*;
 use super::live::run_sessions;
 use super::{Emitter, SourceError, SourceSummary};
 
-pub(crate) async fn run(config: EvmConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+pub(crate) async fn run(
+    config: EvmConfig,
+    mut emitter: Emitter,
+) -> Result<SourceSummary, SourceError> {
     let name = emitter.name().to_owned();
     let Some(mut source) = source::EvmSource::new(config, &name) else {
         // Validation rejects such configs before a source is built.

@@ -37,9 +37,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Event, EventKind, Side, Sym, USD_QUOTES};
 use crate::issue::ConfigIssue;
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 
 const VENUE: &str = "evm";
 const KIND: &str = "log";
@@ -101,7 +101,10 @@ impl PoolConfig {
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         if parse_address(&self.address).is_none() {
-            issues.push(ConfigIssue::new(format!("{path}.address"), format!("`{}` is not a 20-byte hex address", self.address)));
+            issues.push(ConfigIssue::new(
+                format!("{path}.address"),
+                format!("`{}` is not a 20-byte hex address", self.address),
+            ));
         }
         for (name, value) in [("base", &self.base), ("quote", &self.quote)] {
             if value.trim().is_empty() {
@@ -165,8 +168,11 @@ impl PoolRegistry {
     pub fn new(pools: &[PoolConfig]) -> Result<PoolRegistry, PoolError> {
         let mut map = HashMap::with_capacity(pools.len());
         for (index, p) in pools.iter().enumerate() {
-            let address = parse_address(&p.address).ok_or_else(|| PoolError { index, address: p.address.clone() })?;
-            let quote_is_usd = p.quote_is_usd.unwrap_or_else(|| USD_QUOTES.contains(&p.quote.to_ascii_uppercase().as_str()));
+            let address = parse_address(&p.address)
+                .ok_or_else(|| PoolError { index, address: p.address.clone() })?;
+            let quote_is_usd = p
+                .quote_is_usd
+                .unwrap_or_else(|| USD_QUOTES.contains(&p.quote.to_ascii_uppercase().as_str()));
             let info = PoolInfo {
                 symbol: Sym::new(&format!("{}/{}", p.base, p.quote)),
                 decimals0: p.decimals0,
@@ -267,7 +273,9 @@ impl VenueParser for EvmParser {
             return match value.pointer("/params/result") {
                 Some(log @ Value::Object(o)) if o.contains_key("topics") => self.log(log),
                 // newHeads headers and pending transaction hashes
-                Some(Value::Object(o)) if o.contains_key("parentHash") => Ok(Parsed::Ignored(Ignored::Unhandled)),
+                Some(Value::Object(o)) if o.contains_key("parentHash") => {
+                    Ok(Parsed::Ignored(Ignored::Unhandled))
+                }
                 Some(Value::String(_)) => Ok(Parsed::Ignored(Ignored::Unhandled)),
                 _ => Err(unrecognized("`params.result` is not a log")),
             };
@@ -275,12 +283,17 @@ impl VenueParser for EvmParser {
         if obj.contains_key("topics") && obj.contains_key("address") {
             return self.log(value);
         }
-        if obj.contains_key("jsonrpc") && (obj.contains_key("result") || obj.contains_key("error")) {
+        if obj.contains_key("jsonrpc") && (obj.contains_key("result") || obj.contains_key("error"))
+        {
             return Ok(Parsed::Ignored(Ignored::Control));
         }
-        if let Some(method @ ("logsNotification" | "slotNotification")) = obj.get("method").and_then(Value::as_str) {
+        if let Some(method @ ("logsNotification" | "slotNotification")) =
+            obj.get("method").and_then(Value::as_str)
+        {
             // Solana swaps need pool metadata from a live node to be priced.
-            return Err(unrecognized(&format!("Solana `{method}` cannot be replayed; use a `type = \"solana\"` source")));
+            return Err(unrecognized(&format!(
+                "Solana `{method}` cannot be replayed; use a `type = \"solana\"` source"
+            )));
         }
         Err(unrecognized("neither an `eth_subscription` notification nor a log"))
     }
@@ -315,7 +328,11 @@ pub(crate) fn event_id(chain: Sym, tx_hash: &str, log_index: u64) -> String {
 
 /// The swap topic0s every live subscription filters on.
 pub(crate) fn swap_topics() -> [B256; 3] {
-    [UniswapV2Pair::Swap::SIGNATURE_HASH, UniswapV3Pool::Swap::SIGNATURE_HASH, PancakeV3Pool::Swap::SIGNATURE_HASH]
+    [
+        UniswapV2Pair::Swap::SIGNATURE_HASH,
+        UniswapV3Pool::Swap::SIGNATURE_HASH,
+        PancakeV3Pool::Swap::SIGNATURE_HASH,
+    ]
 }
 
 /// One log object → its swap, `None` for any other (or anonymous) log.
@@ -330,7 +347,8 @@ pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
         return Ok(None);
     }
     let topics = log.topics.iter().map(|t| word(t, "topics")).collect::<Result<Vec<B256>, _>>()?;
-    let data = alloy_primitives::hex::decode(log.data).map_err(|e| field("data", &format!("not hex: {e}")))?;
+    let data = alloy_primitives::hex::decode(log.data)
+        .map_err(|e| field("data", &format!("not hex: {e}")))?;
     let decode_err = |e: alloy_sol_types::Error| field("data", &format!("cannot decode swap: {e}"));
     let (d0, d1) = if topic0 == UniswapV2Pair::Swap::SIGNATURE_HASH {
         let s = UniswapV2Pair::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
@@ -342,7 +360,8 @@ pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
         let s = PancakeV3Pool::Swap::decode_raw_log(topics, &data).map_err(decode_err)?;
         (Delta::signed(s.amount0), Delta::signed(s.amount1))
     };
-    let address = parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
+    let address =
+        parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
     let tx_hash = log.tx_hash.ok_or_else(|| field("transactionHash", "missing"))?;
     let log_index = log.log_index.ok_or_else(|| field("logIndex", "missing"))?;
     let log_index = quantity(log_index).ok_or_else(|| field("logIndex", "not a hex quantity"))?;
@@ -375,9 +394,13 @@ pub(crate) fn price_swap(chain: Sym, pool: &PoolInfo, raw: &RawSwap) -> Result<P
     if base.magnitude.is_zero() {
         return Ok(Parsed::Ignored(Ignored::EmptySwap));
     }
-    let size = to_decimal(base.magnitude, base_dec).ok_or_else(|| field("data", "base amount out of decimal range"))?;
-    let quote_amount = to_decimal(quote.magnitude, quote_dec).ok_or_else(|| field("data", "quote amount out of decimal range"))?;
-    let price = quote_amount.checked_div(size).ok_or_else(|| field("data", "price out of decimal range"))?;
+    let size = to_decimal(base.magnitude, base_dec)
+        .ok_or_else(|| field("data", "base amount out of decimal range"))?;
+    let quote_amount = to_decimal(quote.magnitude, quote_dec)
+        .ok_or_else(|| field("data", "quote amount out of decimal range"))?;
+    let price = quote_amount
+        .checked_div(size)
+        .ok_or_else(|| field("data", "price out of decimal range"))?;
 
     let mut e = Event::new(EventKind::Swap, chain, pool.symbol, raw.event_id(chain), 0);
     e.price = price;
@@ -417,7 +440,8 @@ pub(crate) fn to_decimal(raw: U256, decimals: u8) -> Option<Decimal> {
 }
 
 fn word(text: &str, name: &'static str) -> Result<B256, ParseError> {
-    B256::from_str(text).map_err(|_| field(name, &format!("`{}` is not a 32-byte hex word", frame::truncate(text))))
+    B256::from_str(text)
+        .map_err(|_| field(name, &format!("`{}` is not a 32-byte hex word", frame::truncate(text))))
 }
 
 /// A JSON-RPC hex quantity (`0x1f`).
@@ -457,21 +481,36 @@ mod tests {
     #[test]
     fn topic0s_match_the_reference() {
         let hex = |h: B256| format!("{h:#x}");
-        assert_eq!(hex(UniswapV2Pair::Swap::SIGNATURE_HASH), "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822");
-        assert_eq!(hex(UniswapV3Pool::Swap::SIGNATURE_HASH), "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67");
-        assert_eq!(hex(PancakeV3Pool::Swap::SIGNATURE_HASH), "0x19b47279256b2a23a1665c810c8d55a1758940ee09377d4f8d26497a3577dc83");
+        assert_eq!(
+            hex(UniswapV2Pair::Swap::SIGNATURE_HASH),
+            "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822"
+        );
+        assert_eq!(
+            hex(UniswapV3Pool::Swap::SIGNATURE_HASH),
+            "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67"
+        );
+        assert_eq!(
+            hex(PancakeV3Pool::Swap::SIGNATURE_HASH),
+            "0x19b47279256b2a23a1665c810c8d55a1758940ee09377d4f8d26497a3577dc83"
+        );
     }
 
     #[test]
     fn solana_frames_are_refused_with_a_pointer_to_the_solana_source() {
         let frame = r#"{"jsonrpc":"2.0","method":"logsNotification","params":{"result":{},"subscription":1}}"#;
         let error = EvmParser::default().parse_frame(frame).unwrap_err().to_string();
-        assert_eq!(error, "evm: unrecognized frame: Solana `logsNotification` cannot be replayed; use a `type = \"solana\"` source");
+        assert_eq!(
+            error,
+            "evm: unrecognized frame: Solana `logsNotification` cannot be replayed; use a `type = \"solana\"` source"
+        );
     }
 
     #[test]
     fn to_decimal_scales_and_truncates() {
-        assert_eq!(to_decimal(U256::from(750_000_000_000_000_000u64), 18), Some(Decimal::new(75, 2)));
+        assert_eq!(
+            to_decimal(U256::from(750_000_000_000_000_000u64), 18),
+            Some(Decimal::new(75, 2))
+        );
         assert_eq!(to_decimal(U256::from(5u8), 0), Some(Decimal::new(5, 0)));
         assert_eq!(to_decimal(U256::from(1u8), 77).map(|d| d.is_zero()), Some(true));
         // 2^200 with 18 decimals is ~1.6e42: too big for a Decimal.
@@ -492,14 +531,21 @@ mod tests {
             base_is_token0: true,
             quote_is_usd: None,
         };
-        let paths: Vec<String> = bad.validate("sources.r.pools.0").into_iter().map(|i| i.path).collect();
-        assert_eq!(paths, ["sources.r.pools.0.address", "sources.r.pools.0.base", "sources.r.pools.0.decimals0"]);
+        let paths: Vec<String> =
+            bad.validate("sources.r.pools.0").into_iter().map(|i| i.path).collect();
+        assert_eq!(
+            paths,
+            ["sources.r.pools.0.address", "sources.r.pools.0.base", "sources.r.pools.0.decimals0"]
+        );
     }
 
     #[test]
     fn jsonrpc_acks_and_other_notifications_are_ignored() {
         let p = EvmParser::default();
-        assert_eq!(p.parse_frame(r#"{"jsonrpc":"2.0","id":1,"result":"0xcd0c"}"#).unwrap(), Parsed::Ignored(Ignored::Control));
+        assert_eq!(
+            p.parse_frame(r#"{"jsonrpc":"2.0","id":1,"result":"0xcd0c"}"#).unwrap(),
+            Parsed::Ignored(Ignored::Control)
+        );
         let heads = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"parentHash":"0x0"}}}"#;
         assert_eq!(p.parse_frame(heads).unwrap(), Parsed::Ignored(Ignored::Unhandled));
         assert!(p.parse(r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{}}"#).is_err());

@@ -26,10 +26,12 @@ use serde_json::{Value, json};
 
 use super::config::EvmConfig;
 use super::metadata::{Metadata, PoolMeta, Rules};
-use super::parse::{PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity, swap_topics};
+use super::parse::{
+    PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity, swap_topics,
+};
 use crate::event::{Retraction, Sym, USD_QUOTES};
 use crate::sources::frame::Parsed;
-use crate::sources::live::{ConnectionConfig, Ended, Session, Incoming, LinkError, Rest, Socket};
+use crate::sources::live::{ConnectionConfig, Ended, Incoming, LinkError, Rest, Session, Socket};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
@@ -83,15 +85,21 @@ impl EvmSource {
         let (ws_url, http_url) = (config.ws_url()?, config.http_url()?);
         let rest = Rest::new(source, config.connection.connect_timeout, None);
         let chain = Sym::new(&config.chain);
-        let manual: Vec<_> = config.pools.iter().filter_map(|p| match p {
-            super::config::PoolEntry::Manual(p) => Some(p.clone()),
-            super::config::PoolEntry::Address(_) => None,
-        }).collect();
+        let manual: Vec<_> = config
+            .pools
+            .iter()
+            .filter_map(|p| match p {
+                super::config::PoolEntry::Manual(p) => Some(p.clone()),
+                super::config::PoolEntry::Address(_) => None,
+            })
+            .collect();
         let registry = PoolRegistry::new(&manual).ok()?;
         let reference = config.native_reference().map(|r| Sym::new(&r));
         let wrapped_symbol = config.wrapped_symbol();
-        let manual = registry.entries().map(|(a, info)| (*a, manual_info(info, wrapped_symbol, reference)));
-        let addresses: Vec<Address> = config.pools.iter().filter_map(|p| parse_address(p.address())).collect();
+        let manual =
+            registry.entries().map(|(a, info)| (*a, manual_info(info, wrapped_symbol, reference)));
+        let addresses: Vec<Address> =
+            config.pools.iter().filter_map(|p| parse_address(p.address())).collect();
         let rules = Rules {
             pools: addresses.iter().copied().collect(),
             tokens: config.tokens(),
@@ -99,13 +107,38 @@ impl EvmSource {
             wrapped_native: config.wrapped_native(),
             native_reference: reference,
         };
-        let metadata = Metadata::new(source, rest.clone(), http_url.clone(), rules, manual.collect::<Vec<_>>());
-        let dedup = moka::sync::Cache::builder().max_capacity(DEDUP_CAPACITY).time_to_live(DEDUP_TTL).build();
+        let metadata = Metadata::new(
+            source,
+            rest.clone(),
+            http_url.clone(),
+            rules,
+            manual.collect::<Vec<_>>(),
+        );
+        let dedup = moka::sync::Cache::builder()
+            .max_capacity(DEDUP_CAPACITY)
+            .time_to_live(DEDUP_TTL)
+            .build();
         let token_mode = !config.tokens.is_empty();
-        Some(EvmSource { chain, ws_url, http_url, rest, config, metadata, addresses, token_mode, dedup, last_block: None, summary: SourceSummary::default() })
+        Some(EvmSource {
+            chain,
+            ws_url,
+            http_url,
+            rest,
+            config,
+            metadata,
+            addresses,
+            token_mode,
+            dedup,
+            last_block: None,
+            summary: SourceSummary::default(),
+        })
     }
 
-    async fn subscribe_and_read(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribe_and_read(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Ended, LinkError>, SourceError> {
         // Headers keep a quiet pool set from looking stalled and move the
         // backfill start forward even when no swap happens.
         let heads = json!({ "jsonrpc": "2.0", "id": HEADS_ID, "method": "eth_subscribe", "params": ["newHeads"] });
@@ -119,7 +152,10 @@ impl EvmSource {
             Ok(Err(ended)) => return Ok(Ok(ended)),
             Err(e) => return Ok(Err(e)),
         };
-        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(1 + i64::from(heads.is_some()));
+        metrics()
+            .source_subscriptions
+            .with_label_values(&[emitter.name()])
+            .set(1 + i64::from(heads.is_some()));
         if let Some(from) = self.last_block
             && let Step::End(outcome) = self.backfill(from, emitter).await?
         {
@@ -133,7 +169,9 @@ impl EvmSource {
                 Some(Ok(Incoming::Closed(_))) => return Ok(Ok(Ended::Reconnect("closed"))),
                 Some(Ok(Incoming::Text(text))) => text,
             };
-            if let Step::End(outcome) = self.frame(&incoming, &subscription, heads.as_deref(), emitter).await? {
+            if let Step::End(outcome) =
+                self.frame(&incoming, &subscription, heads.as_deref(), emitter).await?
+            {
                 return Ok(outcome);
             }
         }
@@ -143,14 +181,19 @@ impl EvmSource {
         let topics: Vec<String> = swap_topics().iter().map(|t| format!("{t:#x}")).collect();
         let mut filter = json!({ "topics": [topics] });
         if !self.token_mode {
-            filter["address"] = json!(self.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>());
+            filter["address"] =
+                json!(self.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>());
         }
         json!({ "jsonrpc": "2.0", "id": SUBSCRIBE_ID, "method": "eth_subscribe", "params": ["logs", filter] })
     }
 
     /// Read until both `eth_subscribe` replies: the logs subscription id
     /// (refused = reconnect) and the heads one (refused = go on without).
-    async fn await_acks(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<(String, Option<String>), Ended>, LinkError> {
+    async fn await_acks(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<(String, Option<String>), Ended>, LinkError> {
         let (mut logs, mut heads) = (None, None);
         while logs.is_none() || heads.is_none() {
             let text = match emitter.cancel().clone().run_until_cancelled(socket.recv()).await {
@@ -169,7 +212,9 @@ impl EvmSource {
             let error = || value.get("error").map_or_else(|| text.clone(), Value::to_string);
             match (id, result) {
                 (Some(SUBSCRIBE_ID), Some(sub)) => logs = Some(sub),
-                (Some(SUBSCRIBE_ID), None) => return Err(LinkError::Refused(format!("eth_subscribe logs: {}", error()))),
+                (Some(SUBSCRIBE_ID), None) => {
+                    return Err(LinkError::Refused(format!("eth_subscribe logs: {}", error())));
+                }
                 (Some(HEADS_ID), Some(sub)) => heads = Some(Some(sub)),
                 (Some(HEADS_ID), None) => {
                     tracing::warn!(source = emitter.name(), error = %error(), "newHeads refused; quiet pools may look stalled.");
@@ -187,12 +232,23 @@ impl EvmSource {
         let head = match self.rest.rpc(&self.http_url, "eth_blockNumber", json!([])).await {
             Ok(Value::String(h)) => match quantity(&h) {
                 Some(h) => h,
-                None => return Ok(Step::End(Err(LinkError::Refused(format!("eth_blockNumber: `{h}` is not a quantity"))))),
+                None => {
+                    return Ok(Step::End(Err(LinkError::Refused(format!(
+                        "eth_blockNumber: `{h}` is not a quantity"
+                    )))));
+                }
             },
-            Ok(other) => return Ok(Step::End(Err(LinkError::Refused(format!("eth_blockNumber: {other}"))))),
+            Ok(other) => {
+                return Ok(Step::End(Err(LinkError::Refused(format!("eth_blockNumber: {other}")))));
+            }
             Err(e) => return Ok(Step::End(Err(e.into()))),
         };
-        tracing::info!(source = emitter.name(), from, head, "Backfilling swaps missed while disconnected.");
+        tracing::info!(
+            source = emitter.name(),
+            from,
+            head,
+            "Backfilling swaps missed while disconnected."
+        );
         let mut start = from;
         while start <= head {
             let end = head.min(start + BACKFILL_CHUNK - 1);
@@ -201,7 +257,11 @@ impl EvmSource {
             filter["toBlock"] = json!(format!("{end:#x}"));
             let logs = match self.rest.rpc(&self.http_url, "eth_getLogs", json!([filter])).await {
                 Ok(Value::Array(logs)) => logs,
-                Ok(other) => return Ok(Step::End(Err(LinkError::Refused(format!("eth_getLogs: not an array: {other}"))))),
+                Ok(other) => {
+                    return Ok(Step::End(Err(LinkError::Refused(format!(
+                        "eth_getLogs: not an array: {other}"
+                    )))));
+                }
                 Err(e) => return Ok(Step::End(Err(e.into()))),
             };
             for log in &logs {
@@ -214,7 +274,13 @@ impl EvmSource {
         Ok(Step::Go)
     }
 
-    async fn frame(&mut self, text: &str, subscription: &str, heads: Option<&str>, emitter: &mut Emitter) -> Result<Step, SourceError> {
+    async fn frame(
+        &mut self,
+        text: &str,
+        subscription: &str,
+        heads: Option<&str>,
+        emitter: &mut Emitter,
+    ) -> Result<Step, SourceError> {
         self.summary.frames += 1;
         match notification(text, subscription, heads) {
             Notice::Log(log) => self.log(&log, text, emitter).await,
@@ -225,8 +291,12 @@ impl EvmSource {
                 // Logs carry no time, headers do: chain lag is block time →
                 // header received.
                 if let Some(seconds) = timestamp {
-                    let lag_ms = crate::clock::wall_ms().saturating_sub(seconds.saturating_mul(1000));
-                    metrics().source_lag.with_label_values(&[emitter.name()]).observe(lag_ms as f64 / 1000.0);
+                    let lag_ms =
+                        crate::clock::wall_ms().saturating_sub(seconds.saturating_mul(1000));
+                    metrics()
+                        .source_lag
+                        .with_label_values(&[emitter.name()])
+                        .observe(lag_ms as f64 / 1000.0);
                 }
                 Ok(Step::Go)
             }
@@ -238,14 +308,24 @@ impl EvmSource {
         }
     }
 
-    fn malformed(&mut self, emitter: &mut Emitter, error: &dyn std::fmt::Display, text: &str) -> Step {
+    fn malformed(
+        &mut self,
+        emitter: &mut Emitter,
+        error: &dyn std::fmt::Display,
+        text: &str,
+    ) -> Step {
         self.summary.malformed += 1;
         emitter.malformed_frame(VENUE, error, text);
         Step::Go
     }
 
     /// One log object, streamed or backfilled.
-    async fn log(&mut self, log: &Value, text: &str, emitter: &mut Emitter) -> Result<Step, SourceError> {
+    async fn log(
+        &mut self,
+        log: &Value,
+        text: &str,
+        emitter: &mut Emitter,
+    ) -> Result<Step, SourceError> {
         let raw = match decode_log(log) {
             Ok(Some(raw)) => raw,
             Ok(None) => {
@@ -301,12 +381,21 @@ impl EvmSource {
         Step::Go
     }
 
-    async fn retract(&mut self, raw: &RawSwap, key: &str, emitter: &mut Emitter) -> Result<Step, SourceError> {
+    async fn retract(
+        &mut self,
+        raw: &RawSwap,
+        key: &str,
+        emitter: &mut Emitter,
+    ) -> Result<Step, SourceError> {
         self.dedup.invalidate(key);
         self.summary.removed_logs += 1;
         self.summary.ignored += 1;
         let event_id = raw.event_id(self.chain);
-        tracing::info!(source = emitter.name(), event_id, "Swap log removed by a reorg; retracting.");
+        tracing::info!(
+            source = emitter.name(),
+            event_id,
+            "Swap log removed by a reorg; retracting."
+        );
         Ok(emitter.retract(Retraction { event_id, venue: self.chain }).await?.into())
     }
 }
@@ -318,7 +407,10 @@ pub(crate) enum Notice {
     Log(Value),
     /// A new block header: its number and, when present, its timestamp
     /// (unix seconds).
-    Head { number: u64, timestamp: Option<u64> },
+    Head {
+        number: u64,
+        timestamp: Option<u64>,
+    },
     /// Replies to other requests, node notices, a stale subscription's tail.
     Other,
     Malformed(String),
@@ -338,7 +430,12 @@ pub(crate) fn notification(text: &str, subscription: &str, heads: Option<&str>) 
     }
     let from = value.pointer("/params/subscription").and_then(Value::as_str);
     if heads.is_some() && from == heads {
-        let field = |name: &str| value.pointer(&format!("/params/result/{name}")).and_then(Value::as_str).and_then(quantity);
+        let field = |name: &str| {
+            value
+                .pointer(&format!("/params/result/{name}"))
+                .and_then(Value::as_str)
+                .and_then(quantity)
+        };
         return match field("number") {
             Some(number) => Notice::Head { number, timestamp: field("timestamp") },
             None => Notice::Malformed("header without a hex `number`".into()),
@@ -363,8 +460,12 @@ fn dedup_key(raw: &RawSwap) -> String {
 /// is the chain's wrapped coin (`quote = "WBNB"`).
 fn manual_info(info: &PoolInfo, wrapped_symbol: Option<&str>, reference: Option<Sym>) -> PoolInfo {
     let quote = info.symbol.name().rsplit('/').next().unwrap_or_default().to_ascii_uppercase();
-    let is_wrapped = wrapped_symbol.is_some_and(|w| w == quote) && !USD_QUOTES.contains(&quote.as_str());
-    PoolInfo { quote_ref: if is_wrapped && !info.quote_is_usd { reference } else { None }, ..info.clone() }
+    let is_wrapped =
+        wrapped_symbol.is_some_and(|w| w == quote) && !USD_QUOTES.contains(&quote.as_str());
+    PoolInfo {
+        quote_ref: if is_wrapped && !info.quote_is_usd { reference } else { None },
+        ..info.clone()
+    }
 }
 
 impl Session for EvmSource {
@@ -376,7 +477,11 @@ impl Session for EvmSource {
         &self.config.connection
     }
 
-    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribed(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Ended, LinkError>, SourceError> {
         self.subscribe_and_read(socket, emitter).await
     }
 }

@@ -41,10 +41,14 @@ fn known_chain_defaults_fill_urls_stables_and_wrapped_coin() {
 
 #[test]
 fn pools_take_addresses_and_manual_tables() {
-    let c = config("chain = \"ethereum\"\npools = [\"0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1\", { address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quote = \"WETH\" }]");
+    let c = config(
+        "chain = \"ethereum\"\npools = [\"0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1\", { address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quote = \"WETH\" }]",
+    );
     assert!(matches!(&c.pools[0], PoolEntry::Address(a) if a.ends_with("4db1")));
     assert!(matches!(&c.pools[1], PoolEntry::Manual(p) if p.base == "PEPE"));
-    let typo = toml::from_str::<EvmConfig>("pools = [{ address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quot = \"WETH\" }]");
+    let typo = toml::from_str::<EvmConfig>(
+        "pools = [{ address = \"0xa43fe16908251ee70ef74718545e4fe6c5ccec9f\", base = \"PEPE\", quot = \"WETH\" }]",
+    );
     assert!(typo.unwrap_err().to_string().contains("unknown field `quot`"));
 }
 
@@ -74,17 +78,28 @@ fn validation_names_every_bad_field() {
 #[test]
 fn frames_are_classified_by_subscription() {
     let log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":{"address":"0x1"}}}"#;
-    assert!(matches!(notification(log, "0xab", Some("0xee")), Notice::Log(v) if v["address"] == "0x1"));
+    assert!(
+        matches!(notification(log, "0xab", Some("0xee")), Notice::Log(v) if v["address"] == "0x1")
+    );
     assert_eq!(notification(log, "0xcd", None), Notice::Other);
-    assert_eq!(notification(r#"{"jsonrpc":"2.0","id":1,"result":"0xab"}"#, "0xab", None), Notice::Other);
+    assert_eq!(
+        notification(r#"{"jsonrpc":"2.0","id":1,"result":"0xab"}"#, "0xab", None),
+        Notice::Other
+    );
     assert!(matches!(notification("[1]", "0xab", None), Notice::Malformed(_)));
     assert!(matches!(notification("{", "0xab", None), Notice::Malformed(_)));
     let not_log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":"0x1"}}"#;
     assert!(matches!(notification(not_log, "0xab", None), Notice::Malformed(_)));
     let head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":"0x1b4","parentHash":"0x0"}}}"#;
-    assert_eq!(notification(head, "0xab", Some("0xee")), Notice::Head { number: 436, timestamp: None });
+    assert_eq!(
+        notification(head, "0xab", Some("0xee")),
+        Notice::Head { number: 436, timestamp: None }
+    );
     let timed = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":"0x1b4","timestamp":"0x6553f100"}}}"#;
-    assert_eq!(notification(timed, "0xab", Some("0xee")), Notice::Head { number: 436, timestamp: Some(0x6553_f100) });
+    assert_eq!(
+        notification(timed, "0xab", Some("0xee")),
+        Notice::Head { number: 436, timestamp: Some(0x6553_f100) }
+    );
     assert_eq!(notification(head, "0xab", None), Notice::Other);
     let bad_head = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xee","result":{"number":7}}}"#;
     assert!(matches!(notification(bad_head, "0xab", Some("0xee")), Notice::Malformed(_)));
@@ -115,7 +130,10 @@ fn removed_logs_decode_with_the_id_their_swap_had() {
     assert!(gone.removed && !live.removed);
     let chain = Sym::new("ethereum");
     assert_eq!(gone.event_id(chain), live.event_id(chain));
-    assert_eq!(live.event_id(chain), "evm:ethereum:0xaa00000000000000000000000000000000000000000000000000000000000001:48");
+    assert_eq!(
+        live.event_id(chain),
+        "evm:ethereum:0xaa00000000000000000000000000000000000000000000000000000000000001:48"
+    );
     assert_eq!(live.block_number, Some(0x104ae90));
 }
 
@@ -130,7 +148,9 @@ fn native_quoted_swap_carries_the_reference_amount() {
         quote_is_usd: false,
         quote_ref: Some(Sym::new("ETHUSDT")),
     };
-    let Parsed::Events(events) = price_swap(Sym::new("ethereum"), &pool, &raw).unwrap() else { panic!("no event") };
+    let Parsed::Events(events) = price_swap(Sym::new("ethereum"), &pool, &raw).unwrap() else {
+        panic!("no event")
+    };
     let e = &events[0];
     assert_eq!(e.side, Side::Buy, "the pool sent PEPE out");
     assert_eq!(e.notional_usd, None);
@@ -154,18 +174,38 @@ fn token(symbol: &str, decimals: u8) -> Token {
 
 #[test]
 fn stable_leg_then_wrapped_coin_becomes_the_quote() {
-    let meta = Metadata::new("t", Rest::new("t", std::time::Duration::from_secs(1), None), String::new(), rules(), Vec::new());
+    let meta = Metadata::new(
+        "t",
+        Rest::new("t", std::time::Duration::from_secs(1), None),
+        String::new(),
+        rules(),
+        Vec::new(),
+    );
     // CAKE (0x0e..) < WBNB (0xbb..): token0 CAKE, quote WBNB.
-    let cake_wbnb = meta.describe((addr(CAKE), &token("CAKE", 18)), (addr(WBNB), &token("WBNB", 18)));
-    assert_eq!((cake_wbnb.symbol, cake_wbnb.base_is_token0, cake_wbnb.quote_is_usd), (Sym::new("CAKE/WBNB"), true, false));
+    let cake_wbnb =
+        meta.describe((addr(CAKE), &token("CAKE", 18)), (addr(WBNB), &token("WBNB", 18)));
+    assert_eq!(
+        (cake_wbnb.symbol, cake_wbnb.base_is_token0, cake_wbnb.quote_is_usd),
+        (Sym::new("CAKE/WBNB"), true, false)
+    );
     assert_eq!(cake_wbnb.quote_ref, Some(Sym::new("BNBUSDT")));
     // USDT (0x55..) < WBNB: the stable wins over the wrapped coin.
-    let wbnb_usdt = meta.describe((addr(USDT_BSC), &token("USDT", 18)), (addr(WBNB), &token("WBNB", 18)));
-    assert_eq!((wbnb_usdt.symbol, wbnb_usdt.base_is_token0, wbnb_usdt.quote_is_usd), (Sym::new("WBNB/USDT"), false, true));
+    let wbnb_usdt =
+        meta.describe((addr(USDT_BSC), &token("USDT", 18)), (addr(WBNB), &token("WBNB", 18)));
+    assert_eq!(
+        (wbnb_usdt.symbol, wbnb_usdt.base_is_token0, wbnb_usdt.quote_is_usd),
+        (Sym::new("WBNB/USDT"), false, true)
+    );
     assert_eq!(wbnb_usdt.quote_ref, None);
     // Neither: token1 quotes, no USD.
-    let other = meta.describe((addr(CAKE), &token("CAKE", 18)), (addr("0xc748673057861a797275cd8a068abb95a902e8de"), &token("BABY", 9)));
-    assert_eq!((other.symbol, other.decimals1, other.quote_is_usd, other.quote_ref), (Sym::new("CAKE/BABY"), 9, false, None));
+    let other = meta.describe(
+        (addr(CAKE), &token("CAKE", 18)),
+        (addr("0xc748673057861a797275cd8a068abb95a902e8de"), &token("BABY", 9)),
+    );
+    assert_eq!(
+        (other.symbol, other.decimals1, other.quote_is_usd, other.quote_ref),
+        (Sym::new("CAKE/BABY"), 9, false, None)
+    );
 }
 
 #[test]

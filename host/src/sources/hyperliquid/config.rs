@@ -158,7 +158,9 @@ impl HyperliquidConfig {
     /// Every local problem at once; `path` is the source's TOML path.
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = self.connection.validate(path);
-        let mut issue = |field: &str, message: String| issues.push(ConfigIssue::new(format!("{path}.{field}"), message));
+        let mut issue = |field: &str, message: String| {
+            issues.push(ConfigIssue::new(format!("{path}.{field}"), message))
+        };
         if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
             issue("url", format!("`{}` is not a ws:// or wss:// URL", self.url));
         }
@@ -179,7 +181,10 @@ impl HyperliquidConfig {
         let mut seen = HashSet::new();
         for (i, account) in self.accounts.iter().enumerate() {
             if !is_address(account) {
-                issue(&format!("accounts.{i}"), format!("`{account}` is not a 0x-prefixed 20-byte hex address"));
+                issue(
+                    &format!("accounts.{i}"),
+                    format!("`{account}` is not a 0x-prefixed 20-byte hex address"),
+                );
             } else if !seen.insert(account.to_ascii_lowercase()) {
                 issue(&format!("accounts.{i}"), format!("`{account}` is listed twice"));
             }
@@ -188,27 +193,48 @@ impl HyperliquidConfig {
             ("max_connections", self.max_connections, 1, MAX_CONNECTIONS),
             ("max_subscriptions", self.max_subscriptions, 1, MAX_SUBSCRIPTIONS),
             ("max_users", self.max_users, 0, MAX_USERS),
-            ("subscriptions_per_connection", self.subscriptions_per_connection, 1, self.max_subscriptions.max(1)),
+            (
+                "subscriptions_per_connection",
+                self.subscriptions_per_connection,
+                1,
+                self.max_subscriptions.max(1),
+            ),
         ];
         for (field, value, min, max) in limits {
             if value < min || value > max {
-                issue(field, format!("must be between {min} and {max} (Hyperliquid per-IP limit), got {value}"));
+                issue(
+                    field,
+                    format!(
+                        "must be between {min} and {max} (Hyperliquid per-IP limit), got {value}"
+                    ),
+                );
             }
         }
         // Rates are paced at half the limit with a half-limit burst, which
         // keeps any 60 s window within the limit; that needs at least 2.
         for (field, value, max) in [
-            ("new_connections_per_minute", self.new_connections_per_minute, MAX_NEW_CONNECTIONS_PER_MINUTE),
+            (
+                "new_connections_per_minute",
+                self.new_connections_per_minute,
+                MAX_NEW_CONNECTIONS_PER_MINUTE,
+            ),
             ("messages_per_minute", self.messages_per_minute, MAX_MESSAGES_PER_MINUTE),
         ] {
             if !(2..=max).contains(&value) {
-                issue(field, format!("must be between 2 and {max} (Hyperliquid per-IP limit), got {value}"));
+                issue(
+                    field,
+                    format!("must be between 2 and {max} (Hyperliquid per-IP limit), got {value}"),
+                );
             }
         }
         if self.ping_interval.is_zero() || self.ping_interval >= SERVER_IDLE_CLOSE {
             issue("ping_interval", "must be greater than 0 and under 60s (the server closes idle connections after 60s)".into());
         } else if self.ping_interval >= self.connection.stall_after {
-            issue("ping_interval", "must be shorter than connection.stall_after, or a quiet connection looks stalled".into());
+            issue(
+                "ping_interval",
+                "must be shorter than connection.stall_after, or a quiet connection looks stalled"
+                    .into(),
+            );
         }
         if self.dedup_ttl.is_zero() {
             issue("dedup_ttl", "must be greater than 0".into());
@@ -226,16 +252,37 @@ impl HyperliquidConfig {
         let fixed = self.coins.len() * self.channels.len() + self.accounts.len() * 2;
         let room = self.max_connections * self.subscriptions_per_connection;
         if fixed > self.max_subscriptions {
-            issue("coins", format!("{fixed} subscriptions (coins × channels + 2 per account) exceed max_subscriptions {}", self.max_subscriptions));
+            issue(
+                "coins",
+                format!(
+                    "{fixed} subscriptions (coins × channels + 2 per account) exceed max_subscriptions {}",
+                    self.max_subscriptions
+                ),
+            );
         } else if fixed > room {
-            issue("coins", format!("{fixed} subscriptions do not fit max_connections × subscriptions_per_connection = {room}"));
+            issue(
+                "coins",
+                format!(
+                    "{fixed} subscriptions do not fit max_connections × subscriptions_per_connection = {room}"
+                ),
+            );
         }
         if self.accounts.len() > self.max_users {
-            issue("accounts", format!("{} accounts exceed max_users {}", self.accounts.len(), self.max_users));
+            issue(
+                "accounts",
+                format!("{} accounts exceed max_users {}", self.accounts.len(), self.max_users),
+            );
         } else if self.accounts.len() > self.max_connections {
             // userEvents frames do not name the user, so each connection
             // carries at most one (see placement.rs).
-            issue("accounts", format!("{} accounts need as many connections (one userEvents each), max_connections is {}", self.accounts.len(), self.max_connections));
+            issue(
+                "accounts",
+                format!(
+                    "{} accounts need as many connections (one userEvents each), max_connections is {}",
+                    self.accounts.len(),
+                    self.max_connections
+                ),
+            );
         }
     }
 }
@@ -261,7 +308,10 @@ mod tests {
         assert_eq!(c.venue, "hyperliquid");
         assert_eq!(c.channels, [MarketChannel::Trades, MarketChannel::Bbo]);
         assert!(c.follow_templates);
-        assert_eq!((c.subscriptions_per_connection, c.max_connections, c.max_subscriptions, c.max_users), (100, 10, 1000, 10));
+        assert_eq!(
+            (c.subscriptions_per_connection, c.max_connections, c.max_subscriptions, c.max_users),
+            (100, 10, 1000, 10)
+        );
         assert_eq!((c.new_connections_per_minute, c.messages_per_minute), (30, 2000));
         assert_eq!(c.ping_interval, Duration::from_secs(50));
         assert!(c.validate("sources.hl").is_empty());
@@ -269,7 +319,8 @@ mod tests {
 
     #[test]
     fn channel_names_are_the_venue_names() {
-        let c: HyperliquidConfig = toml::from_str(r#"channels = ["l2Book", "bbo", "trades"]"#).unwrap();
+        let c: HyperliquidConfig =
+            toml::from_str(r#"channels = ["l2Book", "bbo", "trades"]"#).unwrap();
         assert_eq!(c.channels, [MarketChannel::L2Book, MarketChannel::Bbo, MarketChannel::Trades]);
         assert!(toml::from_str::<HyperliquidConfig>(r#"channels = ["depth"]"#).is_err());
         assert!(toml::from_str::<HyperliquidConfig>("coinz = []").is_err());
@@ -322,13 +373,17 @@ mod tests {
     fn configured_set_must_fit_the_limits() {
         let too_many = "coins = [\"A\", \"B\", \"C\"]\nchannels = [\"trades\", \"bbo\"]\nmax_subscriptions = 5\nsubscriptions_per_connection = 5";
         assert_eq!(paths(too_many), ["sources.hl.coins"]);
-        let no_room = "coins = [\"A\", \"B\", \"C\"]\nmax_connections = 1\nsubscriptions_per_connection = 5";
+        let no_room =
+            "coins = [\"A\", \"B\", \"C\"]\nmax_connections = 1\nsubscriptions_per_connection = 5";
         assert_eq!(paths(no_room), ["sources.hl.coins"]);
         let accounts: Vec<String> = (0..3).map(|i| format!("\"0x{i:040x}\"")).collect();
         let users = format!("accounts = [{}]\nmax_users = 2", accounts.join(","));
         assert_eq!(paths(&users), ["sources.hl.accounts"]);
         let conns = format!("accounts = [{}]\nmax_connections = 2", accounts.join(","));
         assert_eq!(paths(&conns), ["sources.hl.accounts"]);
-        assert_eq!(paths("ping_interval = \"59s\"\nconnection = { stall_after = \"30s\" }"), ["sources.hl.ping_interval"]);
+        assert_eq!(
+            paths("ping_interval = \"59s\"\nconnection = { stall_after = \"30s\" }"),
+            ["sources.hl.ping_interval"]
+        );
     }
 }

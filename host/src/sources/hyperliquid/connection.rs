@@ -26,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::placement::Change;
 use super::subscription::Subscription;
-use crate::sources::live::{ConnectionConfig, ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Socket};
+use crate::sources::live::{
+    ConnectionConfig, ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Socket,
+};
 
 /// What every connection of one source shares.
 pub struct Link {
@@ -50,7 +52,9 @@ pub struct Link {
 /// at half the limit per minute, so no 60 s window can exceed the limit.
 pub fn per_minute(limit: u32) -> DefaultDirectRateLimiter {
     let half = NonZeroU32::new((limit / 2).max(1)).expect("at least 1");
-    let quota = Quota::with_period(Duration::from_secs(60) / half.get()).expect("non-zero period").allow_burst(half);
+    let quota = Quota::with_period(Duration::from_secs(60) / half.get())
+        .expect("non-zero period")
+        .allow_burst(half);
     RateLimiter::direct(quota)
 }
 
@@ -84,7 +88,8 @@ impl Share {
                 message
             }
             Change::Unsubscribe(sub) => {
-                if matches!(&sub, Subscription::UserEvents(user) if self.user_events.as_deref() == Some(user.as_str())) {
+                if matches!(&sub, Subscription::UserEvents(user) if self.user_events.as_deref() == Some(user.as_str()))
+                {
                     self.user_events = None;
                 }
                 let message = sub.unsubscribe();
@@ -112,8 +117,15 @@ pub async fn run(link: Arc<Link>, slot: usize, mut commands: mpsc::UnboundedRece
 }
 
 /// One connection attempt, from connect to the reason it ended.
-async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceiver<Change>, share: &mut Share) -> Result<Ended, LinkError> {
-    let Some(socket) = link.cancel.run_until_cancelled(Socket::connect(&link.url, &link.connection)).await else {
+async fn session(
+    link: &Link,
+    slot: usize,
+    commands: &mut mpsc::UnboundedReceiver<Change>,
+    share: &mut Share,
+) -> Result<Ended, LinkError> {
+    let Some(socket) =
+        link.cancel.run_until_cancelled(Socket::connect(&link.url, &link.connection)).await
+    else {
         return Ok(Ended::Cancelled);
     };
     let mut socket = socket?;
@@ -123,13 +135,18 @@ async fn session(link: &Link, slot: usize, commands: &mut mpsc::UnboundedReceive
     while let Ok(change) = commands.try_recv() {
         share.apply(change);
     }
-    tracing::info!(slot, subscriptions = share.subscriptions.len(), "Hyperliquid connection open; subscribing.");
+    tracing::info!(
+        slot,
+        subscriptions = share.subscriptions.len(),
+        "Hyperliquid connection open; subscribing."
+    );
     for sub in &share.subscriptions {
         if !send(link, &mut socket, &sub.subscribe()).await? {
             return Ok(Ended::Cancelled);
         }
     }
-    let mut ping = tokio::time::interval_at(Instant::now() + link.ping_interval, link.ping_interval);
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + link.ping_interval, link.ping_interval);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // A ping still unanswered at the next tick means the venue no longer
     // hears us, even if data still flows (stall detection would not notice).
@@ -203,7 +220,10 @@ mod tests {
         let mut share = Share::default();
         let ue = Subscription::UserEvents("0xa".into());
         let msg = share.apply(Change::Subscribe(ue.clone()));
-        assert_eq!(msg, json!({"method": "subscribe", "subscription": {"type": "userEvents", "user": "0xa"}}));
+        assert_eq!(
+            msg,
+            json!({"method": "subscribe", "subscription": {"type": "userEvents", "user": "0xa"}})
+        );
         assert_eq!(share.user_events.as_deref(), Some("0xa"));
         share.apply(Change::Subscribe(Subscription::Market(MarketChannel::Bbo, "BTC".into())));
         let msg = share.apply(Change::Unsubscribe(ue));

@@ -30,7 +30,9 @@ impl Dedup {
     /// repeat. Kinds that are not deduplicated are always new.
     pub fn first_time(&self, event: &Event) -> bool {
         match event.kind {
-            EventKind::Trade | EventKind::PerpFill | EventKind::Liquidation => self.seen.entry_by_ref(&event.id).or_insert(()).is_fresh(),
+            EventKind::Trade | EventKind::PerpFill | EventKind::Liquidation => {
+                self.seen.entry_by_ref(&event.id).or_insert(()).is_fresh()
+            }
             EventKind::BookTop | EventKind::Swap => true,
         }
     }

@@ -31,8 +31,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 use crate::event::{Direction, Event, EventKind, Side, Sym};
+use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
 
 const VENUE: &str = "hyperliquid";
 
@@ -100,7 +100,12 @@ impl HyperliquidParser {
         self.fills(&msg.fills, msg.user, K)
     }
 
-    fn fills(&self, fills: &[WsFill], user: Option<&str>, kind: &'static str) -> Result<Parsed, ParseError> {
+    fn fills(
+        &self,
+        fills: &[WsFill],
+        user: Option<&str>,
+        kind: &'static str,
+    ) -> Result<Parsed, ParseError> {
         let account = user.map(Sym::new);
         let mut events = Vec::with_capacity(fills.len());
         for f in fills {
@@ -117,7 +122,8 @@ impl HyperliquidParser {
             e.account = account;
             e.tx_hash = f.hash.map(str::to_owned);
             e.direction = f.dir.map_or(Direction::None, direction);
-            e.closed_pnl = f.closed_pnl.map(|p| frame::decimal(p, VENUE, kind, "closedPnl")).transpose()?;
+            e.closed_pnl =
+                f.closed_pnl.map(|p| frame::decimal(p, VENUE, kind, "closedPnl")).transpose()?;
             events.push(e);
         }
         Ok(Parsed::Events(events))
@@ -186,7 +192,9 @@ impl VenueParser for HyperliquidParser {
             "user" => self.user_events(data),
             "bbo" => self.bbo(data),
             "l2Book" => self.l2_book(data),
-            "subscriptionResponse" | "pong" | "error" | "post" => Ok(Parsed::Ignored(Ignored::Control)),
+            "subscriptionResponse" | "pong" | "error" | "post" => {
+                Ok(Parsed::Ignored(Ignored::Control))
+            }
             _ => Ok(Parsed::Ignored(Ignored::Unhandled)),
         }
     }
@@ -301,16 +309,27 @@ mod tests {
     #[test]
     fn control_and_other_channels_are_ignored() {
         assert_eq!(parsed(r#"{"channel":"pong"}"#), Parsed::Ignored(Ignored::Control));
-        assert_eq!(parsed(r#"{"channel":"error","data":"Already subscribed"}"#), Parsed::Ignored(Ignored::Control));
-        assert_eq!(parsed(r#"{"channel":"allMids","data":{"mids":{}}}"#), Parsed::Ignored(Ignored::Unhandled));
-        assert_eq!(parsed(r#"{"channel":"user","data":{"funding":{}}}"#), Parsed::Ignored(Ignored::Unhandled));
+        assert_eq!(
+            parsed(r#"{"channel":"error","data":"Already subscribed"}"#),
+            Parsed::Ignored(Ignored::Control)
+        );
+        assert_eq!(
+            parsed(r#"{"channel":"allMids","data":{"mids":{}}}"#),
+            Parsed::Ignored(Ignored::Unhandled)
+        );
+        assert_eq!(
+            parsed(r#"{"channel":"user","data":{"funding":{}}}"#),
+            Parsed::Ignored(Ignored::Unhandled)
+        );
         assert_eq!(parsed(GREETING), Parsed::Ignored(Ignored::Control));
     }
 
     #[test]
     fn snapshot_flag_is_tested_for_truthiness() {
         let frame = |flag: &str| {
-            format!(r#"{{"channel":"userFills","data":{{{flag}"user":"0xa","fills":[{{"coin":"ETH","px":"1","sz":"2","side":"B","time":5,"tid":9}}]}}}}"#)
+            format!(
+                r#"{{"channel":"userFills","data":{{{flag}"user":"0xa","fills":[{{"coin":"ETH","px":"1","sz":"2","side":"B","time":5,"tid":9}}]}}}}"#
+            )
         };
         assert_eq!(parsed(&frame(r#""isSnapshot":true,"#)), Parsed::Ignored(Ignored::Snapshot));
         assert_eq!(parsed(&frame(r#""isSnapshot":1,"#)), Parsed::Ignored(Ignored::Snapshot));
@@ -329,9 +348,15 @@ mod tests {
 
     #[test]
     fn malformed_data_names_the_channel() {
-        let err = HyperliquidParser::default().parse(r#"{"channel":"trades","data":[{"coin":"BTC"}]}"#).unwrap_err();
+        let err = HyperliquidParser::default()
+            .parse(r#"{"channel":"trades","data":[{"coin":"BTC"}]}"#)
+            .unwrap_err();
         assert!(err.to_string().starts_with("hyperliquid `trades`: missing field"), "{err}");
-        let err = HyperliquidParser::default().parse(r#"{"channel":"bbo","data":{"coin":"X","time":1,"bbo":[{"px":"x"},{"px":"1"}]}}"#).unwrap_err();
+        let err = HyperliquidParser::default()
+            .parse(
+                r#"{"channel":"bbo","data":{"coin":"X","time":1,"bbo":[{"px":"x"},{"px":"1"}]}}"#,
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("field `px`"), "{err}");
     }
 }

@@ -72,7 +72,8 @@ impl Placement {
         let mut plan = Plan { opened: self.slots.len()..self.slots.len(), ..Plan::default() };
         let mut freed_user_events = HashSet::new();
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            let gone: Vec<Subscription> = slot.iter().filter(|s| !wanted_set.contains(s)).cloned().collect();
+            let gone: Vec<Subscription> =
+                slot.iter().filter(|s| !wanted_set.contains(s)).cloned().collect();
             for sub in gone {
                 slot.remove(&sub);
                 if matches!(sub, Subscription::UserEvents(_)) {
@@ -100,10 +101,13 @@ impl Placement {
     fn place(&mut self, sub: &Subscription, freed_user_events: &HashSet<usize>) -> Option<usize> {
         let user_events = matches!(sub, Subscription::UserEvents(_));
         let fits = |slot: &BTreeSet<Subscription>| {
-            slot.len() < self.per_connection && !(user_events && slot.iter().any(|s| matches!(s, Subscription::UserEvents(_))))
+            slot.len() < self.per_connection
+                && !(user_events && slot.iter().any(|s| matches!(s, Subscription::UserEvents(_))))
         };
-        let candidates = self.slots.iter().enumerate().filter(|(_, slot)| fits(slot)).map(|(i, _)| i);
-        let (fresh, reused): (Vec<usize>, Vec<usize>) = candidates.partition(|i| !(user_events && freed_user_events.contains(i)));
+        let candidates =
+            self.slots.iter().enumerate().filter(|(_, slot)| fits(slot)).map(|(i, _)| i);
+        let (fresh, reused): (Vec<usize>, Vec<usize>) =
+            candidates.partition(|i| !(user_events && freed_user_events.contains(i)));
         if let Some(&i) = fresh.first() {
             return Some(i);
         }
@@ -133,7 +137,13 @@ mod tests {
     #[test]
     fn splits_into_full_connections_in_order() {
         let mut p = Placement::new(2, 10);
-        let wanted = [trades("A"), trades("B"), trades("C"), Subscription::UserFills("0xa".into()), Subscription::UserEvents("0xa".into())];
+        let wanted = [
+            trades("A"),
+            trades("B"),
+            trades("C"),
+            Subscription::UserFills("0xa".into()),
+            Subscription::UserEvents("0xa".into()),
+        ];
         let plan = p.apply(&wanted);
         assert_eq!(plan.opened, 0..3);
         assert_eq!(count_per_slot(&plan), [2, 2, 1]);
@@ -148,10 +158,16 @@ mod tests {
         let mut p = Placement::new(2, 10);
         p.apply(&[trades("A"), trades("B"), trades("C")]);
         let plan = p.apply(&[trades("A"), trades("C"), trades("D")]);
-        assert_eq!(plan.changes, [(0, Change::Unsubscribe(trades("B"))), (0, Change::Subscribe(trades("D")))]);
+        assert_eq!(
+            plan.changes,
+            [(0, Change::Unsubscribe(trades("B"))), (0, Change::Subscribe(trades("D")))]
+        );
         assert_eq!(plan.opened, 2..2);
         let plan = p.apply(&[trades("A"), trades("C"), trades("D"), trades("E"), trades("F")]);
-        assert_eq!(plan.changes, [(1, Change::Subscribe(trades("E"))), (2, Change::Subscribe(trades("F")))]);
+        assert_eq!(
+            plan.changes,
+            [(1, Change::Subscribe(trades("E"))), (2, Change::Subscribe(trades("F")))]
+        );
         assert_eq!(plan.opened, 2..3);
     }
 
@@ -160,10 +176,20 @@ mod tests {
         let mut p = Placement::new(10, 10);
         let ue = |u: &str| Subscription::UserEvents(u.into());
         let plan = p.apply(&[ue("0xa"), ue("0xb"), trades("A")]);
-        assert_eq!(plan.changes, [(0, Change::Subscribe(ue("0xa"))), (1, Change::Subscribe(ue("0xb"))), (0, Change::Subscribe(trades("A")))]);
+        assert_eq!(
+            plan.changes,
+            [
+                (0, Change::Subscribe(ue("0xa"))),
+                (1, Change::Subscribe(ue("0xb"))),
+                (0, Change::Subscribe(trades("A")))
+            ]
+        );
         // 0xa leaves, 0xc comes: it goes to a new connection, not onto 0xa's.
         let plan = p.apply(&[ue("0xb"), trades("A"), ue("0xc")]);
-        assert_eq!(plan.changes, [(0, Change::Unsubscribe(ue("0xa"))), (2, Change::Subscribe(ue("0xc")))]);
+        assert_eq!(
+            plan.changes,
+            [(0, Change::Unsubscribe(ue("0xa"))), (2, Change::Subscribe(ue("0xc")))]
+        );
     }
 
     #[test]

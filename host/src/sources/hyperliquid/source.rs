@@ -37,7 +37,10 @@ const ERRORS_LOGGED: u64 = 100;
 /// Frames buffered between the connections and this task.
 const INBOUND_CAPACITY: usize = 1024;
 
-pub(crate) async fn run(config: HyperliquidConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+pub(crate) async fn run(
+    config: HyperliquidConfig,
+    mut emitter: Emitter,
+) -> Result<SourceSummary, SourceError> {
     emitter.record_lag();
     let name = emitter.name().to_owned();
     let cancel = emitter.cancel().child_token();
@@ -100,7 +103,8 @@ impl Links {
     /// Move to what the config and `interest` want now.
     fn update(&mut self, config: &HyperliquidConfig, interest: Option<&Interest>) {
         let venue = interest.map(|i| i.for_venue(&config.venue));
-        let Desired { subscriptions, mut refused, skipped_accounts } = desired(config, venue.as_ref());
+        let Desired { subscriptions, mut refused, skipped_accounts } =
+            desired(config, venue.as_ref());
         if !skipped_accounts.is_empty() {
             tracing::debug!(accounts = ?skipped_accounts, "Template accounts that are not Hyperliquid addresses are not tracked.");
         }
@@ -122,24 +126,43 @@ impl Links {
             let _ = self.senders[slot].send(change);
         }
         let total = self.placement.total();
-        metrics().source_subscriptions.with_label_values(&[self.link.source.as_str()]).set(total as i64);
+        metrics()
+            .source_subscriptions
+            .with_label_values(&[self.link.source.as_str()])
+            .set(total as i64);
         health().want(&self.link.source, self.placement.connections() as u32);
-        tracing::info!(subscriptions = total, connections = self.placement.connections(), subscribed, unsubscribed, "Hyperliquid subscriptions placed.");
+        tracing::info!(
+            subscriptions = total,
+            connections = self.placement.connections(),
+            subscribed,
+            unsubscribed,
+            "Hyperliquid subscriptions placed."
+        );
     }
 
     /// Log and count what the limits refused, one line per limit.
     fn refuse(&self, config: &HyperliquidConfig, refused: &[(Limit, Subscription)]) {
         for limit in [Limit::Subscriptions, Limit::Users, Limit::Connections] {
-            let objects: Vec<String> = refused.iter().filter(|(l, _)| *l == limit).map(|(_, s)| s.object().to_string()).collect();
+            let objects: Vec<String> = refused
+                .iter()
+                .filter(|(l, _)| *l == limit)
+                .map(|(_, s)| s.object().to_string())
+                .collect();
             if objects.is_empty() {
                 continue;
             }
             let (what, max) = match limit {
                 Limit::Subscriptions => ("max_subscriptions", config.max_subscriptions),
                 Limit::Users => ("max_users", config.max_users),
-                Limit::Connections => ("max_connections × subscriptions_per_connection", config.max_connections * config.subscriptions_per_connection),
+                Limit::Connections => (
+                    "max_connections × subscriptions_per_connection",
+                    config.max_connections * config.subscriptions_per_connection,
+                ),
             };
-            metrics().source_refused.with_label_values(&[self.link.source.as_str(), limit.label()]).inc_by(objects.len() as u64);
+            metrics()
+                .source_refused
+                .with_label_values(&[self.link.source.as_str(), limit.label()])
+                .inc_by(objects.len() as u64);
             tracing::error!(limit = what, max, refused = objects.len(), subscriptions = ?objects, "Hyperliquid per-IP limit reached; not subscribing the excess.");
         }
     }
@@ -161,7 +184,12 @@ struct Frames {
 
 impl Frames {
     fn new(config: &HyperliquidConfig) -> Frames {
-        Frames { parser: HyperliquidParser::new(&config.venue), dedup: Dedup::new(config.dedup_ttl, config.dedup_capacity), summary: SourceSummary::default(), venue_errors: 0 }
+        Frames {
+            parser: HyperliquidParser::new(&config.venue),
+            dedup: Dedup::new(config.dedup_ttl, config.dedup_capacity),
+            summary: SourceSummary::default(),
+            venue_errors: 0,
+        }
     }
 
     async fn handle(&mut self, frame: Inbound, emitter: &mut Emitter) -> Result<Sent, SourceError> {
@@ -172,7 +200,9 @@ impl Frames {
         }
         let value: Value = match serde_json::from_str(&frame.text) {
             Ok(value) => value,
-            Err(error) => return Ok(self.malformed(emitter, &ParseError::Json(error), &frame.text)),
+            Err(error) => {
+                return Ok(self.malformed(emitter, &ParseError::Json(error), &frame.text));
+            }
         };
         let channel = value.get("channel").and_then(Value::as_str);
         if channel == Some("error") {
@@ -224,7 +254,12 @@ impl Frames {
         self.venue_errors += 1;
         let n = self.venue_errors;
         if n <= ERRORS_LOGGED || n.is_multiple_of(1000) {
-            tracing::error!(slot = frame.slot, error = crate::sources::frame::truncate(&text), count = n, "Hyperliquid replied with an error.");
+            tracing::error!(
+                slot = frame.slot,
+                error = crate::sources::frame::truncate(&text),
+                count = n,
+                "Hyperliquid replied with an error."
+            );
         }
     }
 }

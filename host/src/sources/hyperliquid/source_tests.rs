@@ -16,9 +16,14 @@ const USER: &str = "0x2ad7672c2990107b8fd8130d896d5bdd2aa4a6b9";
 /// The non-blank lines of a fixture, or `None` (saying why) when the
 /// fixtures directory is absent; `KLAXON_REQUIRE_FIXTURES` makes that fatal.
 fn fixture_lines(rel: &str) -> Option<Vec<String>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(rel);
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(rel);
     if !path.exists() {
-        assert!(std::env::var_os("KLAXON_REQUIRE_FIXTURES").is_none(), "fixture `{}` missing", path.display());
+        assert!(
+            std::env::var_os("KLAXON_REQUIRE_FIXTURES").is_none(),
+            "fixture `{}` missing",
+            path.display()
+        );
         eprintln!("skipping: fixture `{}` not found", path.display());
         return None;
     }
@@ -40,7 +45,8 @@ fn harness(source: &str) -> Harness {
 
 impl Harness {
     async fn feed(&mut self, text: &str, user_events: Option<&str>) -> Vec<Event> {
-        let frame = Inbound { slot: 0, text: text.to_owned(), user_events: user_events.map(Arc::from) };
+        let frame =
+            Inbound { slot: 0, text: text.to_owned(), user_events: user_events.map(Arc::from) };
         assert_eq!(self.frames.handle(frame, &mut self.emitter).await.unwrap(), Sent::Delivered);
         std::iter::from_fn(|| self.out.try_recv().ok()).collect()
     }
@@ -48,14 +54,19 @@ impl Harness {
 
 #[tokio::test]
 async fn user_channel_fills_are_attributed_to_the_connections_account() {
-    let Some(lines) = fixture_lines("hyperliquid/nautilus_ws_user_fill_liquidation.json") else { return };
+    let Some(lines) = fixture_lines("hyperliquid/nautilus_ws_user_fill_liquidation.json") else {
+        return;
+    };
     let mut h = harness("hl-attr");
     let events = h.feed(&lines[0], Some(USER)).await;
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!(e.kind, EventKind::Liquidation, "a fill with `liquidation` is flagged");
     assert_eq!(e.account, Some(Sym::new(USER)));
-    assert_eq!(e.id, "hyperliquid:fill:0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A");
+    assert_eq!(
+        e.id,
+        "hyperliquid:fill:0xe29fd267b4d2c6f0e41904231bbec90000daea4d4fd5e5c286687dba73d6a0db:745210434703679:A"
+    );
     // The same fill again (a reconnect, or the userFills copy) is dropped.
     assert!(h.feed(&lines[0], Some(USER)).await.is_empty());
     assert_eq!(metrics().source_duplicates.with_label_values(&["hl-attr"]).get(), 1);
@@ -68,7 +79,9 @@ async fn snapshots_are_ignored_and_live_fills_pass_once() {
     assert!(h.feed(&lines[0], None).await.is_empty(), "isSnapshot: true");
     let live: Vec<Event> = [h.feed(&lines[1], None).await, h.feed(&lines[2], None).await].concat();
     assert_eq!(live.len(), 2);
-    assert!(live.iter().all(|e| e.kind == EventKind::PerpFill && e.account == Some(Sym::new(USER))));
+    assert!(
+        live.iter().all(|e| e.kind == EventKind::PerpFill && e.account == Some(Sym::new(USER)))
+    );
     // A reconnect re-sends the snapshot and the live frames: nothing new.
     for line in &lines {
         assert!(h.feed(line, None).await.is_empty());
@@ -102,11 +115,17 @@ async fn venue_errors_and_malformed_frames_are_counted_not_fatal() {
     assert_eq!(metrics().source_refused.with_label_values(&["hl-errors", "venue_error"]).get(), 1);
     assert!(h.feed("{not json", None).await.is_empty());
     assert!(h.feed(r#"{"channel":"trades","data":[{"coin":"BTC"}]}"#, None).await.is_empty());
-    assert_eq!(metrics().source_frames_malformed.with_label_values(&["hl-errors", "hyperliquid"]).get(), 2);
+    assert_eq!(
+        metrics().source_frames_malformed.with_label_values(&["hl-errors", "hyperliquid"]).get(),
+        2
+    );
     assert!(h.feed("Websocket connection established.", None).await.is_empty());
     assert!(h.feed(r#"{"channel":"pong"}"#, None).await.is_empty());
     assert!(h.feed(r#"{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"trades","coin":"BTC"}}}"#, None).await.is_empty());
-    assert_eq!(h.frames.summary, SourceSummary { frames: 6, ignored: 4, malformed: 2, ..Default::default() });
+    assert_eq!(
+        h.frames.summary,
+        SourceSummary { frames: 6, ignored: 4, malformed: 2, ..Default::default() }
+    );
 }
 
 proptest! {

@@ -81,7 +81,12 @@ pub struct Desired {
 
 /// Config first, then what the templates name (when `interest` is given).
 pub fn desired(config: &HyperliquidConfig, interest: Option<&VenueInterest>) -> Desired {
-    let mut out = Builder { config, desired: Desired::default(), held: HashSet::new(), users: BTreeSet::new() };
+    let mut out = Builder {
+        config,
+        desired: Desired::default(),
+        held: HashSet::new(),
+        users: BTreeSet::new(),
+    };
     for coin in &config.coins {
         out.add_coin(coin);
     }
@@ -117,7 +122,8 @@ impl Builder<'_> {
     }
 
     fn add_account(&mut self, user: &str) {
-        let subs = [Subscription::UserFills(user.to_owned()), Subscription::UserEvents(user.to_owned())];
+        let subs =
+            [Subscription::UserFills(user.to_owned()), Subscription::UserEvents(user.to_owned())];
         if !self.users.contains(user) && self.users.len() >= self.config.max_users {
             self.desired.refused.extend(subs.into_iter().map(|s| (Limit::Users, s)));
             return;
@@ -125,7 +131,11 @@ impl Builder<'_> {
         // Both or neither: half an account would be a confusing state.
         let new = subs.iter().filter(|s| !self.held.contains(*s)).count();
         if self.held.len() + new > self.config.max_subscriptions {
-            self.desired.refused.extend(subs.into_iter().filter(|s| !self.held.contains(s)).map(|s| (Limit::Subscriptions, s)));
+            self.desired.refused.extend(
+                subs.into_iter()
+                    .filter(|s| !self.held.contains(s))
+                    .map(|s| (Limit::Subscriptions, s)),
+            );
             return;
         }
         self.users.insert(user.to_owned());
@@ -164,18 +174,36 @@ mod tests {
     #[test]
     fn objects_match_the_venue_shapes() {
         let t = Subscription::Market(MarketChannel::Trades, "SOL".into());
-        assert_eq!(t.subscribe().to_string(), r#"{"method":"subscribe","subscription":{"coin":"SOL","type":"trades"}}"#);
+        assert_eq!(
+            t.subscribe().to_string(),
+            r#"{"method":"subscribe","subscription":{"coin":"SOL","type":"trades"}}"#
+        );
         assert_eq!(t.unsubscribe()["subscription"], t.subscribe()["subscription"]);
-        assert_eq!(Subscription::Market(MarketChannel::L2Book, "BTC".into()).object()["type"], "l2Book");
-        assert_eq!(Subscription::UserEvents("0xa".into()).object(), json!({"type": "userEvents", "user": "0xa"}));
-        assert_eq!(Subscription::UserFills("0xa".into()).object(), json!({"type": "userFills", "user": "0xa"}));
+        assert_eq!(
+            Subscription::Market(MarketChannel::L2Book, "BTC".into()).object()["type"],
+            "l2Book"
+        );
+        assert_eq!(
+            Subscription::UserEvents("0xa".into()).object(),
+            json!({"type": "userEvents", "user": "0xa"})
+        );
+        assert_eq!(
+            Subscription::UserFills("0xa".into()).object(),
+            json!({"type": "userFills", "user": "0xa"})
+        );
     }
 
     #[test]
     fn config_first_then_templates_without_repeats() {
         const MIXED: &str = "0x2AD7672c2990107b8fd8130d896d5bdd2aa4a6b9";
-        let config: HyperliquidConfig = toml::from_str(&format!("coins = [\"ETH\"]\nchannels = [\"trades\"]\naccounts = [\"{MIXED}\"]")).unwrap();
-        let d = desired(&config, Some(&interest(&["BTC", "ETH"], &[&MIXED.to_lowercase(), &addr(2), "So1anaAccount"])));
+        let config: HyperliquidConfig = toml::from_str(&format!(
+            "coins = [\"ETH\"]\nchannels = [\"trades\"]\naccounts = [\"{MIXED}\"]"
+        ))
+        .unwrap();
+        let d = desired(
+            &config,
+            Some(&interest(&["BTC", "ETH"], &[&MIXED.to_lowercase(), &addr(2), "So1anaAccount"])),
+        );
         let m = |c: &str| Subscription::Market(MarketChannel::Trades, c.into());
         assert_eq!(
             d.subscriptions,
@@ -196,9 +224,13 @@ mod tests {
 
     #[test]
     fn an_all_symbols_template_adds_no_coins() {
-        let config: HyperliquidConfig = toml::from_str("coins = [\"BTC\"]\nchannels = [\"bbo\"]").unwrap();
+        let config: HyperliquidConfig =
+            toml::from_str("coins = [\"BTC\"]\nchannels = [\"bbo\"]").unwrap();
         let everything = VenueInterest { all_symbols: true, ..VenueInterest::default() };
-        assert_eq!(desired(&config, Some(&everything)).subscriptions, [Subscription::Market(MarketChannel::Bbo, "BTC".into())]);
+        assert_eq!(
+            desired(&config, Some(&everything)).subscriptions,
+            [Subscription::Market(MarketChannel::Bbo, "BTC".into())]
+        );
     }
 
     #[test]
@@ -209,11 +241,29 @@ mod tests {
         assert_eq!(d.subscriptions.len(), 5);
         let limits: Vec<Limit> = d.refused.iter().map(|(l, _)| *l).collect();
         // Each account needs 2 more and none are left: refused whole.
-        assert_eq!(limits, [Limit::Subscriptions, Limit::Subscriptions, Limit::Subscriptions, Limit::Subscriptions, Limit::Subscriptions]);
+        assert_eq!(
+            limits,
+            [
+                Limit::Subscriptions,
+                Limit::Subscriptions,
+                Limit::Subscriptions,
+                Limit::Subscriptions,
+                Limit::Subscriptions
+            ]
+        );
 
         let config: HyperliquidConfig = toml::from_str("max_users = 1").unwrap();
         let d = desired(&config, Some(&interest(&[], &[&addr(1), &addr(2)])));
-        assert_eq!(d.subscriptions, [Subscription::UserFills(addr(1)), Subscription::UserEvents(addr(1))]);
-        assert_eq!(d.refused, [(Limit::Users, Subscription::UserFills(addr(2))), (Limit::Users, Subscription::UserEvents(addr(2)))]);
+        assert_eq!(
+            d.subscriptions,
+            [Subscription::UserFills(addr(1)), Subscription::UserEvents(addr(1))]
+        );
+        assert_eq!(
+            d.refused,
+            [
+                (Limit::Users, Subscription::UserFills(addr(2))),
+                (Limit::Users, Subscription::UserEvents(addr(2)))
+            ]
+        );
     }
 }

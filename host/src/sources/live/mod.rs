@@ -72,13 +72,23 @@ impl ConnectionConfig {
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         let zero = |d: Duration| d.is_zero();
-        for (field, value) in [("backoff_min", self.backoff_min), ("stall_after", self.stall_after), ("connect_timeout", self.connect_timeout)] {
+        for (field, value) in [
+            ("backoff_min", self.backoff_min),
+            ("stall_after", self.stall_after),
+            ("connect_timeout", self.connect_timeout),
+        ] {
             if zero(value) {
-                issues.push(ConfigIssue::new(format!("{path}.connection.{field}"), "must be greater than 0"));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.connection.{field}"),
+                    "must be greater than 0",
+                ));
             }
         }
         if self.backoff_max < self.backoff_min {
-            issues.push(ConfigIssue::new(format!("{path}.connection.backoff_max"), "must be at least backoff_min"));
+            issues.push(ConfigIssue::new(
+                format!("{path}.connection.backoff_max"),
+                "must be at least backoff_min",
+            ));
         }
         issues
     }
@@ -143,7 +153,12 @@ pub struct Reconnect {
 
 impl Reconnect {
     pub fn new(source: &str, config: &ConnectionConfig) -> Reconnect {
-        Reconnect { source: source.to_owned(), config: config.clone(), delays: Box::new(config.backoff()), started: Instant::now() }
+        Reconnect {
+            source: source.to_owned(),
+            config: config.clone(),
+            delays: Box::new(config.backoff()),
+            started: Instant::now(),
+        }
     }
 
     /// Mark the start of a session (its length decides whether the backoff resets).
@@ -153,7 +168,11 @@ impl Reconnect {
 
     /// Handle a session's outcome. Returns `false` when the source must stop
     /// (cancelled), `true` once it is time to reconnect.
-    pub async fn after(&mut self, outcome: Result<Ended, LinkError>, cancel: &CancellationToken) -> bool {
+    pub async fn after(
+        &mut self,
+        outcome: Result<Ended, LinkError>,
+        cancel: &CancellationToken,
+    ) -> bool {
         if self.started.elapsed() > self.config.backoff_max {
             self.delays = Box::new(self.config.backoff());
         }

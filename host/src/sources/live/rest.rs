@@ -44,8 +44,17 @@ pub struct Rest {
 
 impl Rest {
     pub fn new(source: &str, timeout: Duration, weight_budget: Option<u32>) -> Rest {
-        let http = reqwest::Client::builder().timeout(timeout).user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION"))).build().expect("static reqwest config");
-        Rest { source: source.to_owned(), http, not_before: Arc::new(Mutex::new(Instant::now())), weight_budget }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("klaxon/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("static reqwest config");
+        Rest {
+            source: source.to_owned(),
+            http,
+            not_before: Arc::new(Mutex::new(Instant::now())),
+            weight_budget,
+        }
     }
 
     /// GET a JSON document.
@@ -55,7 +64,8 @@ impl Rest {
 
     /// One JSON-RPC 2.0 call; returns `result` or the RPC error.
     pub async fn rpc(&self, url: &str, method: &str, params: Value) -> Result<Value, RestError> {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let mut reply = self.send(url, self.http.post(url).json(&body)).await?;
         if let Some(error) = reply.get("error") {
             let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
@@ -67,14 +77,18 @@ impl Rest {
 
     async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Result<Value, RestError> {
         tokio::time::sleep_until(*self.not_before.lock().await).await;
-        let transport = |e: reqwest::Error| RestError::Transport { url: url.to_owned(), reason: e.to_string() };
+        let transport =
+            |e: reqwest::Error| RestError::Transport { url: url.to_owned(), reason: e.to_string() };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         self.obey_weight(response.headers()).await;
         if status == 429 || status == 418 {
             let retry_after = retry_after(response.headers()).unwrap_or(Duration::from_secs(60));
             self.pause(retry_after).await;
-            metrics().source_rest_throttled.with_label_values(&[self.source.as_str(), &status.to_string()]).inc();
+            metrics()
+                .source_rest_throttled
+                .with_label_values(&[self.source.as_str(), &status.to_string()])
+                .inc();
             return Err(RestError::Throttled { url: url.to_owned(), status, retry_after });
         }
         let text = response.text().await.map_err(transport)?;
@@ -82,7 +96,8 @@ impl Rest {
             let body = crate::sources::frame::truncate(&text).to_owned();
             return Err(RestError::Status { url: url.to_owned(), status, body });
         }
-        serde_json::from_str(&text).map_err(|e| RestError::Body { url: url.to_owned(), reason: e.to_string() })
+        serde_json::from_str(&text)
+            .map_err(|e| RestError::Body { url: url.to_owned(), reason: e.to_string() })
     }
 
     async fn pause(&self, for_: Duration) {
@@ -92,9 +107,15 @@ impl Rest {
 
     /// Over budget: wait for the next minute, when Binance resets the weight.
     async fn obey_weight(&self, headers: &reqwest::header::HeaderMap) {
-        let (Some(budget), Some(used)) = (self.weight_budget, header_u64(headers, "x-mbx-used-weight-1m")) else { return };
+        let (Some(budget), Some(used)) =
+            (self.weight_budget, header_u64(headers, "x-mbx-used-weight-1m"))
+        else {
+            return;
+        };
         if used >= u64::from(budget) {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
             let to_next_minute = Duration::from_secs(60 - now.as_secs() % 60);
             tracing::warn!(source = %self.source, used, budget, wait = ?to_next_minute, "REST weight budget reached; pausing.");
             self.pause(to_next_minute).await;
@@ -109,5 +130,9 @@ fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
 /// `Retry-After` in seconds (the form Binance, Slack and Discord send).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    text.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }

@@ -14,11 +14,18 @@ pub(crate) trait Session {
     fn connection(&self) -> &ConnectionConfig;
     /// Subscribe and read until the connection ends. The outer `Err` only
     /// when the output closed; the inner one is a reason to reconnect.
-    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError>;
+    async fn subscribed(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Ended, LinkError>, SourceError>;
 }
 
 /// Run sessions until cancelled; `Err` only when the output closed.
-pub(crate) async fn run_sessions<S: Session>(source: &mut S, emitter: &mut Emitter) -> Result<(), SourceError> {
+pub(crate) async fn run_sessions<S: Session>(
+    source: &mut S,
+    emitter: &mut Emitter,
+) -> Result<(), SourceError> {
     let name = emitter.name().to_owned();
     health().want(&name, 1);
     let mut reconnect = Reconnect::new(&name, source.connection());
@@ -32,9 +39,15 @@ pub(crate) async fn run_sessions<S: Session>(source: &mut S, emitter: &mut Emitt
 }
 
 /// One connection, start to end.
-async fn session<S: Session>(source: &mut S, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+async fn session<S: Session>(
+    source: &mut S,
+    emitter: &mut Emitter,
+) -> Result<Result<Ended, LinkError>, SourceError> {
     let cancel = emitter.cancel().clone();
-    let mut socket = match cancel.run_until_cancelled(Socket::connect(source.ws_url(), source.connection())).await {
+    let mut socket = match cancel
+        .run_until_cancelled(Socket::connect(source.ws_url(), source.connection()))
+        .await
+    {
         None => return Ok(Ok(Ended::Cancelled)),
         Some(Err(e)) => return Ok(Err(e)),
         Some(Ok(socket)) => socket,

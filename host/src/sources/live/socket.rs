@@ -38,10 +38,11 @@ impl Socket {
     /// Open `url` (`ws://` or `wss://`) within `connect_timeout`.
     pub async fn connect(url: &str, config: &ConnectionConfig) -> Result<Socket, LinkError> {
         let failed = |reason: String| LinkError::Connect { url: url.to_owned(), reason };
-        let (ws, _response) = tokio::time::timeout(config.connect_timeout, tokio_tungstenite::connect_async(url))
-            .await
-            .map_err(|_| failed(format!("timed out after {:?}", config.connect_timeout)))?
-            .map_err(|e| failed(e.to_string()))?;
+        let (ws, _response) =
+            tokio::time::timeout(config.connect_timeout, tokio_tungstenite::connect_async(url))
+                .await
+                .map_err(|_| failed(format!("timed out after {:?}", config.connect_timeout)))?
+                .map_err(|e| failed(e.to_string()))?;
         Ok(Socket { ws, stall_after: config.stall_after, last_data: Instant::now() })
     }
 
@@ -74,7 +75,11 @@ impl Socket {
                     self.last_data = Instant::now();
                     return Ok(Incoming::Text(String::from_utf8_lossy(&bytes).into_owned()));
                 }
-                Message::Close(frame) => return Ok(Incoming::Closed(frame.map(|f: CloseFrame| f.reason.as_str().to_owned()))),
+                Message::Close(frame) => {
+                    return Ok(Incoming::Closed(
+                        frame.map(|f: CloseFrame| f.reason.as_str().to_owned()),
+                    ));
+                }
                 // Pongs are queued by tungstenite; flush so they leave now
                 // rather than with the next outgoing frame.
                 Message::Ping(_) => {

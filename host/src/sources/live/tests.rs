@@ -4,7 +4,11 @@ use super::*;
 
 #[test]
 fn backoff_grows_with_jitter_and_stays_capped() {
-    let config = ConnectionConfig { backoff_min: Duration::from_millis(100), backoff_max: Duration::from_secs(2), ..Default::default() };
+    let config = ConnectionConfig {
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_secs(2),
+        ..Default::default()
+    };
     let delays: Vec<Duration> = config.backoff().take(12).collect();
     assert_eq!(delays.len(), 12, "never runs out");
     assert!(delays[0] >= Duration::from_millis(100));
@@ -15,7 +19,11 @@ fn backoff_grows_with_jitter_and_stays_capped() {
 
 #[test]
 fn config_rejects_zero_and_inverted_bounds() {
-    let config = ConnectionConfig { stall_after: Duration::ZERO, backoff_max: Duration::from_millis(1), ..Default::default() };
+    let config = ConnectionConfig {
+        stall_after: Duration::ZERO,
+        backoff_max: Duration::from_millis(1),
+        ..Default::default()
+    };
     let paths: Vec<String> = config.validate("sources.x").into_iter().map(|i| i.path).collect();
     assert_eq!(paths, ["sources.x.connection.stall_after", "sources.x.connection.backoff_max"]);
 }
@@ -32,7 +40,11 @@ fn guard_counts_connections_while_alive() {
     assert_eq!(health().snapshot()["guard-test"], LinkHealth { up: 1, want: 2 });
     health().forget("guard-test");
     drop(b);
-    assert_eq!(health().snapshot()["guard-test"], LinkHealth { up: 0, want: 0 }, "a forgotten source never counts as down");
+    assert_eq!(
+        health().snapshot()["guard-test"],
+        LinkHealth { up: 0, want: 0 },
+        "a forgotten source never counts as down"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -54,7 +66,13 @@ async fn live_emitter_records_stream_lag_per_event() {
     let mut emitter = crate::sources::Emitter::new("lag-test".into(), tx, CancellationToken::new());
     emitter.record_lag();
     let sent_at = crate::clock::wall_ms() - 1_500;
-    let event = Event::new(EventKind::Trade, Sym::new("binance"), Sym::new("BTCUSDT"), "lag:1".into(), sent_at);
+    let event = Event::new(
+        EventKind::Trade,
+        Sym::new("binance"),
+        Sym::new("BTCUSDT"),
+        "lag:1".into(),
+        sent_at,
+    );
     emitter.send(event.clone()).await.unwrap();
     // No exchange time (0) means unknown, not 55 years of lag.
     emitter.send(Event { exchange_time_ms: 0, ..event }).await.unwrap();
@@ -125,8 +143,8 @@ async fn socket_reports_the_close_reason_and_failed_connects_name_the_url() {
 
 #[tokio::test]
 async fn rest_obeys_retry_after_then_succeeds_and_counts_the_throttle() {
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
     let hits = Arc::new(AtomicU32::new(0));
     let counter = hits.clone();
     let app = axum::Router::new().route(
@@ -135,8 +153,16 @@ async fn rest_obeys_retry_after_then_succeeds_and_counts_the_throttle() {
             let n = counter.fetch_add(1, Ordering::SeqCst);
             async move {
                 match n {
-                    0 => (axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "{}".to_owned()),
-                    _ => (axum::http::StatusCode::OK, [("x-mbx-used-weight-1m", "10")], r#"{"lastUpdateId":7}"#.to_owned()),
+                    0 => (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", "1")],
+                        "{}".to_owned(),
+                    ),
+                    _ => (
+                        axum::http::StatusCode::OK,
+                        [("x-mbx-used-weight-1m", "10")],
+                        r#"{"lastUpdateId":7}"#.to_owned(),
+                    ),
                 }
             }
         }),
@@ -147,7 +173,9 @@ async fn rest_obeys_retry_after_then_succeeds_and_counts_the_throttle() {
 
     let rest = Rest::new("rest-test", Duration::from_secs(5), Some(6000));
     match rest.get_json(&url).await {
-        Err(RestError::Throttled { status: 429, retry_after, .. }) => assert_eq!(retry_after, Duration::from_secs(1)),
+        Err(RestError::Throttled { status: 429, retry_after, .. }) => {
+            assert_eq!(retry_after, Duration::from_secs(1))
+        }
         other => panic!("expected a 429 throttle, got {other:?}"),
     }
     assert_eq!(metrics().source_rest_throttled.with_label_values(&["rest-test", "429"]).get(), 1);

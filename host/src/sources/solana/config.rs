@@ -109,29 +109,47 @@ impl SolanaConfig {
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = self.connection.validate(path);
         if !(self.ws_url.starts_with("ws://") || self.ws_url.starts_with("wss://")) {
-            issues.push(ConfigIssue::new(format!("{path}.ws_url"), format!("`{}` is not a ws:// or wss:// URL", self.ws_url)));
+            issues.push(ConfigIssue::new(
+                format!("{path}.ws_url"),
+                format!("`{}` is not a ws:// or wss:// URL", self.ws_url),
+            ));
         }
         if let Some(url) = &self.http_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            issues.push(ConfigIssue::new(format!("{path}.http_url"), format!("`{url}` is not an http:// or https:// URL")));
+            issues.push(ConfigIssue::new(
+                format!("{path}.http_url"),
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
         }
         if self.pools.is_empty() {
             issues.push(ConfigIssue::new(format!("{path}.pools"), "must list at least one pool"));
         }
         for (i, pool) in self.pools.iter().enumerate() {
             if !is_pubkey(pool) {
-                issues.push(ConfigIssue::new(format!("{path}.pools.{i}"), format!("`{pool}` is not a base58 public key")));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.pools.{i}"),
+                    format!("`{pool}` is not a base58 public key"),
+                ));
             }
         }
         if !is_pubkey(&self.program) {
-            issues.push(ConfigIssue::new(format!("{path}.program"), format!("`{}` is not a base58 public key", self.program)));
+            issues.push(ConfigIssue::new(
+                format!("{path}.program"),
+                format!("`{}` is not a base58 public key", self.program),
+            ));
         }
         for (mint, symbol) in &self.symbols {
             if !is_pubkey(mint) {
-                issues.push(ConfigIssue::new(format!("{path}.symbols.{mint}"), "key is not a base58 mint address"));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.symbols.{mint}"),
+                    "key is not a base58 mint address",
+                ));
             } else if symbol.trim().is_empty() || symbol.contains('/') {
-                issues.push(ConfigIssue::new(format!("{path}.symbols.{mint}"), "must be a non-empty symbol without `/`"));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.symbols.{mint}"),
+                    "must be a non-empty symbol without `/`",
+                ));
             }
         }
         if self.sol_reference.trim().is_empty() {

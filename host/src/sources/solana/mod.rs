@@ -19,7 +19,10 @@ pub use config::SolanaConfig;
 use super::live::run_sessions;
 use super::{Emitter, SourceError, SourceSummary};
 
-pub(crate) async fn run(config: SolanaConfig, mut emitter: Emitter) -> Result<SourceSummary, SourceError> {
+pub(crate) async fn run(
+    config: SolanaConfig,
+    mut emitter: Emitter,
+) -> Result<SourceSummary, SourceError> {
     let name = emitter.name().to_owned();
     let Some(mut source) = source::SolanaSource::new(config, &name) else {
         // Validation rejects such configs before a source is built.

@@ -36,9 +36,25 @@ pub const RAYDIUM_AMM_V4: &str = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RayLog {
     /// Exact input: `amount_in` paid, `out_amount` received.
-    SwapBaseIn { amount_in: u64, minimum_out: u64, direction: u64, user_source: u64, pool_coin: u64, pool_pc: u64, out_amount: u64 },
+    SwapBaseIn {
+        amount_in: u64,
+        minimum_out: u64,
+        direction: u64,
+        user_source: u64,
+        pool_coin: u64,
+        pool_pc: u64,
+        out_amount: u64,
+    },
     /// Exact output: `amount_out` received, `deduct_in` paid.
-    SwapBaseOut { max_in: u64, amount_out: u64, direction: u64, user_source: u64, pool_coin: u64, pool_pc: u64, deduct_in: u64 },
+    SwapBaseOut {
+        max_in: u64,
+        amount_out: u64,
+        direction: u64,
+        user_source: u64,
+        pool_coin: u64,
+        pool_pc: u64,
+        deduct_in: u64,
+    },
     /// Init, deposit, withdraw: not a swap.
     Other(u8),
 }
@@ -56,7 +72,9 @@ pub enum RayLogError {
 
 /// Decode the base64 text after `ray_log: `.
 pub fn decode_ray_log(text: &str) -> Result<RayLog, RayLogError> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| RayLogError::Base64(e.to_string()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| RayLogError::Base64(e.to_string()))?;
     decode_ray_log_bytes(&bytes)
 }
 
@@ -72,9 +90,25 @@ pub fn decode_ray_log_bytes(bytes: &[u8]) -> Result<RayLog, RayLogError> {
     }
     let w = |i: usize| u64::from_le_bytes(rest[i * 8..i * 8 + 8].try_into().expect("8-byte slice"));
     Ok(if log_type == 3 {
-        RayLog::SwapBaseIn { amount_in: w(0), minimum_out: w(1), direction: w(2), user_source: w(3), pool_coin: w(4), pool_pc: w(5), out_amount: w(6) }
+        RayLog::SwapBaseIn {
+            amount_in: w(0),
+            minimum_out: w(1),
+            direction: w(2),
+            user_source: w(3),
+            pool_coin: w(4),
+            pool_pc: w(5),
+            out_amount: w(6),
+        }
     } else {
-        RayLog::SwapBaseOut { max_in: w(0), amount_out: w(1), direction: w(2), user_source: w(3), pool_coin: w(4), pool_pc: w(5), deduct_in: w(6) }
+        RayLog::SwapBaseOut {
+            max_in: w(0),
+            amount_out: w(1),
+            direction: w(2),
+            user_source: w(3),
+            pool_coin: w(4),
+            pool_pc: w(5),
+            deduct_in: w(6),
+        }
     })
 }
 
@@ -93,10 +127,18 @@ impl RayLog {
     pub fn swap(&self) -> Option<Swap> {
         // (coin, pc) per direction: 1 = PC→coin (buy), 2 = coin→PC (sell).
         let (coin, pc, side) = match *self {
-            RayLog::SwapBaseIn { amount_in, direction: 1, out_amount, .. } => (out_amount, amount_in, Side::Buy),
-            RayLog::SwapBaseIn { amount_in, direction: 2, out_amount, .. } => (amount_in, out_amount, Side::Sell),
-            RayLog::SwapBaseOut { amount_out, direction: 1, deduct_in, .. } => (amount_out, deduct_in, Side::Buy),
-            RayLog::SwapBaseOut { amount_out, direction: 2, deduct_in, .. } => (deduct_in, amount_out, Side::Sell),
+            RayLog::SwapBaseIn { amount_in, direction: 1, out_amount, .. } => {
+                (out_amount, amount_in, Side::Buy)
+            }
+            RayLog::SwapBaseIn { amount_in, direction: 2, out_amount, .. } => {
+                (amount_in, out_amount, Side::Sell)
+            }
+            RayLog::SwapBaseOut { amount_out, direction: 1, deduct_in, .. } => {
+                (amount_out, deduct_in, Side::Buy)
+            }
+            RayLog::SwapBaseOut { amount_out, direction: 2, deduct_in, .. } => {
+                (deduct_in, amount_out, Side::Sell)
+            }
             _ => return None,
         };
         Some(Swap { coin, pc, side })
@@ -119,7 +161,10 @@ pub struct TxLogs {
 pub enum Frame {
     Logs(TxLogs),
     /// A reply to our request `id`: a subscription id, or an error text.
-    Reply { id: u64, result: Result<u64, String> },
+    Reply {
+        id: u64,
+        result: Result<u64, String>,
+    },
     /// A `slotNotification` (the heartbeat): the node's current slot.
     Slot(u64),
     /// Anything else well-formed (other notifications, unsubscribe replies).
@@ -171,10 +216,12 @@ pub fn parse_frame(text: &str) -> Result<Frame, ParseError> {
                 logs: v.logs.unwrap_or_default(),
             }))
         }
-        Some("slotNotification") => match value.pointer("/params/result/slot").and_then(Value::as_u64) {
-            Some(slot) => Ok(Frame::Slot(slot)),
-            None => Err(unrecognized("a slotNotification without `params.result.slot`")),
-        },
+        Some("slotNotification") => {
+            match value.pointer("/params/result/slot").and_then(Value::as_u64) {
+                Some(slot) => Ok(Frame::Slot(slot)),
+                None => Err(unrecognized("a slotNotification without `params.result.slot`")),
+            }
+        }
         Some(_) => Ok(Frame::Other),
         None => {
             let Some(id) = obj.get("id").and_then(Value::as_u64) else { return Ok(Frame::Other) };
@@ -264,7 +311,12 @@ pub fn signatures_since(result: &Value, from_slot: u64) -> Vec<String> {
 /// A `getTransaction` result as the logs a notification would have carried.
 pub fn tx_logs(signature: &str, result: &Value) -> Option<TxLogs> {
     let meta = result.get("meta")?;
-    let logs = meta.get("logMessages")?.as_array()?.iter().map(|l| l.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
+    let logs = meta
+        .get("logMessages")?
+        .as_array()?
+        .iter()
+        .map(|l| l.as_str().map(str::to_owned))
+        .collect::<Option<Vec<_>>>()?;
     Some(TxLogs {
         subscription: 0,
         slot: result.get("slot").and_then(Value::as_u64).unwrap_or(0),
@@ -290,7 +342,11 @@ pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
     };
     for (i, ix) in top.iter().enumerate() {
         take(ix)?;
-        for group in inner.into_iter().flatten().filter(|g| g.get("index").and_then(Value::as_u64) == Some(i as u64)) {
+        for group in inner
+            .into_iter()
+            .flatten()
+            .filter(|g| g.get("index").and_then(Value::as_u64) == Some(i as u64))
+        {
             for ix in group.get("instructions")?.as_array()? {
                 take(ix)?;
             }
@@ -302,8 +358,16 @@ pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
 /// `pool`'s swap in a multi-swap tx, with its position among the tx's
 /// `ray_log`s: pairs the k-th `ray_log` with the k-th pool of `amm_ids`
 /// (see [`amm_ids_in_order`]). Counts that differ mean the pairing is unsafe.
-pub fn attribute(tx: &TxLogs, program: &str, amm_ids: &[String], pool: &str) -> Result<(usize, Swap), NoSwap> {
-    let logs = ray_logs(&tx.logs, program).into_iter().collect::<Result<Vec<_>, _>>().map_err(NoSwap::Bad)?;
+pub fn attribute(
+    tx: &TxLogs,
+    program: &str,
+    amm_ids: &[String],
+    pool: &str,
+) -> Result<(usize, Swap), NoSwap> {
+    let logs = ray_logs(&tx.logs, program)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(NoSwap::Bad)?;
     if logs.len() != amm_ids.len() {
         return Err(NoSwap::Ambiguous(logs.len()));
     }
@@ -330,7 +394,13 @@ pub struct PoolInfo {
 /// The swap as an event: price in PC per coin, size in coin, id
 /// `solana:<signature>` (`solana:<signature>:<k>` for the k-th swap of a
 /// multi-swap tx), tx hash = signature. Exchange time is left 0.
-pub fn swap_event(venue: Sym, pool: &PoolInfo, tx: &TxLogs, swap: Swap, leg: Option<usize>) -> Option<Event> {
+pub fn swap_event(
+    venue: Sym,
+    pool: &PoolInfo,
+    tx: &TxLogs,
+    swap: Swap,
+    leg: Option<usize>,
+) -> Option<Event> {
     let coin = scaled(swap.coin, pool.coin_decimals)?;
     let pc = scaled(swap.pc, pool.pc_decimals)?;
     if coin.is_zero() {
@@ -392,8 +462,13 @@ pub enum AccountError {
 /// Read `getAccountInfo`'s `result` (`{context, value: {data: [b64, "base64"], …}}`).
 pub fn amm_account(result: &Value) -> Result<AmmAccount, AccountError> {
     let value = result.get("value").filter(|v| !v.is_null()).ok_or(AccountError::Missing)?;
-    let b64 = value.pointer("/data/0").and_then(Value::as_str).ok_or_else(|| AccountError::Encoding("`data` is not [base64, \"base64\"]".into()))?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| AccountError::Encoding(e.to_string()))?;
+    let b64 = value
+        .pointer("/data/0")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AccountError::Encoding("`data` is not [base64, \"base64\"]".into()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| AccountError::Encoding(e.to_string()))?;
     amm_account_bytes(&bytes)
 }
 
@@ -407,7 +482,12 @@ pub fn amm_account_bytes(bytes: &[u8]) -> Result<AmmAccount, AccountError> {
         u8::try_from(d).ok().filter(|d| *d <= 28).ok_or(AccountError::Decimals(d))
     };
     let key = |at: usize| bs58::encode(&bytes[at..at + 32]).into_string();
-    Ok(AmmAccount { coin_decimals: decimals(COIN_DECIMALS)?, pc_decimals: decimals(PC_DECIMALS)?, coin_mint: key(COIN_MINT), pc_mint: key(PC_MINT) })
+    Ok(AmmAccount {
+        coin_decimals: decimals(COIN_DECIMALS)?,
+        pc_decimals: decimals(PC_DECIMALS)?,
+        coin_mint: key(COIN_MINT),
+        pc_mint: key(PC_MINT),
+    })
 }
 
 /// Whether `text` is a base58 32-byte public key.

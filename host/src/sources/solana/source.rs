@@ -31,10 +31,13 @@ use serde_json::json;
 
 use super::config::{Commitment, SOL_MINT, SolanaConfig};
 use super::parse::{
-    AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute, parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
+    AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute,
+    parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
 };
 use crate::event::{Sym, USD_QUOTES};
-use crate::sources::live::{ConnectionConfig, Ended, Session, Incoming, LinkError, Rest, RestError, Socket};
+use crate::sources::live::{
+    ConnectionConfig, Ended, Incoming, LinkError, Rest, RestError, Session, Socket,
+};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
@@ -75,11 +78,27 @@ impl SolanaSource {
     pub fn new(config: SolanaConfig, source: &str) -> Option<SolanaSource> {
         let http_url = config.http_url()?;
         let rest = Rest::new(source, config.connection.connect_timeout, None);
-        let dedup = moka::sync::Cache::builder().max_capacity(DEDUP_CAPACITY).time_to_live(DEDUP_TTL).build();
-        Some(SolanaSource { config, venue: Sym::new("solana"), http_url, rest, pools: HashMap::new(), dedup, last_slot: None, summary: SourceSummary::default() })
+        let dedup = moka::sync::Cache::builder()
+            .max_capacity(DEDUP_CAPACITY)
+            .time_to_live(DEDUP_TTL)
+            .build();
+        Some(SolanaSource {
+            config,
+            venue: Sym::new("solana"),
+            http_url,
+            rest,
+            pools: HashMap::new(),
+            dedup,
+            last_slot: None,
+            summary: SourceSummary::default(),
+        })
     }
 
-    async fn subscribe_and_read(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribe_and_read(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Ended, LinkError>, SourceError> {
         if let Err(e) = self.read_pools(emitter.name()).await {
             return Ok(Err(e.into()));
         }
@@ -131,12 +150,20 @@ impl SolanaSource {
                 Ok(Frame::Reply { id, result }) => match (requests.get(&id), result) {
                     (Some(pool), Ok(subscription)) => {
                         subscriptions.insert(subscription, pool.clone());
-                        metrics().source_subscriptions.with_label_values(&[emitter.name()]).set(subscriptions.len() as i64);
+                        metrics()
+                            .source_subscriptions
+                            .with_label_values(&[emitter.name()])
+                            .set(subscriptions.len() as i64);
                     }
-                    (Some(pool), Err(error)) => tracing::warn!(source = emitter.name(), pool, %error, "logsSubscribe refused for this pool."),
+                    (Some(pool), Err(error)) => {
+                        tracing::warn!(source = emitter.name(), pool, %error, "logsSubscribe refused for this pool.")
+                    }
                     (None, result) => {
                         if id == HEARTBEAT_ID && result.is_err() {
-                            tracing::warn!(source = emitter.name(), "slotSubscribe refused; quiet pools may look stalled.");
+                            tracing::warn!(
+                                source = emitter.name(),
+                                "slotSubscribe refused; quiet pools may look stalled."
+                            );
                         }
                         self.summary.ignored += 1;
                     }
@@ -162,18 +189,28 @@ impl SolanaSource {
     /// disconnect): `getSignaturesForAddress` per pool (newest 100), then
     /// `getTransaction` for each one at or after `from`, through the same
     /// decoding and dedup as streamed notifications.
-    async fn backfill(&mut self, from: u64, emitter: &mut Emitter) -> Result<Result<Sent, RestError>, SourceError> {
-        tracing::info!(source = emitter.name(), from_slot = from, "Backfilling swaps missed while disconnected.");
+    async fn backfill(
+        &mut self,
+        from: u64,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Sent, RestError>, SourceError> {
+        tracing::info!(
+            source = emitter.name(),
+            from_slot = from,
+            "Backfilling swaps missed while disconnected."
+        );
         let commitment = self.read_commitment();
         for pool in self.config.pools.clone() {
             if !matches!(self.pools.get(&pool), Some(PoolState::Known(_))) {
                 continue;
             }
-            let params = json!([pool, {"limit": BACKFILL_LIMIT, "commitment": commitment.as_str()}]);
-            let signatures = match self.rest.rpc(&self.http_url, "getSignaturesForAddress", params).await {
-                Ok(result) => signatures_since(&result, from),
-                Err(e) => return Ok(Err(e)),
-            };
+            let params =
+                json!([pool, {"limit": BACKFILL_LIMIT, "commitment": commitment.as_str()}]);
+            let signatures =
+                match self.rest.rpc(&self.http_url, "getSignaturesForAddress", params).await {
+                    Ok(result) => signatures_since(&result, from),
+                    Err(e) => return Ok(Err(e)),
+                };
             for signature in signatures {
                 // Already emitted as a single swap: no need to read it.
                 if self.dedup.contains_key(&format!("solana:{signature}")) {
@@ -189,7 +226,11 @@ impl SolanaSource {
                     self.summary.ignored += 1;
                     continue;
                 };
-                if self.tx(Some(&pool), &tx, &format!("getTransaction {signature}"), emitter).await? == Sent::Cancelled {
+                if self
+                    .tx(Some(&pool), &tx, &format!("getTransaction {signature}"), emitter)
+                    .await?
+                    == Sent::Cancelled
+                {
                     return Ok(Ok(Sent::Cancelled));
                 }
             }
@@ -215,7 +256,9 @@ impl SolanaSource {
             let params = json!([pool, {"encoding": "base64", "commitment": self.config.commitment.as_str()}]);
             let account = match self.rest.rpc(&self.http_url, "getAccountInfo", params).await {
                 Ok(result) => amm_account(&result).map_err(|e| e.to_string()),
-                Err(RestError::Rpc { code, message, .. }) => Err(format!("JSON-RPC error {code}: {message}")),
+                Err(RestError::Rpc { code, message, .. }) => {
+                    Err(format!("JSON-RPC error {code}: {message}"))
+                }
                 Err(e) => return Err(e),
             };
             let state = match account {
@@ -233,13 +276,27 @@ impl SolanaSource {
 
     /// `COIN/PC`, with USD from a stable PC leg or the SOL reference price.
     fn describe(&self, account: &AmmAccount) -> PoolInfo {
-        let (coin, pc) = (self.config.symbol(&account.coin_mint), self.config.symbol(&account.pc_mint));
+        let (coin, pc) =
+            (self.config.symbol(&account.coin_mint), self.config.symbol(&account.pc_mint));
         let pc_is_usd = USD_QUOTES.contains(&pc.to_ascii_uppercase().as_str());
-        let pc_ref = (account.pc_mint == SOL_MINT && !pc_is_usd).then(|| Sym::new(&self.config.sol_reference));
-        PoolInfo { symbol: Sym::new(&format!("{coin}/{pc}")), coin_decimals: account.coin_decimals, pc_decimals: account.pc_decimals, pc_is_usd, pc_ref }
+        let pc_ref = (account.pc_mint == SOL_MINT && !pc_is_usd)
+            .then(|| Sym::new(&self.config.sol_reference));
+        PoolInfo {
+            symbol: Sym::new(&format!("{coin}/{pc}")),
+            coin_decimals: account.coin_decimals,
+            pc_decimals: account.pc_decimals,
+            pc_is_usd,
+            pc_ref,
+        }
     }
 
-    async fn tx(&mut self, pool: Option<&str>, tx: &TxLogs, text: &str, emitter: &mut Emitter) -> Result<Sent, SourceError> {
+    async fn tx(
+        &mut self,
+        pool: Option<&str>,
+        tx: &TxLogs,
+        text: &str,
+        emitter: &mut Emitter,
+    ) -> Result<Sent, SourceError> {
         let info = match pool.and_then(|p| self.pools.get(p)) {
             Some(PoolState::Known(info)) => info.clone(),
             // Not (or no longer) ours: a stale subscription's tail.
@@ -285,7 +342,12 @@ impl SolanaSource {
                 emitter.malformed_frame(VENUE, &e, text);
             }
             NoSwap::Ambiguous(n) => {
-                tracing::debug!(source = emitter.name(), signature = tx.signature, swaps = n, "Multi-swap tx could not be attributed; skipped.");
+                tracing::debug!(
+                    source = emitter.name(),
+                    signature = tx.signature,
+                    swaps = n,
+                    "Multi-swap tx could not be attributed; skipped."
+                );
                 self.summary.ignored += 1;
             }
             NoSwap::Failed | NoSwap::None => self.summary.ignored += 1,
@@ -295,7 +357,12 @@ impl SolanaSource {
 
     /// A tx with several Raydium swaps: read it (`getTransaction`) to learn
     /// which swap ran in `pool`. A failed read skips the tx (counted).
-    async fn attribute(&self, pool: &str, tx: &TxLogs, source: &str) -> Result<(usize, Swap), NoSwap> {
+    async fn attribute(
+        &self,
+        pool: &str,
+        tx: &TxLogs,
+        source: &str,
+    ) -> Result<(usize, Swap), NoSwap> {
         let commitment = self.read_commitment();
         let params = json!([tx.signature, {"encoding": "jsonParsed", "maxSupportedTransactionVersion": 0, "commitment": commitment.as_str()}]);
         let ambiguous = || NoSwap::Ambiguous(0);
@@ -320,7 +387,11 @@ impl Session for SolanaSource {
         &self.config.connection
     }
 
-    async fn subscribed(&mut self, socket: &mut Socket, emitter: &mut Emitter) -> Result<Result<Ended, LinkError>, SourceError> {
+    async fn subscribed(
+        &mut self,
+        socket: &mut Socket,
+        emitter: &mut Emitter,
+    ) -> Result<Result<Ended, LinkError>, SourceError> {
         self.subscribe_and_read(socket, emitter).await
     }
 }

@@ -49,7 +49,11 @@ fn swap_base_out_and_directions_map_to_coin_and_pc() {
     assert_eq!(out_sell.swap(), Some(Swap { coin: 850, pc: 500, side: Side::Sell }));
     let in_buy = decode_ray_log(&ray_log_b64(3, [70, 0, 1, 70, 1, 1, 9])).unwrap();
     assert_eq!(in_buy.swap(), Some(Swap { coin: 9, pc: 70, side: Side::Buy }));
-    assert_eq!(decode_ray_log(&ray_log_b64(3, [1, 0, 7, 1, 1, 1, 1])).unwrap().swap(), None, "unknown direction");
+    assert_eq!(
+        decode_ray_log(&ray_log_b64(3, [1, 0, 7, 1, 1, 1, 1])).unwrap().swap(),
+        None,
+        "unknown direction"
+    );
     assert_eq!(decode_ray_log("AA==").unwrap(), RayLog::Other(0));
     assert!(matches!(decode_ray_log("AwA="), Err(RayLogError::Short { .. })));
     assert!(matches!(decode_ray_log("!!"), Err(RayLogError::Base64(_))));
@@ -101,19 +105,39 @@ fn failed_and_multi_hop_txs_give_no_swap() {
 #[test]
 fn swap_event_prices_pc_per_coin_with_usd_or_sol_reference() {
     let swap = decode_ray_log(WORKED).unwrap().swap().unwrap();
-    let usdc = PoolInfo { symbol: Sym::new("RAY/USDC"), coin_decimals: 6, pc_decimals: 6, pc_is_usd: true, pc_ref: None };
+    let usdc = PoolInfo {
+        symbol: Sym::new("RAY/USDC"),
+        coin_decimals: 6,
+        pc_decimals: 6,
+        pc_is_usd: true,
+        pc_ref: None,
+    };
     let e = swap_event(Sym::new("solana"), &usdc, &tx(false, Vec::new()), swap, None).unwrap();
-    assert_eq!((e.size, e.price, e.side), (Decimal::new(100, 0), Decimal::new(3_096_364_458, 7), Side::Sell));
+    assert_eq!(
+        (e.size, e.price, e.side),
+        (Decimal::new(100, 0), Decimal::new(3_096_364_458, 7), Side::Sell)
+    );
     assert_eq!(e.notional_usd, Some(Decimal::new(30_963_644_580, 6)));
     assert_eq!((e.id.as_str(), e.tx_hash.as_deref()), ("solana:sig", Some("sig")));
-    let sol = PoolInfo { symbol: Sym::new("X/SOL"), coin_decimals: 6, pc_decimals: 9, pc_is_usd: false, pc_ref: Some(Sym::new("SOLUSDT")) };
+    let sol = PoolInfo {
+        symbol: Sym::new("X/SOL"),
+        coin_decimals: 6,
+        pc_decimals: 9,
+        pc_is_usd: false,
+        pc_ref: Some(Sym::new("SOLUSDT")),
+    };
     let e = swap_event(Sym::new("solana"), &sol, &tx(false, Vec::new()), swap, None).unwrap();
     assert_eq!(e.notional_usd, None);
     assert_eq!(e.notional_ref, Some((Sym::new("SOLUSDT"), Decimal::new(30_963_644_580, 9))));
 }
 
 /// An `AmmInfo` account with the given decimals and mints, as the program lays it out.
-pub(crate) fn amm_info(coin_decimals: u64, pc_decimals: u64, coin_mint: &str, pc_mint: &str) -> Vec<u8> {
+pub(crate) fn amm_info(
+    coin_decimals: u64,
+    pc_decimals: u64,
+    coin_mint: &str,
+    pc_mint: &str,
+) -> Vec<u8> {
     let mut data = vec![0u8; AMM_INFO_LEN];
     data[32..40].copy_from_slice(&coin_decimals.to_le_bytes());
     data[40..48].copy_from_slice(&pc_decimals.to_le_bytes());
@@ -129,7 +153,10 @@ fn amm_account_reads_decimals_and_mints_at_the_documented_offsets() {
     let data = amm_info(6, 9, ray, sol);
     let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
     let result = serde_json::json!({"context": {"slot": 1}, "value": {"data": [b64, "base64"], "owner": RAYDIUM_AMM_V4}});
-    assert_eq!(amm_account(&result).unwrap(), AmmAccount { coin_decimals: 6, pc_decimals: 9, coin_mint: ray.into(), pc_mint: sol.into() });
+    assert_eq!(
+        amm_account(&result).unwrap(),
+        AmmAccount { coin_decimals: 6, pc_decimals: 9, coin_mint: ray.into(), pc_mint: sol.into() }
+    );
     assert_eq!(amm_account(&serde_json::json!({"value": null})), Err(AccountError::Missing));
     assert_eq!(amm_account_bytes(&data[..100]), Err(AccountError::Size(100)));
     assert_eq!(amm_account_bytes(&amm_info(99, 9, ray, sol)), Err(AccountError::Decimals(99)));
@@ -141,7 +168,9 @@ fn recorded_notifications_parse_and_yield_the_worked_swap() {
     let text = std::fs::read_to_string(path).unwrap();
     let mut swaps = 0;
     for line in text.lines() {
-        let Frame::Logs(tx) = parse_frame(line).unwrap() else { panic!("not a notification: {line}") };
+        let Frame::Logs(tx) = parse_frame(line).unwrap() else {
+            panic!("not a notification: {line}")
+        };
         assert!(!tx.failed);
         if pool_swap(&tx, RAYDIUM_AMM_V4).is_ok() {
             swaps += 1;
@@ -151,29 +180,56 @@ fn recorded_notifications_parse_and_yield_the_worked_swap() {
     assert_eq!(swaps, 9);
     let first = parse_frame(text.lines().next().unwrap()).unwrap();
     let Frame::Logs(first) = first else { unreachable!() };
-    assert_eq!(pool_swap(&first, RAYDIUM_AMM_V4).unwrap(), decode_ray_log(WORKED).unwrap().swap().unwrap());
+    assert_eq!(
+        pool_swap(&first, RAYDIUM_AMM_V4).unwrap(),
+        decode_ray_log(WORKED).unwrap().swap().unwrap()
+    );
 }
 
 #[test]
 fn a_multi_hop_swap_is_attributed_with_the_transaction() {
-    let (Some(logs), Some(txs)) = (fixture("solana/DERIVED_logsNotification_from_helius.ndjson"), fixture("solana/helius_transactionNotification_raydium_swaps.ndjson")) else { return };
+    let (Some(logs), Some(txs)) = (
+        fixture("solana/DERIVED_logsNotification_from_helius.ndjson"),
+        fixture("solana/helius_transactionNotification_raydium_swaps.ndjson"),
+    ) else {
+        return;
+    };
     let find = |path: &std::path::Path| {
         let text = std::fs::read_to_string(path).unwrap();
         let line = text.lines().find(|l| l.contains("VYDwTuhxqaiL")).unwrap().to_owned();
         serde_json::from_str::<serde_json::Value>(&line).unwrap()
     };
-    let Frame::Logs(notification) = parse_frame(&find(&logs).to_string()).unwrap() else { panic!() };
+    let Frame::Logs(notification) = parse_frame(&find(&logs).to_string()).unwrap() else {
+        panic!()
+    };
     assert_eq!(pool_swap(&notification, RAYDIUM_AMM_V4), Err(NoSwap::Ambiguous(2)));
     // The recorded tx in `getTransaction`'s jsonParsed shape.
     let tx = find(&txs)["params"]["result"]["transaction"].clone();
     let ids = amm_ids_in_order(&tx, RAYDIUM_AMM_V4).unwrap();
-    assert_eq!(ids, ["8GKQGnqLQhm8ffJx979hMeXZMQA3FDf4BRaw67peUQTq", "BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ"]);
+    assert_eq!(
+        ids,
+        [
+            "8GKQGnqLQhm8ffJx979hMeXZMQA3FDf4BRaw67peUQTq",
+            "BZTm64W7gzkGwmke3CsHy6ftFZHSuATAY8pqf6Fz9UmQ"
+        ]
+    );
     let second = attribute(&notification, RAYDIUM_AMM_V4, &ids, &ids[1]).unwrap();
     assert_eq!(second, (1, Swap { coin: 74_924_914, pc: 1_115_250_260_749, side: Side::Sell }));
     let first = attribute(&notification, RAYDIUM_AMM_V4, &ids, &ids[0]).unwrap();
     assert_eq!(first, (0, Swap { coin: 74_924_914, pc: 252_006_264_295, side: Side::Buy }));
-    assert_eq!(attribute(&notification, RAYDIUM_AMM_V4, &ids, "8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT"), Err(NoSwap::None));
-    assert_eq!(attribute(&notification, RAYDIUM_AMM_V4, &ids[..1], &ids[0]), Err(NoSwap::Ambiguous(2)));
+    assert_eq!(
+        attribute(
+            &notification,
+            RAYDIUM_AMM_V4,
+            &ids,
+            "8LVh6ATXdUn4oA6BYwbDNTzxijvdnLsZesS3intatefT"
+        ),
+        Err(NoSwap::None)
+    );
+    assert_eq!(
+        attribute(&notification, RAYDIUM_AMM_V4, &ids[..1], &ids[0]),
+        Err(NoSwap::Ambiguous(2))
+    );
     assert_eq!(amm_ids_in_order(&serde_json::json!({"transaction": {}}), RAYDIUM_AMM_V4), None);
 }
 
@@ -188,15 +244,30 @@ fn backfill_reads_signatures_since_a_slot_and_transactions_as_logs() {
     assert_eq!(signatures_since(&sigs, 10), ["edge", "new"]);
     assert!(signatures_since(&serde_json::json!(null), 0).is_empty());
     let tx = serde_json::json!({"slot": 12, "meta": {"err": null, "logMessages": ["a", "b"]}, "transaction": {}});
-    assert_eq!(tx_logs("new", &tx), Some(TxLogs { subscription: 0, slot: 12, signature: "new".into(), failed: false, logs: vec!["a".into(), "b".into()] }));
+    assert_eq!(
+        tx_logs("new", &tx),
+        Some(TxLogs {
+            subscription: 0,
+            slot: 12,
+            signature: "new".into(),
+            failed: false,
+            logs: vec!["a".into(), "b".into()]
+        })
+    );
     assert_eq!(tx_logs("x", &serde_json::json!({"meta": {"logMessages": [1]}})), None);
     assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"parent":1,"root":0,"slot":2},"subscription":0}}"#).unwrap(), Frame::Slot(2));
 }
 
 #[test]
 fn replies_are_read_as_subscription_ids_or_errors() {
-    assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","result":24040,"id":1}"#).unwrap(), Frame::Reply { id: 1, result: Ok(24040) });
-    assert!(matches!(parse_frame(r#"{"jsonrpc":"2.0","error":{"code":-32602},"id":2}"#).unwrap(), Frame::Reply { id: 2, result: Err(_) }));
+    assert_eq!(
+        parse_frame(r#"{"jsonrpc":"2.0","result":24040,"id":1}"#).unwrap(),
+        Frame::Reply { id: 1, result: Ok(24040) }
+    );
+    assert!(matches!(
+        parse_frame(r#"{"jsonrpc":"2.0","error":{"code":-32602},"id":2}"#).unwrap(),
+        Frame::Reply { id: 2, result: Err(_) }
+    ));
     assert_eq!(parse_frame(r#"{"jsonrpc":"2.0","result":true,"id":3}"#).unwrap(), Frame::Other);
     assert!(parse_frame("[]").is_err());
     assert!(parse_frame(r#"{"jsonrpc":"2.0","method":"logsNotification","params":{}}"#).is_err());
@@ -204,9 +275,13 @@ fn replies_are_read_as_subscription_ids_or_errors() {
 
 #[test]
 fn config_defaults_and_validation_paths() {
-    let c: SolanaConfig = toml::from_str("pools = [\"58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2\"]").unwrap();
+    let c: SolanaConfig =
+        toml::from_str("pools = [\"58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2\"]").unwrap();
     assert_eq!(c.http_url().as_deref(), Some("https://api.mainnet-beta.solana.com"));
-    assert_eq!((c.program.as_str(), c.sol_reference.as_str(), c.commitment.as_str()), (RAYDIUM_AMM_V4, "SOLUSDT", "confirmed"));
+    assert_eq!(
+        (c.program.as_str(), c.sol_reference.as_str(), c.commitment.as_str()),
+        (RAYDIUM_AMM_V4, "SOLUSDT", "confirmed")
+    );
     assert_eq!(c.symbol("So11111111111111111111111111111111111111112"), "SOL");
     assert_eq!(c.symbol("4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R"), "4k3D…kX6R");
     assert!(c.validate("s").is_empty());
@@ -215,7 +290,16 @@ fn config_defaults_and_validation_paths() {
     )
     .unwrap();
     let paths: Vec<String> = bad.validate("s").into_iter().map(|i| i.path).collect();
-    assert_eq!(paths, ["s.ws_url", "s.pools.0", "s.program", "s.symbols.4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R", "s.sol_reference"]);
+    assert_eq!(
+        paths,
+        [
+            "s.ws_url",
+            "s.pools.0",
+            "s.program",
+            "s.symbols.4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R",
+            "s.sol_reference"
+        ]
+    );
     assert!(toml::from_str::<SolanaConfig>("pools = []\ncommitment = \"final\"").is_err());
 }
 

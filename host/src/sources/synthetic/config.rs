@@ -32,10 +32,19 @@ fn default_fast_move_probability() -> f64 {
     0.0001
 }
 fn default_symbols() -> Vec<SyntheticSymbol> {
-    [("BTCUSDT", 65_000, 0), ("ETHUSDT", 3_400, 0), ("SOLUSDT", 150, 0), ("BNBUSDT", 580, 0), ("DOGEUSDT", 15, 2)]
-        .into_iter()
-        .map(|(symbol, price, scale)| SyntheticSymbol { symbol: symbol.to_owned(), price: Decimal::new(price, scale) })
-        .collect()
+    [
+        ("BTCUSDT", 65_000, 0),
+        ("ETHUSDT", 3_400, 0),
+        ("SOLUSDT", 150, 0),
+        ("BNBUSDT", 580, 0),
+        ("DOGEUSDT", 15, 2),
+    ]
+    .into_iter()
+    .map(|(symbol, price, scale)| SyntheticSymbol {
+        symbol: symbol.to_owned(),
+        price: Decimal::new(price, scale),
+    })
+    .collect()
 }
 
 /// `type = "synthetic"`: a seeded random market.
@@ -107,22 +116,35 @@ impl SyntheticConfig {
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         if !(self.rate.is_finite() && self.rate >= 0.0) {
-            issues.push(ConfigIssue::new(format!("{path}.rate"), "must be a finite number, 0 or greater"));
+            issues.push(ConfigIssue::new(
+                format!("{path}.rate"),
+                "must be a finite number, 0 or greater",
+            ));
         }
         if self.venue.trim().is_empty() {
             issues.push(ConfigIssue::new(format!("{path}.venue"), "must not be empty"));
         }
         if self.symbols.is_empty() {
-            issues.push(ConfigIssue::new(format!("{path}.symbols"), "must list at least one symbol"));
+            issues
+                .push(ConfigIssue::new(format!("{path}.symbols"), "must list at least one symbol"));
         }
         for (i, s) in self.symbols.iter().enumerate() {
             if s.symbol.trim().is_empty() {
-                issues.push(ConfigIssue::new(format!("{path}.symbols.{i}.symbol"), "must not be empty"));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.symbols.{i}.symbol"),
+                    "must not be empty",
+                ));
             } else if self.symbols[..i].iter().any(|o| o.symbol == s.symbol) {
-                issues.push(ConfigIssue::new(format!("{path}.symbols.{i}.symbol"), format!("`{}` is listed twice", s.symbol)));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.symbols.{i}.symbol"),
+                    format!("`{}` is listed twice", s.symbol),
+                ));
             }
             if s.price <= Decimal::ZERO {
-                issues.push(ConfigIssue::new(format!("{path}.symbols.{i}.price"), "must be greater than 0"));
+                issues.push(ConfigIssue::new(
+                    format!("{path}.symbols.{i}.price"),
+                    "must be greater than 0",
+                ));
             }
         }
         for (name, p) in [
@@ -142,4 +164,3 @@ impl SyntheticConfig {
         EPOCH_MS + (self.seed % 365) * 86_400_000
     }
 }
-

@@ -43,14 +43,22 @@ fn set(side: &mut BTreeMap<Decimal, Decimal>, levels: &Value) {
 }
 
 fn reference(frames: &str, snapshots: &Path, symbol: &str) -> Reference {
-    let snap: Value = serde_json::from_str(&std::fs::read_to_string(snapshots.join(format!("{symbol}.json"))).unwrap()).unwrap();
-    let mut r = Reference { last: snap["lastUpdateId"].as_u64().unwrap(), bids: BTreeMap::new(), asks: BTreeMap::new() };
+    let snap: Value = serde_json::from_str(
+        &std::fs::read_to_string(snapshots.join(format!("{symbol}.json"))).unwrap(),
+    )
+    .unwrap();
+    let mut r = Reference {
+        last: snap["lastUpdateId"].as_u64().unwrap(),
+        bids: BTreeMap::new(),
+        asks: BTreeMap::new(),
+    };
     set(&mut r.bids, &snap["bids"]);
     set(&mut r.asks, &snap["asks"]);
     for line in frames.lines() {
         let frame: Value = serde_json::from_str(line).unwrap();
         let data = &frame["data"];
-        if data["e"] == "depthUpdate" && data["s"] == symbol && data["u"].as_u64().unwrap() > r.last {
+        if data["e"] == "depthUpdate" && data["s"] == symbol && data["u"].as_u64().unwrap() > r.last
+        {
             set(&mut r.bids, &data["b"]);
             set(&mut r.asks, &data["a"]);
             r.last = data["u"].as_u64().unwrap();
@@ -67,11 +75,16 @@ fn replayed_spot_books_equal_an_independent_computation() {
     let replayed = replay_files(&ReplayConfig::new(vec![path.clone()])).unwrap();
     assert!(replayed.errors.is_empty(), "{:?}", replayed.errors);
     let symbols: Vec<&str> = replayed.books.iter().map(|b| b.symbol.as_str()).collect();
-    assert_eq!(symbols, ["BLZETH", "LRCBTC", "NKNUSDT", "RUNEEUR"], "every symbol with a snapshot is synced");
+    assert_eq!(
+        symbols,
+        ["BLZETH", "LRCBTC", "NKNUSDT", "RUNEEUR"],
+        "every symbol with a snapshot is synced"
+    );
     for book in &replayed.books {
         let expected = reference(&frames, &snapshots, &book.symbol);
         assert_eq!(book.last_update_id, expected.last, "{}", book.symbol);
-        let bids: Vec<(Decimal, Decimal)> = expected.bids.iter().rev().map(|(p, q)| (*p, *q)).collect();
+        let bids: Vec<(Decimal, Decimal)> =
+            expected.bids.iter().rev().map(|(p, q)| (*p, *q)).collect();
         let asks: Vec<(Decimal, Decimal)> = expected.asks.iter().map(|(p, q)| (*p, *q)).collect();
         assert_eq!(book.bids, bids, "{} bids", book.symbol);
         assert_eq!(book.asks, asks, "{} asks", book.symbol);
@@ -93,7 +106,11 @@ fn synced_books_replace_book_tickers_in_replay() {
     let nkn = tops.iter().find(|e| e.symbol == Sym::new("NKNUSDT")).unwrap();
     // First diff applied after the snapshot (499869752) is 499869753..754.
     assert_eq!(nkn.id, "binance:NKNUSDT:b:499869754");
-    assert_eq!(replayed.events.iter().filter(|e| e.kind == EventKind::Trade).count(), 2, "trades unchanged");
+    assert_eq!(
+        replayed.events.iter().filter(|e| e.kind == EventKind::Trade).count(),
+        2,
+        "trades unchanged"
+    );
     // Without snapshots, the recording's bookTickers are the book tops, as before.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.ndjson");
@@ -108,12 +125,20 @@ fn replay_with_explicit_snapshots_and_usdm_rules() {
     let dir = tempfile::tempdir().unwrap();
     let snaps = dir.path().join("snaps");
     std::fs::create_dir(&snaps).unwrap();
-    std::fs::write(snaps.join("BTCUSDT.json"), r#"{"lastUpdateId":105,"E":1,"T":1,"bids":[["100","1"]],"asks":[["101","1"]]}"#).unwrap();
+    std::fs::write(
+        snaps.join("BTCUSDT.json"),
+        r#"{"lastUpdateId":105,"E":1,"T":1,"bids":[["100","1"]],"asks":[["101","1"]]}"#,
+    )
+    .unwrap();
     let diff = |f: u64, l: u64, pu: u64, bid: &str| {
-        format!(r#"{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{l},"T":{l},"s":"BTCUSDT","U":{f},"u":{l},"pu":{pu},"b":[["{bid}","1"]],"a":[]}}}}"#)
+        format!(
+            r#"{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{l},"T":{l},"s":"BTCUSDT","U":{f},"u":{l},"pu":{pu},"b":[["{bid}","1"]],"a":[]}}}}"#
+        )
     };
     // USD-M: 100..110 covers 105 and is applied; then the pu chain holds.
-    let lines = [diff(100, 110, 99, "100.1"), diff(111, 120, 110, "100.2"), diff(121, 125, 120, "100.3")].join("\n");
+    let lines =
+        [diff(100, 110, 99, "100.1"), diff(111, 120, 110, "100.2"), diff(121, 125, 120, "100.3")]
+            .join("\n");
     let frames = dir.path().join("f.ndjson");
     std::fs::write(&frames, lines).unwrap();
     let mut config = ReplayConfig::new(vec![frames]);
@@ -123,19 +148,39 @@ fn replay_with_explicit_snapshots_and_usdm_rules() {
     let replayed = replay_files(&config).unwrap();
     assert_eq!(replayed.books[0].last_update_id, 125);
     let ids: Vec<&str> = replayed.events.iter().map(|e| e.id.as_str()).collect();
-    assert_eq!(ids, ["binance-futures:BTCUSDT:b:110", "binance-futures:BTCUSDT:b:120", "binance-futures:BTCUSDT:b:125"]);
+    assert_eq!(
+        ids,
+        [
+            "binance-futures:BTCUSDT:b:110",
+            "binance-futures:BTCUSDT:b:120",
+            "binance-futures:BTCUSDT:b:125"
+        ]
+    );
     // A pu break: the recording holds no second snapshot, so the book is dropped.
     let broken = [diff(100, 110, 99, "100.1"), diff(115, 120, 114, "100.2")].join("\n");
     std::fs::write(&config.files[0], broken).unwrap();
     let replayed = replay_files(&config).unwrap();
-    assert!(replayed.books.is_empty(), "a pu break needs a second snapshot the recording does not have");
+    assert!(
+        replayed.books.is_empty(),
+        "a pu break needs a second snapshot the recording does not have"
+    );
 }
 
 fn arb_diff() -> impl Strategy<Value = DepthDiff> {
-    (0u64..40, 0u64..6, prop::option::of(0u64..40), prop::collection::vec((0u32..5, 0u32..3), 0..4)).prop_map(|(first, len, pu, levels)| {
-        let lv: Vec<(Decimal, Decimal)> = levels.iter().map(|&(p, q)| (Decimal::from(p), Decimal::from(q))).collect();
-        DepthDiff { symbol: "X".into(), first_id: first, last_id: first + len, prev_last_id: pu, time_ms: 1, bids: lv.clone(), asks: lv }
-    })
+    (0u64..40, 0u64..6, prop::option::of(0u64..40), prop::collection::vec((0u32..5, 0u32..3), 0..4))
+        .prop_map(|(first, len, pu, levels)| {
+            let lv: Vec<(Decimal, Decimal)> =
+                levels.iter().map(|&(p, q)| (Decimal::from(p), Decimal::from(q))).collect();
+            DepthDiff {
+                symbol: "X".into(),
+                first_id: first,
+                last_id: first + len,
+                prev_last_id: pu,
+                time_ms: 1,
+                bids: lv.clone(),
+                asks: lv,
+            }
+        })
 }
 
 proptest! {

@@ -35,6 +35,7 @@ pub(crate) fn fixture(rel: &str) -> Option<PathBuf> {
 
 /// A decimal from plain (`0.14`) or scientific (`1.3692e-10`) notation.
 fn dec(s: &str) -> rust_decimal::Decimal {
-    let parsed = if s.contains('e') { rust_decimal::Decimal::from_scientific(s) } else { s.parse() };
+    let parsed =
+        if s.contains('e') { rust_decimal::Decimal::from_scientific(s) } else { s.parse() };
     parsed.expect("test decimal")
 }

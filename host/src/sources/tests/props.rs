@@ -7,30 +7,116 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Map, Value};
 
+use crate::sources::VenueParser;
 use crate::sources::binance::BinanceParser;
-use crate::sources::evm::{EvmParser, PoolConfig, PoolRegistry, UniswapV2Pair, UniswapV3Pool, PancakeV3Pool};
+use crate::sources::evm::{
+    EvmParser, PancakeV3Pool, PoolConfig, PoolRegistry, UniswapV2Pair, UniswapV3Pool,
+};
 use crate::sources::frame::{Format, FrameParser};
 use crate::sources::hyperliquid::HyperliquidParser;
 use crate::sources::replay::parse_ndjson;
-use crate::sources::VenueParser;
 use alloy_sol_types::SolEvent;
 
 const KEYS: &[&str] = &[
-    "stream", "data", "e", "E", "T", "s", "t", "a", "p", "q", "m", "X", "u", "b", "B", "A", "o", "S", "ap", "z", "l", "f",
-    "result", "id", "code", "msg", "lastUpdateId", "channel", "coin", "side", "px", "sz", "time", "hash", "tid", "users",
-    "isSnapshot", "user", "fills", "dir", "closedPnl", "liquidation", "liquidationMarkPx", "bbo", "levels", "n", "jsonrpc",
-    "method", "params", "subscription", "address", "topics", "removed", "transactionHash", "logIndex", "parentHash",
+    "stream",
+    "data",
+    "e",
+    "E",
+    "T",
+    "s",
+    "t",
+    "a",
+    "p",
+    "q",
+    "m",
+    "X",
+    "u",
+    "b",
+    "B",
+    "A",
+    "o",
+    "S",
+    "ap",
+    "z",
+    "l",
+    "f",
+    "result",
+    "id",
+    "code",
+    "msg",
+    "lastUpdateId",
+    "channel",
+    "coin",
+    "side",
+    "px",
+    "sz",
+    "time",
+    "hash",
+    "tid",
+    "users",
+    "isSnapshot",
+    "user",
+    "fills",
+    "dir",
+    "closedPnl",
+    "liquidation",
+    "liquidationMarkPx",
+    "bbo",
+    "levels",
+    "n",
+    "jsonrpc",
+    "method",
+    "params",
+    "subscription",
+    "address",
+    "topics",
+    "removed",
+    "transactionHash",
+    "logIndex",
+    "parentHash",
 ];
 
 const WORDS: &[&str] = &[
-    "trade", "aggTrade", "bookTicker", "forceOrder", "depthUpdate", "serverShutdown", "MARKET", "INSURANCE_FUND", "BUY",
-    "SELL", "btcusdt@trade", "x@bookTicker", "!forceOrder@arr", "x@depth@100ms", "trades", "userFills", "user", "bbo",
-    "l2Book", "pong", "eth_subscription", "B", "A", "Open Long", "Close Short", "0.1", "-1", "0", "1e400", "NaN", "",
-    "99999999999999999999999999999999", "0x", "0x30", "0xzz",
+    "trade",
+    "aggTrade",
+    "bookTicker",
+    "forceOrder",
+    "depthUpdate",
+    "serverShutdown",
+    "MARKET",
+    "INSURANCE_FUND",
+    "BUY",
+    "SELL",
+    "btcusdt@trade",
+    "x@bookTicker",
+    "!forceOrder@arr",
+    "x@depth@100ms",
+    "trades",
+    "userFills",
+    "user",
+    "bbo",
+    "l2Book",
+    "pong",
+    "eth_subscription",
+    "B",
+    "A",
+    "Open Long",
+    "Close Short",
+    "0.1",
+    "-1",
+    "0",
+    "1e400",
+    "NaN",
+    "",
+    "99999999999999999999999999999999",
+    "0x",
+    "0x30",
+    "0xzz",
     "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822",
     "0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67",
     "0x19b47279256b2a23a1665c810c8d55a1758940ee09377d4f8d26497a3577dc83",
-    "0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", "Websocket connection established.",
+    "0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1",
+    "Websocket connection established.",
 ];
 
 /// Real frames (one per protocol and kind) to mutate.
@@ -64,8 +150,9 @@ fn json() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 64, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map<_, _>>())),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..8).prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map<_, _>>())
+            }),
         ]
     })
 }
@@ -86,8 +173,13 @@ fn mutated() -> impl Strategy<Value = String> {
 
 fn collect_pointers(value: &Value, here: String, out: &mut Vec<String>) {
     match value {
-        Value::Object(map) => map.iter().for_each(|(k, v)| collect_pointers(v, format!("{here}/{}", k.replace('~', "~0").replace('/', "~1")), out)),
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| collect_pointers(v, format!("{here}/{i}"), out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            collect_pointers(v, format!("{here}/{}", k.replace('~', "~0").replace('/', "~1")), out)
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| collect_pointers(v, format!("{here}/{i}"), out)),
         _ => {}
     }
     out.push(here);
@@ -106,7 +198,11 @@ fn swap_log() -> impl Strategy<Value = String> {
         "[0-9a-f]{64}",
         "[0-9a-f]{1,20}".prop_map(|s| format!("{s:0>64}")),
     ];
-    let pool = prop::sample::select(vec!["0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", "0x00000000000000000000000000000000000000aa", "0x1"]);
+    let pool = prop::sample::select(vec![
+        "0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1",
+        "0x00000000000000000000000000000000000000aa",
+        "0x1",
+    ]);
     (topic0, prop::collection::vec(word, 0..10), pool, any::<bool>()).prop_map(|(t0, words, pool, removed)| {
         let addr = format!("0x{}", "0".repeat(64));
         format!(
@@ -127,9 +223,17 @@ fn parsers() -> (BinanceParser, HyperliquidParser, EvmParser, FrameParser) {
         quote_is_usd: None,
     };
     // Extreme decimals on purpose: 0 and 77 push every conversion to its limits.
-    let pools = [pool("0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", 0, 77), pool("0x00000000000000000000000000000000000000aa", 77, 0)];
+    let pools = [
+        pool("0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", 0, 77),
+        pool("0x00000000000000000000000000000000000000aa", 77, 0),
+    ];
     let evm = EvmParser::new("test", PoolRegistry::new(&pools).unwrap());
-    let frame = FrameParser::new(Format::Auto, BinanceParser::default(), HyperliquidParser::default(), evm.clone());
+    let frame = FrameParser::new(
+        Format::Auto,
+        BinanceParser::default(),
+        HyperliquidParser::default(),
+        evm.clone(),
+    );
     (BinanceParser::default(), HyperliquidParser::default(), evm, frame)
 }
 

@@ -15,8 +15,8 @@ use super::{TestDb, alert, fired, suppressed};
 use crate::alert::{Alert, Decision, Severity};
 use crate::event::{Retraction, Sym};
 use crate::store::{
-    run_retractions, AlertLog, AlertRecord, AlertStatus, RetryPolicy, StatusCounts, StoreError, WriterSummary, run_writer,
-    run_writer_with,
+    AlertLog, AlertRecord, AlertStatus, RetryPolicy, StatusCounts, StoreError, WriterSummary,
+    run_retractions, run_writer, run_writer_with,
 };
 
 macro_rules! on_both_backends {
@@ -55,7 +55,11 @@ on_both_backends!(
 
 type Writer = JoinHandle<Result<WriterSummary, StoreError>>;
 
-fn spawn_writer(log: &AlertLog, batch_size: usize, flush_interval: Duration) -> (mpsc::Sender<Arc<Alert>>, Writer) {
+fn spawn_writer(
+    log: &AlertLog,
+    batch_size: usize,
+    flush_interval: Duration,
+) -> (mpsc::Sender<Arc<Alert>>, Writer) {
     let (tx, rx) = mpsc::channel(64);
     let writer = tokio::spawn(run_writer(log.clone(), rx, batch_size, flush_interval));
     (tx, writer)
@@ -136,7 +140,8 @@ async fn writes_everything_when_the_channel_closes(db: TestDb) {
 
 async fn replaying_the_same_alerts_keeps_one_row_each(db: TestDb) {
     let log = AlertLog::open(&db.url).await.unwrap();
-    let alerts: Vec<_> = (0..6).map(|n| if n % 2 == 0 { fired(n) } else { suppressed(n, "cooldown") }).collect();
+    let alerts: Vec<_> =
+        (0..6).map(|n| if n % 2 == 0 { fired(n) } else { suppressed(n, "cooldown") }).collect();
     for run in 0..2 {
         let (tx, writer) = spawn_writer(&log, 4, HOUR);
         // The same alert twice in one batch is also written once.
@@ -191,7 +196,9 @@ async fn rows_read_back_as_written(db: TestDb) {
     odd.title = "quote \" and nul \0 and\nnewline".into();
     odd.fields = vec![("b".into(), "2".into()), ("a".into(), "1\u{0}".into())];
     let alerts = [fired(1), fired(2), Arc::new(odd)];
-    log.write(&alerts.iter().map(|a| AlertRecord::from_alert(a)).collect::<Vec<_>>()).await.unwrap();
+    log.write(&alerts.iter().map(|a| AlertRecord::from_alert(a)).collect::<Vec<_>>())
+        .await
+        .unwrap();
 
     let recent = log.fetch_recent(2).await.unwrap();
     assert_eq!(recent.len(), 2, "limit is honoured");
@@ -213,7 +220,10 @@ async fn rows_read_back_as_written(db: TestDb) {
     assert_eq!(fired_back.status, AlertStatus::Fired);
     assert_eq!(fired_back.reason, None);
     assert_eq!(fired_back.value, Some(1_200_002.0));
-    assert_eq!((fired_back.venue.as_str(), fired_back.symbol.as_str(), fired_back.kind.as_str()), ("binance", "BTCUSDT", "trade"));
+    assert_eq!(
+        (fired_back.venue.as_str(), fired_back.symbol.as_str(), fired_back.kind.as_str()),
+        ("binance", "BTCUSDT", "trade")
+    );
     assert_eq!(fired_back.exchange_time_ms, 1_633_912_112_125);
     log.close().await;
 }
@@ -237,14 +247,21 @@ async fn failed_writes_report_the_rows_lost(db: TestDb) {
         .await
         .unwrap();
     let (tx, rx) = mpsc::channel(64);
-    let retry = RetryPolicy { attempts: 3, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(4) };
+    let retry = RetryPolicy {
+        attempts: 3,
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+    };
     send_all(&tx, (0..4).map(fired)).await;
     drop(tx);
     let error = run_writer_with(log.clone(), rx, 100, HOUR, retry).await.unwrap_err();
     let StoreError::RowsLost { rows, attempts, backend, .. } = &error else { panic!("{error:?}") };
     assert_eq!((*rows, *attempts, *backend), (4, 3, log.backend()));
     let message = error.to_string();
-    assert!(message.starts_with(&format!("alert log `{}` ({})", log.url(), log.backend())), "{message}");
+    assert!(
+        message.starts_with(&format!("alert log `{}` ({})", log.url(), log.backend())),
+        "{message}"
+    );
     assert!(message.ends_with("4 rows lost after 3 failed attempts to write them"), "{message}");
     log.close().await;
 }
@@ -257,7 +274,12 @@ async fn retractions_mark_alerts_even_when_they_overtake_them(db: TestDb) {
     let (first, second) = (fired(1), fired(2));
     log.write(&[AlertRecord::from_alert(&first)]).await.unwrap();
     let (tx, rx) = mpsc::channel(8);
-    let task = tokio::spawn(run_retractions(log.clone(), rx, Duration::from_millis(20), Duration::from_secs(30)));
+    let task = tokio::spawn(run_retractions(
+        log.clone(),
+        rx,
+        Duration::from_millis(20),
+        Duration::from_secs(30),
+    ));
     let retract = |id: &str| Retraction { event_id: id.to_owned(), venue: Sym::new("ethereum") };
     tx.send(retract(&first.event.id)).await.unwrap();
     tx.send(retract(&second.event.id)).await.unwrap();

@@ -36,7 +36,11 @@ impl BatchTarget for Fake {
             if left != u32::MAX {
                 self.failures.store(left - 1, Ordering::Relaxed);
             }
-            return Err(StoreError::Decode { url: "fake://db".into(), column: "id", value: "boom".into() });
+            return Err(StoreError::Decode {
+                url: "fake://db".into(),
+                column: "id",
+                value: "boom".into(),
+            });
         }
         self.batches.lock().unwrap().push(records.len());
         let fired = records.iter().filter(|r| r.status == AlertStatus::Fired).count() as u64;

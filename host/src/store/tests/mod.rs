@@ -89,10 +89,13 @@ impl TestDb {
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let base = postgres_url();
-        let mut admin = sqlx::PgConnection::connect(&base)
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap_or_else(|e| {
+            panic!("cannot reach test Postgres at `{base}` (set KLAXON_TEST_POSTGRES_URL): {e}")
+        });
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
             .await
-            .unwrap_or_else(|e| panic!("cannot reach test Postgres at `{base}` (set KLAXON_TEST_POSTGRES_URL): {e}"));
-        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
+            .expect("create schema");
         admin.close().await.ok();
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options[search_path]={schema}");
@@ -107,10 +110,15 @@ impl Drop for TestDb {
         // a thread with its own runtime can.
         let base = postgres_url();
         let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async {
                 let mut admin = sqlx::PgConnection::connect(&base).await?;
-                sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut admin).await?;
+                sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&mut admin)
+                    .await?;
                 admin.close().await
             })
         })

@@ -19,8 +19,14 @@ fn backend_follows_the_scheme() {
 
 #[test]
 fn sqlite_files_are_created_unless_the_url_says_otherwise() {
-    assert_eq!(sqlite_create_if_missing("sqlite://klaxon-alerts.db"), "sqlite://klaxon-alerts.db?mode=rwc");
-    assert_eq!(sqlite_create_if_missing("sqlite://a.db?cache=private"), "sqlite://a.db?cache=private&mode=rwc");
+    assert_eq!(
+        sqlite_create_if_missing("sqlite://klaxon-alerts.db"),
+        "sqlite://klaxon-alerts.db?mode=rwc"
+    );
+    assert_eq!(
+        sqlite_create_if_missing("sqlite://a.db?cache=private"),
+        "sqlite://a.db?cache=private&mode=rwc"
+    );
     assert_eq!(sqlite_create_if_missing("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
     assert_eq!(sqlite_create_if_missing("sqlite::memory:"), "sqlite::memory:");
 }
@@ -28,15 +34,22 @@ fn sqlite_files_are_created_unless_the_url_says_otherwise() {
 #[test]
 fn the_default_url_names_a_file_relative_to_the_working_directory() {
     // The path the `Any` driver takes: parse as a url, hand its text to SQLite.
-    let any = AnyConnectOptions::from_str(&sqlite_create_if_missing("sqlite://klaxon-alerts.db")).unwrap();
+    let any = AnyConnectOptions::from_str(&sqlite_create_if_missing("sqlite://klaxon-alerts.db"))
+        .unwrap();
     let sqlite = SqliteConnectOptions::from_url(&any.database_url).unwrap();
     assert_eq!(sqlite.get_filename(), std::path::Path::new("klaxon-alerts.db"));
 }
 
 #[test]
 fn passwords_are_masked() {
-    assert_eq!(redact("postgres://klaxon:s3cr%40t@db:5432/alerts"), "postgres://klaxon:***@db:5432/alerts");
-    assert_eq!(redact("postgres://db/alerts?user=k&password=hunter2&sslmode=require"), "postgres://db/alerts?user=k&password=***&sslmode=require");
+    assert_eq!(
+        redact("postgres://klaxon:s3cr%40t@db:5432/alerts"),
+        "postgres://klaxon:***@db:5432/alerts"
+    );
+    assert_eq!(
+        redact("postgres://db/alerts?user=k&password=hunter2&sslmode=require"),
+        "postgres://db/alerts?user=k&password=***&sslmode=require"
+    );
     assert_eq!(redact("postgres://klaxon@db/alerts"), "postgres://klaxon@db/alerts");
     assert_eq!(redact("sqlite://klaxon-alerts.db"), "sqlite://klaxon-alerts.db");
 }

@@ -35,7 +35,8 @@ mod tests {
     #[test]
     fn passes_everything_with_its_version() {
         let f = FilterHarness::<SwapProbe>::configure("").unwrap();
-        let pass = f.evaluate(&Event::trade("BTCUSDT", 2.0, 1.0), &Market::default()).into_pass().unwrap();
+        let pass =
+            f.evaluate(&Event::trade("BTCUSDT", 2.0, 1.0), &Market::default()).into_pass().unwrap();
         assert_eq!(pass.title, format!("swap-probe {VERSION}"));
         assert_eq!(pass.field("version"), Some(VERSION));
         assert_eq!(pass.alert_key, "BTCUSDT");

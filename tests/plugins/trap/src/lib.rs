@@ -56,6 +56,9 @@ mod tests {
     #[test]
     fn rejects_otherwise() {
         let f = FilterHarness::<Trap>::configure("{}").unwrap();
-        assert_eq!(f.evaluate(&Event::trade("X", 1.0, 1.0), &Market::default()).reject_reason(), Some("below trigger price"));
+        assert_eq!(
+            f.evaluate(&Event::trade("X", 1.0, 1.0), &Market::default()).reject_reason(),
+            Some("below trigger price")
+        );
     }
 }
