@@ -87,11 +87,21 @@ pub struct PluginsConfig {
     pub cache_dir: Option<PathBuf>,
     /// Watch `dir` and the config file and apply changes live.
     pub watch: bool,
+    /// Plugins (by name, from `dir`) that ops vouch for: like the stock
+    /// plugins, one instance of each serves every owner's templates. Any
+    /// other plugin gets an instance per owner, so one owner's code never
+    /// holds another owner's rules.
+    pub trusted: Vec<String>,
 }
 
 impl Default for PluginsConfig {
     fn default() -> Self {
-        PluginsConfig { dir: None, cache_dir: Some(PathBuf::from(".klaxon/cache")), watch: true }
+        PluginsConfig {
+            dir: None,
+            cache_dir: Some(PathBuf::from(".klaxon/cache")),
+            watch: true,
+            trusted: Vec::new(),
+        }
     }
 }
 

@@ -11,38 +11,25 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::alert::{History, Pass, Severity, TemplateId};
+use crate::alert::TemplateId;
 use crate::config::{PluginUse, TemplateConfig, ValidConfig};
-use crate::event::{Event, EventKind, Sym};
 use crate::issue::ConfigIssue;
-use crate::market::Snapshot;
-use crate::plugins::cooldown::CooldownInstance;
-use crate::plugins::filter::FilterInstance;
-use crate::plugins::formatter::FormatterInstance;
 use crate::plugins::host_api::HostServices;
-use crate::plugins::{Limits, LoadedPlugin, PluginEngine, PluginError, PluginKind, builtin, load};
+use crate::plugins::{
+    Domain, Limits, LoadedPlugin, PluginEngine, PluginError, PluginKind, RuleRef, builtin, load,
+    smoke,
+};
 use crate::telemetry::metrics;
 
 use super::route::RouteIndex;
 
-/// A plugin as one template uses it.
-#[derive(Debug, Clone)]
-pub struct PluginSlot {
-    pub plugin: Arc<LoadedPlugin>,
-    pub params: Arc<str>,
-}
-
-impl PluginSlot {
-    /// Same plugin version and params: an instance built for one serves the other.
-    pub fn same_as(&self, other: &PluginSlot) -> bool {
-        Arc::ptr_eq(&self.plugin, &other.plugin) && self.params == other.params
-    }
-}
+pub use crate::plugins::PluginSlot;
 
 /// One template, ready to run.
 #[derive(Debug)]
 pub struct TemplatePlan {
     pub id: TemplateId,
+    pub owner: Option<Arc<str>>,
     pub filter: PluginSlot,
     pub cooldown: Option<PluginSlot>,
     pub default_cooldown_ms: u64,
@@ -70,12 +57,27 @@ impl Plan {
 pub struct PluginLibrary {
     engine: PluginEngine,
     dir: Option<PathBuf>,
+    trusted: Vec<String>,
     loaded: Mutex<HashMap<(String, PluginKind, String), Arc<LoadedPlugin>>>,
 }
 
 impl PluginLibrary {
-    pub fn new(engine: PluginEngine, dir: Option<PathBuf>) -> PluginLibrary {
-        PluginLibrary { engine, dir, loaded: Mutex::default() }
+    pub fn new(engine: PluginEngine, dir: Option<PathBuf>, trusted: Vec<String>) -> PluginLibrary {
+        PluginLibrary { engine, dir, trusted, loaded: Mutex::default() }
+    }
+
+    /// Who may share an instance of `plugin` used by `template`: stock and
+    /// `trusted` plugins serve everyone from one instance; any other is
+    /// confined to its owner (or to the template, if it names no owner).
+    pub fn domain(&self, plugin: &LoadedPlugin, template: &str, owner: Option<&str>) -> Domain {
+        let name = &*plugin.reference.name;
+        if plugin.origin == "builtin" || self.trusted.iter().any(|t| t == name) {
+            return Domain::Trusted;
+        }
+        match owner {
+            Some(owner) => Domain::Owner(Arc::from(format!("owner:{owner}"))),
+            None => Domain::Owner(Arc::from(format!("template:{template}"))),
+        }
     }
 
     pub fn engine(&self) -> &PluginEngine {
@@ -175,8 +177,10 @@ fn plan_template(
             .resolve(&used.plugin, kind)
             .map_err(|e| issues.push(ConfigIssue::new(at("plugin"), e)))
             .ok()?;
-        let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()) };
-        if let Err(e) = smoke(library.engine(), &id, &slot, services, limits) {
+        let domain = library.domain(&plugin, name, t.owner.as_deref());
+        let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()), domain };
+        let rule = RuleRef { template: &id, slot: &slot, limits };
+        if let Err(e) = smoke::smoke(library.engine(), rule, services) {
             let sub = if matches!(e, PluginError::Configure { .. }) { "params" } else { "plugin" };
             metrics().plugin_rejected.with_label_values(&[&used.plugin, e.reason_label()]).inc();
             issues.push(ConfigIssue::new(at(sub), e.to_string()));
@@ -193,6 +197,7 @@ fn plan_template(
         Some(filter) if issues.is_empty() && !failed(&cooldown) && !failed(&formatter) => {
             Ok(TemplatePlan {
                 id,
+                owner: t.owner.as_deref().map(Arc::from),
                 filter,
                 cooldown: cooldown.flatten(),
                 default_cooldown_ms: t.default_cooldown.as_millis() as u64,
@@ -204,101 +209,4 @@ fn plan_template(
         }
         _ => Err(issues),
     }
-}
-
-/// The event every plugin is smoke-run with before going live: small and
-/// unremarkable, so a healthy plugin just rejects it.
-pub fn smoke_event() -> Event {
-    let mut e = Event::new(
-        EventKind::Trade,
-        Sym::new("klaxon-smoke"),
-        Sym::new("SMOKEUSDT"),
-        "klaxon-smoke:1".into(),
-        1,
-    );
-    e.price = rust_decimal::Decimal::ONE;
-    e.size = rust_decimal::Decimal::ONE;
-    e.notional_usd = Some(rust_decimal::Decimal::ONE);
-    e
-}
-
-/// Configure `slot` in a throwaway store and make one call of each export.
-fn smoke(
-    engine: &PluginEngine,
-    template: &TemplateId,
-    slot: &PluginSlot,
-    services: &HostServices,
-    limits: Limits,
-) -> Result<(), PluginError> {
-    let event = smoke_event();
-    let market = Snapshot::default();
-    let plugin = slot.plugin.clone();
-    let failed = |e: crate::plugins::CallError| PluginError::Smoke {
-        plugin: plugin.reference.clone(),
-        reason: e.to_string(),
-    };
-    match plugin.kind {
-        PluginKind::Filter => {
-            let mut f = FilterInstance::new(
-                engine,
-                template,
-                slot.plugin.clone(),
-                &slot.params,
-                services,
-                limits,
-            )?;
-            f.evaluate(&event, &market, 1).map_err(failed)?;
-            let mut columns = crate::plugins::Columns::default();
-            columns.fill([(&event, &market)].into_iter());
-            f.evaluate_batch(&columns, 1, &mut Vec::new()).map_err(failed)?;
-        }
-        PluginKind::Cooldown => {
-            let mut c = CooldownInstance::new(
-                engine,
-                template,
-                slot.plugin.clone(),
-                &slot.params,
-                services,
-                limits,
-            )?;
-            let pass = Pass {
-                alert_key: "SMOKEUSDT".into(),
-                severity: Severity::Info,
-                value: 1.0,
-                title: "smoke".into(),
-                fields: vec![],
-            };
-            c.decide(&pass, &event, &History::default(), 1).map_err(failed)?;
-        }
-        PluginKind::Formatter => {
-            let mut f = FormatterInstance::new(
-                engine,
-                template,
-                slot.plugin.clone(),
-                &slot.params,
-                services,
-                limits,
-            )?;
-            let alert = smoke_alert(template, event);
-            f.format(&alert, 1).map_err(failed)?;
-            f.format_digest(&[alert.clone(), alert], 1).map_err(failed)?;
-        }
-    }
-    Ok(())
-}
-
-fn smoke_alert(template: &TemplateId, event: Event) -> Arc<crate::alert::Alert> {
-    use crate::alert::{Alert, AlertId, Decision};
-    Arc::new(Alert {
-        id: AlertId::derive(template, "SMOKEUSDT", &event.id),
-        template: template.clone(),
-        key: "SMOKEUSDT".into(),
-        severity: Severity::Info,
-        value: 1.0,
-        title: "smoke".into(),
-        fields: vec![("price".into(), "1".into())],
-        event: Arc::new(event),
-        decision: Decision::Fire(Severity::Info),
-        decided_at_ms: 1,
-    })
 }

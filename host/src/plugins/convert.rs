@@ -10,6 +10,7 @@ use crate::event::{Direction, Event, EventKind, Side};
 use crate::market::Snapshot;
 
 use super::bindings::wit;
+use super::columns::ColumnSet;
 
 pub(crate) fn f(d: Decimal) -> f64 {
     crate::event::dec_to_f64(d)
@@ -47,8 +48,29 @@ pub(crate) fn direction(d: Direction) -> wit::Direction {
     }
 }
 
-pub(crate) fn event(e: &Event) -> wit::Event {
+/// The single-event record; the two per-event strings cross only when
+/// the rule declared their columns, exactly as in a batch.
+pub(crate) fn event(e: &Event, columns: ColumnSet) -> wit::Event {
     wit::Event {
+        id: if columns.contains(ColumnSet::EVENT_ID) { e.id.clone() } else { String::new() },
+        kind: kind(e.kind),
+        venue_id: e.venue.id(),
+        symbol_id: e.symbol.id(),
+        account_id: e.account.map_or(0, |a| a.id()),
+        price: f(e.price),
+        size: f(e.size),
+        notional_usd: opt_f(e.notional_usd),
+        side: side(e.side),
+        direction: direction(e.direction),
+        closed_pnl: opt_f(e.closed_pnl),
+        exchange_time_ms: e.exchange_time_ms,
+        tx_hash: if columns.contains(ColumnSet::TX_HASH) { e.tx_hash.clone() } else { None },
+    }
+}
+
+/// The event behind an alert, with names, for cooldowns and formatters.
+pub(crate) fn alert_event(e: &Event) -> wit::AlertEvent {
+    wit::AlertEvent {
         id: e.id.clone(),
         kind: kind(e.kind),
         venue: e.venue.name().to_string(),
@@ -137,7 +159,7 @@ pub(crate) fn alert(template: &TemplateId, p: &Pass, severity: Severity, ev: &Ev
             .iter()
             .map(|(n, v)| wit::Field { name: n.clone(), value: v.clone() })
             .collect(),
-        event: event(ev),
+        event: alert_event(ev),
     }
 }
 

@@ -1,20 +1,15 @@
-//! Calling a filter plugin: single events and column batches.
-
-use std::sync::Arc;
-
-use wasmtime::Store;
+//! Calling filter rules: one rule on one event, or many rules of one
+//! instance on a column batch in one call.
 
 use crate::alert::{Pass, TemplateId};
 use crate::event::Event;
 use crate::market::Snapshot;
 
-use super::bindings::{filter::Filter, wit};
-use super::columns::Columns;
+use super::bindings::{rules, wit};
+use super::call::{self, CallError};
+use super::columns::{self, ColumnSet, Columns};
 use super::convert;
-use super::host_api::{HostServices, HostState};
-use super::instance::{self, CallError, Limits};
-use super::load::KindPre;
-use super::{LoadedPlugin, PluginEngine, PluginError};
+use super::instance::{Exports, Instance};
 
 /// A filter's answer for one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,196 +18,120 @@ pub enum Verdict {
     Pass(Pass),
 }
 
-/// A configured filter instance, owned by one worker.
-pub struct FilterInstance {
-    plugin: Arc<LoadedPlugin>,
-    store: Store<HostState>,
-    bindings: Filter,
-    limits: Limits,
+/// One rule of a batch call: its template and the rows it judges.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleRows<'a> {
+    pub template: &'a TemplateId,
+    /// Ascending rows of the run; `None` means every row.
+    pub rows: Option<&'a [u32]>,
 }
 
-impl FilterInstance {
-    /// Instantiate `plugin` for `template` and configure it with `params_json`.
-    pub fn new(
-        engine: &PluginEngine,
-        template: &TemplateId,
-        plugin: Arc<LoadedPlugin>,
-        params_json: &str,
-        services: &HostServices,
-        limits: Limits,
-    ) -> Result<FilterInstance, PluginError> {
-        let KindPre::Filter(pre) = &plugin.pre else {
-            panic!("FilterInstance::new called with a {} plugin", plugin.kind.as_str());
-        };
-        let (store, bindings) = instance::start(
-            engine,
-            template,
-            &plugin,
-            params_json,
-            services,
-            limits,
-            |s| pre.instantiate(s),
-            |b, s, p| b.call_configure(s, p),
-        )?;
-        Ok(FilterInstance { plugin, store, bindings, limits })
+/// A pass out of a batch call: (index into the call's rules, row, pass).
+pub type RulePass = (usize, usize, Pass);
+
+/// Rows one rule budget covers before a batch call's budget grows by one
+/// more: a healthy rule judges a row in nanoseconds, so this only bounds
+/// how long a runaway call may hold a worker.
+const ROWS_PER_BUDGET: usize = 4096;
+
+/// The filter world's exports (a borrow of one field, so the store stays
+/// free to borrow mutably beside it).
+fn filter_rules(exports: &Exports) -> &rules::Guest {
+    match exports {
+        Exports::Filter(f) => f.klaxon_plugin_filter_rules(),
+        _ => panic!("filter call on an instance of another world"),
+    }
+}
+
+impl Instance {
+    /// The columns `template`'s rule declared.
+    pub fn columns_of(&self, template: &TemplateId) -> Option<ColumnSet> {
+        self.rules.get(template).map(|r| r.columns)
     }
 
-    pub fn plugin(&self) -> &Arc<LoadedPlugin> {
-        &self.plugin
-    }
-
-    /// Judge one event.
+    /// Judge one event with one rule.
     pub fn evaluate(
         &mut self,
+        template: &TemplateId,
         event: &Event,
         market: &Snapshot,
         now_ms: u64,
     ) -> Result<Verdict, CallError> {
-        instance::prepare(&mut self.store, self.limits, now_ms);
-        let verdict = self
-            .bindings
-            .call_evaluate(&mut self.store, &convert::event(event), convert::market(market))
-            .map_err(|e| instance::classify(&e, self.limits))?;
+        let rule = self.rule(template)?;
+        let (handle, budget) = (rule.handle, rule.limits.call_budget);
+        let record = convert::event(event, rule.columns);
+        let scopes = [template.clone()];
+        let spec = self.spec(budget, now_ms, &scopes);
+        let exports = filter_rules(&self.exports).rule();
+        let verdict = call::guest(&mut self.store, &spec, |s| {
+            exports.call_evaluate(s, handle, &record, convert::market(market))
+        })?;
         Ok(match verdict {
             wit::Verdict::Reject(reason) => Verdict::Reject(reason),
             wit::Verdict::Pass(p) => Verdict::Pass(convert::pass(p)),
         })
     }
 
-    /// Judge a column batch; passing rows (index into `columns`, pass) are
-    /// appended to `out`.
+    /// Judge `run` with several rules in one call. The columns the rules
+    /// declared are filled (once per run) and lent to the call; passes are
+    /// appended to `out` after the answer is checked against the contract.
     pub fn evaluate_batch(
         &mut self,
-        columns: &Columns,
+        columns: &mut Columns,
+        run: &[(&Event, &Snapshot)],
+        rules: &[RuleRows<'_>],
         now_ms: u64,
-        out: &mut Vec<(usize, Pass)>,
+        out: &mut Vec<RulePass>,
     ) -> Result<(), CallError> {
-        let n = columns.len();
-        instance::prepare(&mut self.store, self.limits, now_ms);
-        let passed = self
-            .bindings
-            .call_evaluate_batch(&mut self.store, &columns.batch)
-            .map_err(|e| instance::classify(&e, self.limits))?;
-        for p in passed {
-            let row = p.row as usize;
-            // A row out of range is a guest bug; treat it as a trap so the
-            // failure policy applies instead of misattributing an alert.
-            if row >= n {
-                return Err(CallError::Trap(format!(
-                    "evaluate-batch returned row {row} for a batch of {n}"
-                )));
-            }
-            out.push((row, convert::pass(p.pass)));
+        let mut handles = Vec::with_capacity(rules.len());
+        let mut scopes = Vec::with_capacity(rules.len());
+        let (mut need, mut budget, mut work) = (ColumnSet::empty(), Default::default(), 0);
+        for r in rules {
+            let rule = self.rule(r.template)?;
+            need |= rule.columns;
+            budget = std::cmp::max(budget, rule.limits.call_budget);
+            work += r.rows.map_or(run.len(), <[u32]>::len);
+            handles.push(rules::RuleRows { rule: rule.handle, rows: r.rows.map(<[u32]>::to_vec) });
+            scopes.push(r.template.clone());
         }
+        columns.fill(need, run);
+        let budget = budget * (1 + work / ROWS_PER_BUDGET) as u32;
+        let spec = self.spec(budget, now_ms, &scopes);
+        let exports = filter_rules(&self.exports);
+        let passed = columns.with_batch(need, |batch| {
+            call::guest(&mut self.store, &spec, |s| exports.call_evaluate_batch(s, batch, &handles))
+        })?;
+        check_answer(&passed, rules, run.len())?;
+        out.extend(passed.into_iter().map(|p| (p.rule as usize, p.row as usize, convert::pass(p.pass))));
         Ok(())
     }
 }
 
-/// The two call paths of a filter agree, and `configure` errors name the
-/// offending param.
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::market::MarketState;
-    use crate::plugins::load::content_version;
-    use crate::plugins::tests::{GENEROUS, filter, wasm};
-    use crate::sources::synthetic::{SyntheticConfig, SyntheticMarket};
-
-    /// Seeded synthetic trades and book tops, each with the snapshot it produced.
-    fn market_data(n: usize) -> Vec<(Event, Snapshot)> {
-        let mut generator = SyntheticMarket::new(&SyntheticConfig {
-            seed: 11,
-            whale_probability: 0.01,
-            ..SyntheticConfig::default()
+/// The contract of `evaluate-batch`'s answer: strictly ascending by (rule,
+/// row), so at most one pass per pair, and only rows the rule was given.
+fn check_answer(passed: &[wit::RulePass], rules: &[RuleRows<'_>], len: usize) -> Result<(), CallError> {
+    let mut last: Option<(u32, u32)> = None;
+    for p in passed {
+        let at = (p.rule, p.row);
+        let given = rules.get(p.rule as usize).is_some_and(|r| match r.rows {
+            Some(rows) => rows.binary_search(&p.row).is_ok(),
+            None => (p.row as usize) < len,
         });
-        let (mut market, _) = MarketState::new(&Default::default());
-        (0..n)
-            .map(|_| {
-                let e = generator.next_event();
-                let s = market.fold(&e);
-                (e, s)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn batch_and_single_event_paths_give_the_same_verdicts() {
-        let data = market_data(3000);
-        let params = r#"{"min_notional_usd": 40000, "severity": "critical"}"#;
-        let mut single = filter("amount-threshold", params, GENEROUS).expect("configure");
-        let mut batched = filter("amount-threshold", params, GENEROUS).expect("configure");
-
-        let mut expected: Vec<(usize, Pass)> = Vec::new();
-        for (i, (e, s)) in data.iter().enumerate() {
-            match single.evaluate(e, s, e.exchange_time_ms).expect("evaluate") {
-                Verdict::Pass(p) => expected.push((i, p)),
-                Verdict::Reject(_) => {}
-            }
+        if !given || last.is_some_and(|l| l >= at) {
+            return Err(CallError::Guest(format!(
+                "evaluate-batch answered rule {} row {}, which is out of range, repeated or out of order \
+                 (rules {}, rows {len})",
+                p.rule,
+                p.row,
+                rules.len()
+            )));
         }
-        // Uneven batch sizes, so batches start mid-burst and a batch of one
-        // takes the column path too.
-        let mut got: Vec<(usize, Pass)> = Vec::new();
-        let (mut start, mut columns, mut out) = (0, Columns::default(), Vec::new());
-        for size in [1, 7, 64, 1024].into_iter().cycle() {
-            if start >= data.len() {
-                break;
-            }
-            let chunk = &data[start..(start + size).min(data.len())];
-            columns.fill(chunk.iter().map(|(e, s)| (e, s)));
-            out.clear();
-            batched
-                .evaluate_batch(&columns, chunk[chunk.len() - 1].0.exchange_time_ms, &mut out)
-                .expect("evaluate-batch");
-            got.extend(out.drain(..).map(|(row, p)| (start + row, p)));
-            start += chunk.len();
-        }
-
-        assert!(
-            expected.len() > 10 && expected.len() < data.len() / 2,
-            "threshold should pass some events, not most: {}",
-            expected.len()
-        );
-        // Stock filters judge and describe an event from what both paths
-        // carry, so a quiet market (single calls) and a busy one (batches)
-        // raise identical alerts; venue and tx reach formatters through the
-        // event the host attaches to every alert.
-        if let Some(i) = (0..got.len().max(expected.len())).find(|&i| got.get(i) != expected.get(i))
-        {
-            panic!(
-                "first difference at {i} of {} single / {} batch passes:\n single: {:?}\n batch:  {:?}",
-                expected.len(),
-                got.len(),
-                expected.get(i),
-                got.get(i)
-            );
-        }
-        let (_, pass) = &expected[0];
-        assert_eq!(pass.severity, crate::alert::Severity::Critical);
-        assert_eq!(pass.alert_key, data[expected[0].0].0.symbol.name().as_ref());
+        last = Some(at);
     }
+    Ok(())
+}
 
-    #[test]
-    fn a_misspelled_param_is_a_configure_error_naming_the_field() {
-        let err = filter("amount-threshold", r#"{"min_notinal_usd": 250000}"#, GENEROUS)
-            .err()
-            .expect("configure must fail");
-        let version = content_version(&wasm("amount-threshold")).0;
-        let PluginError::Configure { plugin, reason } = &err else {
-            panic!("not a configure error: {err:?}")
-        };
-        assert_eq!((&*plugin.name, &*plugin.version), ("amount-threshold", version.as_str()));
-        assert_eq!(
-            reason,
-            "min_notinal_usd: unknown field `min_notinal_usd`, expected one of `min_notional_usd`, `window_total_usd`, `window`, `kinds`, `key_by`, `severity`"
-        );
-        assert!(err.to_string().starts_with(&format!("plugin `amount-threshold` {version}: configure rejected params: min_notinal_usd: unknown field")), "{err}");
-    }
-
-    #[test]
-    fn params_that_are_not_json_are_a_configure_error() {
-        let err = filter("amount-threshold", "min_notional_usd = 1", GENEROUS)
-            .err()
-            .expect("configure must fail");
-        assert!(matches!(err, PluginError::Configure { .. }), "{err:?}");
-    }
+/// Every column a set of rules of one instance reads.
+pub fn columns_for(instance: &Instance, templates: &[&TemplateId]) -> ColumnSet {
+    columns::union(templates.iter().filter_map(|t| instance.rules.get(*t)).map(|r| &r.columns))
 }

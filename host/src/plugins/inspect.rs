@@ -1,32 +1,10 @@
 //! Look inside a component: its API version, imports, exports, and which
 //! world it satisfies. Backs `klaxon plugin inspect` and the load checks.
 
-use wasmparser::{Parser, Payload};
 use wasmtime::component::Component;
 
+use super::version::api_version_of;
 use super::{PluginEngine, PluginKind, error_chain, load};
-
-/// Name of the custom section the SDK stamps with the WIT version it targets.
-pub const API_VERSION_SECTION: &str = "klaxon:api-version";
-
-/// The API version stamped by the SDK, searched in nested modules too.
-/// `None` for components built without the SDK (Python, JS), which are then
-/// judged by type-checking alone.
-pub fn api_version_of(bytes: &[u8]) -> Option<String> {
-    for payload in Parser::new(0).parse_all(bytes) {
-        // A malformed binary is reported by the compile step with a better
-        // message; here we just stop looking.
-        let Ok(payload) = payload else { return None };
-        if let Payload::CustomSection(section) = payload
-            && section.name() == API_VERSION_SECTION
-        {
-            return std::str::from_utf8(section.data())
-                .ok()
-                .map(|s| s.trim_end_matches('\0').to_owned());
-        }
-    }
-    None
-}
 
 /// What `klaxon plugin inspect` prints.
 #[derive(Debug)]

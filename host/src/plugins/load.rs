@@ -16,7 +16,7 @@ use super::bindings::{
     API_VERSION, cooldown::CooldownPolicyPre, filter::FilterPre, formatter::FormatterPre,
 };
 use super::host_api::HostState;
-use super::inspect::api_version_of;
+use super::version::{api_version_of, api_version_of_imports, compatible};
 use super::{PluginEngine, PluginError, PluginKind, PluginRef, error_chain};
 
 /// The typed, pre-linked form of a plugin for its world.
@@ -128,26 +128,13 @@ fn imports_reason(engine: &PluginEngine, component: &Component, err: &wasmtime::
     }
 }
 
-/// Same major, and for 0.x the same minor (semver's rule for pre-1.0).
-fn compatible(found: &str, expected: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> {
-        v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect()
-    };
-    let (f, e) = (parts(found), parts(expected));
-    match (f.as_slice(), e.as_slice()) {
-        ([0, fm, ..], [0, em, ..]) => fm == em,
-        ([fm, ..], [em, ..]) => fm == em,
-        _ => false,
-    }
-}
-
 /// Every load-time rejection, each with its exact message: API version
 /// (stamped into a stock component by hand), not a component, wrong world,
 /// WASI imports; and what a version string is.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::inspect::API_VERSION_SECTION;
+    use crate::plugins::version::API_VERSION_SECTION;
     use crate::plugins::tests::{engine, wasm};
 
     fn leb128(mut n: usize, out: &mut Vec<u8>) {
@@ -192,24 +179,34 @@ mod tests {
         .unwrap_err();
         let version = content_version(&bytes).0;
         assert!(
-            matches!(&err, PluginError::ApiVersion { found, expected: "0.1.0", .. } if found == "9.9.9"),
+            matches!(&err, PluginError::ApiVersion { found, expected: "0.2.0", .. } if found == "9.9.9"),
             "{err:?}"
         );
         assert_eq!(
             err.to_string(),
             format!(
-                "plugin `amount-threshold` {version} (plugins/amount-threshold.wasm): built for klaxon:plugin@9.9.9, this host speaks @0.1.0"
+                "plugin `amount-threshold` {version} (plugins/amount-threshold.wasm): built for klaxon:plugin@9.9.9, this host speaks @0.2.0; rebuild it against klaxon-sdk 0.2.0 (or the WIT in `wit/` of this release)"
             )
         );
         assert_eq!(err.reason_label(), "api_version");
     }
 
+    /// A component built against 0.1 (no SDK stamp needed: its import
+    /// names carry the version) is refused naming 0.1.0 and the fix.
+    #[test]
+    fn a_component_built_for_0_1_is_refused_naming_its_version() {
+        let bytes = wasm("abi-v0-1");
+        let err = load(engine(), "abi-v0-1", "plugins/abi-v0-1.wasm", &bytes, PluginKind::Filter).unwrap_err();
+        assert!(matches!(&err, PluginError::ApiVersion { found, .. } if found == "0.1.0"), "{err:?}");
+        assert!(err.to_string().contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"), "{err}");
+    }
+
     #[test]
     fn a_compatible_api_version_stamp_loads() {
-        let bytes = stamped(&wasm("amount-threshold"), "0.1.9");
-        assert_eq!(api_version_of(&bytes).as_deref(), Some("0.1.9"));
+        let bytes = stamped(&wasm("amount-threshold"), "0.2.9");
+        assert_eq!(api_version_of(&bytes).as_deref(), Some("0.2.9"));
         let plugin = load(engine(), "amount-threshold", "test", &bytes, PluginKind::Filter)
-            .expect("0.1.9 speaks 0.1");
+            .expect("0.2.9 speaks 0.2");
         assert_eq!(&*plugin.reference.version, content_version(&bytes).0);
     }
 
@@ -282,13 +279,5 @@ mod tests {
         let (short, full) = content_version(b"abc");
         assert_eq!(full, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(short, "ba7816bf8f01");
-    }
-
-    #[test]
-    fn api_versions_follow_semver() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("garbage", "0.1.0"));
     }
 }

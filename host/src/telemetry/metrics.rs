@@ -50,6 +50,7 @@ pub struct Metrics {
     pub plugin_traps: IntCounterVec,
     /// Plugin versions disabled after repeated traps.
     pub plugin_disabled: IntCounterVec,
+    pub poison_events: IntCounterVec,
     /// Plugin loads rejected (compile, typecheck, configure, smoke), by reason.
     pub plugin_rejected: IntCounterVec,
     /// Config reloads, by outcome (applied, rejected).
@@ -211,14 +212,20 @@ pub fn metrics() -> &'static Metrics {
             plugin_traps: counter(
                 &r,
                 "klaxon_plugin_traps_total",
-                "Plugin traps",
-                &["plugin", "version", "kind"],
+                "Failed plugin calls (traps, timeouts, out of memory, guest errors), per template and version",
+                &["template", "plugin", "version", "kind", "reason"],
             ),
             plugin_disabled: counter(
                 &r,
                 "klaxon_plugin_disabled_total",
-                "Plugin versions disabled after repeated traps",
-                &["plugin", "version"],
+                "Templates quarantined on a plugin version after repeated failures",
+                &["template", "plugin", "version"],
+            ),
+            poison_events: counter(
+                &r,
+                "klaxon_poison_events_total",
+                "Events a filter rule failed on alone, quarantined (skipped for that rule)",
+                &["template", "plugin"],
             ),
             plugin_rejected: counter(
                 &r,

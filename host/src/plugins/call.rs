@@ -1,0 +1,96 @@
+//! The one call point: every guest call in the host goes through [`guest`].
+//!
+//! It arms the epoch deadline right before the call (the deadline counts
+//! wall time), sets the host clock and the templates the call may act for,
+//! and turns whatever happened into a typed outcome. Everything a guest
+//! can do wrong is one of four [`CallError`]s; a trap, a timeout and an
+//! out-of-memory poison the instance (the caller drops and rebuilds it),
+//! a guest error does not.
+
+use std::time::Duration;
+
+use wasmtime::{Store, Trap};
+
+use crate::alert::TemplateId;
+
+use super::engine::budget_ticks;
+use super::error_chain;
+use super::host_api::HostState;
+
+/// How a guest call failed.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum CallError {
+    /// The guest answered, but wrongly: an error result, a misuse of the
+    /// host API, or an answer that breaks the contract.
+    #[error("guest error: {0}")]
+    Guest(String),
+    #[error("exceeded its {0:?} time budget")]
+    Timeout(Duration),
+    #[error("exceeded its memory limit of {0} bytes")]
+    OutOfMemory(usize),
+    #[error("trapped: {0}")]
+    Trap(String),
+}
+
+impl CallError {
+    /// Whether the instance is unusable after this (wasmtime refuses to
+    /// enter an instance that trapped).
+    pub fn poisons(&self) -> bool {
+        !matches!(self, CallError::Guest(_))
+    }
+
+    /// Bounded label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CallError::Guest(_) => "guest_error",
+            CallError::Timeout(_) => "timeout",
+            CallError::OutOfMemory(_) => "out_of_memory",
+            CallError::Trap(_) => "trap",
+        }
+    }
+}
+
+/// What one call may spend, and for whom it acts.
+pub struct CallSpec<'a> {
+    pub budget: Duration,
+    /// The instance's memory cap, to name it when a call hits it.
+    pub memory_bytes: usize,
+    pub now_ms: u64,
+    /// The templates the call serves, by entry index (see `host.scope`).
+    pub scopes: &'a [TemplateId],
+}
+
+/// Perform one guest call.
+pub(crate) fn guest<T>(
+    store: &mut Store<HostState>,
+    spec: &CallSpec<'_>,
+    call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, CallError> {
+    store.data_mut().begin_call(spec.now_ms, spec.scopes);
+    store.set_epoch_deadline(budget_ticks(spec.budget));
+    let result = call(store);
+    let state = store.data_mut();
+    state.end_call(result.is_ok() && state.guest_error.is_none());
+    match result {
+        Ok(_) if state.guest_error.is_some() => {
+            Err(CallError::Guest(state.guest_error.take().unwrap_or_default()))
+        }
+        Ok(value) => Ok(value),
+        Err(err) => Err(classify(&err, spec, state.panic.take())),
+    }
+}
+
+fn classify(err: &wasmtime::Error, spec: &CallSpec<'_>, panic: Option<String>) -> CallError {
+    if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return CallError::Timeout(spec.budget);
+    }
+    let text = error_chain(err);
+    if text.contains("forcing trap when growing memory") {
+        return CallError::OutOfMemory(spec.memory_bytes);
+    }
+    match panic {
+        // The guest's own words first; wasmtime's backtrace stays in the chain.
+        Some(message) => CallError::Trap(format!("panicked: {message} ({text})")),
+        None => CallError::Trap(text),
+    }
+}
