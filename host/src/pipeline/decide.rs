@@ -1,90 +1,88 @@
-//! Decide: fire or suppress each candidate, with the cooldown policy of its
-//! template and the history the host keeps per alert key.
+//! Decide: fire or suppress each pass, with the cooldown policy of its
+//! template and the history the host keeps per alert key, and record it.
 //!
-//! Runs on the evaluate worker that produced the candidate, right after the
-//! filter: all events of one alert key are on one worker, so history for a
-//! key is read and written in event order without cross-worker locking.
-//! A failing policy falls back to the template's default fixed cooldown.
+//! Passes are decided in event order so each key's history sees its events
+//! in order. Passes of different keys go to the policies in one call per
+//! instance; a key that appears twice in a run splits it into waves, so a
+//! second pass sees the first one's decision in its history.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertId, Candidate, Decision};
-use crate::plugins::cooldown::{CooldownInstance, default_decision};
-use crate::plugins::host_api::HostServices;
-use crate::plugins::{PluginEngine, TrapLedger};
+use crate::alert::{Alert, AlertId, Decision};
+use crate::plugins::cooldown::DecideItem;
+use crate::plugins::{DecideJob, InstancePool, RuleRef};
 use crate::state::{HistoryStore, Outcome};
 
-use super::instances::InstanceCache;
-use super::plan::TemplatePlan;
+use super::evaluate::Passed;
+use super::plan::Plan;
+use super::worker::WorkItem;
 
-pub struct Decider {
-    engine: PluginEngine,
-    services: HostServices,
-    ledger: Arc<TrapLedger>,
-    history: Arc<dyn HistoryStore>,
-    policies: InstanceCache<CooldownInstance>,
+/// Decide every pass; returns (template index, alert) in pass order.
+pub fn decide(
+    pool: &mut InstancePool,
+    history: &dyn HistoryStore,
+    plan: &Plan,
+    run: &[WorkItem],
+    passed: Vec<Passed>,
+    now_ms: impl Fn(&WorkItem) -> u64,
+) -> Vec<(u32, Arc<Alert>)> {
+    let mut alerts = Vec::with_capacity(passed.len());
+    let mut wave: Vec<Passed> = Vec::new();
+    let mut keys = HashSet::new();
+    for p in passed {
+        if !keys.insert((p.1, p.2.alert_key.clone())) {
+            decide_wave(pool, history, plan, run, std::mem::take(&mut wave), &now_ms, &mut alerts);
+            keys.clear();
+            keys.insert((p.1, p.2.alert_key.clone()));
+        }
+        wave.push(p);
+    }
+    decide_wave(pool, history, plan, run, wave, &now_ms, &mut alerts);
+    alerts
 }
 
-impl Decider {
-    pub fn new(
-        engine: PluginEngine,
-        services: HostServices,
-        ledger: Arc<TrapLedger>,
-        history: Arc<dyn HistoryStore>,
-    ) -> Decider {
-        Decider { engine, services, ledger, history, policies: InstanceCache::default() }
+/// Passes with distinct (template, key): their histories are independent.
+fn decide_wave(
+    pool: &mut InstancePool,
+    history: &dyn HistoryStore,
+    plan: &Plan,
+    run: &[WorkItem],
+    wave: Vec<Passed>,
+    now_ms: &impl Fn(&WorkItem) -> u64,
+    alerts: &mut Vec<(u32, Arc<Alert>)>,
+) {
+    if wave.is_empty() {
+        return;
     }
-
-    pub fn retain(&mut self, keep: impl Fn(&crate::alert::TemplateId) -> bool) {
-        self.policies.retain(keep);
-    }
-
-    /// Decide `candidate` at host time `now_ms` and record the outcome.
-    pub fn decide(&mut self, t: &TemplatePlan, candidate: Candidate, now_ms: u64) -> Alert {
-        let Candidate { template, event, pass } = candidate;
-        let history = self.history.get(&template, &pass.alert_key);
-        let fallback = || default_decision(&history, t.default_cooldown_ms, pass.severity, now_ms);
-        let decision = match &t.cooldown {
-            Some(slot) if !self.ledger.is_disabled(&slot.plugin.reference) => {
-                let (engine, services) = (&self.engine, &self.services);
-                let built = self.policies.get(&t.id, slot, || {
-                    CooldownInstance::new(
-                        engine,
-                        &t.id,
-                        slot.plugin.clone(),
-                        &slot.params,
-                        services,
-                        t.limits,
-                    )
-                });
-                match built.map(|p| p.decide(&pass, &event, &history, now_ms)) {
-                    Ok(Ok(decision)) => decision,
-                    Ok(Err(trap)) => {
-                        self.ledger.record(
-                            &slot.plugin.reference,
-                            slot.plugin.kind,
-                            t.id.as_str(),
-                            &trap.to_string(),
-                        );
-                        self.policies.poison(&t.id);
-                        fallback()
-                    }
-                    Err(error) => {
-                        tracing::warn!(template = %t.id, %error, "Cooldown policy unavailable; using the default cooldown.");
-                        fallback()
-                    }
-                }
-            }
-            _ => fallback(),
-        };
+    let histories: Vec<_> =
+        wave.iter().map(|(_, t, p)| history.get(&plan.templates[*t as usize].id, &p.alert_key)).collect();
+    let jobs: Vec<DecideJob<'_>> = wave
+        .iter()
+        .zip(&histories)
+        .map(|((row, t, pass), h)| {
+            let tp = &plan.templates[*t as usize];
+            let rule = tp.cooldown.as_ref().map(|slot| RuleRef { template: &tp.id, slot, limits: tp.limits });
+            let item = &run[*row];
+            let now_ms = now_ms(item);
+            let item = DecideItem { template: &tp.id, pass, event: &item.event, history: h, now_ms };
+            DecideJob { rule, item, default_cooldown_ms: tp.default_cooldown_ms }
+        })
+        .collect();
+    let times: Vec<u64> = jobs.iter().map(|j| j.item.now_ms).collect();
+    let decisions = pool.decide(&jobs);
+    drop(jobs);
+    for (((row, t, pass), decision), now) in wave.into_iter().zip(decisions).zip(times) {
+        let tp = &plan.templates[t as usize];
         let (severity, outcome) = match &decision {
             Decision::Fire(s) => (*s, Outcome::Fired { severity: *s, value: pass.value }),
             Decision::Suppress(_) => (pass.severity, Outcome::Suppressed),
         };
-        self.history.record(&template, &pass.alert_key, outcome, now_ms);
-        Alert {
-            id: AlertId::derive(&template, &pass.alert_key, &event.id),
-            template,
+        history.record(&tp.id, &pass.alert_key, outcome, now);
+        let event = run[row].event.clone();
+        let alert = Alert {
+            id: AlertId::derive(&tp.id, &pass.alert_key, &event.id),
+            template: tp.id.clone(),
             key: pass.alert_key,
             severity,
             value: pass.value,
@@ -92,7 +90,8 @@ impl Decider {
             fields: pass.fields,
             event,
             decision,
-            decided_at_ms: now_ms,
-        }
+            decided_at_ms: now,
+        };
+        alerts.push((t, Arc::new(alert)));
     }
 }

@@ -1,90 +1,37 @@
-//! Format: turn fired alerts into messages with the template's formatter.
-//! A failing formatter falls back to the built-in plain format, so an alert
-//! is never lost to a broken formatter.
+//! Format: turn fired alerts into messages with the template's formatter,
+//! one message per alert, or one digest per template when it asks for it.
+//! A failing formatter falls back to the built-in plain format (the pool's
+//! failure policy), so an alert is never lost to a broken formatter.
 
 use std::sync::Arc;
 
-use crate::alert::{Alert, Markup, Message, TemplateId};
-use crate::plugins::formatter::{FormatterInstance, plain};
-use crate::plugins::host_api::HostServices;
-use crate::plugins::{CallError, PluginEngine, TrapLedger};
+use crate::alert::{Alert, Delivery};
+use crate::plugins::{InstancePool, RuleRef};
 
-use super::instances::InstanceCache;
-use super::plan::TemplatePlan;
+use super::plan::Plan;
 
-pub struct MessageFormatter {
-    engine: PluginEngine,
-    services: HostServices,
-    ledger: Arc<TrapLedger>,
-    formatters: InstanceCache<FormatterInstance>,
-}
-
-impl MessageFormatter {
-    pub fn new(
-        engine: PluginEngine,
-        services: HostServices,
-        ledger: Arc<TrapLedger>,
-    ) -> MessageFormatter {
-        MessageFormatter { engine, services, ledger, formatters: InstanceCache::default() }
-    }
-
-    pub fn retain(&mut self, keep: impl Fn(&TemplateId) -> bool) {
-        self.formatters.retain(keep);
-    }
-
-    /// One message for one alert, or one digest for several.
-    pub fn format(&mut self, t: &TemplatePlan, alerts: &[Arc<Alert>], now_ms: u64) -> Message {
-        let call = |f: &mut FormatterInstance| -> Result<Message, CallError> {
-            match alerts {
-                [one] => f.format(one, now_ms),
-                many => f.format_digest(many, now_ms),
-            }
-        };
-        if let Some(slot) = &t.formatter
-            && !self.ledger.is_disabled(&slot.plugin.reference)
-        {
-            let (engine, services) = (&self.engine, &self.services);
-            match self.formatters.get(&t.id, slot, || {
-                FormatterInstance::new(
-                    engine,
-                    &t.id,
-                    slot.plugin.clone(),
-                    &slot.params,
-                    services,
-                    t.limits,
-                )
-            }) {
-                Ok(f) => match call(f) {
-                    Ok(message) => return message,
-                    Err(trap) => {
-                        self.ledger.record(
-                            &slot.plugin.reference,
-                            slot.plugin.kind,
-                            t.id.as_str(),
-                            &trap.to_string(),
-                        );
-                        self.formatters.poison(&t.id);
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(template = %t.id, %error, "Formatter unavailable; using plain text.")
-                }
-            }
-        }
-        plain_digest(alerts)
-    }
-}
-
-fn plain_digest(alerts: &[Arc<Alert>]) -> Message {
-    match alerts {
-        [one] => plain(one),
-        many => {
-            let lines: Vec<String> = many.iter().map(|a| plain(a).body).collect();
-            Message {
-                title: format!("{} alerts", many.len()),
-                body: lines.join("\n"),
-                markup: Markup::Plain,
-            }
+/// The deliveries for `fired` (template index, alert), in order.
+pub fn format(
+    pool: &mut InstancePool,
+    plan: &Plan,
+    fired: Vec<(u32, Arc<Alert>)>,
+    now_ms: impl Fn(&Alert) -> u64,
+) -> Vec<Arc<Delivery>> {
+    let mut by_template: Vec<(u32, Vec<Arc<Alert>>)> = Vec::new();
+    for (t, alert) in fired {
+        match by_template.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, list)) if plan.templates[t as usize].digest => list.push(alert),
+            _ => by_template.push((t, vec![alert])),
         }
     }
+    by_template
+        .into_iter()
+        .map(|(t, alerts)| {
+            let tp = &plan.templates[t as usize];
+            let last = alerts[alerts.len() - 1].clone();
+            let rule = tp.formatter.as_ref().map(|slot| RuleRef { template: &tp.id, slot, limits: tp.limits });
+            let message = pool.format(rule, &alerts, now_ms(&last));
+            Arc::new(Delivery { alert: last, message, channels: tp.channels.clone() })
+        })
+        .collect()
 }

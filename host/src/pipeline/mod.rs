@@ -1,17 +1,20 @@
-//! The pipeline after the sources: route → evaluate → decide → format, and
-//! the hand-off to sinks and the alert log. [`build`] wires the stages with
+//! The pipeline after the sources: [`router`] (market state, route, shard),
+//! then on each [`worker`] thread [`evaluate`] → [`decide`] → [`format`] →
+//! [`deliver`] (the hand-off to sinks and the alert log). [`build`] wires the stages with
 //! bounded channels; nothing is dropped: a full channel makes the stage
 //! before it wait, and the wait shows in `klaxon_stage_wait_seconds`.
 
 pub mod build;
 pub mod decide;
+pub mod deliver;
 pub mod evaluate;
 pub mod format;
-pub mod instances;
 pub mod plan;
 pub mod route;
+pub mod router;
 pub mod stats;
 mod wait;
+pub mod worker;
 
 pub use build::{Pipeline, PipelineParts};
 pub use plan::{Plan, PluginLibrary, build_plan};

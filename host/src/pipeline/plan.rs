@@ -37,6 +37,34 @@ pub struct TemplatePlan {
     pub digest: bool,
     pub channels: Arc<[String]>,
     pub limits: Limits,
+    pub counters: TemplateCounters,
+}
+
+/// A template's metric series, looked up once per plan instead of hashing
+/// the template label on every event.
+#[derive(Debug)]
+pub struct TemplateCounters {
+    pub evaluations: prometheus::IntCounter,
+    pub fired: prometheus::IntCounter,
+    pub suppressed: prometheus::IntCounter,
+    template: Arc<str>,
+}
+
+impl TemplateCounters {
+    fn new(template: &str) -> TemplateCounters {
+        let m = metrics();
+        TemplateCounters {
+            evaluations: m.evaluations.with_label_values(&[template]),
+            fired: m.alerts.with_label_values(&[template, "fired"]),
+            suppressed: m.alerts.with_label_values(&[template, "suppressed"]),
+            template: Arc::from(template),
+        }
+    }
+
+    /// `klaxon_alerts_suppressed_total` for one bounded reason class.
+    pub fn suppressed_by(&self, class: &'static str) -> prometheus::IntCounter {
+        metrics().alerts_suppressed.with_label_values(&[&self.template, class])
+    }
 }
 
 /// Everything the router and workers need for one config generation.
@@ -49,6 +77,17 @@ pub struct Plan {
 impl Plan {
     pub fn empty() -> Plan {
         Plan { generation: 0, templates: Vec::new(), routes: RouteIndex::default() }
+    }
+
+    /// Whether some template of this plan runs `template`'s rule on
+    /// `plugin` in `domain` (so a worker keeps that rule built).
+    pub fn uses(&self, template: &TemplateId, plugin: &crate::plugins::PluginRef, domain: &Domain) -> bool {
+        self.templates.iter().filter(|t| &t.id == template).any(|t| {
+            [Some(&t.filter), t.cooldown.as_ref(), t.formatter.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|s| &s.plugin.reference == plugin && &s.domain == domain)
+        })
     }
 }
 
@@ -205,6 +244,7 @@ fn plan_template(
                 digest: t.digest,
                 channels: t.channels.iter().cloned().collect(),
                 limits,
+                counters: TemplateCounters::new(name),
             })
         }
         _ => Err(issues),

@@ -58,6 +58,9 @@ pub struct CallSpec<'a> {
     pub now_ms: u64,
     /// The templates the call serves, by entry index (see `host.scope`).
     pub scopes: &'a [TemplateId],
+    /// The host clock per entry, when entries differ in time (decide
+    /// items of a replay); empty means `now_ms` for all.
+    pub times: &'a [u64],
 }
 
 /// Perform one guest call.
@@ -66,7 +69,7 @@ pub(crate) fn guest<T>(
     spec: &CallSpec<'_>,
     call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, CallError> {
-    store.data_mut().begin_call(spec.now_ms, spec.scopes);
+    store.data_mut().begin_call(spec.now_ms, spec.scopes, spec.times);
     store.set_epoch_deadline(budget_ticks(spec.budget));
     let result = call(store);
     let state = store.data_mut();

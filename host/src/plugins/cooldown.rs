@@ -16,6 +16,8 @@ pub struct DecideItem<'a> {
     pub pass: &'a Pass,
     pub event: &'a Event,
     pub history: &'a History,
+    /// Host clock for this item (its event's time in replay).
+    pub now_ms: u64,
 }
 
 /// Items one rule budget covers before the call's budget grows.
@@ -29,14 +31,11 @@ fn cooldown_policies(exports: &Exports) -> &policies::Guest {
 }
 
 impl Instance {
-    /// Decide `items` (in order, one decision each).
-    pub fn decide_batch(
-        &mut self,
-        items: &[DecideItem<'_>],
-        now_ms: u64,
-    ) -> Result<Vec<Decision>, CallError> {
+    /// Decide `items` (in order, one decision each), each on its own clock.
+    pub fn decide_batch(&mut self, items: &[DecideItem<'_>]) -> Result<Vec<Decision>, CallError> {
         let mut list = Vec::with_capacity(items.len());
         let mut scopes = Vec::with_capacity(items.len());
+        let times: Vec<u64> = items.iter().map(|i| i.now_ms).collect();
         let mut budget = std::time::Duration::ZERO;
         for item in items {
             let rule = self.rule(item.template)?;
@@ -49,7 +48,8 @@ impl Instance {
             scopes.push(item.template.clone());
         }
         let budget = budget * (1 + items.len() / ITEMS_PER_BUDGET) as u32;
-        let spec = self.spec(budget, now_ms, &scopes);
+        let now_ms = times.iter().copied().max().unwrap_or_default();
+        let spec = super::call::CallSpec { times: &times, ..self.spec(budget, now_ms, &scopes) };
         let exports = cooldown_policies(&self.exports);
         let answers: Vec<wit::Decision> =
             call::guest(&mut self.store, &spec, |s| exports.call_decide_batch(s, &list))?;

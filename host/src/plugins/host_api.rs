@@ -42,6 +42,8 @@ pub struct HostState {
     pub(crate) logs_this_call: u32,
     /// The templates the current call may act for, by entry index.
     pub(crate) scopes: Vec<TemplateId>,
+    /// The host clock of each entry of `scopes`, if they differ.
+    pub(crate) times: Vec<u64>,
     /// The entry of `scopes` host calls act for now.
     pub(crate) current: Option<usize>,
     /// What the guest's panic hook reported before trapping.
@@ -63,6 +65,7 @@ impl HostState {
             limits,
             logs_this_call: 0,
             scopes: Vec::new(),
+            times: Vec::new(),
             current: None,
             panic: None,
             guest_error: None,
@@ -88,8 +91,10 @@ impl HostState {
     }
 
     /// Reset the per-call state: clock, log budget, scope table.
-    pub(crate) fn begin_call(&mut self, now_ms: u64, scopes: &[TemplateId]) {
+    pub(crate) fn begin_call(&mut self, now_ms: u64, scopes: &[TemplateId], times: &[u64]) {
         self.now_ms = now_ms;
+        self.times.clear();
+        self.times.extend_from_slice(times);
         self.logs_this_call = 0;
         self.scopes.clear();
         self.scopes.extend_from_slice(scopes);
@@ -132,6 +137,9 @@ impl Host for HostState {
         let index = index as usize;
         if index < self.scopes.len() {
             self.current = Some(index);
+            if let Some(&now) = self.times.get(index) {
+                self.now_ms = now;
+            }
         } else {
             self.current = None;
             self.guest_error.get_or_insert_with(|| {

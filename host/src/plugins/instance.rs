@@ -83,7 +83,7 @@ impl Instance {
         let mut store = Store::new(&engine.engine, state);
         store.limiter(|s| &mut s.limits);
         // Instantiation runs guest start code too; it gets one rule's budget.
-        let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[] };
+        let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
         let exports = call::guest(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(
             |e| PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() },
         )?;
@@ -91,7 +91,7 @@ impl Instance {
     }
 
     pub(crate) fn spec<'a>(&self, budget: Duration, now_ms: u64, scopes: &'a [TemplateId]) -> CallSpec<'a> {
-        CallSpec { budget, memory_bytes: self.memory_bytes, now_ms, scopes }
+        CallSpec { budget, memory_bytes: self.memory_bytes, now_ms, scopes, times: &[] }
     }
 
     /// Whether `template` has a rule here built from `params`.

@@ -176,10 +176,10 @@ impl InstancePool {
 
     /// Decide every job, in order: the policy's answer, or the template's
     /// default cooldown when it has no policy or the policy fails.
-    pub fn decide(&mut self, jobs: &[DecideJob<'_>], now_ms: u64) -> Vec<Decision> {
+    pub fn decide(&mut self, jobs: &[DecideJob<'_>]) -> Vec<Decision> {
         let mut answers: Vec<Option<Decision>> = vec![None; jobs.len()];
         for group in group_by_key(jobs.iter().map(|j| j.rule.as_ref())) {
-            self.decide_group(jobs, &group, now_ms, &mut answers);
+            self.decide_group(jobs, &group, &mut answers);
         }
         answers
             .into_iter()
@@ -187,17 +187,17 @@ impl InstancePool {
             .map(|(answer, j)| {
                 answer.unwrap_or_else(|| {
                     let severity = j.item.pass.severity;
-                    fallback::default_decision(j.item.history, j.default_cooldown_ms, severity, now_ms)
+                    fallback::default_decision(j.item.history, j.default_cooldown_ms, severity, j.item.now_ms)
                 })
             })
             .collect()
     }
 
-    fn decide_group(&mut self, jobs: &[DecideJob<'_>], group: &[usize], now_ms: u64, answers: &mut [Option<Decision>]) {
+    fn decide_group(&mut self, jobs: &[DecideJob<'_>], group: &[usize], answers: &mut [Option<Decision>]) {
         let rules: Vec<RuleRef<'_>> = group.iter().filter_map(|&j| jobs[j].rule).collect();
         let Some((instance, live)) = self.prepare(&rules) else { return };
         let items: Vec<DecideItem<'_>> = live.iter().map(|&i| jobs[group[i]].item).collect();
-        match instance.decide_batch(&items, now_ms) {
+        match instance.decide_batch(&items) {
             Ok(decisions) => {
                 for (&i, d) in live.iter().zip(decisions) {
                     answers[group[i]] = Some(d);
@@ -214,7 +214,7 @@ impl InstancePool {
                 }
                 // Someone in the batch failed: each alone finds out who.
                 for &i in &live {
-                    self.decide_group(jobs, &[group[i]], now_ms, answers);
+                    self.decide_group(jobs, &[group[i]], answers);
                 }
             }
         }

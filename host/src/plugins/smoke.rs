@@ -32,8 +32,8 @@ pub fn smoke(engine: &PluginEngine, rule: RuleRef<'_>, services: &HostServices) 
         }
         PluginKind::Cooldown => {
             let pass = smoke_pass();
-            let item = DecideItem { template, pass: &pass, event: &event, history: &History::default() };
-            instance.decide_batch(&[item], 1).map_err(failed)?;
+            let item = DecideItem { template, pass: &pass, event: &event, history: &History::default(), now_ms: 1 };
+            instance.decide_batch(&[item]).map_err(failed)?;
         }
         PluginKind::Formatter => {
             let alert = smoke_alert(template, event);

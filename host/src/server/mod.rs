@@ -51,7 +51,7 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
         .ledger
         .disabled()
         .iter()
-        .map(|(p, n)| format!("{p} disabled after {n} traps"))
+        .map(|(t, p, n)| format!("template {t} quarantined on {p} after {n} failures"))
         .collect();
     degraded.extend(
         links

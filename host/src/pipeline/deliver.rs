@@ -1,0 +1,62 @@
+//! The hand-off at the end of a worker's run: every decided alert (fired or
+//! suppressed, with its reason) to the alert log, and every message to the
+//! queues of its template's channels. Both are bounded channels; a full one
+//! makes the worker wait, and the wait shows in `klaxon_stage_wait_seconds`.
+
+use std::sync::Arc;
+
+use crate::alert::{Alert, Delivery};
+
+use super::plan::Plan;
+use super::stats::RunStats;
+use super::wait;
+use super::worker::WorkerOutputs;
+
+/// Count and log every alert; returns the fired ones for formatting.
+pub fn log_alerts(
+    outputs: &WorkerOutputs,
+    plan: &Plan,
+    stats: &RunStats,
+    alerts: Vec<(u32, Arc<Alert>)>,
+) -> Vec<(u32, Arc<Alert>)> {
+    let mut fired = Vec::new();
+    for (t, alert) in alerts {
+        let counters = &plan.templates[t as usize].counters;
+        match alert.suppress_reason() {
+            None => {
+                counters.fired.inc();
+                RunStats::add(&stats.fired, 1);
+                fired.push((t, alert.clone()));
+            }
+            Some(reason) => {
+                counters.suppressed.inc();
+                counters.suppressed_by(reason_class(reason)).inc();
+                stats.suppressed(reason);
+            }
+        }
+        if wait::blocking_send(&outputs.alerts, alert, "alert_log").is_err() {
+            tracing::error!("Alert log writer is gone; alert not logged.");
+        }
+    }
+    fired
+}
+
+/// Queue each message on its template's channels.
+pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
+    for delivery in deliveries {
+        for channel in delivery.channels.iter() {
+            if let Some(tx) = outputs.sinks.get(channel)
+                && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()
+            {
+                tracing::error!(channel, "Sink is gone; message not delivered.");
+            }
+        }
+    }
+}
+
+/// A bounded label for a suppression: whether the template's default
+/// cooldown or its policy held the alert back. The policy's own words go to
+/// the alert log, never into a metric label.
+fn reason_class(reason: &str) -> &'static str {
+    if reason.starts_with("default cooldown") { "default_cooldown" } else { "policy" }
+}
