@@ -1,25 +1,48 @@
 //! `klaxon bench`: what the plugin path costs, against the same rules
 //! compiled natively, measured in one run so the ratios are comparable.
 //!
-//! Three measurements, all over the same seeded synthetic market:
-//! 1. **pipeline**: the real threaded pipeline (route, market state,
-//!    evaluate, decide, format, alert log) with N stock `amount-threshold`
-//!    templates, in events/s;
-//! 2. **hot loop**: market state + routing + filtering on one thread, once
-//!    with the WASM filters (column batches) and once with the same rules as
-//!    native closures; events/s, ns/event and their ratio;
-//! 3. **per evaluation**: one filter over prepared columns on the batch
-//!    path, on the single-event path, and natively, in ns per event.
+//! All over the same seeded synthetic market, the bench's own data:
+//! 1. [`filters`]: one `amount-threshold` rule on the column path at batch
+//!    sizes 1, 16, 64 and 1024 and on the single-event path; 1, 100 and
+//!    1,000 rules in one shared instance at batch 64; the hot loop (market
+//!    state + routing + 100 filters on one thread); each beside the same
+//!    rule as a native closure, with the ratio;
+//! 2. [`footprint`]: 1,000 templates of 1,000 owners on the stock plugins,
+//!    built on 2 workers: RSS after instantiation and time per template;
+//! 3. [`pipeline`]: the real threaded pipeline (route, market state,
+//!    evaluate, decide, format, alert log) with 100 and 1,000 templates, in
+//!    events/s.
 //!
 //! Figures are medians of `--rounds` repetitions. Nothing here asserts a
 //! time; tests check behaviour, this reports.
 
-mod measure;
+mod filters;
+mod footprint;
 mod native;
+mod pipeline;
+mod setup;
 
 use std::time::Duration;
 
-pub use measure::{BenchArgs, run};
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Synthetic events per round.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: usize,
+    /// Repetitions; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let data = setup::market_data(args.events, args.seed);
+    println!("klaxon bench: {} synthetic events, medians of {} rounds", args.events, args.rounds);
+    filters::run(&args, &data)?;
+    footprint::run(1000, 2).await?;
+    pipeline::run(&args, &data).await
+}
 
 /// Median of measured durations divided by `per`, in nanoseconds.
 fn median_ns(mut samples: Vec<Duration>, per: u64) -> f64 {

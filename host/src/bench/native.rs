@@ -1,31 +1,28 @@
 //! The stock `amount-threshold` rule compiled natively, for comparison. It
-//! builds the same `Pass` the plugin builds for a passing row, so both sides
-//! pay for their results the same way.
+//! reads the same columns the plugin declares (kind and notional) and builds
+//! the same kind of `Pass` for a passing row, so both sides pay for their
+//! results the same way.
 
 use crate::alert::{Pass, Severity};
-use crate::event::Sym;
+use crate::event::{EventKind, Sym};
 
-/// `notional >= min_notional_usd` over the notional column.
-pub fn amount_threshold(
-    notional: &[f64],
-    symbols: &[u32],
-    min_notional_usd: f64,
-    out: &mut Vec<(usize, Pass)>,
-) {
-    for (row, &n) in notional.iter().enumerate() {
-        if n >= min_notional_usd {
-            let symbol =
-                Sym::from_id(symbols[row]).map(|s| s.name().to_string()).unwrap_or_default();
-            out.push((
-                row,
-                Pass {
-                    title: format!("Large trade on {symbol}"),
-                    alert_key: symbol,
-                    severity: Severity::Warning,
-                    value: n,
-                    fields: vec![("notional".into(), format!("{n:.0}"))],
-                },
-            ));
+/// `kind != book-top && notional >= min_notional_usd` over the columns.
+pub fn amount_threshold(kinds: &[u8], notional: &[f64], symbols: &[u32], min: f64, out: &mut Vec<(usize, Pass)>) {
+    for (row, (&kind, &n)) in kinds.iter().zip(notional).enumerate() {
+        if kind != EventKind::BookTop as u8 && n >= min {
+            out.push((row, pass(symbols[row], n)));
         }
+    }
+}
+
+#[inline(never)]
+fn pass(symbol: u32, notional: f64) -> Pass {
+    let symbol = Sym::from_id(symbol).map(|s| s.name().to_string()).unwrap_or_default();
+    Pass {
+        title: format!("Large trade on {symbol}"),
+        alert_key: symbol,
+        severity: Severity::Warning,
+        value: notional,
+        fields: vec![("notional".into(), format!("{notional:.0}"))],
     }
 }
