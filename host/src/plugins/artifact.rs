@@ -105,8 +105,8 @@ mod tests {
 
     use super::*;
     use crate::plugins::load::content_version;
-    use crate::plugins::tests::{GENEROUS, loaded_on, services, template, trade, wasm};
-    use crate::plugins::{PluginEngine, PluginKind, RuntimeConfig};
+    use crate::plugins::tests::{GENEROUS, services, template, trade, wasm};
+    use crate::plugins::{PluginEngine, PluginKind, RuntimeConfig, load};
 
     const PLUGIN: &str = "amount-threshold";
 
@@ -129,18 +129,13 @@ mod tests {
 
     /// Load through `engine` and make one call, so "loads" means "works".
     fn load_and_call(engine: &PluginEngine) {
-        let plugin = loaded_on(engine, PLUGIN, PluginKind::Filter);
-        let mut f = crate::plugins::filter::FilterInstance::new(
-            engine,
-            &template(),
-            plugin,
-            r#"{"min_notional_usd": 100}"#,
-            &services(),
-            GENEROUS,
-        )
-        .expect("configure");
-        let verdict = f
-            .evaluate(&trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1)
+        let plugin = load::load(engine, PLUGIN, "test", &wasm(PLUGIN), PluginKind::Filter).expect("load");
+        let mut i = crate::plugins::Instance::new(engine, plugin, &services(), 16 << 20, GENEROUS.call_budget)
+            .expect("instantiate");
+        let t = template("artifact");
+        i.add_rule(&t, &std::sync::Arc::from(r#"{"min_notional_usd": 100}"#), GENEROUS).expect("configure");
+        let verdict = i
+            .evaluate(&t, &trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1)
             .expect("evaluate");
         assert!(matches!(verdict, crate::plugins::filter::Verdict::Pass(_)), "{verdict:?}");
     }

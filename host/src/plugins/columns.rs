@@ -165,6 +165,16 @@ impl Columns {
     pub fn notional_usd(&self) -> &[f64] {
         &self.batch.notional_usd
     }
+
+    /// Kind codes of the current run, for `bench`.
+    pub fn kinds(&self) -> &[u8] {
+        &self.batch.kinds
+    }
+
+    /// Symbol ids of the current run, for `bench`.
+    pub fn symbol_ids(&self) -> &[u32] {
+        &self.batch.symbol_ids
+    }
 }
 
 /// Every column, so the union of what a set of rules reads is a fold.

@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(kinds, [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter]);
     }
 
-    const KLAXON_IMPORTS: [&str; 2] = ["klaxon:plugin/host@0.1.0", "klaxon:plugin/types@0.1.0"];
+    const KLAXON_IMPORTS: [&str; 2] = ["klaxon:plugin/types@0.2.0", "klaxon:plugin/host@0.2.0"];
 
     #[test]
     fn a_filter_matches_the_filter_world_only() {
@@ -81,19 +81,19 @@ mod tests {
         assert!(v.len() == 12 && v.chars().all(|c| c.is_ascii_hexdigit()), "{v}");
         assert_eq!(i.api_version.as_deref(), Some(API_VERSION));
         assert_eq!(i.imports, KLAXON_IMPORTS);
-        assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
+        assert_eq!(i.exports, ["klaxon:plugin/filter-rules@0.2.0"]);
         assert_all_worlds_checked(&i);
         assert_eq!(matching(&i), [PluginKind::Filter]);
         assert_eq!(
             why_not(&i, PluginKind::Cooldown),
             format!(
-                "plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no export `decide` found"
+                "plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no exported instance named `klaxon:plugin/cooldown-policies@0.2.0`"
             )
         );
         assert_eq!(
             why_not(&i, PluginKind::Formatter),
             format!(
-                "plugin `amount-threshold` {v} (inspect): not a `formatter` component: no export `format` found"
+                "plugin `amount-threshold` {v} (inspect): not a `formatter` component: no exported instance named `klaxon:plugin/formatters@0.2.0`"
             )
         );
     }
@@ -102,12 +102,12 @@ mod tests {
     fn a_cooldown_policy_matches_the_cooldown_world_only() {
         let (i, v) = inspected("fixed");
         assert_eq!(i.imports, KLAXON_IMPORTS);
-        assert_eq!(i.exports, ["configure", "decide"]);
+        assert_eq!(i.exports, ["klaxon:plugin/cooldown-policies@0.2.0"]);
         assert_eq!(matching(&i), [PluginKind::Cooldown]);
         assert_eq!(
             why_not(&i, PluginKind::Filter),
             format!(
-                "plugin `fixed` {v} (inspect): not a `filter` component: no export `evaluate` found"
+                "plugin `fixed` {v} (inspect): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
     }
@@ -115,14 +115,13 @@ mod tests {
     #[test]
     fn a_formatter_matches_the_formatter_world_only() {
         let (i, v) = inspected("plain");
-        // `plain` makes no host calls, so it imports only the shared types.
-        assert_eq!(i.imports, ["klaxon:plugin/types@0.1.0"]);
-        assert_eq!(i.exports, ["configure", "format", "format-digest"]);
+        assert_eq!(i.imports, KLAXON_IMPORTS);
+        assert_eq!(i.exports, ["klaxon:plugin/formatters@0.2.0"]);
         assert_eq!(matching(&i), [PluginKind::Formatter]);
         assert_eq!(
             why_not(&i, PluginKind::Filter),
             format!(
-                "plugin `plain` {v} (inspect): not a `filter` component: no export `evaluate` found"
+                "plugin `plain` {v} (inspect): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
     }
@@ -141,7 +140,7 @@ mod tests {
             i.imports
         );
         // It has the filter's exports; only its imports are wrong.
-        assert_eq!(i.exports, ["configure", "evaluate", "evaluate-batch"]);
+        assert_eq!(i.exports, ["klaxon:plugin/filter-rules@0.2.0"]);
         assert_all_worlds_checked(&i);
         assert!(matching(&i).is_empty());
         for kind in [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter] {
@@ -155,6 +154,19 @@ mod tests {
             assert!(reason.contains("`wasi:filesystem/types@0.2."), "{reason}");
             assert!(reason.contains("`wasi:filesystem/preopens@0.2."), "{reason}");
             assert!(reason.contains("which this host does not provide (it links only `klaxon:plugin`, no WASI): component imports instance `wasi:"), "{reason}");
+        }
+    }
+
+    /// A component built against 0.1 matches no world, and each reason
+    /// names the version it was built for.
+    #[test]
+    fn a_0_1_component_is_named_as_such() {
+        let (i, _) = inspected("abi-v0-1");
+        assert_eq!(i.api_version.as_deref(), Some("0.1.0"));
+        assert!(matching(&i).is_empty());
+        for kind in [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter] {
+            let reason = why_not(&i, kind);
+            assert!(reason.contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"), "{reason}");
         }
     }
 
