@@ -1,18 +1,22 @@
 //! What a filter sees: one event ([`Event`]); the host's market context
 //! for its symbol is in `market.rs`.
 //!
-//! An [`Event`] is a borrowed, `Copy` view. On the single-event path it points
-//! into the record the host sent; on the batch path it is assembled from one
-//! row of the columns, and symbol and account are interned ids that resolve
-//! to names only when the plugin asks ([`Symbol::name`], [`Account::name`]).
-//! The columns carry no event id, venue or transaction hash, so those read
-//! as `None` on the batch path; a filter that needs them must say so in its
-//! docs (the host calls `evaluate-batch` whenever it has more than one event).
+//! An [`Event`] is a two-word `Copy` view of one row of the columns the
+//! host sent, read in place: on the batch path the batch's columns, on the
+//! single-event path one-row columns over the record's fields, so both
+//! paths run the same accessors over the same data. Venue, symbol and
+//! account are interned ids that resolve to names only when the plugin
+//! asks ([`Symbol::name`], [`Account::name`]), once per id per instance.
+//!
+//! Every accessor reads one column; reading a column the rule did not
+//! declare in [`Filter::columns`](crate::Filter::columns) panics, naming it.
 
 use std::fmt;
 
 use serde::Deserialize;
 
+use crate::batch::{Cols, at, at_str};
+use crate::columns::Columns;
 use crate::names;
 
 /// What happened on the venue.
@@ -155,236 +159,314 @@ impl Direction {
     }
 }
 
-/// The event's symbol: a name, or an interned id that resolves on demand.
-#[derive(Clone, Copy)]
-pub struct Symbol<'a>(NameRef<'a>);
+impl EventKind {
+    /// The kind of a WIT code (its position in `event-kind`), if valid.
+    pub const fn from_code(code: u8) -> Option<EventKind> {
+        match code {
+            0 => Some(EventKind::Trade),
+            1 => Some(EventKind::Swap),
+            2 => Some(EventKind::PerpFill),
+            3 => Some(EventKind::Liquidation),
+            4 => Some(EventKind::BookTop),
+            _ => None,
+        }
+    }
+
+    /// The WIT code: the kind's position in `event-kind`.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl EventKinds {
+    /// Membership of a WIT kind code (as in [`Batch::kind_codes`](crate::Batch::kind_codes));
+    /// an unknown code is never a member.
+    #[inline(always)]
+    pub const fn contains_code(self, code: u8) -> bool {
+        code < 8 && self.0 & (1 << code) != 0
+    }
+}
+
+impl Side {
+    /// The side of a WIT code; anything unknown reads `Unknown`.
+    #[inline(always)]
+    pub const fn from_code(code: u8) -> Side {
+        match code {
+            0 => Side::Buy,
+            1 => Side::Sell,
+            _ => Side::Unknown,
+        }
+    }
+}
+
+impl Direction {
+    /// The direction of a WIT code; anything unknown reads `None`.
+    #[inline(always)]
+    pub const fn from_code(code: u8) -> Direction {
+        match code {
+            1 => Direction::OpenLong,
+            2 => Direction::CloseLong,
+            3 => Direction::OpenShort,
+            4 => Direction::CloseShort,
+            _ => Direction::None,
+        }
+    }
+}
+
+/// The event's venue, as an interned id (e.g. `binance-spot`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Venue(u32);
+
+/// The event's symbol, as an interned id (`BTCUSDT`, `PEPE/WETH`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Symbol(u32);
 
 /// The event's account (trader, maker or wallet), if the venue exposes one.
-#[derive(Clone, Copy)]
-pub struct Account<'a>(Option<NameRef<'a>>);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Account(u32);
 
-#[derive(Clone, Copy)]
-enum NameRef<'a> {
-    Name(&'a str),
-    Id(u32),
-}
-
-impl<'a> Symbol<'a> {
-    pub const fn new(name: &'a str) -> Symbol<'a> {
-        Symbol(NameRef::Name(name))
+impl Venue {
+    /// The interned id; stable for the life of the host, so a plugin may key
+    /// its own caches by it.
+    pub const fn id(self) -> u32 {
+        self.0
     }
 
-    #[inline(always)]
-    pub(crate) const fn from_id(id: u32) -> Symbol<'a> {
-        Symbol(NameRef::Id(id))
-    }
-
-    /// The symbol's name (`BTCUSDT`). On the batch path the first call per
-    /// id asks the host; later calls in the same instance hit a cache.
-    pub fn name(&self) -> &'a str {
-        match self.0 {
-            NameRef::Name(name) => name,
-            NameRef::Id(id) => names::symbol(id),
-        }
-    }
-
-    /// The interned id on the batch path, `None` on the single-event path.
-    /// Stable for the life of the host, so a plugin may key its own caches
-    /// by it.
-    pub fn id(&self) -> Option<u32> {
-        match self.0 {
-            NameRef::Name(_) => None,
-            NameRef::Id(id) => Some(id),
-        }
+    /// The venue's name; the first call per id asks the host, later calls in
+    /// the same instance hit a cache. Empty if the host knows no venue.
+    pub fn name(self) -> &'static str {
+        names::name(self.0).unwrap_or("")
     }
 }
 
-impl<'a> Account<'a> {
-    pub const NONE: Account<'static> = Account(None);
-
-    pub const fn new(name: &'a str) -> Account<'a> {
-        Account(Some(NameRef::Name(name)))
+impl Symbol {
+    /// The interned id; stable for the life of the host.
+    pub const fn id(self) -> u32 {
+        self.0
     }
 
-    pub(crate) const fn from_option(name: Option<&'a str>) -> Account<'a> {
-        match name {
-            Some(name) => Account(Some(NameRef::Name(name))),
-            None => Account(None),
-        }
+    /// The symbol's name (`BTCUSDT`), resolved lazily and cached like
+    /// [`Venue::name`].
+    pub fn name(self) -> &'static str {
+        names::name(self.0).unwrap_or("")
     }
+}
 
-    /// Id 0 means "no account", as in the WIT.
-    #[inline(always)]
-    pub(crate) const fn from_id(id: u32) -> Account<'a> {
-        if id == 0 { Account(None) } else { Account(Some(NameRef::Id(id))) }
-    }
-
+impl Account {
     /// Whether the event has an account (no host call needed).
-    pub fn is_some(&self) -> bool {
-        self.0.is_some()
+    pub const fn is_some(self) -> bool {
+        self.0 != 0
+    }
+
+    /// The interned id (never 0), `None` without an account.
+    pub const fn id(self) -> Option<u32> {
+        if self.0 == 0 { None } else { Some(self.0) }
     }
 
     /// The account's name (an address or user id), resolved lazily and
-    /// cached like [`Symbol::name`].
-    pub fn name(&self) -> Option<&'a str> {
-        match self.0? {
-            NameRef::Name(name) => Some(name),
-            NameRef::Id(id) => names::account(id),
-        }
-    }
-
-    /// The interned id on the batch path (never 0), `None` otherwise.
-    pub fn id(&self) -> Option<u32> {
-        match self.0? {
-            NameRef::Name(_) => None,
-            NameRef::Id(id) => Some(id),
-        }
+    /// cached like [`Venue::name`].
+    pub fn name(self) -> Option<&'static str> {
+        if self.0 == 0 { None } else { names::name(self.0) }
     }
 }
 
-impl fmt::Debug for Symbol<'_> {
+impl fmt::Debug for Venue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Venue(#{})", self.0)
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Symbol(#{})", self.0)
+    }
+}
+
+impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            NameRef::Name(name) => write!(f, "{name:?}"),
-            NameRef::Id(id) => write!(f, "#{id}"),
+            0 => f.write_str("Account(none)"),
+            id => write!(f, "Account(#{id})"),
         }
     }
 }
 
-impl fmt::Debug for Account<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            None => f.write_str("None"),
-            Some(NameRef::Name(name)) => write!(f, "{name:?}"),
-            Some(NameRef::Id(id)) => write!(f, "#{id}"),
-        }
-    }
-}
-
-impl fmt::Display for Symbol<'_> {
+impl fmt::Display for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-/// One normalized event, borrowed. Fields the batch columns do not carry
-/// (`id`, `venue`, `tx_hash`) are `None` there.
-#[derive(Debug, Clone, Copy)]
+impl fmt::Display for Venue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One normalized event: a `Copy` view of one row of the host's columns
+/// (two words; nothing is copied or allocated). Each accessor reads one
+/// column, which the rule must have declared in
+/// [`Filter::columns`](crate::Filter::columns).
+#[derive(Clone, Copy)]
 pub struct Event<'a> {
-    pub kind: EventKind,
-    pub symbol: Symbol<'a>,
-    pub account: Account<'a>,
-    /// Execution price in quote units (for book-top: the mid price).
-    pub price: f64,
-    /// Size in base units.
-    pub size: f64,
-    /// USD value of the event, when the host could determine it.
-    pub notional_usd: Option<f64>,
-    pub side: Side,
-    /// Perp fills: open/close direction.
-    pub direction: Direction,
-    /// Perp fills: realized PnL of a closing fill, in quote units.
-    pub closed_pnl: Option<f64>,
-    /// Time the venue stamped on the event, unix milliseconds.
-    pub exchange_time_ms: u64,
-    /// Dedup id (`binance:BTCUSDT:a:12345`); `None` on the batch path.
-    pub id: Option<&'a str>,
-    /// Venue name as configured (`binance-spot`); `None` on the batch path.
-    pub venue: Option<&'a str>,
-    /// On-chain transaction hash; `None` on the batch path or off-chain.
-    pub tx_hash: Option<&'a str>,
+    pub(crate) cols: &'a Cols<'a>,
+    pub(crate) row: usize,
 }
 
 impl<'a> Event<'a> {
-    /// An event of `kind` on `symbol` with everything else zero or absent;
-    /// for tests, chained with the `with_*` methods.
-    pub fn new(kind: EventKind, symbol: &'a str) -> Event<'a> {
-        Event {
-            kind,
-            symbol: Symbol::new(symbol),
-            account: Account(None),
-            price: 0.0,
-            size: 0.0,
-            notional_usd: None,
-            side: Side::Unknown,
-            direction: Direction::None,
-            closed_pnl: None,
-            exchange_time_ms: 0,
-            id: None,
-            venue: None,
-            tx_hash: None,
+    /// The row of the batch (0 on the single-event path).
+    pub fn row(&self) -> usize {
+        self.row
+    }
+
+    /// What happened. Column [`Columns::KIND`].
+    #[inline(always)]
+    pub fn kind(&self) -> EventKind {
+        let code = at(self.cols.kind, self.row, Columns::KIND);
+        match EventKind::from_code(code) {
+            Some(kind) => kind,
+            None => crate::batch::bad_code("event-kind", code),
         }
     }
 
-    /// A trade of `size` at `price`, with `notional_usd = price × size`.
-    pub fn trade(symbol: &'a str, price: f64, size: f64) -> Event<'a> {
-        Event {
-            price,
-            size,
-            notional_usd: Some(price * size),
-            ..Event::new(EventKind::Trade, symbol)
-        }
+    /// Column [`Columns::VENUE`].
+    #[inline(always)]
+    pub fn venue(&self) -> Venue {
+        Venue(at(self.cols.venue, self.row, Columns::VENUE))
     }
 
-    pub fn with_kind(self, kind: EventKind) -> Self {
-        Event { kind, ..self }
-    }
-    pub fn with_notional(self, usd: f64) -> Self {
-        Event { notional_usd: Some(usd), ..self }
-    }
-    pub fn without_notional(self) -> Self {
-        Event { notional_usd: None, ..self }
-    }
-    pub fn with_side(self, side: Side) -> Self {
-        Event { side, ..self }
-    }
-    pub fn with_account(self, account: &'a str) -> Self {
-        Event { account: Account::new(account), ..self }
-    }
-    pub fn with_direction(self, direction: Direction) -> Self {
-        Event { direction, ..self }
-    }
-    pub fn with_closed_pnl(self, pnl: f64) -> Self {
-        Event { closed_pnl: Some(pnl), ..self }
-    }
-    pub fn with_time(self, exchange_time_ms: u64) -> Self {
-        Event { exchange_time_ms, ..self }
-    }
-    pub fn with_venue(self, venue: &'a str) -> Self {
-        Event { venue: Some(venue), ..self }
-    }
-    pub fn with_id(self, id: &'a str) -> Self {
-        Event { id: Some(id), ..self }
-    }
-    pub fn with_tx_hash(self, tx_hash: &'a str) -> Self {
-        Event { tx_hash: Some(tx_hash), ..self }
+    /// Column [`Columns::SYMBOL`].
+    #[inline(always)]
+    pub fn symbol(&self) -> Symbol {
+        Symbol(at(self.cols.symbol, self.row, Columns::SYMBOL))
     }
 
-    /// An owned copy with names resolved (what an [`Alert`](crate::Alert) carries).
+    /// Column [`Columns::ACCOUNT`].
+    #[inline(always)]
+    pub fn account(&self) -> Account {
+        Account(at(self.cols.account, self.row, Columns::ACCOUNT))
+    }
+
+    /// Execution price in quote units (for book-top: the mid price).
+    /// Column [`Columns::PRICE`].
+    #[inline(always)]
+    pub fn price(&self) -> f64 {
+        at(self.cols.price, self.row, Columns::PRICE)
+    }
+
+    /// Size in base units. Column [`Columns::SIZE`].
+    #[inline(always)]
+    pub fn size(&self) -> f64 {
+        at(self.cols.size, self.row, Columns::SIZE)
+    }
+
+    /// USD value of the event, when the host could determine it.
+    /// Column [`Columns::NOTIONAL_USD`].
+    #[inline(always)]
+    pub fn notional_usd(&self) -> Option<f64> {
+        not_nan(at(self.cols.notional, self.row, Columns::NOTIONAL_USD))
+    }
+
+    /// The aggressor's side. Column [`Columns::SIDE`].
+    #[inline(always)]
+    pub fn side(&self) -> Side {
+        Side::from_code(at(self.cols.side, self.row, Columns::SIDE))
+    }
+
+    /// Perp fills: open/close direction. Column [`Columns::DIRECTION`].
+    #[inline(always)]
+    pub fn direction(&self) -> Direction {
+        Direction::from_code(at(self.cols.direction, self.row, Columns::DIRECTION))
+    }
+
+    /// Perp fills: realized PnL of a closing fill, in quote units.
+    /// Column [`Columns::CLOSED_PNL`].
+    #[inline(always)]
+    pub fn closed_pnl(&self) -> Option<f64> {
+        not_nan(at(self.cols.closed_pnl, self.row, Columns::CLOSED_PNL))
+    }
+
+    /// Time the venue stamped on the event, unix milliseconds.
+    /// Column [`Columns::EXCHANGE_TIME`].
+    #[inline(always)]
+    pub fn exchange_time_ms(&self) -> u64 {
+        at(self.cols.time, self.row, Columns::EXCHANGE_TIME)
+    }
+
+    /// Dedup id (`binance:BTCUSDT:a:12345`), if the event has one.
+    /// Column [`Columns::EVENT_ID`] (a string per event: declare it only if you need it).
+    #[inline(always)]
+    pub fn id(&self) -> Option<&'a str> {
+        non_empty(at_str(self.cols.id, self.row, Columns::EVENT_ID))
+    }
+
+    /// On-chain transaction hash, if any. Column [`Columns::TX_HASH`]
+    /// (a string per event: declare it only if you need it).
+    #[inline(always)]
+    pub fn tx_hash(&self) -> Option<&'a str> {
+        non_empty(at_str(self.cols.tx, self.row, Columns::TX_HASH))
+    }
+
+    /// An owned copy of the declared columns, names resolved (undeclared
+    /// ones read as zero / empty / `None`).
     pub fn to_record(&self) -> EventRecord {
+        let d = self.cols.declared;
+        let has = |c| d.contains(c);
         EventRecord {
-            id: self.id.unwrap_or_default().to_owned(),
-            kind: self.kind,
-            venue: self.venue.unwrap_or_default().to_owned(),
-            symbol: self.symbol.name().to_owned(),
-            price: self.price,
-            size: self.size,
-            notional_usd: self.notional_usd,
-            side: self.side,
-            account: self.account.name().map(str::to_owned),
-            tx_hash: self.tx_hash.map(str::to_owned),
-            exchange_time_ms: self.exchange_time_ms,
-            direction: self.direction,
-            closed_pnl: self.closed_pnl,
+            id: if has(Columns::EVENT_ID) {
+                self.id().unwrap_or("").to_owned()
+            } else {
+                String::new()
+            },
+            kind: if has(Columns::KIND) { self.kind() } else { EventKind::Trade },
+            venue: if has(Columns::VENUE) { self.venue().name().to_owned() } else { String::new() },
+            symbol: if has(Columns::SYMBOL) {
+                self.symbol().name().to_owned()
+            } else {
+                String::new()
+            },
+            price: if has(Columns::PRICE) { self.price() } else { 0.0 },
+            size: if has(Columns::SIZE) { self.size() } else { 0.0 },
+            notional_usd: if has(Columns::NOTIONAL_USD) { self.notional_usd() } else { None },
+            side: if has(Columns::SIDE) { self.side() } else { Side::Unknown },
+            account: if has(Columns::ACCOUNT) {
+                self.account().name().map(str::to_owned)
+            } else {
+                None
+            },
+            tx_hash: if has(Columns::TX_HASH) { self.tx_hash().map(str::to_owned) } else { None },
+            exchange_time_ms: if has(Columns::EXCHANGE_TIME) { self.exchange_time_ms() } else { 0 },
+            direction: if has(Columns::DIRECTION) { self.direction() } else { Direction::None },
+            closed_pnl: if has(Columns::CLOSED_PNL) { self.closed_pnl() } else { None },
         }
     }
 }
 
-/// An owned event, as it arrives inside an [`Alert`](crate::Alert).
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event(row {}, {:?})", self.row, self.to_record())
+    }
+}
+
+#[inline(always)]
+pub(crate) fn not_nan(value: f64) -> Option<f64> {
+    if value.is_nan() { None } else { Some(value) }
+}
+
+#[inline(always)]
+fn non_empty(text: &str) -> Option<&str> {
+    if text.is_empty() { None } else { Some(text) }
+}
+
+/// An owned event: what an [`Alert`](crate::Alert) carries, and what tests
+/// build ([`testing`](crate::testing) turns it into the host's record or
+/// columns, interning the names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
+    /// Empty when unknown.
     pub id: String,
     pub kind: EventKind,
+    /// Empty when unknown.
     pub venue: String,
     pub symbol: String,
     pub price: f64,
@@ -399,23 +481,74 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
-    /// A borrowed [`Event`] over this record.
-    pub fn view(&self) -> Event<'_> {
-        Event {
-            kind: self.kind,
-            symbol: Symbol::new(&self.symbol),
-            account: Account::from_option(self.account.as_deref()),
-            price: self.price,
-            size: self.size,
-            notional_usd: self.notional_usd,
-            side: self.side,
-            direction: self.direction,
-            closed_pnl: self.closed_pnl,
-            exchange_time_ms: self.exchange_time_ms,
-            id: (!self.id.is_empty()).then_some(self.id.as_str()),
-            venue: (!self.venue.is_empty()).then_some(self.venue.as_str()),
-            tx_hash: self.tx_hash.as_deref(),
+    /// An event of `kind` on `symbol` with everything else zero or absent;
+    /// chain the `with_*` methods.
+    pub fn new(kind: EventKind, symbol: &str) -> EventRecord {
+        EventRecord {
+            id: String::new(),
+            kind,
+            venue: String::new(),
+            symbol: symbol.to_owned(),
+            price: 0.0,
+            size: 0.0,
+            notional_usd: None,
+            side: Side::Unknown,
+            account: None,
+            tx_hash: None,
+            exchange_time_ms: 0,
+            direction: Direction::None,
+            closed_pnl: None,
         }
+    }
+
+    /// A trade of `size` at `price`, with `notional_usd = price × size`.
+    pub fn trade(symbol: &str, price: f64, size: f64) -> EventRecord {
+        EventRecord {
+            price,
+            size,
+            notional_usd: Some(price * size),
+            ..EventRecord::new(EventKind::Trade, symbol)
+        }
+    }
+
+    pub fn with_kind(self, kind: EventKind) -> Self {
+        EventRecord { kind, ..self }
+    }
+    pub fn with_price(self, price: f64) -> Self {
+        EventRecord { price, ..self }
+    }
+    pub fn with_size(self, size: f64) -> Self {
+        EventRecord { size, ..self }
+    }
+    pub fn with_notional(self, usd: f64) -> Self {
+        EventRecord { notional_usd: Some(usd), ..self }
+    }
+    pub fn without_notional(self) -> Self {
+        EventRecord { notional_usd: None, ..self }
+    }
+    pub fn with_side(self, side: Side) -> Self {
+        EventRecord { side, ..self }
+    }
+    pub fn with_account(self, account: &str) -> Self {
+        EventRecord { account: Some(account.to_owned()), ..self }
+    }
+    pub fn with_direction(self, direction: Direction) -> Self {
+        EventRecord { direction, ..self }
+    }
+    pub fn with_closed_pnl(self, pnl: f64) -> Self {
+        EventRecord { closed_pnl: Some(pnl), ..self }
+    }
+    pub fn with_time(self, exchange_time_ms: u64) -> Self {
+        EventRecord { exchange_time_ms, ..self }
+    }
+    pub fn with_venue(self, venue: &str) -> Self {
+        EventRecord { venue: venue.to_owned(), ..self }
+    }
+    pub fn with_id(self, id: &str) -> Self {
+        EventRecord { id: id.to_owned(), ..self }
+    }
+    pub fn with_tx_hash(self, tx_hash: &str) -> Self {
+        EventRecord { tx_hash: Some(tx_hash.to_owned()), ..self }
     }
 }
 
@@ -429,26 +562,14 @@ mod tests {
         assert!(kinds.contains(EventKind::Trade));
         assert!(kinds.contains(EventKind::PerpFill));
         assert!(!kinds.contains(EventKind::Swap));
+        assert!(kinds.contains_code(2) && !kinds.contains_code(1) && !kinds.contains_code(200));
         assert!(EventKind::ALL.iter().all(|k| EventKinds::ALL.contains(*k)));
+        assert!(EventKind::ALL.iter().all(|k| EventKind::from_code(k.code()) == Some(*k)));
         let parsed: EventKinds =
             serde_json::from_str(r#"["swap", "book-top", "perp_fill"]"#).unwrap();
         assert_eq!(
             parsed,
             EventKinds::of(&[EventKind::Swap, EventKind::BookTop, EventKind::PerpFill])
         );
-    }
-
-    #[test]
-    fn record_round_trips_through_view() {
-        let event = Event::trade("ETH", 2000.0, 3.0)
-            .with_account("0xabc")
-            .with_venue("hyperliquid")
-            .with_id("x:1");
-        let record = event.to_record();
-        assert_eq!(record.notional_usd, Some(6000.0));
-        let view = record.view();
-        assert_eq!(view.symbol.name(), "ETH");
-        assert_eq!(view.account.name(), Some("0xabc"));
-        assert_eq!(view.venue, Some("hyperliquid"));
     }
 }

@@ -1,25 +1,24 @@
-//! Glue between the generated bindings and the author's traits. Not API:
-//! the `export_*!` macros expand to code that calls into this module, and
-//! [`testing`](crate::testing) drives the same functions natively.
+//! The generated WIT bindings and the glue between them and the author's
+//! traits. Everything here is `#[doc(hidden)]` (`klaxon_sdk::__private`):
+//! the export macros and [`testing`](crate::testing) call it; authors never
+//! name it.
 //!
-//! The worlds are generated with `pub_export_macro`: the SDK's own
-//! `component-type` sections then describe imports only, and the full world
-//! (exports included) is emitted by the export macro inside the plugin
-//! crate. So a component claims exactly its own world's exports even if
-//! the SDK was built with several world features (as happens when cargo
-//! unifies features across plugins built in one invocation); the features
-//! only keep the other worlds' type imports out of the component.
+//! Each plugin kind's exported resource (`rule`, `policy`, `formatter`) is
+//! one of the `*Rule` cells below, holding one template's configured value.
+//! wit-bindgen hands resource methods `&self`, so the value sits in a
+//! `RefCell` (calls never nest: the host does not call back into a guest).
 
-use std::borrow::Cow;
 use std::cell::RefCell;
+use std::slice::from_ref;
 
-use serde::de::DeserializeOwned;
-
-use crate::event::{Account, Direction, Event, EventKind, Side, Symbol};
-use crate::market::{Market, MissingFields, WindowStats};
+use crate::batch::{Batch, Cols, Output, Rows};
+use crate::columns::Columns;
+use crate::event::{Direction, EventKind, Side};
+use crate::market::Market;
 use crate::verdict::{Field, Pass, Severity, Verdict};
 use crate::{
-    Alert, CooldownPolicy, Decision, EventRecord, Filter, Formatter, History, Markup, Message,
+    Alert, CooldownPolicy, Decision, Event, EventRecord, Filter, Formatter, History, Markup,
+    Message,
 };
 
 /// The host interface and the shared types, generated once: the per-world
@@ -27,7 +26,7 @@ use crate::{
 /// Rust types and the host wrappers work whichever world is compiled in.
 pub mod base {
     wit_bindgen::generate!({
-        inline: "package klaxon:sdk; world base { import klaxon:plugin/host@0.1.0; import klaxon:plugin/types@0.1.0; }",
+        inline: "package klaxon:sdk; world base { import klaxon:plugin/host@0.2.0; import klaxon:plugin/types@0.2.0; }",
         path: "../wit",
         world: "klaxon:sdk/base",
         generate_all,
@@ -47,8 +46,8 @@ pub mod filter {
         export_macro_name: "__export_filter",
         default_bindings_module: "klaxon_sdk::__private::filter",
         with: {
-            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
-            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
         },
     });
 }
@@ -62,8 +61,8 @@ pub mod cooldown {
         export_macro_name: "__export_cooldown",
         default_bindings_module: "klaxon_sdk::__private::cooldown",
         with: {
-            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
-            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
         },
     });
 }
@@ -77,8 +76,8 @@ pub mod formatter {
         export_macro_name: "__export_formatter",
         default_bindings_module: "klaxon_sdk::__private::formatter",
         with: {
-            "klaxon:plugin/types@0.1.0": super::base::klaxon::plugin::types,
-            "klaxon:plugin/host@0.1.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
+            "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
         },
     });
 }
@@ -89,196 +88,192 @@ pub const API_VERSION_LEN: usize = API_VERSION_BYTES.len();
 /// The WIT types, shared by the three worlds.
 pub use base::klaxon::plugin::types as wit;
 
-/// Where the export macro keeps the configured plugin: one per instance.
-pub type Slot<T> = RefCell<Option<T>>;
-
-const NOT_CONFIGURED: &str = "klaxon-sdk: plugin called before a successful `configure`";
-
-fn configure<T, P: DeserializeOwned>(
-    slot: &Slot<T>,
+fn create<T, P: serde::de::DeserializeOwned>(
     params_json: &str,
     new: impl FnOnce(P) -> Result<T, String>,
-) -> Result<(), String> {
+) -> Result<T, String> {
+    crate::panic::install_hook();
     let params = crate::params::parse_params::<P>(params_json)?;
-    let plugin = new(params)?;
-    *slot.borrow_mut() = Some(plugin);
-    Ok(())
+    new(params)
 }
 
 // ---------------------------------------------------------------- filter
 
-pub fn filter_configure<F: Filter>(slot: &Slot<F>, params_json: &str) -> Result<(), String> {
-    configure(slot, params_json, F::new)
+/// One template's filter rule: the `rule` resource.
+pub struct FilterRule<F> {
+    filter: RefCell<F>,
+    /// What `columns()` declared, with `missing` implied; fixed at create.
+    columns: Columns,
 }
 
+impl<F: Filter> FilterRule<F> {
+    /// The declared columns, as the host is told.
+    pub fn columns(&self) -> Columns {
+        self.columns
+    }
+
+    /// The configured filter.
+    pub fn filter(&self) -> &RefCell<F> {
+        &self.filter
+    }
+}
+
+pub fn filter_create<F: Filter>(params_json: &str) -> Result<FilterRule<F>, String> {
+    let filter = create(params_json, F::new)?;
+    let columns = filter.columns().with_implied();
+    Ok(FilterRule { filter: RefCell::new(filter), columns })
+}
+
+pub fn filter_columns<F: Filter>(rule: &FilterRule<F>) -> wit::Columns {
+    wit::Columns::from_bits_retain(rule.columns.bits())
+}
+
+/// The single-event path: one-row columns over the record's fields, then
+/// the same views (and the same projection) as the batch path.
 pub fn filter_evaluate<F: Filter>(
-    slot: &Slot<F>,
+    rule: &FilterRule<F>,
     event: wit::Event,
     market: wit::Market,
 ) -> wit::Verdict {
-    let mut guard = slot.borrow_mut();
-    let filter = guard.as_mut().expect(NOT_CONFIGURED);
-    let view = Event {
-        kind: kind_from_wit(event.kind),
-        symbol: Symbol::new(&event.symbol),
-        account: Account::from_option(event.account.as_deref()),
-        price: event.price,
-        size: event.size,
-        notional_usd: event.notional_usd,
-        side: side_from_wit(event.side),
-        direction: direction_from_wit(event.direction),
-        closed_pnl: event.closed_pnl,
-        exchange_time_ms: event.exchange_time_ms,
-        id: non_empty(&event.id),
-        venue: non_empty(&event.venue),
-        tx_hash: event.tx_hash.as_deref(),
+    let kind = event.kind as u8;
+    let side = event.side as u8;
+    let direction = event.direction as u8;
+    let notional = event.notional_usd.unwrap_or(f64::NAN);
+    let closed_pnl = event.closed_pnl.unwrap_or(f64::NAN);
+    let tx = event.tx_hash.unwrap_or_default();
+    let missing = market.missing.bits();
+    let (m1, m5, h1) = (&market.window_1m, &market.window_5m, &market.window_1h);
+    let one = Cols {
+        len: 1,
+        declared: Columns::ALL,
+        kind: from_ref(&kind),
+        venue: from_ref(&event.venue_id),
+        symbol: from_ref(&event.symbol_id),
+        account: from_ref(&event.account_id),
+        price: from_ref(&event.price),
+        size: from_ref(&event.size),
+        notional: from_ref(&notional),
+        side: from_ref(&side),
+        direction: from_ref(&direction),
+        closed_pnl: from_ref(&closed_pnl),
+        time: from_ref(&event.exchange_time_ms),
+        id: from_ref(&event.id),
+        tx: from_ref(&tx),
+        last_price: from_ref(&market.last_price),
+        change: [from_ref(&m1.change_pct), from_ref(&m5.change_pct), from_ref(&h1.change_pct)],
+        volume: [from_ref(&m1.volume_usd), from_ref(&m5.volume_usd), from_ref(&h1.volume_usd)],
+        trades: [from_ref(&m1.trades), from_ref(&m5.trades), from_ref(&h1.trades)],
+        best_bid: from_ref(&market.best_bid),
+        best_ask: from_ref(&market.best_ask),
+        missing: from_ref(&missing),
     };
-    let stats = |w: wit::WindowStats| WindowStats {
-        change_pct: w.change_pct,
-        volume_usd: w.volume_usd,
-        trades: Some(w.trades),
-    };
-    let market = Market {
-        last_price: market.last_price,
-        window_1m: stats(market.window_1m),
-        window_5m: stats(market.window_5m),
-        window_1h: stats(market.window_1h),
-        best_bid: market.best_bid,
-        best_ask: market.best_ask,
-        missing: MissingFields::from_bits(market.missing.bits()),
-    };
-    match filter.evaluate(&view, &market) {
+    let cols = one.narrow(rule.columns);
+    let verdict = rule
+        .filter
+        .borrow_mut()
+        .evaluate(&Event { cols: &cols, row: 0 }, &Market { cols: &cols, row: 0 });
+    match verdict {
         Verdict::Reject(reason) => wit::Verdict::Reject(reason.into_owned()),
         Verdict::Pass(pass) => wit::Verdict::Pass(pass_to_wit(pass)),
     }
 }
 
-/// The hot path: walks the columns row by row into `Filter::evaluate`.
-/// A rejected row costs no allocation; names resolve only if asked.
-pub fn filter_evaluate_batch<F: Filter>(
-    slot: &Slot<F>,
-    batch: wit::EventBatch,
-) -> Vec<wit::Passed> {
-    let mut guard = slot.borrow_mut();
-    let filter = guard.as_mut().expect(NOT_CONFIGURED);
-    let n = batch.kinds.len();
-    let b = &batch;
-    let lengths = [
-        b.symbol_ids.len(),
-        b.account_ids.len(),
-        b.prices.len(),
-        b.sizes.len(),
-        b.notional_usd.len(),
-        b.sides.len(),
-        b.directions.len(),
-        b.closed_pnl.len(),
-        b.exchange_time_ms.len(),
-        b.last_price.len(),
-        b.change_1m.len(),
-        b.change_5m.len(),
-        b.change_1h.len(),
-        b.volume_1m.len(),
-        b.volume_5m.len(),
-        b.volume_1h.len(),
-        b.best_bid.len(),
-        b.best_ask.len(),
-        b.missing.len(),
-    ];
-    // A host bug, not an author's: trap rather than judge misaligned rows.
-    assert!(
-        lengths.iter().all(|&len| len == n),
-        "klaxon-sdk: event-batch columns differ in length"
-    );
+/// The host's columns, every row, unchecked (each rule's
+/// [`Cols::narrow`] checks the ones it declared).
+fn batch_cols(b: &wit::EventBatch) -> Cols<'_> {
+    Cols {
+        len: b.len as usize,
+        declared: Columns::ALL,
+        kind: &b.kinds,
+        venue: &b.venue_ids,
+        symbol: &b.symbol_ids,
+        account: &b.account_ids,
+        price: &b.prices,
+        size: &b.sizes,
+        notional: &b.notional_usd,
+        side: &b.sides,
+        direction: &b.directions,
+        closed_pnl: &b.closed_pnl,
+        time: &b.exchange_time_ms,
+        id: &b.event_ids,
+        tx: &b.tx_hashes,
+        last_price: &b.last_price,
+        change: [&b.change_1m, &b.change_5m, &b.change_1h],
+        volume: [&b.volume_1m, &b.volume_5m, &b.volume_1h],
+        trades: [&b.trades_1m, &b.trades_5m, &b.trades_1h],
+        best_bid: &b.best_bid,
+        best_ask: &b.best_ask,
+        missing: &b.missing,
+    }
+}
 
-    // Re-slicing every column to `n` lets the compiler drop the per-row
-    // bounds checks below.
-    let (kinds, symbol_ids, account_ids) = (&b.kinds[..n], &b.symbol_ids[..n], &b.account_ids[..n]);
-    let (prices, sizes, notional) = (&b.prices[..n], &b.sizes[..n], &b.notional_usd[..n]);
-    let (sides, directions, closed_pnl, times) =
-        (&b.sides[..n], &b.directions[..n], &b.closed_pnl[..n], &b.exchange_time_ms[..n]);
-    let (last_price, change_1m, change_5m, change_1h) =
-        (&b.last_price[..n], &b.change_1m[..n], &b.change_5m[..n], &b.change_1h[..n]);
-    let (volume_1m, volume_5m, volume_1h) =
-        (&b.volume_1m[..n], &b.volume_5m[..n], &b.volume_1h[..n]);
-    let (best_bid, best_ask, missing) = (&b.best_bid[..n], &b.best_ask[..n], &b.missing[..n]);
+/// The hot path: for each rule entry `i`, scope host calls to it, then
+/// run the rule over its rows. Passes come out ordered by rule, then row.
+pub fn filter_evaluate_batch<'r, F: Filter>(
+    batch: &wit::EventBatch,
+    rules: impl IntoIterator<Item = (&'r FilterRule<F>, Option<&'r [u32]>)>,
+) -> Vec<wit::RulePass> {
+    let all = batch_cols(batch);
+    let mut passes = Vec::new();
+    for (i, (rule, rows)) in rules.into_iter().enumerate() {
+        let index = i as u32;
+        crate::host::raw::scope(index);
+        let cols = all.narrow(rule.columns);
+        let rows = Rows::checked(rows, all.len);
+        let mut out = Output { rule: index, rows, cursor: 0, next_row: 0, passes: &mut passes };
+        rule.filter.borrow_mut().evaluate_batch(&Batch { cols: &cols }, rows, &mut out);
+    }
+    passes
+}
 
-    let mut passed = Vec::new();
-    for i in 0..n {
-        let event = Event {
-            kind: kind_from_code(kinds[i]),
-            symbol: Symbol::from_id(symbol_ids[i]),
-            account: Account::from_id(account_ids[i]),
-            price: prices[i],
-            size: sizes[i],
-            notional_usd: not_nan(notional[i]),
-            side: side_from_code(sides[i]),
-            direction: direction_from_code(directions[i]),
-            closed_pnl: not_nan(closed_pnl[i]),
-            exchange_time_ms: times[i],
-            id: None,
-            venue: None,
-            tx_hash: None,
-        };
-        let market = Market {
-            last_price: last_price[i],
-            window_1m: WindowStats {
-                change_pct: change_1m[i],
-                volume_usd: volume_1m[i],
-                trades: None,
-            },
-            window_5m: WindowStats {
-                change_pct: change_5m[i],
-                volume_usd: volume_5m[i],
-                trades: None,
-            },
-            window_1h: WindowStats {
-                change_pct: change_1h[i],
-                volume_usd: volume_1h[i],
-                trades: None,
-            },
-            best_bid: best_bid[i],
-            best_ask: best_ask[i],
-            missing: MissingFields::from_bits(missing[i] as _),
-        };
-        match filter.evaluate(&event, &market) {
-            // The common case; matching it apart keeps the drop glue (an
-            // out-of-line call) off the hot path.
-            Verdict::Reject(Cow::Borrowed(_)) => {}
-            Verdict::Reject(Cow::Owned(reason)) => drop(reason),
-            Verdict::Pass(pass) => {
-                passed.push(wit::Passed { row: i as u32, pass: pass_to_wit(pass) })
-            }
+#[cfg(any(feature = "filter", not(target_arch = "wasm32")))]
+mod filter_exports {
+    use super::filter::exports::klaxon::plugin::filter_rules as api;
+    use super::*;
+
+    impl<F: Filter> api::GuestRule for FilterRule<F> {
+        fn create(params_json: String) -> Result<api::Rule, String> {
+            filter_create::<F>(&params_json).map(api::Rule::new)
+        }
+        fn columns(&self) -> wit::Columns {
+            filter_columns(self)
+        }
+        fn evaluate(&self, event: wit::Event, market: wit::Market) -> wit::Verdict {
+            filter_evaluate(self, event, market)
         }
     }
-    passed
-}
 
-/// The record's strings are never absent; an empty one means "unknown".
-fn non_empty(text: &str) -> Option<&str> {
-    if text.is_empty() { None } else { Some(text) }
+    /// `evaluate-batch` as the export macro calls it.
+    pub fn filter_evaluate_rules<F: Filter>(
+        batch: api::EventBatch,
+        rules: Vec<api::RuleRows<'_>>,
+    ) -> Vec<wit::RulePass> {
+        filter_evaluate_batch::<F>(
+            &batch,
+            rules.iter().map(|r| (r.rule.get::<FilterRule<F>>(), r.rows.as_deref())),
+        )
+    }
 }
-
-#[inline(always)]
-fn not_nan(value: f64) -> Option<f64> {
-    if value.is_nan() { None } else { Some(value) }
-}
+#[cfg(any(feature = "filter", not(target_arch = "wasm32")))]
+pub use filter_exports::filter_evaluate_rules;
 
 // -------------------------------------------------------------- cooldown
 
-pub fn cooldown_configure<C: CooldownPolicy>(
-    slot: &Slot<C>,
-    params_json: &str,
-) -> Result<(), String> {
-    configure(slot, params_json, C::new)
+/// One template's cooldown policy: the `policy` resource.
+pub struct CooldownRule<C> {
+    policy: RefCell<C>,
 }
 
+pub fn cooldown_create<C: CooldownPolicy>(params_json: &str) -> Result<CooldownRule<C>, String> {
+    Ok(CooldownRule { policy: RefCell::new(create(params_json, C::new)?) })
+}
+
+/// One decision; the caller has scoped host calls to the item.
 pub fn cooldown_decide<C: CooldownPolicy>(
-    slot: &Slot<C>,
+    rule: &CooldownRule<C>,
     alert: wit::Alert,
     history: wit::History,
 ) -> wit::Decision {
-    let mut guard = slot.borrow_mut();
-    let policy = guard.as_mut().expect(NOT_CONFIGURED);
     let history = History {
         last_fired_ms: history.last_fired_ms,
         last_value: history.last_value,
@@ -286,69 +281,81 @@ pub fn cooldown_decide<C: CooldownPolicy>(
         fires: history.fires,
         suppressed_since_fire: history.suppressed_since_fire,
     };
-    match policy.decide(&alert_from_wit(alert), &history) {
+    match rule.policy.borrow_mut().decide(&alert_from_wit(alert), &history) {
         Decision::Fire(severity) => wit::Decision::Fire(severity_to_wit(severity)),
         Decision::Suppress(reason) => wit::Decision::Suppress(reason.into_owned()),
     }
 }
 
+#[cfg(any(feature = "cooldown", not(target_arch = "wasm32")))]
+mod cooldown_exports {
+    use super::cooldown::exports::klaxon::plugin::cooldown_policies as api;
+    use super::*;
+
+    impl<C: CooldownPolicy> api::GuestPolicy for CooldownRule<C> {
+        fn create(params_json: String) -> Result<api::Policy, String> {
+            cooldown_create::<C>(&params_json).map(api::Policy::new)
+        }
+    }
+
+    /// `decide-batch`: scope to item `i`, decide it; one decision per item.
+    pub fn cooldown_decide_items<C: CooldownPolicy>(
+        items: Vec<api::DecideItem<'_>>,
+    ) -> Vec<wit::Decision> {
+        let mut decisions = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            crate::host::raw::scope(i as u32);
+            let rule = item.policy.get::<CooldownRule<C>>();
+            decisions.push(cooldown_decide(rule, item.alert, item.history));
+        }
+        decisions
+    }
+}
+#[cfg(any(feature = "cooldown", not(target_arch = "wasm32")))]
+pub use cooldown_exports::cooldown_decide_items;
+
 // ------------------------------------------------------------- formatter
 
-pub fn formatter_configure<T: Formatter>(slot: &Slot<T>, params_json: &str) -> Result<(), String> {
-    configure(slot, params_json, T::new)
+/// One template's formatter: the `formatter` resource.
+pub struct FormatterRule<T> {
+    formatter: RefCell<T>,
 }
 
-pub fn formatter_format<T: Formatter>(slot: &Slot<T>, alert: wit::Alert) -> wit::Message {
-    let mut guard = slot.borrow_mut();
-    let formatter = guard.as_mut().expect(NOT_CONFIGURED);
-    message_to_wit(formatter.format(&alert_from_wit(alert)))
+pub fn formatter_create<T: Formatter>(params_json: &str) -> Result<FormatterRule<T>, String> {
+    Ok(FormatterRule { formatter: RefCell::new(create(params_json, T::new)?) })
+}
+
+pub fn formatter_format<T: Formatter>(rule: &FormatterRule<T>, alert: wit::Alert) -> wit::Message {
+    message_to_wit(rule.formatter.borrow_mut().format(&alert_from_wit(alert)))
 }
 
 pub fn formatter_format_digest<T: Formatter>(
-    slot: &Slot<T>,
+    rule: &FormatterRule<T>,
     alerts: Vec<wit::Alert>,
 ) -> wit::Message {
-    let mut guard = slot.borrow_mut();
-    let formatter = guard.as_mut().expect(NOT_CONFIGURED);
     let alerts: Vec<Alert> = alerts.into_iter().map(alert_from_wit).collect();
-    message_to_wit(formatter.format_digest(&alerts))
+    message_to_wit(rule.formatter.borrow_mut().format_digest(&alerts))
+}
+
+#[cfg(any(feature = "formatter", not(target_arch = "wasm32")))]
+mod formatter_exports {
+    use super::formatter::exports::klaxon::plugin::formatters as api;
+    use super::*;
+
+    impl<T: Formatter> api::GuestFormatter for FormatterRule<T> {
+        fn create(params_json: String) -> Result<api::Formatter, String> {
+            formatter_create::<T>(&params_json).map(api::Formatter::new)
+        }
+        fn format(&self, alert: wit::Alert) -> wit::Message {
+            formatter_format(self, alert)
+        }
+        fn format_digest(&self, alerts: Vec<wit::Alert>) -> wit::Message {
+            formatter_format_digest(self, alerts)
+        }
+    }
 }
 
 // ----------------------------------------------------------- conversions
-
-/// Enum codes in `event-batch` are the WIT declaration order (see
-/// `wit/types.wit`). An unknown code is a host bug: trap rather than guess.
-#[inline(always)]
-pub(crate) fn kind_from_code(code: u8) -> EventKind {
-    match code {
-        0 => EventKind::Trade,
-        1 => EventKind::Swap,
-        2 => EventKind::PerpFill,
-        3 => EventKind::Liquidation,
-        4 => EventKind::BookTop,
-        _ => panic!("klaxon-sdk: unknown event-kind code {code}"),
-    }
-}
-
-#[inline(always)]
-pub(crate) fn side_from_code(code: u8) -> Side {
-    match code {
-        0 => Side::Buy,
-        1 => Side::Sell,
-        _ => Side::Unknown,
-    }
-}
-
-#[inline(always)]
-pub(crate) fn direction_from_code(code: u8) -> Direction {
-    match code {
-        1 => Direction::OpenLong,
-        2 => Direction::CloseLong,
-        3 => Direction::OpenShort,
-        4 => Direction::CloseShort,
-        _ => Direction::None,
-    }
-}
 
 #[inline(always)]
 pub(crate) fn kind_from_wit(kind: wit::EventKind) -> EventKind {

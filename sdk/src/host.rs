@@ -1,5 +1,11 @@
 //! What the host offers a plugin: logging, the host clock, a key-value store
-//! scoped to the template, and last prices.
+//! scoped to the template, last prices, and the names of interned ids.
+//!
+//! Every call acts for one template: the one whose rule (policy, formatter)
+//! the SDK is serving right now. The SDK tells the host which before it
+//! serves each rule of a call that covers several (the private
+//! `host.scope`), so a KV key or a log line always lands in the template
+//! whose rule made it.
 //!
 //! Inside WebAssembly these call the `klaxon:plugin/host` imports. Everywhere
 //! else (plain `cargo test`) they call the in-memory double in
@@ -85,6 +91,13 @@ pub fn price(symbol: &str) -> Option<f64> {
     raw::price(symbol)
 }
 
+/// The name of an interned venue, symbol or account id (as in
+/// [`Batch::symbol_ids`](crate::Batch::symbol_ids)); `None` for 0. Cached
+/// per instance: each id reaches the host once.
+pub fn name(id: u32) -> Option<&'static str> {
+    crate::names::name(id)
+}
+
 /// The backend: the WIT imports in wasm, the test double elsewhere.
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod raw {
@@ -101,7 +114,7 @@ pub(crate) mod raw {
         wit::log(level, message)
     }
 
-    pub use wit::{account_name, kv_delete, kv_get, kv_set, now_ms, price, symbol_name};
+    pub use wit::{kv_delete, kv_get, kv_set, name, now_ms, price, report_panic, scope};
 }
 
 #[cfg(not(target_arch = "wasm32"))]

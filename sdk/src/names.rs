@@ -1,10 +1,10 @@
-//! The guest-side cache of interned symbol and account names.
+//! The guest-side cache of interned venue, symbol and account names.
 //!
-//! Batch columns carry ids; a name costs a `host.symbol-name` call (a string
-//! crossing the boundary, ~100 ns). Each id is asked once per instance and
+//! Events carry ids; a name costs a `host.name` call (a string crossing the
+//! boundary, ~100 ns). Each id is asked once per instance and
 //! kept for the instance's life: the host's intern table only grows, so an
 //! id never changes meaning. Names are leaked into `&'static str` so a
-//! [`Symbol::name`](crate::Symbol::name) can hand out a plain `&str`; the
+//! [`Symbol::name`](crate::Symbol::name) can hand out a plain `&'static str`; the
 //! memory is bounded by the number of distinct ids the instance sees and is
 //! freed when the host recycles the instance.
 
@@ -50,33 +50,27 @@ impl Cache {
 }
 
 thread_local! {
-    static SYMBOLS: RefCell<Cache> = const { RefCell::new(Cache::new()) };
-    static ACCOUNTS: RefCell<Cache> = const { RefCell::new(Cache::new()) };
+    static NAMES: RefCell<Cache> = const { RefCell::new(Cache::new()) };
 }
 
-pub(crate) fn symbol(id: u32) -> &'static str {
-    if let Some(name) = SYMBOLS.with_borrow(|c| c.get(id)) {
-        return name;
+/// The name of interned id `id`; `None` for 0 (and for an id the host does
+/// not know, which is not cached).
+pub(crate) fn name(id: u32) -> Option<&'static str> {
+    if id == 0 {
+        return None;
+    }
+    if let Some(name) = NAMES.with_borrow(|c| c.get(id)) {
+        return Some(name);
     }
     // The host call happens outside the borrow, so a test double that itself
     // touches the cache cannot trip the `RefCell`.
-    let name: &'static str = Box::leak(host::raw::symbol_name(id).into_boxed_str());
-    SYMBOLS.with_borrow_mut(|c| c.insert(id, name));
-    name
-}
-
-pub(crate) fn account(id: u32) -> Option<&'static str> {
-    if let Some(name) = ACCOUNTS.with_borrow(|c| c.get(id)) {
-        return Some(name);
-    }
-    let name: &'static str = Box::leak(host::raw::account_name(id)?.into_boxed_str());
-    ACCOUNTS.with_borrow_mut(|c| c.insert(id, name));
+    let name: &'static str = Box::leak(host::raw::name(id)?.into_boxed_str());
+    NAMES.with_borrow_mut(|c| c.insert(id, name));
     Some(name)
 }
 
 /// Forgets every cached name (the test double's `reset`).
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn clear() {
-    SYMBOLS.with_borrow_mut(|c| *c = Cache::new());
-    ACCOUNTS.with_borrow_mut(|c| *c = Cache::new());
+    NAMES.with_borrow_mut(|c| *c = Cache::new());
 }

@@ -1,24 +1,41 @@
 //! Offline testing (non-wasm targets only): an in-memory host and harnesses
-//! that drive a plugin through the same `configure` / `evaluate` /
-//! `evaluate-batch` / `decide` / `format` glue as the real exports.
+//! that drive a plugin through the same glue as the real exports (`create`,
+//! `evaluate`, `evaluate-batch`, `decide-batch`, `format`, `format-digest`),
+//! with the same column projection as in wasm.
+//!
+//! * [`FilterHarness`] is one template's filter rule. `evaluate` takes the
+//!   single-event path (the record, strings only if declared);
+//!   `evaluate_batch` the batch path (columns, names as interned ids, only
+//!   the declared columns filled). [`evaluate_batch`] runs several rules in
+//!   one call, as a shared instance sees them; [`FilterHarness::check_paths`]
+//!   asserts both paths agree.
+//! * [`CooldownHarness`] and [`FormatterHarness`] do the same for the other
+//!   kinds.
 //!
 //! The host double is thread-local. Rust's test runner gives every test its
 //! own thread, so tests start from a clean host; call [`reset`] if you run
-//! several scenarios in one test. The clock starts at [`START_MS`].
+//! several scenarios in one test. The clock starts at [`START_MS`]. Like the
+//! real host, the double keeps one KV store and log per template: every
+//! harness belongs to a template ([`DEFAULT_TEMPLATE`] unless built with
+//! `configure_for`), and host calls made while serving it act for it.
 //!
 //! ```
 //! use klaxon_sdk::testing::{self, FilterHarness, json};
-//! # use klaxon_sdk::{Event, Filter, Market, Verdict};
+//! use klaxon_sdk::{EventRecord, MarketRecord};
+//! # use klaxon_sdk::{Columns, Event, Filter, Market, Verdict};
 //! # struct Any;
 //! # impl Filter for Any {
 //! #     type Params = serde::de::IgnoredAny;
 //! #     fn new(_: Self::Params) -> Result<Self, String> { Ok(Any) }
+//! #     fn columns(&self) -> Columns { Columns::NONE }
 //! #     fn evaluate(&mut self, _: &Event, _: &Market) -> Verdict { Verdict::reject("no") }
 //! # }
 //! let filter = FilterHarness::<Any>::configure_json(&json!({})).unwrap();
 //! testing::set_now_ms(1_700_000_000_000);
-//! let verdict = filter.evaluate(&Event::trade("BTCUSDT", 50_000.0, 1.0), &Market::default());
+//! let trade = EventRecord::trade("BTCUSDT", 50_000.0, 1.0);
+//! let verdict = filter.evaluate(&trade, &MarketRecord::default());
 //! assert_eq!(verdict.reject_reason(), Some("no"));
+//! assert!(filter.check_paths(&[(trade, MarketRecord::default())]).is_empty());
 //! ```
 
 use std::cell::RefCell;
@@ -26,27 +43,36 @@ use std::collections::{BTreeMap, HashMap};
 
 pub use serde_json::{Value, json};
 
-use crate::__private::{self as glue, Slot, wit};
+use crate::__private::{self as glue, CooldownRule, FilterRule, FormatterRule, wit};
 use crate::host::LogLevel;
 use crate::verdict::Field;
 use crate::{
-    Alert, CooldownPolicy, Decision, Duration, Event, Filter, Formatter, History, Market, Markup,
-    Message, Pass, Verdict,
+    Alert, Columns, CooldownPolicy, Decision, Duration, EventRecord, Filter, Formatter, History,
+    MarketRecord, Markup, Message, Pass, Verdict, Window,
 };
 
 /// Where the test clock starts: 2023-11-14 22:13:20 UTC.
 pub const START_MS: u64 = 1_700_000_000_000;
 
+/// The template harnesses belong to unless built with `configure_for`, and
+/// the one host calls made outside any harness act for.
+pub const DEFAULT_TEMPLATE: &str = "test";
+
 struct TestHost {
     now_ms: u64,
-    /// key → (value, expiry in host-clock ms)
-    kv: BTreeMap<String, (String, Option<u64>)>,
+    /// (template, key) → (value, expiry in host-clock ms)
+    kv: BTreeMap<(String, String), (String, Option<u64>)>,
     prices: HashMap<String, f64>,
     /// Interned names; id = index + 1, as in the host (0 is "none").
-    symbols: Vec<String>,
-    accounts: Vec<String>,
-    logs: Vec<(LogLevel, String)>,
+    names: Vec<String>,
+    /// (template, level, line)
+    logs: Vec<(String, LogLevel, String)>,
+    panics: Vec<String>,
     name_lookups: u32,
+    /// The template host calls act for now.
+    template: String,
+    /// The templates of the current call's rules, for `scope(i)`.
+    call: Vec<String>,
 }
 
 impl TestHost {
@@ -55,10 +81,12 @@ impl TestHost {
             now_ms: START_MS,
             kv: BTreeMap::new(),
             prices: HashMap::new(),
-            symbols: Vec::new(),
-            accounts: Vec::new(),
+            names: Vec::new(),
             logs: Vec::new(),
+            panics: Vec::new(),
             name_lookups: 0,
+            template: DEFAULT_TEMPLATE.to_owned(),
+            call: Vec::new(),
         }
     }
 }
@@ -93,42 +121,63 @@ pub fn set_price(symbol: &str, price: f64) {
     with_host(|h| h.prices.insert(symbol.to_owned(), price));
 }
 
-/// Interns a symbol as the host would; the same name gets the same id.
-pub fn intern_symbol(name: &str) -> u32 {
-    with_host(|h| intern(&mut h.symbols, name))
+/// Interns a venue, symbol or account name as the host would: the same
+/// name gets the same id, ids start at 1, and "" is 0 ("none").
+pub fn intern(name: &str) -> u32 {
+    if name.is_empty() {
+        return 0;
+    }
+    with_host(|h| {
+        let index = h.names.iter().position(|n| n == name).unwrap_or_else(|| {
+            h.names.push(name.to_owned());
+            h.names.len() - 1
+        });
+        index as u32 + 1
+    })
 }
 
-/// Interns an account; ids start at 1 (0 means "no account").
-pub fn intern_account(name: &str) -> u32 {
-    with_host(|h| intern(&mut h.accounts, name))
+/// Makes host calls outside any harness act for `template`.
+pub fn act_for(template: &str) {
+    with_host(|h| h.template = template.to_owned());
 }
 
-fn intern(table: &mut Vec<String>, name: &str) -> u32 {
-    let index = table.iter().position(|n| n == name).unwrap_or_else(|| {
-        table.push(name.to_owned());
-        table.len() - 1
-    });
-    index as u32 + 1
-}
-
-/// Live (unexpired) KV entries, sorted by key.
+/// Live (unexpired) KV entries of the template host calls act for now
+/// (the last harness's, or [`DEFAULT_TEMPLATE`]), sorted by key.
 pub fn kv_entries() -> Vec<(String, String)> {
+    let template = with_host(|h| h.template.clone());
+    kv_entries_for(&template)
+}
+
+/// Live KV entries of `template`, sorted by key.
+pub fn kv_entries_for(template: &str) -> Vec<(String, String)> {
     with_host(|h| {
         let now = h.now_ms;
         h.kv.iter()
-            .filter(|(_, (_, exp))| exp.is_none_or(|e| e > now))
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .filter(|((t, _), (_, exp))| t == template && exp.is_none_or(|e| e > now))
+            .map(|((_, k), (v, _))| (k.clone(), v.clone()))
             .collect()
     })
 }
 
-/// Every line the plugin logged so far.
+/// Every line logged so far, any template.
 pub fn logs() -> Vec<(LogLevel, String)> {
-    with_host(|h| h.logs.clone())
+    with_host(|h| h.logs.iter().map(|(_, l, m)| (*l, m.clone())).collect())
 }
 
-/// How many `symbol-name` / `account-name` calls reached the host; the
-/// guest cache should keep this at one per distinct id.
+/// The lines logged while acting for `template`.
+pub fn logs_for(template: &str) -> Vec<(LogLevel, String)> {
+    with_host(|h| {
+        h.logs.iter().filter(|(t, _, _)| t == template).map(|(_, l, m)| (*l, m.clone())).collect()
+    })
+}
+
+/// Messages the SDK's panic hook handed to `report-panic` on this thread.
+pub fn panics() -> Vec<String> {
+    with_host(|h| h.panics.clone())
+}
+
+/// How many `name` calls reached the host; the guest cache should keep
+/// this at one per distinct id.
 pub fn name_lookups() -> u32 {
     with_host(|h| h.name_lookups)
 }
@@ -138,7 +187,10 @@ pub(crate) mod double {
     use super::*;
 
     pub fn log(level: LogLevel, message: &str) {
-        with_host(|h| h.logs.push((level, message.to_owned())));
+        with_host(|h| {
+            let template = h.template.clone();
+            h.logs.push((template, level, message.to_owned()))
+        });
     }
 
     pub fn now_ms() -> u64 {
@@ -148,9 +200,10 @@ pub(crate) mod double {
     pub fn kv_get(key: &str) -> Option<String> {
         with_host(|h| {
             let now = h.now_ms;
-            match h.kv.get(key) {
+            let k = (h.template.clone(), key.to_owned());
+            match h.kv.get(&k) {
                 Some((_, Some(expiry))) if *expiry <= now => {
-                    h.kv.remove(key);
+                    h.kv.remove(&k);
                     None
                 }
                 Some((value, _)) => Some(value.clone()),
@@ -162,137 +215,249 @@ pub(crate) mod double {
     pub fn kv_set(key: &str, value: &str, ttl_ms: Option<u64>) {
         with_host(|h| {
             let expiry = ttl_ms.map(|ttl| h.now_ms + ttl);
-            h.kv.insert(key.to_owned(), (value.to_owned(), expiry));
+            h.kv.insert((h.template.clone(), key.to_owned()), (value.to_owned(), expiry));
         });
     }
 
     pub fn kv_delete(key: &str) {
-        with_host(|h| h.kv.remove(key));
+        with_host(|h| h.kv.remove(&(h.template.clone(), key.to_owned())));
     }
 
     pub fn price(symbol: &str) -> Option<f64> {
         with_host(|h| h.prices.get(symbol).copied())
     }
 
-    /// # Panics
-    /// For an id nobody interned: in a test that is a bug in the test.
-    pub fn symbol_name(id: u32) -> String {
+    pub fn name(id: u32) -> Option<String> {
         with_host(|h| {
             h.name_lookups += 1;
-            let name = id.checked_sub(1).and_then(|i| h.symbols.get(i as usize));
-            name.cloned().unwrap_or_else(|| {
-                panic!("testing: symbol id {id} was never interned (testing::intern_symbol)")
-            })
+            id.checked_sub(1).and_then(|i| h.names.get(i as usize)).cloned()
         })
     }
 
-    pub fn account_name(id: u32) -> Option<String> {
-        with_host(|h| {
-            h.name_lookups += 1;
-            id.checked_sub(1).and_then(|i| h.accounts.get(i as usize)).cloned()
-        })
+    /// # Panics
+    /// For an index outside the current call's rules, as the host would
+    /// (there, a guest error).
+    pub fn scope(index: u32) {
+        let ok = with_host(|h| match h.call.get(index as usize) {
+            Some(template) => {
+                h.template = template.clone();
+                true
+            }
+            None => false,
+        });
+        assert!(ok, "testing: scope({index}) is outside the call's rules");
     }
+
+    pub fn report_panic(message: &str) {
+        // The hook may run while a panic unwinds out of `with_host`.
+        HOST.with(|host| {
+            if let Ok(mut h) = host.try_borrow_mut() {
+                h.panics.push(message.to_owned());
+            }
+        });
+    }
+}
+
+/// Starts a call that serves `templates` (host-side `scope` targets), and
+/// pre-scopes to the first, as the host does for single-rule calls.
+fn begin_call(templates: &[&str]) {
+    with_host(|h| {
+        h.call = templates.iter().map(|t| t.to_string()).collect();
+        if let Some(first) = templates.first() {
+            h.template = first.to_string();
+        }
+    });
 }
 
 // -------------------------------------------------------------- harnesses
 
-/// Runs a [`Filter`] through the exported glue, on either path.
+/// One template's [`Filter`] rule, driven through the exported glue.
 pub struct FilterHarness<F: Filter> {
-    slot: Slot<F>,
+    rule: FilterRule<F>,
+    template: String,
 }
 
 impl<F: Filter> FilterHarness<F> {
-    /// `configure(params-json)` as the host calls it; the error is the text
-    /// ops would see.
+    /// `rule.create(params-json)` for [`DEFAULT_TEMPLATE`]; the error is
+    /// the text ops would see.
     pub fn configure(params_json: &str) -> Result<Self, String> {
-        let slot = RefCell::new(None);
-        glue::filter_configure::<F>(&slot, params_json)?;
-        Ok(FilterHarness { slot })
+        Self::configure_for(DEFAULT_TEMPLATE, params_json)
     }
 
-    pub fn configure_json(params: &serde_json::Value) -> Result<Self, String> {
+    pub fn configure_json(params: &Value) -> Result<Self, String> {
         Self::configure(&params.to_string())
     }
 
-    /// The single-event export (`evaluate`).
-    pub fn evaluate(&self, event: &Event<'_>, market: &Market) -> Verdict {
-        match glue::filter_evaluate(&self.slot, event_to_wit(event), market_to_wit(market)) {
+    /// A rule of `template` (its own KV store and log).
+    pub fn configure_for(template: &str, params_json: &str) -> Result<Self, String> {
+        begin_call(&[template]);
+        let rule = glue::filter_create::<F>(params_json)?;
+        Ok(FilterHarness { rule, template: template.to_owned() })
+    }
+
+    pub fn configure_json_for(template: &str, params: &Value) -> Result<Self, String> {
+        Self::configure_for(template, &params.to_string())
+    }
+
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// What the rule declared (what `columns()` tells the host), with the
+    /// implied `missing`.
+    pub fn columns(&self) -> Columns {
+        self.rule.columns()
+    }
+
+    /// The single-event export (`rule.evaluate`): the host fills the whole
+    /// record, but the strings only if declared.
+    pub fn evaluate(&self, event: &EventRecord, market: &MarketRecord) -> Verdict {
+        begin_call(&[&self.template]);
+        let event = event_to_wit(event, self.rule.columns());
+        match glue::filter_evaluate(&self.rule, event, market_to_wit(market)) {
             wit::Verdict::Reject(reason) => Verdict::Reject(reason.into()),
             wit::Verdict::Pass(pass) => Verdict::Pass(pass_from_wit(pass)),
         }
     }
 
-    /// The batch export (`evaluate-batch`): symbols and accounts go in as
-    /// interned ids, exactly as the host sends them. Returns the passing
-    /// rows' indices and passes.
-    pub fn evaluate_batch(&self, rows: &[(Event<'_>, Market)]) -> Vec<(usize, Pass)> {
-        let batch = batch_to_wit(rows);
-        glue::filter_evaluate_batch(&self.slot, batch)
+    /// The batch export (`evaluate-batch`) for this rule alone, over every
+    /// row. Returns the passing rows and their passes.
+    pub fn evaluate_batch(&self, rows: &[(EventRecord, MarketRecord)]) -> Vec<(usize, Pass)> {
+        evaluate_batch(&[(self, None)], rows)
             .into_iter()
-            .map(|p| (p.row as usize, pass_from_wit(p.pass)))
+            .map(|(_, row, pass)| (row, pass))
             .collect()
+    }
+
+    /// Runs `rows` through both paths (each row alone, then the whole batch
+    /// in one call), asserts they give the same passes, and returns them.
+    /// A stateful rule (KV, counters) sees every row twice.
+    #[track_caller]
+    pub fn check_paths(&self, rows: &[(EventRecord, MarketRecord)]) -> Vec<(usize, Pass)> {
+        let single: Vec<(usize, Pass)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (e, m))| self.evaluate(e, m).into_pass().map(|p| (i, p)))
+            .collect();
+        let batch = self.evaluate_batch(rows);
+        assert_eq!(single, batch, "single-event and batch paths disagree");
+        batch
     }
 
     /// Direct access to the configured filter.
     pub fn with_plugin<R>(&self, f: impl FnOnce(&mut F) -> R) -> R {
-        f(self.slot.borrow_mut().as_mut().expect("configured"))
+        f(&mut self.rule.filter().borrow_mut())
     }
 }
 
-/// Runs a [`CooldownPolicy`] through the exported glue.
+/// One `evaluate-batch` call over several rules of one plugin, as a shared
+/// instance serves them: `(rule, rows)` per entry (`None`: every row, else
+/// ascending row indices). Only the columns some rule declared are filled;
+/// each rule still reads only its own. Returns `(entry, row, pass)`,
+/// ordered by entry, then row.
+pub fn evaluate_batch<F: Filter>(
+    rules: &[(&FilterHarness<F>, Option<&[u32]>)],
+    rows: &[(EventRecord, MarketRecord)],
+) -> Vec<(usize, usize, Pass)> {
+    let templates: Vec<&str> = rules.iter().map(|(r, _)| r.template.as_str()).collect();
+    let union = rules.iter().fold(Columns::NONE, |c, (r, _)| c | r.rule.columns());
+    let batch = batch_to_wit(rows, union);
+    begin_call(&templates);
+    glue::filter_evaluate_batch(&batch, rules.iter().map(|(r, rows)| (&r.rule, *rows)))
+        .into_iter()
+        .map(|p| (p.rule as usize, p.row as usize, pass_from_wit(p.pass)))
+        .collect()
+}
+
+/// One template's [`CooldownPolicy`], driven through the exported glue.
 pub struct CooldownHarness<C: CooldownPolicy> {
-    slot: Slot<C>,
+    rule: CooldownRule<C>,
+    template: String,
 }
 
 impl<C: CooldownPolicy> CooldownHarness<C> {
     pub fn configure(params_json: &str) -> Result<Self, String> {
-        let slot = RefCell::new(None);
-        glue::cooldown_configure::<C>(&slot, params_json)?;
-        Ok(CooldownHarness { slot })
+        Self::configure_for(DEFAULT_TEMPLATE, params_json)
     }
 
-    pub fn configure_json(params: &serde_json::Value) -> Result<Self, String> {
+    pub fn configure_json(params: &Value) -> Result<Self, String> {
         Self::configure(&params.to_string())
     }
 
+    pub fn configure_for(template: &str, params_json: &str) -> Result<Self, String> {
+        begin_call(&[template]);
+        let rule = glue::cooldown_create::<C>(params_json)?;
+        Ok(CooldownHarness { rule, template: template.to_owned() })
+    }
+
+    pub fn configure_json_for(template: &str, params: &Value) -> Result<Self, String> {
+        Self::configure_for(template, &params.to_string())
+    }
+
+    /// `decide-batch` with this one item.
     pub fn decide(&self, alert: &Alert, history: &History) -> Decision {
-        let history = wit::History {
-            last_fired_ms: history.last_fired_ms,
-            last_value: history.last_value,
-            last_severity: history.last_severity.map(glue::severity_to_wit),
-            fires: history.fires,
-            suppressed_since_fire: history.suppressed_since_fire,
-        };
-        match glue::cooldown_decide(&self.slot, alert_to_wit(alert), history) {
-            wit::Decision::Fire(severity) => Decision::Fire(glue::severity_from_wit(severity)),
-            wit::Decision::Suppress(reason) => Decision::Suppress(reason.into()),
-        }
+        decide_batch(&[(self, alert.clone(), *history)]).remove(0)
     }
 }
 
-/// Runs a [`Formatter`] through the exported glue.
+/// One `decide-batch` call over several policies of one plugin: one
+/// decision per item, in order, each scoped to its policy's template.
+pub fn decide_batch<C: CooldownPolicy>(
+    items: &[(&CooldownHarness<C>, Alert, History)],
+) -> Vec<Decision> {
+    let templates: Vec<&str> = items.iter().map(|(p, _, _)| p.template.as_str()).collect();
+    begin_call(&templates);
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, (policy, alert, history))| {
+            // What the SDK's `decide-batch` export does per item.
+            double::scope(i as u32);
+            let history = wit::History {
+                last_fired_ms: history.last_fired_ms,
+                last_value: history.last_value,
+                last_severity: history.last_severity.map(glue::severity_to_wit),
+                fires: history.fires,
+                suppressed_since_fire: history.suppressed_since_fire,
+            };
+            match glue::cooldown_decide(&policy.rule, alert_to_wit(alert), history) {
+                wit::Decision::Fire(severity) => Decision::Fire(glue::severity_from_wit(severity)),
+                wit::Decision::Suppress(reason) => Decision::Suppress(reason.into()),
+            }
+        })
+        .collect()
+}
+
+/// One template's [`Formatter`], driven through the exported glue.
 pub struct FormatterHarness<T: Formatter> {
-    slot: Slot<T>,
+    rule: FormatterRule<T>,
+    template: String,
 }
 
 impl<T: Formatter> FormatterHarness<T> {
     pub fn configure(params_json: &str) -> Result<Self, String> {
-        let slot = RefCell::new(None);
-        glue::formatter_configure::<T>(&slot, params_json)?;
-        Ok(FormatterHarness { slot })
+        Self::configure_for(DEFAULT_TEMPLATE, params_json)
     }
 
-    pub fn configure_json(params: &serde_json::Value) -> Result<Self, String> {
+    pub fn configure_json(params: &Value) -> Result<Self, String> {
         Self::configure(&params.to_string())
     }
 
+    pub fn configure_for(template: &str, params_json: &str) -> Result<Self, String> {
+        begin_call(&[template]);
+        let rule = glue::formatter_create::<T>(params_json)?;
+        Ok(FormatterHarness { rule, template: template.to_owned() })
+    }
+
     pub fn format(&self, alert: &Alert) -> Message {
-        message_from_wit(glue::formatter_format(&self.slot, alert_to_wit(alert)))
+        begin_call(&[&self.template]);
+        message_from_wit(glue::formatter_format(&self.rule, alert_to_wit(alert)))
     }
 
     pub fn format_digest(&self, alerts: &[Alert]) -> Message {
+        begin_call(&[&self.template]);
         message_from_wit(glue::formatter_format_digest(
-            &self.slot,
+            &self.rule,
             alerts.iter().map(alert_to_wit).collect(),
         ))
     }
@@ -330,75 +495,89 @@ fn direction_to_wit(direction: crate::Direction) -> wit::Direction {
     }
 }
 
-fn event_to_wit(event: &Event<'_>) -> wit::Event {
+/// The single-event record the host sends a rule that declared `columns`.
+fn event_to_wit(e: &EventRecord, columns: Columns) -> wit::Event {
     wit::Event {
-        id: event.id.unwrap_or_default().to_owned(),
-        kind: kind_to_wit(event.kind),
-        venue: event.venue.unwrap_or_default().to_owned(),
-        symbol: event.symbol.name().to_owned(),
-        price: event.price,
-        size: event.size,
-        notional_usd: event.notional_usd,
-        side: side_to_wit(event.side),
-        account: event.account.name().map(str::to_owned),
-        tx_hash: event.tx_hash.map(str::to_owned),
-        exchange_time_ms: event.exchange_time_ms,
-        direction: direction_to_wit(event.direction),
-        closed_pnl: event.closed_pnl,
+        id: if columns.contains(Columns::EVENT_ID) { e.id.clone() } else { String::new() },
+        kind: kind_to_wit(e.kind),
+        venue_id: intern(&e.venue),
+        symbol_id: intern(&e.symbol),
+        account_id: e.account.as_deref().map_or(0, intern),
+        price: e.price,
+        size: e.size,
+        notional_usd: e.notional_usd,
+        side: side_to_wit(e.side),
+        direction: direction_to_wit(e.direction),
+        closed_pnl: e.closed_pnl,
+        exchange_time_ms: e.exchange_time_ms,
+        tx_hash: if columns.contains(Columns::TX_HASH) { e.tx_hash.clone() } else { None },
     }
 }
 
-fn market_to_wit(market: &Market) -> wit::Market {
-    let stats = |w: crate::WindowStats| wit::WindowStats {
-        change_pct: w.change_pct,
-        volume_usd: w.volume_usd,
-        trades: w.trades.unwrap_or(0),
-    };
+fn stats_to_wit(w: crate::WindowStats) -> wit::WindowStats {
+    wit::WindowStats { change_pct: w.change_pct, volume_usd: w.volume_usd, trades: w.trades }
+}
+
+fn market_to_wit(m: &MarketRecord) -> wit::Market {
     wit::Market {
-        last_price: market.last_price,
-        window_1m: stats(market.window_1m),
-        window_5m: stats(market.window_5m),
-        window_1h: stats(market.window_1h),
-        best_bid: market.best_bid,
-        best_ask: market.best_ask,
-        missing: wit::MissingFields::from_bits_truncate(market.missing.bits()),
+        last_price: m.last_price,
+        window_1m: stats_to_wit(m.window_1m),
+        window_5m: stats_to_wit(m.window_5m),
+        window_1h: stats_to_wit(m.window_1h),
+        best_bid: m.best_bid,
+        best_ask: m.best_ask,
+        missing: wit::MissingFields::from_bits_truncate(m.missing.bits()),
     }
 }
 
-fn batch_to_wit(rows: &[(Event<'_>, Market)]) -> wit::EventBatch {
-    let col = |f: &dyn Fn(&Event<'_>, &Market) -> f64| {
-        rows.iter().map(|(e, m)| f(e, m)).collect::<Vec<f64>>()
-    };
+/// The columns the host sends for a call whose rules declared `union`:
+/// those filled, every other one empty.
+fn batch_to_wit(rows: &[(EventRecord, MarketRecord)], union: Columns) -> wit::EventBatch {
+    fn col<T>(
+        rows: &[(EventRecord, MarketRecord)],
+        union: Columns,
+        column: Columns,
+        f: impl Fn(&EventRecord, &MarketRecord) -> T,
+    ) -> Vec<T> {
+        if union.contains(column) {
+            rows.iter().map(|(e, m)| f(e, m)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+    let u = union;
+    let w = |window: Window| move |_: &EventRecord, m: &MarketRecord| m.stats(window);
     wit::EventBatch {
+        len: rows.len() as u32,
         // Codes are the WIT enums' declaration order, as the host sends them.
-        kinds: rows.iter().map(|(e, _)| kind_to_wit(e.kind) as u8).collect(),
-        symbol_ids: rows
-            .iter()
-            .map(|(e, _)| e.symbol.id().unwrap_or_else(|| intern_symbol(e.symbol.name())))
-            .collect(),
-        account_ids: rows
-            .iter()
-            .map(|(e, _)| {
-                e.account.id().or_else(|| e.account.name().map(intern_account)).unwrap_or(0)
-            })
-            .collect(),
-        prices: col(&|e, _| e.price),
-        sizes: col(&|e, _| e.size),
-        notional_usd: col(&|e, _| e.notional_usd.unwrap_or(f64::NAN)),
-        sides: rows.iter().map(|(e, _)| side_to_wit(e.side) as u8).collect(),
-        directions: rows.iter().map(|(e, _)| direction_to_wit(e.direction) as u8).collect(),
-        closed_pnl: col(&|e, _| e.closed_pnl.unwrap_or(f64::NAN)),
-        exchange_time_ms: rows.iter().map(|(e, _)| e.exchange_time_ms).collect(),
-        last_price: col(&|_, m| m.last_price),
-        change_1m: col(&|_, m| m.window_1m.change_pct),
-        change_5m: col(&|_, m| m.window_5m.change_pct),
-        change_1h: col(&|_, m| m.window_1h.change_pct),
-        volume_1m: col(&|_, m| m.window_1m.volume_usd),
-        volume_5m: col(&|_, m| m.window_5m.volume_usd),
-        volume_1h: col(&|_, m| m.window_1h.volume_usd),
-        best_bid: col(&|_, m| m.best_bid),
-        best_ask: col(&|_, m| m.best_ask),
-        missing: rows.iter().map(|(_, m)| m.missing.bits()).collect(),
+        kinds: col(rows, u, Columns::KIND, |e, _| kind_to_wit(e.kind) as u8),
+        venue_ids: col(rows, u, Columns::VENUE, |e, _| intern(&e.venue)),
+        symbol_ids: col(rows, u, Columns::SYMBOL, |e, _| intern(&e.symbol)),
+        account_ids: col(rows, u, Columns::ACCOUNT, |e, _| e.account.as_deref().map_or(0, intern)),
+        prices: col(rows, u, Columns::PRICE, |e, _| e.price),
+        sizes: col(rows, u, Columns::SIZE, |e, _| e.size),
+        notional_usd: col(rows, u, Columns::NOTIONAL_USD, |e, _| {
+            e.notional_usd.unwrap_or(f64::NAN)
+        }),
+        sides: col(rows, u, Columns::SIDE, |e, _| side_to_wit(e.side) as u8),
+        directions: col(rows, u, Columns::DIRECTION, |e, _| direction_to_wit(e.direction) as u8),
+        closed_pnl: col(rows, u, Columns::CLOSED_PNL, |e, _| e.closed_pnl.unwrap_or(f64::NAN)),
+        exchange_time_ms: col(rows, u, Columns::EXCHANGE_TIME, |e, _| e.exchange_time_ms),
+        event_ids: col(rows, u, Columns::EVENT_ID, |e, _| e.id.clone()),
+        tx_hashes: col(rows, u, Columns::TX_HASH, |e, _| e.tx_hash.clone().unwrap_or_default()),
+        last_price: col(rows, u, Columns::LAST_PRICE, |_, m| m.last_price),
+        change_1m: col(rows, u, Columns::CHANGE_1M, |e, m| w(Window::M1)(e, m).change_pct),
+        change_5m: col(rows, u, Columns::CHANGE_5M, |e, m| w(Window::M5)(e, m).change_pct),
+        change_1h: col(rows, u, Columns::CHANGE_1H, |e, m| w(Window::H1)(e, m).change_pct),
+        volume_1m: col(rows, u, Columns::VOLUME_1M, |e, m| w(Window::M1)(e, m).volume_usd),
+        volume_5m: col(rows, u, Columns::VOLUME_5M, |e, m| w(Window::M5)(e, m).volume_usd),
+        volume_1h: col(rows, u, Columns::VOLUME_1H, |e, m| w(Window::H1)(e, m).volume_usd),
+        trades_1m: col(rows, u, Columns::TRADES_1M, |e, m| w(Window::M1)(e, m).trades),
+        trades_5m: col(rows, u, Columns::TRADES_5M, |e, m| w(Window::M5)(e, m).trades),
+        trades_1h: col(rows, u, Columns::TRADES_1H, |e, m| w(Window::H1)(e, m).trades),
+        best_bid: col(rows, u, Columns::BEST_BID, |_, m| m.best_bid),
+        best_ask: col(rows, u, Columns::BEST_ASK, |_, m| m.best_ask),
+        missing: col(rows, u, Columns::MISSING, |_, m| m.missing.bits()),
     }
 }
 
@@ -425,7 +604,21 @@ fn alert_to_wit(alert: &Alert) -> wit::Alert {
             .iter()
             .map(|f| wit::Field { name: f.name.clone(), value: f.value.clone() })
             .collect(),
-        event: event_to_wit(&e.view()),
+        event: wit::AlertEvent {
+            id: e.id.clone(),
+            kind: kind_to_wit(e.kind),
+            venue: e.venue.clone(),
+            symbol: e.symbol.clone(),
+            price: e.price,
+            size: e.size,
+            notional_usd: e.notional_usd,
+            side: side_to_wit(e.side),
+            account: e.account.clone(),
+            tx_hash: e.tx_hash.clone(),
+            exchange_time_ms: e.exchange_time_ms,
+            direction: direction_to_wit(e.direction),
+            closed_pnl: e.closed_pnl,
+        },
     }
 }
 

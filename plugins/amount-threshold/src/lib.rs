@@ -13,8 +13,8 @@
 
 use klaxon_sdk::fmt::{price, usd};
 use klaxon_sdk::{
-    Duration, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
-    host,
+    Columns, Duration, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict,
+    export_filter, host,
 };
 use serde::Deserialize;
 
@@ -120,14 +120,25 @@ impl Filter for AmountThreshold {
         })
     }
 
+    /// What `evaluate` and the pass builders read.
+    fn columns(&self) -> Columns {
+        Columns::KIND
+            | Columns::NOTIONAL_USD
+            | Columns::SYMBOL
+            | Columns::ACCOUNT
+            | Columns::SIDE
+            | Columns::PRICE
+            | Columns::SIZE
+    }
+
     // The reject checks stay small so this inlines into the SDK's batch
     // loop; building a pass and the KV window live out of line.
     #[inline]
     fn evaluate(&mut self, event: &Event, _market: &Market) -> Verdict {
-        if !self.kinds.contains(event.kind) {
+        if !self.kinds.contains(event.kind()) {
             return Verdict::reject("kind not selected");
         }
-        let Some(notional) = event.notional_usd else { return Verdict::reject("no notional") };
+        let Some(notional) = event.notional_usd() else { return Verdict::reject("no notional") };
         if notional >= self.min_notional_usd {
             return self.single_pass(event, notional);
         }
@@ -141,19 +152,19 @@ impl Filter for AmountThreshold {
 }
 
 impl AmountThreshold {
-    fn key<'a>(&self, event: &Event<'a>) -> Option<&'a str> {
+    fn key(&self, event: &Event) -> Option<&'static str> {
         match self.key_by {
-            KeyBy::Symbol => Some(event.symbol.name()),
-            KeyBy::Account => event.account.name(),
+            KeyBy::Symbol => Some(event.symbol().name()),
+            KeyBy::Account => event.account().name(),
         }
     }
 
     #[inline(never)]
     fn single_pass(&self, event: &Event, notional: f64) -> Verdict {
         let Some(key) = self.key(event) else { return Verdict::reject("no account") };
-        let symbol = event.symbol.name();
-        let noun = match event.kind {
-            EventKind::Trade => match event.side {
+        let symbol = event.symbol().name();
+        let noun = match event.kind() {
+            EventKind::Trade => match event.side() {
                 klaxon_sdk::Side::Buy => "buy",
                 klaxon_sdk::Side::Sell => "sell",
                 klaxon_sdk::Side::Unknown => "trade",
@@ -167,8 +178,8 @@ impl AmountThreshold {
             .with_severity(self.severity)
             .with_value(notional)
             .with_field("notional", usd(notional))
-            .with_field("price", price(event.price))
-            .with_field("size", format!("{}", event.size));
+            .with_field("price", price(event.price()))
+            .with_field("size", format!("{}", event.size()));
         details(pass, event).into()
     }
 
@@ -195,7 +206,7 @@ impl AmountThreshold {
             .with_field("window", window.to_string())
             .with_field(
                 "last",
-                format!("{} at {}", usd(event.notional_usd.unwrap_or(0.0)), price(event.price)),
+                format!("{} at {}", usd(event.notional_usd().unwrap_or(0.0)), price(event.price())),
             );
         details(pass, event).into()
     }
@@ -203,10 +214,10 @@ impl AmountThreshold {
 
 /// The fields every pass carries when the event has them.
 fn details(mut pass: Pass, event: &Event) -> Pass {
-    if event.side != klaxon_sdk::Side::Unknown {
-        pass = pass.with_field("side", event.side.as_str());
+    if event.side() != klaxon_sdk::Side::Unknown {
+        pass = pass.with_field("side", event.side().as_str());
     }
-    if let Some(account) = event.account.name() {
+    if let Some(account) = event.account().name() {
         pass = pass.with_field("account", account);
     }
     pass

@@ -1,5 +1,5 @@
 use klaxon_sdk::testing::{self, FilterHarness, Value, json};
-use klaxon_sdk::{Duration, Event, EventKind, Market, Severity, Side};
+use klaxon_sdk::{Duration, EventKind, EventRecord, MarketRecord, Severity, Side};
 
 use super::*;
 
@@ -11,14 +11,14 @@ fn err(params: Value) -> String {
     FilterHarness::<AmountThreshold>::configure_json(&params).err().unwrap()
 }
 
-fn trade(symbol: &str, usd: f64) -> Event<'_> {
-    Event::trade(symbol, 50_000.0, usd / 50_000.0).with_notional(usd).with_side(Side::Buy)
+fn trade(symbol: &str, usd: f64) -> EventRecord {
+    EventRecord::trade(symbol, 50_000.0, usd / 50_000.0).with_notional(usd).with_side(Side::Buy)
 }
 
 #[test]
 fn single_trade_threshold() {
     let f = filter(json!({"min_notional_usd": 100000}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     assert_eq!(
         f.evaluate(&trade("BTCUSDT", 99_999.0), &m).reject_reason(),
         Some("below threshold")
@@ -35,15 +35,16 @@ fn single_trade_threshold() {
 #[test]
 fn kinds_and_missing_notional_reject() {
     let f = filter(json!({"min_notional_usd": 10, "kinds": ["swap"], "severity": "critical"}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     assert_eq!(f.evaluate(&trade("X", 1e6), &m).reject_reason(), Some("kind not selected"));
-    let swap = Event::new(EventKind::Swap, "PEPE/WETH").with_notional(50.0).with_tx_hash("0xabc");
+    let swap =
+        EventRecord::new(EventKind::Swap, "PEPE/WETH").with_notional(50.0).with_tx_hash("0xabc");
     let pass = f.evaluate(&swap, &m).into_pass().unwrap();
     assert_eq!(pass.title, "$50 swap on PEPE/WETH");
     assert_eq!(pass.severity, Severity::Critical);
     // The tx hash reaches formatters through the alert's event, not a field.
     assert_eq!(pass.field("tx"), None);
-    let unknown = Event::new(EventKind::Swap, "PEPE/WETH");
+    let unknown = EventRecord::new(EventKind::Swap, "PEPE/WETH");
     assert_eq!(f.evaluate(&unknown, &m).reject_reason(), Some("no notional"));
 }
 
@@ -52,7 +53,7 @@ fn batch_path_matches_single_path() {
     let f = filter(json!({"min_notional_usd": 100000}));
     let rows: Vec<_> = [5e4, 2e5, 1e3, 3e6]
         .iter()
-        .map(|&usd| (trade("ETHUSDT", usd), Market::default()))
+        .map(|&usd| (trade("ETHUSDT", usd), MarketRecord::default()))
         .collect();
     let passed = f.evaluate_batch(&rows);
     assert_eq!(passed.iter().map(|(row, _)| *row).collect::<Vec<_>>(), [1, 3]);
@@ -63,7 +64,7 @@ fn batch_path_matches_single_path() {
 fn window_total_sums_per_key_and_resets() {
     testing::reset();
     let f = filter(json!({"window_total_usd": 1000000, "window": "5m"}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     for _ in 0..3 {
         assert_eq!(
             f.evaluate(&trade("SOLUSDT", 300_000.0), &m).reject_reason(),
@@ -85,7 +86,7 @@ fn window_total_sums_per_key_and_resets() {
 fn window_forgets_old_flow() {
     testing::reset();
     let f = filter(json!({"window_total_usd": 1000000, "window": "5m"}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     assert!(!f.evaluate(&trade("BTCUSDT", 600_000.0), &m).is_pass());
     testing::advance(Duration::from_mins(6));
     assert!(!f.evaluate(&trade("BTCUSDT", 600_000.0), &m).is_pass());
@@ -97,7 +98,7 @@ fn window_forgets_old_flow() {
 fn either_threshold_passes_when_both_set() {
     testing::reset();
     let f = filter(json!({"min_notional_usd": 500000, "window_total_usd": 800000, "window": "1m"}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     assert_eq!(f.evaluate(&trade("A", 600_000.0), &m).into_pass().unwrap().title, "$600K buy on A");
     assert!(!f.evaluate(&trade("A", 400_000.0), &m).is_pass());
     assert_eq!(
@@ -110,7 +111,7 @@ fn either_threshold_passes_when_both_set() {
 fn key_by_account() {
     testing::reset();
     let f = filter(json!({"min_notional_usd": 1000, "key_by": "account"}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     assert_eq!(f.evaluate(&trade("BTCUSDT", 5000.0), &m).reject_reason(), Some("no account"));
     let pass =
         f.evaluate(&trade("BTCUSDT", 5000.0).with_account("0xwhale"), &m).into_pass().unwrap();

@@ -86,7 +86,7 @@ export_cooldown!(Escalate);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::{CooldownHarness, json};
-    use klaxon_sdk::{Event, Pass, Severity};
+    use klaxon_sdk::{EventRecord, Pass, Severity};
 
     use super::*;
 
@@ -94,7 +94,7 @@ mod tests {
         Alert::new(
             "t",
             Pass::new("K", "x").with_value(value).with_severity(severity),
-            Event::trade("K", 1.0, 1.0).to_record(),
+            EventRecord::trade("K", 1.0, 1.0),
         )
     }
 

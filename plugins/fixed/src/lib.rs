@@ -45,7 +45,7 @@ export_cooldown!(Fixed);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::{CooldownHarness, json};
-    use klaxon_sdk::{Event, Pass, Severity};
+    use klaxon_sdk::{EventRecord, Pass, Severity};
 
     use super::*;
 
@@ -53,7 +53,7 @@ mod tests {
         Alert::new(
             "t",
             Pass::new("BTCUSDT", "x").with_severity(Severity::Warning),
-            Event::trade("BTCUSDT", 1.0, 1.0).to_record(),
+            EventRecord::trade("BTCUSDT", 1.0, 1.0),
         )
     }
 

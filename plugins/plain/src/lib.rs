@@ -102,18 +102,18 @@ export_formatter!(Plain);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::{FormatterHarness, json};
-    use klaxon_sdk::{Event, Markup, Pass, Severity};
+    use klaxon_sdk::{EventRecord, Markup, Pass, Severity};
 
     use super::*;
 
     fn alert(symbol: &str, title: &str) -> Alert {
-        let event = Event::trade(symbol, 64_250.5, 19.2)
+        let event = EventRecord::trade(symbol, 64_250.5, 19.2)
             .with_venue("binance-spot")
             .with_time(1_633_955_696_000);
         let pass = Pass::new(symbol, title)
             .with_severity(Severity::Warning)
             .with_field("notional", "$1.23M");
-        Alert::new("whales", pass, event.to_record())
+        Alert::new("whales", pass, event)
     }
 
     #[test]

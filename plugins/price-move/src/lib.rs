@@ -11,7 +11,7 @@
 
 use klaxon_sdk::fmt::{pct, price, usd};
 use klaxon_sdk::{
-    Event, EventKinds, Filter, Market, Pass, Severity, Verdict, Window, export_filter,
+    Columns, Event, EventKinds, Filter, Market, Pass, Severity, Verdict, Window, export_filter,
 };
 use serde::Deserialize;
 
@@ -153,29 +153,38 @@ impl Filter for PriceMove {
         })
     }
 
+    /// The kind to select on; every window's change and volume (the pass
+    /// shows them all), the last price and the symbol for the message.
+    fn columns(&self) -> Columns {
+        let mut columns = Columns::KIND | Columns::SYMBOL | Columns::LAST_PRICE;
+        for window in Window::ALL {
+            columns |= Columns::change(window) | Columns::volume(window);
+        }
+        columns
+    }
+
     fn evaluate(&mut self, event: &Event, market: &Market) -> Verdict {
-        if !self.kinds.contains(event.kind) {
+        if !self.kinds.contains(event.kind()) {
             return Verdict::reject("kind not selected");
         }
         let mut hits = Hits::default();
         let (mut any, mut all) = (false, true);
         for (i, window) in Window::ALL.into_iter().enumerate() {
-            // A missing window fails every condition on it.
-            let stats = market.window(window);
+            // A missing window (`None`) fails every condition on it.
             if let Some(threshold) = self.change[i] {
-                match stats {
-                    Some(s) if self.direction.holds(s.change_pct, threshold) => {
+                match market.change_pct(window) {
+                    Some(change) if self.direction.holds(change, threshold) => {
                         any = true;
-                        hits.change.get_or_insert((window, s.change_pct));
+                        hits.change.get_or_insert((window, change));
                     }
                     _ => all = false,
                 }
             }
             if let Some(threshold) = self.volume[i] {
-                match stats {
-                    Some(s) if s.volume_usd >= threshold => {
+                match market.volume_usd(window) {
+                    Some(volume) if volume >= threshold => {
                         any = true;
-                        hits.volume.get_or_insert((window, s.volume_usd));
+                        hits.volume.get_or_insert((window, volume));
                     }
                     _ => all = false,
                 }
@@ -194,7 +203,7 @@ impl Filter for PriceMove {
 
 impl PriceMove {
     fn pass(&self, event: &Event, market: &Market, hits: Hits) -> Verdict {
-        let symbol = event.symbol.name();
+        let symbol = event.symbol().name();
         let (title, value) = match (hits.change, hits.volume) {
             (Some((window, change)), volume) => {
                 let way = if change >= 0.0 { "up" } else { "down" };
@@ -217,10 +226,12 @@ impl PriceMove {
             pass = pass.with_field("price", price(last));
         }
         for window in Window::ALL {
-            if let Some(stats) = market.window(window) {
+            if let (Some(change), Some(volume)) =
+                (market.change_pct(window), market.volume_usd(window))
+            {
                 pass = pass.with_field(
                     format!("{} change", window.as_str()),
-                    format!("{} on {}", pct(stats.change_pct), usd(stats.volume_usd)),
+                    format!("{} on {}", pct(change), usd(volume)),
                 );
             }
         }

@@ -1,5 +1,5 @@
 use klaxon_sdk::testing::{FilterHarness, Value, json};
-use klaxon_sdk::{Event, EventKind, Market, Severity, Window};
+use klaxon_sdk::{EventKind, EventRecord, MarketRecord, Severity, Window};
 
 use super::*;
 
@@ -11,13 +11,13 @@ fn err(params: Value) -> String {
     FilterHarness::<PriceMove>::configure_json(&params).err().unwrap()
 }
 
-fn tick() -> Event<'static> {
-    Event::trade("BTCUSDT", 64_000.0, 0.1)
+fn tick() -> EventRecord {
+    EventRecord::trade("BTCUSDT", 64_000.0, 0.1)
 }
 
 /// 1m and 5m known, 1h missing, last price known.
-fn market(change_1m: f64, change_5m: f64, volume_5m: f64) -> Market {
-    Market::unknown()
+fn market(change_1m: f64, change_5m: f64, volume_5m: f64) -> MarketRecord {
+    MarketRecord::unknown()
         .with_last_price(64_000.0)
         .with_window(Window::M1, change_1m, 100_000.0)
         .with_window(Window::M5, change_5m, volume_5m)
@@ -65,7 +65,7 @@ fn missing_window_never_passes() {
     assert_eq!(f.evaluate(&tick(), &market(9.0, 9.0, 0.0)).reject_reason(), Some("no move"));
     let f = filter(json!({"min_change_1m_pct": 1, "min_change_1h_pct": 1, "combine": "all"}));
     assert!(!f.evaluate(&tick(), &market(9.0, 9.0, 0.0)).is_pass());
-    assert!(!f.evaluate(&tick(), &Market::unknown()).is_pass());
+    assert!(!f.evaluate(&tick(), &MarketRecord::unknown()).is_pass());
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn volume_only() {
     assert_eq!(pass.title, "BTCUSDT $1.50M volume in 5m");
     assert_eq!(pass.value, 1_500_000.0);
     assert_eq!(pass.severity, Severity::Info);
-    let book = Event::new(EventKind::BookTop, "BTCUSDT");
+    let book = EventRecord::new(EventKind::BookTop, "BTCUSDT");
     assert_eq!(
         f.evaluate(&book, &market(0.0, 0.0, 1_500_000.0)).reject_reason(),
         Some("kind not selected")
@@ -89,8 +89,8 @@ fn batch_path_matches_single_path() {
     let f = filter(json!({"min_change_1m_pct": 2}));
     let rows = vec![
         (tick(), market(1.0, 0.0, 0.0)),
-        (Event::trade("ETHUSDT", 2000.0, 1.0), market(3.0, 0.0, 0.0)),
-        (tick(), Market::unknown()),
+        (EventRecord::trade("ETHUSDT", 2000.0, 1.0), market(3.0, 0.0, 0.0)),
+        (tick(), MarketRecord::unknown()),
     ];
     let passed = f.evaluate_batch(&rows);
     assert_eq!(passed.len(), 1);

@@ -136,17 +136,17 @@ export_formatter!(TelegramMarkdown);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::{FormatterHarness, json};
-    use klaxon_sdk::{Event, EventKind, Pass};
+    use klaxon_sdk::{EventKind, EventRecord, Pass};
 
     use super::*;
 
     fn alert(symbol: &str, title: &str, severity: Severity) -> Alert {
-        let event = Event::trade(symbol, 64_250.5, 19.2)
+        let event = EventRecord::trade(symbol, 64_250.5, 19.2)
             .with_venue("binance-spot")
             .with_time(1_633_955_696_000);
         let pass =
             Pass::new(symbol, title).with_severity(severity).with_field("notional", "$1.23M");
-        Alert::new("whales", pass, event.to_record())
+        Alert::new("whales", pass, event)
     }
 
     #[test]
@@ -181,9 +181,9 @@ notional: *$1\.23M*"
     fn tx_and_keys_go_in_code_spans() {
         let f = FormatterHarness::<TelegramMarkdown>::configure("{}").unwrap();
         let event =
-            Event::new(EventKind::Swap, "PEPE/WETH").with_tx_hash("0xab`c").with_venue("eth");
+            EventRecord::new(EventKind::Swap, "PEPE/WETH").with_tx_hash("0xab`c").with_venue("eth");
         let pass = Pass::new("0xa:PEPE", "swap").with_severity(Severity::Critical);
-        let m = f.format(&Alert::new("t_1", pass, event.to_record()));
+        let m = f.format(&Alert::new("t_1", pass, event));
         assert!(
             m.body.starts_with("🔴 *swap*\n_eth PEPE/WETH · 1970\\-01\\-01 00:00:00 UTC_\n"),
             "{}",

@@ -89,16 +89,12 @@ export_cooldown!(Tiered);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::{CooldownHarness, json};
-    use klaxon_sdk::{Event, Pass, Severity};
+    use klaxon_sdk::{EventRecord, Pass, Severity};
 
     use super::*;
 
     fn alert(value: f64) -> Alert {
-        Alert::new(
-            "t",
-            Pass::new("K", "x").with_value(value),
-            Event::trade("K", 1.0, 1.0).to_record(),
-        )
+        Alert::new("t", Pass::new("K", "x").with_value(value), EventRecord::trade("K", 1.0, 1.0))
     }
 
     fn policy() -> CooldownHarness<Tiered> {

@@ -1,7 +1,7 @@
 //! `whale-fill`: alert when a tracked account's perp fill is big enough.
 //! Accounts compare case-insensitively (EVM addresses come in both cases).
 //!
-//! On the batch path an account arrives as an interned id; whether an id
+//! An account arrives as an interned id (on both paths); whether an id
 //! is tracked is remembered per instance, so each account's name crosses
 //! the boundary once.
 //!
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use klaxon_sdk::fmt::{price, short_address, usd};
 use klaxon_sdk::{
-    Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
+    Columns, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
 };
 use serde::Deserialize;
 
@@ -65,7 +65,7 @@ fn default_severity() -> Severity {
 pub struct WhaleFill {
     /// Lowercased account → display label.
     tracked: HashMap<String, String>,
-    /// Batch path: interned account id → tracked?
+    /// Interned account id → tracked?
     by_id: HashMap<u32, bool>,
     min_notional_usd: f64,
     directions: Directions,
@@ -115,52 +115,66 @@ impl Filter for WhaleFill {
         })
     }
 
+    /// The checks (kind, direction, notional, account) and the message
+    /// (symbol, price, size, side, closed PnL).
+    fn columns(&self) -> Columns {
+        Columns::KIND
+            | Columns::DIRECTION
+            | Columns::NOTIONAL_USD
+            | Columns::ACCOUNT
+            | Columns::SYMBOL
+            | Columns::PRICE
+            | Columns::SIZE
+            | Columns::SIDE
+            | Columns::CLOSED_PNL
+    }
+
     fn evaluate(&mut self, event: &Event, _market: &Market) -> Verdict {
         // Cheap checks first: the account name may cost a host call.
-        if !self.kinds.contains(event.kind) {
+        if !self.kinds.contains(event.kind()) {
             return Verdict::reject("kind not selected");
         }
         let direction_ok = match self.directions {
-            Directions::Open => event.direction.is_open(),
-            Directions::Close => event.direction.is_close(),
+            Directions::Open => event.direction().is_open(),
+            Directions::Close => event.direction().is_close(),
             Directions::Both => true,
         };
         if !direction_ok {
             return Verdict::reject("direction not selected");
         }
-        let Some(notional) = event.notional_usd else { return Verdict::reject("no notional") };
+        let Some(notional) = event.notional_usd() else { return Verdict::reject("no notional") };
         if notional < self.min_notional_usd {
             return Verdict::reject("below threshold");
         }
-        if !event.account.is_some() {
+        if !event.account().is_some() {
             return Verdict::reject("no account");
         }
-        if let Some(id) = event.account.id()
+        if let Some(id) = event.account().id()
             && let Some(false) = self.by_id.get(&id)
         {
             return Verdict::reject("account not tracked");
         }
-        let Some(account) = event.account.name() else { return Verdict::reject("no account") };
+        let Some(account) = event.account().name() else { return Verdict::reject("no account") };
         let label = self.label(account);
-        if let Some(id) = event.account.id() {
+        if let Some(id) = event.account().id() {
             self.by_id.insert(id, label.is_some());
         }
         let Some(label) = label else { return Verdict::reject("account not tracked") };
-        let symbol = event.symbol.name();
+        let symbol = event.symbol().name();
         let mut pass = Pass::new(
             format!("{account}:{symbol}"),
-            format!("Whale {label} {} {symbol}: {}", event.direction.describe(), usd(notional)),
+            format!("Whale {label} {} {symbol}: {}", event.direction().describe(), usd(notional)),
         )
         .with_severity(self.severity)
         .with_value(notional)
         .with_field("account", account)
         .with_field("notional", usd(notional))
-        .with_field("price", price(event.price))
-        .with_field("size", format!("{}", event.size));
-        if event.side != klaxon_sdk::Side::Unknown {
-            pass = pass.with_field("side", event.side.as_str());
+        .with_field("price", price(event.price()))
+        .with_field("size", format!("{}", event.size()));
+        if event.side() != klaxon_sdk::Side::Unknown {
+            pass = pass.with_field("side", event.side().as_str());
         }
-        if let Some(pnl) = event.closed_pnl {
+        if let Some(pnl) = event.closed_pnl() {
             pass = pass.with_field("closed pnl", usd(pnl));
         }
         pass.into()

@@ -1,5 +1,5 @@
 use klaxon_sdk::testing::{self, FilterHarness, Value, json};
-use klaxon_sdk::{Direction, Event, EventKind, Market, Severity};
+use klaxon_sdk::{Direction, EventKind, EventRecord, MarketRecord, Severity};
 
 use super::*;
 
@@ -13,8 +13,8 @@ fn err(params: Value) -> String {
     FilterHarness::<WhaleFill>::configure_json(&params).err().unwrap()
 }
 
-fn fill(account: &'static str, usd: f64, direction: Direction) -> Event<'static> {
-    Event::new(EventKind::PerpFill, "ETH")
+fn fill(account: &'static str, usd: f64, direction: Direction) -> EventRecord {
+    EventRecord::new(EventKind::PerpFill, "ETH")
         .with_account(account)
         .with_notional(usd)
         .with_direction(direction)
@@ -24,7 +24,7 @@ fn fill(account: &'static str, usd: f64, direction: Direction) -> Event<'static>
 #[test]
 fn tracked_big_fill_passes() {
     let f = filter(json!({"accounts": [WHALE.to_lowercase()], "min_notional_usd": 100000}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     let pass = f.evaluate(&fill(WHALE, 1_200_000.0, Direction::OpenLong), &m).into_pass().unwrap();
     assert_eq!(pass.alert_key, format!("{WHALE}:ETH"));
     assert_eq!(
@@ -42,15 +42,15 @@ fn tracked_big_fill_passes() {
         f.evaluate(&fill("0xother", 5e6, Direction::OpenLong), &m).reject_reason(),
         Some("account not tracked")
     );
-    let no_account = Event::new(EventKind::PerpFill, "ETH").with_notional(5e6);
+    let no_account = EventRecord::new(EventKind::PerpFill, "ETH").with_notional(5e6);
     assert_eq!(f.evaluate(&no_account, &m).reject_reason(), Some("no account"));
-    let trade = Event::trade("ETH", 2000.0, 1e4).with_account(WHALE);
+    let trade = EventRecord::trade("ETH", 2000.0, 1e4).with_account(WHALE);
     assert_eq!(f.evaluate(&trade, &m).reject_reason(), Some("kind not selected"));
 }
 
 #[test]
 fn directions_filter() {
-    let m = Market::default();
+    let m = MarketRecord::default();
     let open = filter(json!({"accounts": [WHALE], "directions": "open"}));
     assert!(open.evaluate(&fill(WHALE, 1.0, Direction::OpenShort), &m).is_pass());
     assert_eq!(
@@ -68,7 +68,7 @@ fn directions_filter() {
 fn batch_path_caches_account_decisions() {
     testing::reset();
     let f = filter(json!({"accounts": [WHALE], "min_notional_usd": 10}));
-    let m = Market::default();
+    let m = MarketRecord::default();
     let rows = vec![
         (fill("0xminnow", 500.0, Direction::OpenLong), m),
         (fill(WHALE, 500.0, Direction::OpenLong), m),

@@ -3,7 +3,7 @@
 //! and never lets go. The host's memory limit must stop it with a trap.
 //! `configure` succeeds, so the plugin loads.
 
-use klaxon_sdk::{Event, Filter, Market, Verdict, export_filter};
+use klaxon_sdk::{Columns, Event, Filter, Market, Verdict, export_filter};
 
 /// Params: misbehave only for events priced above `above_price` (default
 /// 10), so the host's smoke run (price 1) passes and the plugin goes live;
@@ -30,8 +30,12 @@ impl Filter for AllocForever {
         Ok(AllocForever { above_price: p.above_price })
     }
 
+    fn columns(&self) -> Columns {
+        Columns::PRICE
+    }
+
     fn evaluate(&mut self, event: &Event, _: &Market) -> Verdict {
-        if event.price <= self.above_price {
+        if event.price() <= self.above_price {
             return Verdict::reject("below trigger price");
         }
         let mut hoard: Vec<Vec<u8>> = Vec::new();

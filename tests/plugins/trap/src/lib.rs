@@ -2,7 +2,7 @@
 //! price is above `above_price`, and rejects the rest. So a test picks per
 //! event whether the call traps.
 
-use klaxon_sdk::{Event, Filter, Market, Verdict, export_filter};
+use klaxon_sdk::{Columns, Event, Filter, Market, Verdict, export_filter};
 
 /// Params: misbehave only for events priced above `above_price` (default
 /// 10), so the host's smoke run (price 1) passes and the plugin goes live;
@@ -29,9 +29,13 @@ impl Filter for Trap {
         Ok(Trap { above_price: p.above_price })
     }
 
+    fn columns(&self) -> Columns {
+        Columns::PRICE
+    }
+
     fn evaluate(&mut self, event: &Event, _: &Market) -> Verdict {
-        if event.price > self.above_price {
-            panic!("trap plugin: price {} > {}", event.price, self.above_price);
+        if event.price() > self.above_price {
+            panic!("trap plugin: price {} > {}", event.price(), self.above_price);
         }
         Verdict::reject("below trigger price")
     }
@@ -42,7 +46,7 @@ export_filter!(Trap);
 #[cfg(test)]
 mod tests {
     use klaxon_sdk::testing::FilterHarness;
-    use klaxon_sdk::{Event, Market};
+    use klaxon_sdk::{EventRecord, MarketRecord};
 
     use super::*;
 
@@ -50,14 +54,15 @@ mod tests {
     #[should_panic(expected = "trap plugin: price 11 > 10")]
     fn panics_on_positive_price() {
         let f = FilterHarness::<Trap>::configure("{}").unwrap();
-        f.evaluate(&Event::trade("X", 11.0, 1.0), &Market::default());
+        f.evaluate(&EventRecord::trade("X", 11.0, 1.0), &MarketRecord::default());
     }
 
     #[test]
     fn rejects_otherwise() {
         let f = FilterHarness::<Trap>::configure("{}").unwrap();
         assert_eq!(
-            f.evaluate(&Event::trade("X", 1.0, 1.0), &Market::default()).reject_reason(),
+            f.evaluate(&EventRecord::trade("X", 1.0, 1.0), &MarketRecord::default())
+                .reject_reason(),
             Some("below trigger price")
         );
     }

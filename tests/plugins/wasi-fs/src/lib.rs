@@ -3,7 +3,7 @@
 //! of WASI that std pulls in). The host links no WASI, so loading it must
 //! fail with a message naming the missing import.
 
-use klaxon_sdk::{Event, Filter, Market, Pass, Verdict, export_filter};
+use klaxon_sdk::{Columns, Event, Filter, Market, Pass, Verdict, export_filter};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -29,9 +29,15 @@ impl Filter for WasiFs {
         Ok(WasiFs { path: p.path })
     }
 
+    fn columns(&self) -> Columns {
+        Columns::SYMBOL
+    }
+
     fn evaluate(&mut self, event: &Event, _: &Market) -> Verdict {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => Pass::new(event.symbol.name(), format!("read {} bytes", text.len())).into(),
+            Ok(text) => {
+                Pass::new(event.symbol().name(), format!("read {} bytes", text.len())).into()
+            }
             Err(e) => Verdict::reject_with(format!("cannot read {}: {e}", self.path)),
         }
     }
