@@ -12,7 +12,9 @@
 //! feature on would also import the formatter's types. Two plugins are
 //! special (see `variants`): `swap-probe` is built twice (v1, and v2 with
 //! its `v2` feature) and `wasi-fs` is built for `wasm32-wasip2`, whose output
-//! is already a component with WASI imports.
+//! is already a component with WASI imports. `abi-v0-1` uses no SDK (it is
+//! generated from the frozen `wit/since_v0.1.0`), so it has no SDK world and
+//! gets a cargo run of its own.
 
 #[path = "src/plugins/componentize.rs"]
 #[allow(dead_code)] // `klaxon plugin build` uses the single-plugin entry points
