@@ -47,7 +47,7 @@ pub(crate) struct Cols<'a> {
 /// Keeps a declared column (which must then have `len` rows) and empties
 /// an undeclared one.
 #[inline(always)]
-fn keep<'a, T>(col: &'a [T], declared: Columns, column: Columns, len: usize) -> &'a [T] {
+fn keep<T>(col: &[T], declared: Columns, column: Columns, len: usize) -> &[T] {
     if !declared.contains(column) {
         return &[];
     }
@@ -114,7 +114,7 @@ impl<'a> Cols<'a> {
 pub(crate) fn at<T: Copy>(col: &[T], row: usize, column: Columns) -> T {
     match col.get(row) {
         Some(value) => *value,
-        None => undeclared(column),
+        None => read_failed(col.len(), row, column),
     }
 }
 
@@ -123,8 +123,20 @@ pub(crate) fn at<T: Copy>(col: &[T], row: usize, column: Columns) -> T {
 pub(crate) fn at_str(col: &[String], row: usize, column: Columns) -> &str {
     match col.get(row) {
         Some(value) => value,
-        None => undeclared(column),
+        None => read_failed(col.len(), row, column),
     }
+}
+
+/// An empty column is an undeclared one; a filled one was read past its
+/// end (a view built for a row outside the batch).
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn read_failed(len: usize, row: usize, column: Columns) -> ! {
+    if len == 0 {
+        undeclared(column)
+    }
+    panic!("klaxon-sdk: row {row} read past the batch's {len} rows (column `{}`)", column.name())
 }
 
 /// The column-wise view of a batch, for

@@ -159,9 +159,26 @@ pub trait Filter: Sized + 'static {
     /// It must give the same passes as `evaluate` would, row by row.
     #[inline]
     fn evaluate_batch(&mut self, batch: &Batch<'_>, rows: Rows<'_>, out: &mut Output<'_>) {
-        for row in rows {
-            let verdict = self.evaluate(&batch.event(row), &batch.market(row));
-            out.verdict(row, verdict);
+        // One loop per kind of `Rows`, so the hot loop has no variant
+        // match; rows were checked against the batch length, so the views
+        // are built without another check.
+        let cols = batch.cols;
+        match rows {
+            Rows::All(n) => {
+                for row in 0..n {
+                    let event = Event { cols, row };
+                    let market = Market { cols, row };
+                    out.verdict(row, self.evaluate(&event, &market));
+                }
+            }
+            Rows::Only(list) => {
+                for &row in list {
+                    let row = row as usize;
+                    let event = Event { cols, row };
+                    let market = Market { cols, row };
+                    out.verdict(row, self.evaluate(&event, &market));
+                }
+            }
         }
     }
 }
