@@ -463,6 +463,112 @@ impl<T: Formatter> FormatterHarness<T> {
     }
 }
 
+// ------------------------------------------------------ random inputs
+
+/// `n` varied, deterministic rows for property tests (same `seed`, same
+/// rows): every event kind, side and direction, a handful of symbols,
+/// venues and accounts (some events without one), notionals from $1 to
+/// $10M (some unknown), closing PnL, ids and tx hashes on some, and
+/// markets with every window filled or flagged missing at random.
+///
+/// ```
+/// # use klaxon_sdk::testing::random_rows;
+/// assert_eq!(random_rows(7, 64), random_rows(7, 64));
+/// assert_eq!(random_rows(7, 1024).len(), 1024);
+/// ```
+pub fn random_rows(seed: u64, n: usize) -> Vec<(EventRecord, MarketRecord)> {
+    use crate::{Direction, EventKind, MissingFields, Side};
+    const SYMBOLS: [&str; 5] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "PEPE/WETH", "ETH"];
+    const VENUES: [&str; 3] = ["binance-spot", "hyperliquid", "bsc"];
+    const ACCOUNTS: [&str; 3] = ["0x5078C2fBEa2b2aD61bc840Bc023E35Fce56BeDb6", "0xabc", "whale-7"];
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545F4914F6CDD1D)
+    };
+    let mut unit = move || (next() >> 11) as f64 / (1u64 << 53) as f64;
+    (0..n)
+        .map(|i| {
+            let pick = |u: f64, len: usize| ((u * len as f64) as usize).min(len - 1);
+            let kind = EventKind::ALL[pick(unit(), 5)];
+            let price = 10f64.powf(unit() * 5.0 - 1.0);
+            let notional = 10f64.powf(unit() * 7.0);
+            let mut e = EventRecord::new(kind, SYMBOLS[pick(unit(), SYMBOLS.len())])
+                .with_venue(VENUES[pick(unit(), VENUES.len())])
+                .with_price(price)
+                .with_size(notional / price)
+                .with_side([Side::Buy, Side::Sell, Side::Unknown][pick(unit(), 3)])
+                .with_time(START_MS + i as u64 * 250);
+            e.notional_usd = (unit() > 0.1).then_some(notional);
+            if unit() < 0.6 {
+                e = e.with_account(ACCOUNTS[pick(unit(), ACCOUNTS.len())]);
+            }
+            if kind == EventKind::PerpFill || kind == EventKind::Liquidation {
+                let direction = [
+                    Direction::None,
+                    Direction::OpenLong,
+                    Direction::CloseLong,
+                    Direction::OpenShort,
+                    Direction::CloseShort,
+                ][pick(unit(), 5)];
+                e = e.with_direction(direction);
+                if direction.is_close() {
+                    e = e.with_closed_pnl((unit() - 0.5) * 1e5);
+                }
+            }
+            if unit() < 0.5 {
+                e = e.with_id(&format!("x:{i}"));
+            }
+            if kind == EventKind::Swap {
+                e = e.with_tx_hash(&format!("0x{:016x}", i * 7919));
+            }
+            let mut m = MarketRecord::default()
+                .with_last_price(price)
+                .with_book(price * 0.999, price * 1.001);
+            for w in Window::ALL {
+                let change = (unit() - 0.5) * 20.0;
+                let volume = 10f64.powf(unit() * 8.0);
+                m = m.with_window(w, change, volume).with_trades(w, (unit() * 5000.0) as u32);
+            }
+            let missing = MissingFields::from_bits((next_bits(unit()) & 0b11_1111) as u8);
+            // Missing fields read 0, as the host sends them.
+            if missing.contains(MissingFields::LAST_PRICE) {
+                m.last_price = 0.0;
+            }
+            for w in Window::ALL {
+                if missing.contains(w.missing_flag()) {
+                    *match w {
+                        Window::M1 => &mut m.window_1m,
+                        Window::M5 => &mut m.window_5m,
+                        Window::H1 => &mut m.window_1h,
+                    } = crate::WindowStats::default();
+                }
+            }
+            if missing.contains(MissingFields::BEST_BID) {
+                m.best_bid = 0.0;
+            }
+            if missing.contains(MissingFields::BEST_ASK) {
+                m.best_ask = 0.0;
+            }
+            (e, m.with_missing(missing))
+        })
+        .collect()
+}
+
+/// Mostly nothing missing, sometimes a few fields, rarely everything.
+fn next_bits(u: f64) -> u32 {
+    if u < 0.6 {
+        0
+    } else if u < 0.95 {
+        1 << ((u * 1000.0) as u32 % 6)
+    } else {
+        0b11_1111
+    }
+}
+
 // ------------------------------------------------- SDK → WIT (tests only)
 
 fn kind_to_wit(kind: crate::EventKind) -> wit::EventKind {

@@ -149,3 +149,19 @@ fn bad_params_name_the_field() {
             .starts_with("kinds[0]: unknown variant `trades`")
     );
 }
+
+#[test]
+fn single_and_batch_paths_agree_on_random_rows() {
+    let configs = [
+        json!({"min_notional_usd": 100000}),
+        json!({"min_notional_usd": 1000, "kinds": ["swap", "perp-fill"], "key_by": "account"}),
+    ];
+    let mut passes = 0;
+    for params in configs {
+        let f = filter(params);
+        for (seed, n) in [(1, 1), (2, 7), (3, 64), (4, 1024)] {
+            passes += f.check_paths(&testing::random_rows(seed, n)).len();
+        }
+    }
+    assert!(passes > 100, "{passes}");
+}

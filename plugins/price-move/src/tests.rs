@@ -118,3 +118,20 @@ fn bad_params_name_the_field() {
             .starts_with("min_change_1m: unknown field `min_change_1m`")
     );
 }
+
+#[test]
+fn single_and_batch_paths_agree_on_random_rows() {
+    let configs = [
+        json!({"min_change_1m_pct": 5, "min_change_5m_pct": 8}),
+        json!({"min_change_5m_pct": 2, "min_volume_5m_usd": 1000000, "combine": "all", "direction": "up"}),
+        json!({"min_volume_1h_usd": 50000000, "kinds": ["trade"]}),
+    ];
+    let mut passes = 0;
+    for params in configs {
+        let f = filter(params);
+        for (seed, n) in [(1, 1), (2, 7), (3, 64), (4, 1024)] {
+            passes += f.check_paths(&klaxon_sdk::testing::random_rows(seed, n)).len();
+        }
+    }
+    assert!(passes > 100, "{passes}");
+}

@@ -99,3 +99,19 @@ fn bad_params_name_the_field() {
             .starts_with("directions: unknown variant `long`")
     );
 }
+
+#[test]
+fn single_and_batch_paths_agree_on_random_rows() {
+    let configs = [
+        json!({"accounts": [WHALE.to_lowercase(), "whale-7"], "min_notional_usd": 1000}),
+        json!({"accounts": ["0xABC"], "directions": "close", "kinds": ["perp-fill", "liquidation"]}),
+    ];
+    let mut passes = 0;
+    for params in configs {
+        let f = filter(params);
+        for (seed, n) in [(1, 1), (2, 7), (3, 64), (4, 1024)] {
+            passes += f.check_paths(&testing::random_rows(seed, n)).len();
+        }
+    }
+    assert!(passes > 20, "{passes}");
+}
