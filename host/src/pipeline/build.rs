@@ -22,13 +22,11 @@ use crate::plugins::{PluginEngine, TrapLedger};
 use crate::sinks::SinkConfig;
 use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
-use crate::telemetry::metrics;
 
 use super::router::route_events;
 use super::worker::{WorkerContext, WorkerOutputs, spawn_worker};
 use super::plan::Plan;
 use super::stats::RunStats;
-use super::wait;
 
 /// How long a retraction waits for an alert still in flight before it is
 /// taken to concern an event that never alerted.

@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(kinds, [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter]);
     }
 
-    const KLAXON_IMPORTS: [&str; 2] = ["klaxon:plugin/types@0.2.0", "klaxon:plugin/host@0.2.0"];
+    const KLAXON_IMPORTS: [&str; 2] = ["klaxon:plugin/host@0.2.0", "klaxon:plugin/types@0.2.0"];
 
     #[test]
     fn a_filter_matches_the_filter_world_only() {

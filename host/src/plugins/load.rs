@@ -69,6 +69,14 @@ pub fn load(
         origin: origin.clone(),
         reason,
     })?;
+    // Without the SDK's stamp (Python, JS), the import names tell.
+    let imports: Vec<String> =
+        component.component_type().imports(&engine.engine).map(|(n, _)| n.to_owned()).collect();
+    if let Some(found) = api_version_of_imports(imports.iter().map(String::as_str))
+        && !compatible(&found, API_VERSION)
+    {
+        return Err(PluginError::ApiVersion { plugin, origin, found, expected: API_VERSION });
+    }
     let instance_pre =
         engine.linker.instantiate_pre(&component).map_err(|e| PluginError::Imports {
             plugin: plugin.clone(),
@@ -225,7 +233,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "plugin `plain` {version} (builtin): not a `filter` component: no export `evaluate` found"
+                "plugin `plain` {version} (builtin): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
         assert_eq!(err.reason_label(), "wrong_world");

@@ -24,18 +24,24 @@
 pub mod artifact;
 pub mod bindings;
 pub mod builtin;
+pub mod call;
 pub mod columns;
 pub mod componentize;
+pub mod contain;
 mod convert;
 pub mod cooldown;
 pub mod engine;
+pub mod fallback;
 pub mod filter;
 pub mod formatter;
 pub mod host_api;
 pub mod inspect;
 pub mod instance;
 pub mod load;
+pub mod pool;
+pub mod smoke;
 pub mod traps;
+pub mod version;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -43,10 +49,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use columns::Columns;
+pub use call::CallError;
+pub use columns::{ColumnSet, Columns};
+pub use contain::{FilterJob, Run};
 pub use engine::{PluginEngine, RuntimeConfig};
-pub use instance::{CallError, Limits};
+pub use instance::{Instance, Limits};
 pub use load::LoadedPlugin;
+pub use pool::{DecideJob, Domain, InstancePool, PluginSlot, RuleRef};
 pub use traps::TrapLedger;
 
 /// The three plugin kinds, one WIT world each.
@@ -104,7 +113,8 @@ pub enum PluginError {
     #[error("plugin {plugin} ({origin}): not a valid component: {reason}")]
     Compile { plugin: PluginRef, origin: String, reason: String },
     #[error(
-        "plugin {plugin} ({origin}): built for klaxon:plugin@{found}, this host speaks @{expected}"
+        "plugin {plugin} ({origin}): built for klaxon:plugin@{found}, this host speaks @{expected}; \
+         rebuild it against klaxon-sdk {expected} (or the WIT in `wit/` of this release)"
     )]
     ApiVersion { plugin: PluginRef, origin: String, found: String, expected: &'static str },
     #[error("plugin {plugin} ({origin}): wrong imports: {reason}")]

@@ -2,7 +2,7 @@
 //! its own host scope, and a failure is charged to the rule and event that
 //! caused it while the other rules of the instance keep their results.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{GENEROUS, pool, slot, template, trade};
 use crate::alert::{Pass, TemplateId};
@@ -75,24 +75,34 @@ fn host_calls_act_for_the_rule_being_served() {
     assert_eq!(pool.instances(), 2, "the trusted instance, and one for the other owner");
 }
 
-/// Captures what the pool logs while `f` runs on this thread.
+/// Captures what is logged on this thread while `f` runs. One global
+/// subscriber writes into a thread-local buffer: a thread-local default
+/// subscriber would race other tests over tracing's per-callsite interest
+/// cache and miss lines.
 fn logged(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
+    use std::cell::RefCell;
+    thread_local! {
+        static CAPTURE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+    struct ToCapture;
+    impl std::io::Write for ToCapture {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            CAPTURE.with(|c| c.borrow_mut().as_mut().map(|v| v.extend_from_slice(b)));
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
-    tracing::subscriber::with_default(subscriber, f);
-    String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(|| ToCapture).finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    f();
+    let bytes = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    String::from_utf8(bytes).unwrap()
 }
 
 #[test]
