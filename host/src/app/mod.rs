@@ -60,7 +60,11 @@ impl Runtime {
         let plugins = &config.raw().plugins;
         let cache_dir = plugins.cache_dir.clone().filter(|d| !d.as_os_str().is_empty());
         let engine = PluginEngine::new(&RuntimeConfig { cache_dir }).map_err(AppError::Runtime)?;
-        let library = Arc::new(PluginLibrary::new(engine.clone(), plugins.dir.clone(), plugins.trusted.clone()));
+        let library = Arc::new(PluginLibrary::new(
+            engine.clone(),
+            plugins.dir.clone(),
+            plugins.trusted.clone(),
+        ));
         let services = HostServices { kv: Arc::new(MemoryKv::default()), prices };
         Ok(Runtime { engine, library, services })
     }

@@ -12,7 +12,9 @@ use crate::market::{MarketState, Prices, Snapshot};
 use crate::pipeline::route::RouteIndex;
 use crate::plugins::filter::{RulePass, RuleRows};
 use crate::plugins::host_api::HostServices;
-use crate::plugins::{ColumnSet, Columns, Instance, Limits, PluginEngine, PluginKind, RuntimeConfig, builtin, load};
+use crate::plugins::{
+    ColumnSet, Columns, Instance, Limits, PluginEngine, PluginKind, RuntimeConfig, builtin, load,
+};
 use crate::state::MemoryKv;
 
 use super::setup::threshold;
@@ -35,14 +37,20 @@ pub fn run(args: &BenchArgs, data: &[(Event, Snapshot)]) -> Result<(), String> {
     println!("\nper evaluation, one amount-threshold rule (wasm column path vs native closure):");
     for batch in [1, 16, 64, 1024] {
         let (wasm, native) = b.per_evaluation(batch, 1);
-        println!("  batch {batch:>4}   wasm {wasm:>7.1} ns   native {native:>6.1} ns   {:>6.2}x", wasm / native);
+        println!(
+            "  batch {batch:>4}   wasm {wasm:>7.1} ns   native {native:>6.1} ns   {:>6.2}x",
+            wasm / native
+        );
     }
     let single = b.single_event();
     println!("  single-event call  {single:>7.1} ns/call");
     println!("\nper evaluation, N rules in one shared instance, batch 64:");
     for rules in [1, 100, 1000] {
         let (wasm, native) = b.per_evaluation(64, rules);
-        println!("  {rules:>4} rules   wasm {wasm:>7.2} ns   native {native:>6.2} ns   {:>6.2}x", wasm / native);
+        println!(
+            "  {rules:>4} rules   wasm {wasm:>7.2} ns   native {native:>6.2} ns   {:>6.2}x",
+            wasm / native
+        );
     }
     let (wasm, native) = b.hot_loop(100, 1024);
     println!("\nhot loop (market state + route + 100 filters, one thread, batch 1024):");
@@ -53,16 +61,26 @@ pub fn run(args: &BenchArgs, data: &[(Event, Snapshot)]) -> Result<(), String> {
 }
 
 impl<'a> Bench<'a> {
-    fn new(args: &'a BenchArgs, data: &'a [(Event, Snapshot)], rules: usize) -> Result<Self, String> {
+    fn new(
+        args: &'a BenchArgs,
+        data: &'a [(Event, Snapshot)],
+        rules: usize,
+    ) -> Result<Self, String> {
         let engine = PluginEngine::new(&RuntimeConfig { cache_dir: None })?;
         let (_, bytes) = builtin::stock("amount-threshold").ok_or("no stock amount-threshold")?;
-        let plugin = load::load(&engine, "amount-threshold", "builtin", bytes, PluginKind::Filter).map_err(|e| e.to_string())?;
-        let services = HostServices { kv: Arc::new(MemoryKv::default()), prices: Prices::default() };
+        let plugin = load::load(&engine, "amount-threshold", "builtin", bytes, PluginKind::Filter)
+            .map_err(|e| e.to_string())?;
+        let services =
+            HostServices { kv: Arc::new(MemoryKv::default()), prices: Prices::default() };
         let limits = Limits::default();
-        let mut instance = Instance::new(&engine, plugin, &services, limits.memory_bytes, limits.call_budget).map_err(|e| e.to_string())?;
-        let templates: Vec<TemplateId> = (0..rules).map(|i| TemplateId::new(&format!("t{i}"))).collect();
+        let mut instance =
+            Instance::new(&engine, plugin, &services, limits.memory_bytes, limits.call_budget)
+                .map_err(|e| e.to_string())?;
+        let templates: Vec<TemplateId> =
+            (0..rules).map(|i| TemplateId::new(&format!("t{i}"))).collect();
         for (i, t) in templates.iter().enumerate() {
-            let params: Arc<str> = Arc::from(format!(r#"{{"min_notional_usd": {}}}"#, threshold(i)));
+            let params: Arc<str> =
+                Arc::from(format!(r#"{{"min_notional_usd": {}}}"#, threshold(i)));
             instance.add_rule(t, &params, limits).map_err(|e| e.to_string())?;
         }
         Ok(Bench { args, data, instance, templates })
@@ -72,7 +90,8 @@ impl<'a> Bench<'a> {
     /// the rule declared and the native rule reads, so the timed part of
     /// both sides is the call on prepared columns.
     fn chunks(&self, batch: usize) -> Vec<(Columns, Vec<(&'a Event, &'a Snapshot)>)> {
-        let need = self.instance.columns_of(&self.templates[0]).unwrap_or(ColumnSet::all()) | native_reads();
+        let need = self.instance.columns_of(&self.templates[0]).unwrap_or(ColumnSet::all())
+            | native_reads();
         self.data
             .chunks(batch)
             .map(|chunk| {
@@ -88,22 +107,32 @@ impl<'a> Bench<'a> {
     /// ns per (event, rule) for `rules` rules at `batch`: wasm, native.
     fn per_evaluation(&mut self, batch: usize, rules: usize) -> (f64, f64) {
         let mut chunks = self.chunks(batch);
-        let rule_rows: Vec<RuleRows<'_>> = self.templates[..rules].iter().map(|t| RuleRows { template: t, rows: None }).collect();
+        let rule_rows: Vec<RuleRows<'_>> =
+            self.templates[..rules].iter().map(|t| RuleRows { template: t, rows: None }).collect();
         let (mut wasm, mut native_t) = (Vec::new(), Vec::new());
-        let (mut out, mut native_out): (Vec<RulePass>, Vec<(usize, Pass)>) = (Vec::new(), Vec::new());
+        let (mut out, mut native_out): (Vec<RulePass>, Vec<(usize, Pass)>) =
+            (Vec::new(), Vec::new());
         let events = self.events_for(batch, rules);
         for _ in 0..self.args.rounds {
             wasm.push(time(|| {
                 for (columns, rows) in chunks.iter_mut().take(events / batch) {
                     out.clear();
-                    self.instance.evaluate_batch(columns, rows, &rule_rows, 0, &mut out).expect("evaluate-batch");
+                    self.instance
+                        .evaluate_batch(columns, rows, &rule_rows, 0, &mut out)
+                        .expect("evaluate-batch");
                 }
             }));
             native_t.push(time(|| {
                 for (columns, _) in chunks.iter().take(events / batch) {
                     for r in 0..rules {
                         native_out.clear();
-                        native::amount_threshold(columns.kinds(), columns.notional_usd(), columns.symbol_ids(), threshold(r), &mut native_out);
+                        native::amount_threshold(
+                            columns.kinds(),
+                            columns.notional_usd(),
+                            columns.symbol_ids(),
+                            threshold(r),
+                            &mut native_out,
+                        );
                     }
                 }
             }));
@@ -122,11 +151,13 @@ impl<'a> Bench<'a> {
         let t = self.templates[0].clone();
         let calls = self.data.len().min(50_000);
         let samples = (0..self.args.rounds)
-            .map(|_| time(|| {
-                for (e, s) in &self.data[..calls] {
-                    self.instance.evaluate(&t, e, s, 0).expect("evaluate");
-                }
-            }))
+            .map(|_| {
+                time(|| {
+                    for (e, s) in &self.data[..calls] {
+                        self.instance.evaluate(&t, e, s, 0).expect("evaluate");
+                    }
+                })
+            })
             .collect();
         median_ns(samples, calls as u64)
     }
@@ -135,11 +166,13 @@ impl<'a> Bench<'a> {
     fn hot_loop(&mut self, rules: usize, batch: usize) -> (f64, f64) {
         let selectors = vec![Selectors::default(); rules];
         let routes = RouteIndex::build(&selectors.iter().collect::<Vec<_>>());
-        let rule_rows: Vec<RuleRows<'_>> = self.templates[..rules].iter().map(|t| RuleRows { template: t, rows: None }).collect();
+        let rule_rows: Vec<RuleRows<'_>> =
+            self.templates[..rules].iter().map(|t| RuleRows { template: t, rows: None }).collect();
         let events: Vec<&Event> = self.data.iter().map(|(e, _)| e).collect();
         let mut once = |use_wasm: bool| {
             let (mut market, _) = MarketState::new(&Default::default());
-            let (mut columns, mut out, mut native_out, mut targets, mut snaps) = (Columns::default(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut columns, mut out, mut native_out, mut targets, mut snaps) =
+                (Columns::default(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
             time(|| {
                 for chunk in events.chunks(batch) {
                     snaps.clear();
@@ -152,12 +185,20 @@ impl<'a> Bench<'a> {
                     columns.reset(rows.len());
                     if use_wasm {
                         out.clear();
-                        self.instance.evaluate_batch(&mut columns, &rows, &rule_rows, 0, &mut out).expect("evaluate-batch");
+                        self.instance
+                            .evaluate_batch(&mut columns, &rows, &rule_rows, 0, &mut out)
+                            .expect("evaluate-batch");
                     } else {
                         columns.fill(native_reads(), &rows);
                         for r in 0..rules {
                             native_out.clear();
-                            native::amount_threshold(columns.kinds(), columns.notional_usd(), columns.symbol_ids(), threshold(r), &mut native_out);
+                            native::amount_threshold(
+                                columns.kinds(),
+                                columns.notional_usd(),
+                                columns.symbol_ids(),
+                                threshold(r),
+                                &mut native_out,
+                            );
                         }
                     }
                 }

@@ -17,7 +17,11 @@ pub async fn run(n: usize, workers: usize) -> Result<(), String> {
     let start = Instant::now();
     let mut pools = Vec::new();
     for _ in 0..workers {
-        let mut pool = InstancePool::new(rt.engine.clone(), rt.services.clone(), std::sync::Arc::new(TrapLedger::new(0)));
+        let mut pool = InstancePool::new(
+            rt.engine.clone(),
+            rt.services.clone(),
+            std::sync::Arc::new(TrapLedger::new(0)),
+        );
         for pick in [0, 1, 2] {
             let rules: Vec<RuleRef<'_>> = plan
                 .templates
@@ -37,10 +41,19 @@ pub async fn run(n: usize, workers: usize) -> Result<(), String> {
     let elapsed = start.elapsed();
     let after = rss_bytes();
     let instances: usize = pools.iter().map(InstancePool::instances).sum();
-    println!("\n{n} templates of {n} owners on stock plugins, {workers} workers ({instances} instances):");
+    println!(
+        "\n{n} templates of {n} owners on stock plugins, {workers} workers ({instances} instances):"
+    );
     println!("  RSS before  {:>8.1} MiB", before as f64 / (1 << 20) as f64);
-    println!("  RSS after   {:>8.1} MiB  (+{:.1} MiB)", after as f64 / (1 << 20) as f64, after.saturating_sub(before) as f64 / (1 << 20) as f64);
-    println!("  build       {:>8.1} µs per template per worker (3 rules each)", elapsed.as_secs_f64() * 1e6 / (n * workers) as f64);
+    println!(
+        "  RSS after   {:>8.1} MiB  (+{:.1} MiB)",
+        after as f64 / (1 << 20) as f64,
+        after.saturating_sub(before) as f64 / (1 << 20) as f64
+    );
+    println!(
+        "  build       {:>8.1} µs per template per worker (3 rules each)",
+        elapsed.as_secs_f64() * 1e6 / (n * workers) as f64
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

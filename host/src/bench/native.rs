@@ -7,7 +7,13 @@ use crate::alert::{Pass, Severity};
 use crate::event::{EventKind, Sym};
 
 /// `kind != book-top && notional >= min_notional_usd` over the columns.
-pub fn amount_threshold(kinds: &[u8], notional: &[f64], symbols: &[u32], min: f64, out: &mut Vec<(usize, Pass)>) {
+pub fn amount_threshold(
+    kinds: &[u8],
+    notional: &[f64],
+    symbols: &[u32],
+    min: f64,
+    out: &mut Vec<(usize, Pass)>,
+) {
     for (row, (&kind, &n)) in kinds.iter().zip(notional).enumerate() {
         if kind != EventKind::BookTop as u8 && n >= min {
             out.push((row, pass(symbols[row], n)));

@@ -19,14 +19,20 @@ pub async fn run(args: &BenchArgs, data: &[(Event, Snapshot)]) -> Result<(), Str
     println!("\npipeline (2 workers, decide, format, SQLite alert log), unthrottled:");
     let dir = setup::scratch()?;
     for templates in [100, 1000] {
-        let ns = sustained(args, data, templates, &dir.join(format!("pipeline-{templates}.db"))).await?;
+        let ns =
+            sustained(args, data, templates, &dir.join(format!("pipeline-{templates}.db"))).await?;
         println!("  {templates:>4} templates  {:>10.0} events/s  {ns:>8.1} ns/event", 1e9 / ns);
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-async fn sustained(args: &BenchArgs, data: &[(Event, Snapshot)], templates: usize, db: &std::path::Path) -> Result<f64, String> {
+async fn sustained(
+    args: &BenchArgs,
+    data: &[(Event, Snapshot)],
+    templates: usize,
+    db: &std::path::Path,
+) -> Result<f64, String> {
     let config = setup::config(templates, db)?;
     let (rt, plan) = setup::runtime(&config).await?;
     let events = data.len().min(100_000);

@@ -55,17 +55,24 @@ fn decide_wave(
     if wave.is_empty() {
         return;
     }
-    let histories: Vec<_> =
-        wave.iter().map(|(_, t, p)| history.get(&plan.templates[*t as usize].id, &p.alert_key)).collect();
+    let histories: Vec<_> = wave
+        .iter()
+        .map(|(_, t, p)| history.get(&plan.templates[*t as usize].id, &p.alert_key))
+        .collect();
     let jobs: Vec<DecideJob<'_>> = wave
         .iter()
         .zip(&histories)
         .map(|((row, t, pass), h)| {
             let tp = &plan.templates[*t as usize];
-            let rule = tp.cooldown.as_ref().map(|slot| RuleRef { template: &tp.id, slot, limits: tp.limits });
+            let rule = tp.cooldown.as_ref().map(|slot| RuleRef {
+                template: &tp.id,
+                slot,
+                limits: tp.limits,
+            });
             let item = &run[*row];
             let now_ms = now_ms(item);
-            let item = DecideItem { template: &tp.id, pass, event: &item.event, history: h, now_ms };
+            let item =
+                DecideItem { template: &tp.id, pass, event: &item.event, history: h, now_ms };
             DecideJob { rule, item, default_cooldown_ms: tp.default_cooldown_ms }
         })
         .collect();

@@ -84,7 +84,14 @@ fn rows_per_target(run: &[WorkItem], targets: &[u32]) -> Vec<Option<Vec<u32>>> {
         .collect()
 }
 
-fn count(plan: &Plan, targets: &[u32], rows: &[Option<Vec<u32>>], len: usize, failed: u64, stats: &RunStats) {
+fn count(
+    plan: &Plan,
+    targets: &[u32],
+    rows: &[Option<Vec<u32>>],
+    len: usize,
+    failed: u64,
+    stats: &RunStats,
+) {
     let mut total = 0;
     for (&t, rows) in targets.iter().zip(rows) {
         let n = rows.as_ref().map_or(len, Vec::len) as u64;

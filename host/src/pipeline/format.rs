@@ -29,7 +29,11 @@ pub fn format(
         .map(|(t, alerts)| {
             let tp = &plan.templates[t as usize];
             let last = alerts[alerts.len() - 1].clone();
-            let rule = tp.formatter.as_ref().map(|slot| RuleRef { template: &tp.id, slot, limits: tp.limits });
+            let rule = tp.formatter.as_ref().map(|slot| RuleRef {
+                template: &tp.id,
+                slot,
+                limits: tp.limits,
+            });
             let message = pool.format(rule, &alerts, now_ms(&last));
             Arc::new(Delivery { alert: last, message, channels: tp.channels.clone() })
         })

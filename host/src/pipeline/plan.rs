@@ -81,7 +81,12 @@ impl Plan {
 
     /// Whether some template of this plan runs `template`'s rule on
     /// `plugin` in `domain` (so a worker keeps that rule built).
-    pub fn uses(&self, template: &TemplateId, plugin: &crate::plugins::PluginRef, domain: &Domain) -> bool {
+    pub fn uses(
+        &self,
+        template: &TemplateId,
+        plugin: &crate::plugins::PluginRef,
+        domain: &Domain,
+    ) -> bool {
         self.templates.iter().filter(|t| &t.id == template).any(|t| {
             [Some(&t.filter), t.cooldown.as_ref(), t.formatter.as_ref()]
                 .into_iter()

@@ -93,8 +93,10 @@ impl Worker {
     fn run(mut self, mut rx: mpsc::Receiver<WorkItem>) {
         let mut batch = Vec::with_capacity(self.ctx.batch_max);
         let m = metrics();
-        let (batch_size, evaluated) =
-            (m.batch_size.with_label_values(&[&self.label]), m.events_evaluated.with_label_values(&[&self.label]));
+        let (batch_size, evaluated) = (
+            m.batch_size.with_label_values(&[&self.label]),
+            m.events_evaluated.with_label_values(&[&self.label]),
+        );
         while let Some(first) = rx.blocking_recv() {
             batch.push(first);
             while batch.len() < self.ctx.batch_max {
@@ -108,7 +110,8 @@ impl Worker {
             let mut start = 0;
             while start < batch.len() {
                 let plan = &batch[start].plan;
-                let end = start + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
+                let end = start
+                    + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
                 self.process(&batch[start..end]);
                 start = end;
             }
@@ -144,7 +147,9 @@ impl Worker {
             TimeMode::Wall => clock.now_ms(),
         };
         let alerts =
-            decide::decide(&mut self.pool, &*self.ctx.history, &plan, run, passed, |item| now_of(&item.event));
+            decide::decide(&mut self.pool, &*self.ctx.history, &plan, run, passed, |item| {
+                now_of(&item.event)
+            });
         let fired = deliver::log_alerts(&self.outputs, &plan, &self.ctx.stats, alerts);
         let deliveries = format::format(&mut self.pool, &plan, fired, |alert| now_of(&alert.event));
         deliver::hand_off(&self.outputs, deliveries);

@@ -129,11 +129,19 @@ mod tests {
 
     /// Load through `engine` and make one call, so "loads" means "works".
     fn load_and_call(engine: &PluginEngine) {
-        let plugin = load::load(engine, PLUGIN, "test", &wasm(PLUGIN), PluginKind::Filter).expect("load");
-        let mut i = crate::plugins::Instance::new(engine, plugin, &services(), 16 << 20, GENEROUS.call_budget)
-            .expect("instantiate");
+        let plugin =
+            load::load(engine, PLUGIN, "test", &wasm(PLUGIN), PluginKind::Filter).expect("load");
+        let mut i = crate::plugins::Instance::new(
+            engine,
+            plugin,
+            &services(),
+            16 << 20,
+            GENEROUS.call_budget,
+        )
+        .expect("instantiate");
         let t = template("artifact");
-        i.add_rule(&t, &std::sync::Arc::from(r#"{"min_notional_usd": 100}"#), GENEROUS).expect("configure");
+        i.add_rule(&t, &std::sync::Arc::from(r#"{"min_notional_usd": 100}"#), GENEROUS)
+            .expect("configure");
         let verdict = i
             .evaluate(&t, &trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1)
             .expect("evaluate");

@@ -41,10 +41,10 @@ pub mod formatter {
 pub use filter::klaxon::plugin::host::{Host, LogLevel};
 pub use filter::klaxon::plugin::types as wit;
 
-/// The filter world's exported interface (`rule`, `evaluate-batch`).
-pub use filter::exports::klaxon::plugin::filter_rules as rules;
 /// The cooldown world's exported interface (`policy`, `decide-batch`).
 pub use cooldown::exports::klaxon::plugin::cooldown_policies as policies;
+/// The filter world's exported interface (`rule`, `evaluate-batch`).
+pub use filter::exports::klaxon::plugin::filter_rules as rules;
 /// The formatter world's exported interface (`formatter`).
 pub use formatter::exports::klaxon::plugin::formatters;
 

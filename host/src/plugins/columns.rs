@@ -152,7 +152,11 @@ impl Columns {
 
     /// Run `call` with a batch holding exactly the columns in `need`
     /// (filled before), then take the buffers back.
-    pub fn with_batch<T>(&mut self, need: ColumnSet, call: impl FnOnce(&wit::EventBatch) -> T) -> T {
+    pub fn with_batch<T>(
+        &mut self,
+        need: ColumnSet,
+        call: impl FnOnce(&wit::EventBatch) -> T,
+    ) -> T {
         debug_assert!(self.filled.contains(need), "columns lent before they were filled");
         let batch = self.lend_columns(need);
         let out = call(&batch);

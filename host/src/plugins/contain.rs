@@ -49,7 +49,12 @@ impl InstancePool {
     /// Judge `run` with `jobs` (rules of one instance key). Passes are
     /// appended as (job index, row, pass); returns how many evaluations
     /// failed closed.
-    pub fn filter(&mut self, jobs: &[FilterJob<'_>], run: &mut Run<'_, '_>, out: &mut Vec<RulePass>) -> u64 {
+    pub fn filter(
+        &mut self,
+        jobs: &[FilterJob<'_>],
+        run: &mut Run<'_, '_>,
+        out: &mut Vec<RulePass>,
+    ) -> u64 {
         let all: Vec<usize> = (0..jobs.len()).collect();
         match self.try_filter(jobs, &all, run, out) {
             Ok(failed) => failed,
@@ -104,7 +109,14 @@ impl InstancePool {
 
     /// Job `j` failed alone with `error`: charge its template, then judge
     /// its rows one by one to find (and quarantine) the events it fails on.
-    fn blame(&mut self, jobs: &[FilterJob<'_>], j: usize, run: &mut Run<'_, '_>, out: &mut Vec<RulePass>, error: &CallError) -> u64 {
+    fn blame(
+        &mut self,
+        jobs: &[FilterJob<'_>],
+        j: usize,
+        run: &mut Run<'_, '_>,
+        out: &mut Vec<RulePass>,
+        error: &CallError,
+    ) -> u64 {
         let job = jobs[j];
         self.fail(&job.rule, error);
         let rows: Vec<u32> = match job.rows {
@@ -141,7 +153,10 @@ impl InstancePool {
 
     fn quarantine_event(&self, job: &FilterJob<'_>, event: &Event, error: &CallError) {
         let plugin = &job.rule.slot.plugin.reference;
-        metrics().poison_events.with_label_values(&[job.rule.template.as_str(), &plugin.name]).inc();
+        metrics()
+            .poison_events
+            .with_label_values(&[job.rule.template.as_str(), &plugin.name])
+            .inc();
         tracing::error!(template = %job.rule.template, %plugin, event = %event.id, %error,
             "Filter rule fails on this event; the event is quarantined for the rule (not retried).");
     }
@@ -161,13 +176,17 @@ fn call(
         && jobs[*j].rows.is_none_or(|r| r == [0])
     {
         let (event, market) = run.rows[0];
-        if let Verdict::Pass(pass) = instance.evaluate(jobs[*j].rule.template, event, market, run.now_ms)? {
+        if let Verdict::Pass(pass) =
+            instance.evaluate(jobs[*j].rule.template, event, market, run.now_ms)?
+        {
             out.push((*j, 0, pass));
         }
         return Ok(());
     }
-    let rules: Vec<RuleRows<'_>> =
-        live.iter().map(|&j| RuleRows { template: jobs[j].rule.template, rows: jobs[j].rows }).collect();
+    let rules: Vec<RuleRows<'_>> = live
+        .iter()
+        .map(|&j| RuleRows { template: jobs[j].rule.template, rows: jobs[j].rows })
+        .collect();
     let start = out.len();
     instance.evaluate_batch(run.columns, run.rows, &rules, run.now_ms, out)?;
     // Batch passes name their index in `rules`; map back to job indices.

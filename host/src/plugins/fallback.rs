@@ -17,7 +17,12 @@ pub fn fail_closed<T>() -> Vec<T> {
 }
 
 /// The template's default fixed cooldown window.
-pub fn default_decision(history: &History, window_ms: u64, severity: Severity, now_ms: u64) -> Decision {
+pub fn default_decision(
+    history: &History,
+    window_ms: u64,
+    severity: Severity,
+    now_ms: u64,
+) -> Decision {
     match history.last_fired_ms {
         Some(last) if now_ms.saturating_sub(last) < window_ms => Decision::Suppress(format!(
             "default cooldown {}",
@@ -43,7 +48,11 @@ pub fn plain_digest(alerts: &[Arc<Alert>]) -> Message {
         [one] => plain(one),
         many => {
             let lines: Vec<String> = many.iter().map(|a| plain(a).body).collect();
-            Message { title: format!("{} alerts", many.len()), body: lines.join("\n"), markup: Markup::Plain }
+            Message {
+                title: format!("{} alerts", many.len()),
+                body: lines.join("\n"),
+                markup: Markup::Plain,
+            }
         }
     }
 }

@@ -102,14 +102,20 @@ impl Instance {
             call::guest(&mut self.store, &spec, |s| exports.call_evaluate_batch(s, batch, &handles))
         })?;
         check_answer(&passed, rules, run.len())?;
-        out.extend(passed.into_iter().map(|p| (p.rule as usize, p.row as usize, convert::pass(p.pass))));
+        out.extend(
+            passed.into_iter().map(|p| (p.rule as usize, p.row as usize, convert::pass(p.pass))),
+        );
         Ok(())
     }
 }
 
 /// The contract of `evaluate-batch`'s answer: strictly ascending by (rule,
 /// row), so at most one pass per pair, and only rows the rule was given.
-fn check_answer(passed: &[wit::RulePass], rules: &[RuleRows<'_>], len: usize) -> Result<(), CallError> {
+fn check_answer(
+    passed: &[wit::RulePass],
+    rules: &[RuleRows<'_>],
+    len: usize,
+) -> Result<(), CallError> {
     let mut last: Option<(u32, u32)> = None;
     for p in passed {
         let at = (p.rule, p.row);

@@ -36,7 +36,9 @@ impl Instance {
             }
             many => {
                 let list: Vec<wit::Alert> = many.iter().map(|a| to_wit(a)).collect();
-                call::guest(&mut self.store, &spec, |s| exports.call_format_digest(s, handle, &list))?
+                call::guest(&mut self.store, &spec, |s| {
+                    exports.call_format_digest(s, handle, &list)
+                })?
             }
         };
         Ok(convert::message(message))

@@ -81,7 +81,9 @@ impl HostState {
         }
         for ((template, key), write) in self.pending.drain() {
             let result = match write {
-                Some((value, ttl)) => self.services.kv.set(&template, &key, value, ttl, self.now_ms),
+                Some((value, ttl)) => {
+                    self.services.kv.set(&template, &key, value, ttl, self.now_ms)
+                }
                 None => Ok(self.services.kv.delete(&template, &key)),
             };
             if let Err(error) = result {

@@ -166,7 +166,11 @@ mod tests {
         assert!(matching(&i).is_empty());
         for kind in [PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter] {
             let reason = why_not(&i, kind);
-            assert!(reason.contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"), "{reason}");
+            assert!(
+                reason
+                    .contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"),
+                "{reason}"
+            );
         }
     }
 

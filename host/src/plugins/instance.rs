@@ -84,13 +84,19 @@ impl Instance {
         store.limiter(|s| &mut s.limits);
         // Instantiation runs guest start code too; it gets one rule's budget.
         let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
-        let exports = call::guest(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(
-            |e| PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() },
-        )?;
+        let exports =
+            call::guest(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(|e| {
+                PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() }
+            })?;
         Ok(Instance { plugin, store, exports, memory_bytes, rules: HashMap::new() })
     }
 
-    pub(crate) fn spec<'a>(&self, budget: Duration, now_ms: u64, scopes: &'a [TemplateId]) -> CallSpec<'a> {
+    pub(crate) fn spec<'a>(
+        &self,
+        budget: Duration,
+        now_ms: u64,
+        scopes: &'a [TemplateId],
+    ) -> CallSpec<'a> {
         CallSpec { budget, memory_bytes: self.memory_bytes, now_ms, scopes, times: &[] }
     }
 
@@ -141,7 +147,8 @@ impl Instance {
             }
             _ => wit::Columns::empty(),
         };
-        self.rules.insert(template.clone(), Rule { handle, params: params.clone(), columns, limits });
+        self.rules
+            .insert(template.clone(), Rule { handle, params: params.clone(), columns, limits });
         Ok(())
     }
 

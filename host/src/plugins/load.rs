@@ -142,8 +142,8 @@ fn imports_reason(engine: &PluginEngine, component: &Component, err: &wasmtime::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::version::API_VERSION_SECTION;
     use crate::plugins::tests::{engine, wasm};
+    use crate::plugins::version::API_VERSION_SECTION;
 
     fn leb128(mut n: usize, out: &mut Vec<u8>) {
         loop {
@@ -204,9 +204,17 @@ mod tests {
     #[test]
     fn a_component_built_for_0_1_is_refused_naming_its_version() {
         let bytes = wasm("abi-v0-1");
-        let err = load(engine(), "abi-v0-1", "plugins/abi-v0-1.wasm", &bytes, PluginKind::Filter).unwrap_err();
-        assert!(matches!(&err, PluginError::ApiVersion { found, .. } if found == "0.1.0"), "{err:?}");
-        assert!(err.to_string().contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"), "{err}");
+        let err = load(engine(), "abi-v0-1", "plugins/abi-v0-1.wasm", &bytes, PluginKind::Filter)
+            .unwrap_err();
+        assert!(
+            matches!(&err, PluginError::ApiVersion { found, .. } if found == "0.1.0"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("built for klaxon:plugin@0.1.0, this host speaks @0.2.0; rebuild it"),
+            "{err}"
+        );
     }
 
     #[test]

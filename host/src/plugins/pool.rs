@@ -65,7 +65,11 @@ pub(crate) struct InstanceKey {
 impl RuleRef<'_> {
     pub(crate) fn key(&self) -> InstanceKey {
         let plugin = &self.slot.plugin;
-        InstanceKey { plugin: plugin.reference.clone(), kind: plugin.kind, domain: self.slot.domain.clone() }
+        InstanceKey {
+            plugin: plugin.reference.clone(),
+            kind: plugin.kind,
+            domain: self.slot.domain.clone(),
+        }
     }
 }
 
@@ -90,7 +94,11 @@ pub struct InstancePool {
 }
 
 impl InstancePool {
-    pub fn new(engine: PluginEngine, services: HostServices, ledger: Arc<TrapLedger>) -> InstancePool {
+    pub fn new(
+        engine: PluginEngine,
+        services: HostServices,
+        ledger: Arc<TrapLedger>,
+    ) -> InstancePool {
         InstancePool { engine, services, ledger, instances: HashMap::new() }
     }
 
@@ -98,8 +106,13 @@ impl InstancePool {
     /// reload); instances left with no rule are dropped.
     pub fn retain(&mut self, keep: impl Fn(&TemplateId, &PluginRef, &Domain) -> bool) {
         for (key, pooled) in self.instances.iter_mut() {
-            let gone: Vec<TemplateId> =
-                pooled.instance.rules.keys().filter(|t| !keep(t, &key.plugin, &key.domain)).cloned().collect();
+            let gone: Vec<TemplateId> = pooled
+                .instance
+                .rules
+                .keys()
+                .filter(|t| !keep(t, &key.plugin, &key.domain))
+                .cloned()
+                .collect();
             for t in gone {
                 pooled.instance.drop_rule(&t);
             }
@@ -129,11 +142,16 @@ impl InstancePool {
     pub(crate) fn prepare(&mut self, rules: &[RuleRef<'_>]) -> Option<(&mut Instance, Vec<usize>)> {
         let key = rules.first()?.key();
         let mut live: Vec<usize> = (0..rules.len())
-            .filter(|&i| !self.ledger.is_disabled(rules[i].template, &rules[i].slot.plugin.reference))
+            .filter(|&i| {
+                !self.ledger.is_disabled(rules[i].template, &rules[i].slot.plugin.reference)
+            })
             .collect();
         let memory = live.iter().map(|&i| rules[i].limits.memory_bytes).max()?;
         let budget = live.iter().map(|&i| rules[i].limits.call_budget).max()?;
-        let stale = self.instances.get(&key).is_some_and(|p| p.instance.memory_bytes < memory || p.calls >= RECYCLE_AFTER);
+        let stale = self
+            .instances
+            .get(&key)
+            .is_some_and(|p| p.instance.memory_bytes < memory || p.calls >= RECYCLE_AFTER);
         if stale {
             self.instances.remove(&key);
         }
@@ -141,7 +159,9 @@ impl InstancePool {
             if !self.instances.contains_key(&key) {
                 let plugin = rules[live[0]].slot.plugin.clone();
                 match Instance::new(&self.engine, plugin, &self.services, memory, budget) {
-                    Ok(instance) => self.instances.insert(key.clone(), Pooled { instance, calls: 0 }),
+                    Ok(instance) => {
+                        self.instances.insert(key.clone(), Pooled { instance, calls: 0 })
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "Plugin instance unavailable; its failure policy applies.");
                         return None;
@@ -187,13 +207,23 @@ impl InstancePool {
             .map(|(answer, j)| {
                 answer.unwrap_or_else(|| {
                     let severity = j.item.pass.severity;
-                    fallback::default_decision(j.item.history, j.default_cooldown_ms, severity, j.item.now_ms)
+                    fallback::default_decision(
+                        j.item.history,
+                        j.default_cooldown_ms,
+                        severity,
+                        j.item.now_ms,
+                    )
                 })
             })
             .collect()
     }
 
-    fn decide_group(&mut self, jobs: &[DecideJob<'_>], group: &[usize], answers: &mut [Option<Decision>]) {
+    fn decide_group(
+        &mut self,
+        jobs: &[DecideJob<'_>],
+        group: &[usize],
+        answers: &mut [Option<Decision>],
+    ) {
         let rules: Vec<RuleRef<'_>> = group.iter().filter_map(|&j| jobs[j].rule).collect();
         let Some((instance, live)) = self.prepare(&rules) else { return };
         let items: Vec<DecideItem<'_>> = live.iter().map(|&i| jobs[group[i]].item).collect();
@@ -222,7 +252,12 @@ impl InstancePool {
 
     /// The message for `alerts` of one template: its formatter's, or the
     /// built-in plain format when it has none or the formatter fails.
-    pub fn format(&mut self, rule: Option<RuleRef<'_>>, alerts: &[Arc<Alert>], now_ms: u64) -> Message {
+    pub fn format(
+        &mut self,
+        rule: Option<RuleRef<'_>>,
+        alerts: &[Arc<Alert>],
+        now_ms: u64,
+    ) -> Message {
         if let Some(rule) = rule
             && let Some((instance, live)) = self.prepare(&[rule])
             && !live.is_empty()
@@ -243,7 +278,9 @@ impl InstancePool {
 
 /// Indices of `rules` grouped by instance key, groups in order of first
 /// appearance; `None` entries (no plugin) are left out.
-pub(crate) fn group_by_key<'a, 'b: 'a>(rules: impl Iterator<Item = Option<&'a RuleRef<'b>>>) -> Vec<Vec<usize>> {
+pub(crate) fn group_by_key<'a, 'b: 'a>(
+    rules: impl Iterator<Item = Option<&'a RuleRef<'b>>>,
+) -> Vec<Vec<usize>> {
     let mut groups: Vec<(InstanceKey, Vec<usize>)> = Vec::new();
     for (i, rule) in rules.enumerate() {
         let Some(rule) = rule else { continue };
@@ -259,5 +296,8 @@ pub(crate) fn group_by_key<'a, 'b: 'a>(rules: impl Iterator<Item = Option<&'a Ru
 /// The metric every failed-closed filter evaluation moves.
 pub(crate) fn count_failed_closed(rule: &RuleRef<'_>, rows: usize) {
     let plugin = &rule.slot.plugin.reference.name;
-    metrics().evaluations_failed.with_label_values(&[rule.template.as_str(), plugin]).inc_by(rows as u64);
+    metrics()
+        .evaluations_failed
+        .with_label_values(&[rule.template.as_str(), plugin])
+        .inc_by(rows as u64);
 }

@@ -14,11 +14,23 @@ use super::filter::RuleRows;
 use super::host_api::HostServices;
 use super::{CallError, Columns, Instance, PluginEngine, PluginError, PluginKind, RuleRef};
 
-pub fn smoke(engine: &PluginEngine, rule: RuleRef<'_>, services: &HostServices) -> Result<(), PluginError> {
+pub fn smoke(
+    engine: &PluginEngine,
+    rule: RuleRef<'_>,
+    services: &HostServices,
+) -> Result<(), PluginError> {
     let plugin = rule.slot.plugin.clone();
-    let failed = |e: CallError| PluginError::Smoke { plugin: plugin.reference.clone(), reason: e.to_string() };
-    let mut instance =
-        Instance::new(engine, plugin.clone(), services, rule.limits.memory_bytes, rule.limits.call_budget)?;
+    let failed = |e: CallError| PluginError::Smoke {
+        plugin: plugin.reference.clone(),
+        reason: e.to_string(),
+    };
+    let mut instance = Instance::new(
+        engine,
+        plugin.clone(),
+        services,
+        rule.limits.memory_bytes,
+        rule.limits.call_budget,
+    )?;
     instance.add_rule(rule.template, &rule.slot.params, rule.limits)?;
     let (template, event) = (rule.template, smoke_event());
     let market = Snapshot::default();
@@ -28,11 +40,19 @@ pub fn smoke(engine: &PluginEngine, rule: RuleRef<'_>, services: &HostServices) 
             let mut columns = Columns::default();
             columns.reset(1);
             let rules = [RuleRows { template, rows: None }];
-            instance.evaluate_batch(&mut columns, &[(&event, &market)], &rules, 1, &mut Vec::new()).map_err(failed)?;
+            instance
+                .evaluate_batch(&mut columns, &[(&event, &market)], &rules, 1, &mut Vec::new())
+                .map_err(failed)?;
         }
         PluginKind::Cooldown => {
             let pass = smoke_pass();
-            let item = DecideItem { template, pass: &pass, event: &event, history: &History::default(), now_ms: 1 };
+            let item = DecideItem {
+                template,
+                pass: &pass,
+                event: &event,
+                history: &History::default(),
+                now_ms: 1,
+            };
             instance.decide_batch(&[item]).map_err(failed)?;
         }
         PluginKind::Formatter => {
@@ -45,7 +65,13 @@ pub fn smoke(engine: &PluginEngine, rule: RuleRef<'_>, services: &HostServices) 
 }
 
 fn smoke_event() -> Event {
-    let mut e = Event::new(EventKind::Trade, Sym::new("klaxon-smoke"), Sym::new("SMOKEUSDT"), "klaxon-smoke:1".into(), 1);
+    let mut e = Event::new(
+        EventKind::Trade,
+        Sym::new("klaxon-smoke"),
+        Sym::new("SMOKEUSDT"),
+        "klaxon-smoke:1".into(),
+        1,
+    );
     e.price = rust_decimal::Decimal::ONE;
     e.size = rust_decimal::Decimal::ONE;
     e.notional_usd = Some(rust_decimal::Decimal::ONE);
@@ -53,7 +79,13 @@ fn smoke_event() -> Event {
 }
 
 fn smoke_pass() -> Pass {
-    Pass { alert_key: "SMOKEUSDT".into(), severity: Severity::Info, value: 1.0, title: "smoke".into(), fields: vec![] }
+    Pass {
+        alert_key: "SMOKEUSDT".into(),
+        severity: Severity::Info,
+        value: 1.0,
+        title: "smoke".into(),
+        fields: vec![],
+    }
 }
 
 fn smoke_alert(template: &TemplateId, event: Event) -> Arc<Alert> {

@@ -40,7 +40,8 @@ impl TrapLedger {
         error: &CallError,
     ) -> bool {
         let m = metrics();
-        let labels = [template.as_str(), &plugin.name, &plugin.version, kind.as_str(), error.label()];
+        let labels =
+            [template.as_str(), &plugin.name, &plugin.version, kind.as_str(), error.label()];
         m.plugin_traps.with_label_values(&labels).inc();
         let mut counts = self.counts.lock().expect("trap ledger poisoned");
         let n = counts.entry((template.clone(), plugin.clone())).or_default();

@@ -21,7 +21,9 @@ pub fn api_version_of(bytes: &[u8]) -> Option<String> {
         if let Payload::CustomSection(section) = payload
             && section.name() == API_VERSION_SECTION
         {
-            return std::str::from_utf8(section.data()).ok().map(|s| s.trim_end_matches('\0').to_owned());
+            return std::str::from_utf8(section.data())
+                .ok()
+                .map(|s| s.trim_end_matches('\0').to_owned());
         }
     }
     None
@@ -37,7 +39,9 @@ pub fn api_version_of_imports<'a>(names: impl IntoIterator<Item = &'a str>) -> O
 
 /// Same major, and for 0.x the same minor (semver's rule for pre-1.0).
 pub fn compatible(found: &str, expected: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> { v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
+    let parts = |v: &str| -> Vec<u64> {
+        v.trim().split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect()
+    };
     let (f, e) = (parts(found), parts(expected));
     match (f.as_slice(), e.as_slice()) {
         ([0, fm, ..], [0, em, ..]) => fm == em,

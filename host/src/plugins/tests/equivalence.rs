@@ -25,8 +25,14 @@ const RULES: [(&str, &str); 5] = [
 ];
 
 fn instance(name: &str, params: &str, t: &TemplateId) -> Instance {
-    let mut i = Instance::new(engine(), loaded(name, PluginKind::Filter), &services(), 16 << 20, GENEROUS.call_budget)
-        .expect("instantiate");
+    let mut i = Instance::new(
+        engine(),
+        loaded(name, PluginKind::Filter),
+        &services(),
+        16 << 20,
+        GENEROUS.call_budget,
+    )
+    .expect("instantiate");
     i.add_rule(t, &Arc::from(params), GENEROUS).expect("configure");
     i
 }
@@ -35,20 +41,50 @@ fn event_strategy() -> impl Strategy<Value = (Event, Snapshot)> {
     let kinds = prop::sample::select(EventKind::ALL.to_vec());
     let symbols = prop::sample::select(vec!["BTCUSDT", "ETHUSDT", "DOGEUSDT"]);
     let accounts = prop::option::of(prop::sample::select(vec!["0xw1", "0xw2", "0xother"]));
-    let window = (-5.0f64..5.0, 0.0f64..2e6, 0u32..500).prop_map(|(c, v, n)| WindowStats { change_pct: c, volume_usd: v, trades: n });
+    let window = (-5.0f64..5.0, 0.0f64..2e6, 0u32..500).prop_map(|(c, v, n)| WindowStats {
+        change_pct: c,
+        volume_usd: v,
+        trades: n,
+    });
     let money = (1i64..100_000, 1i64..50);
-    (kinds, symbols, accounts, money, 0u64..600_000, (window.clone(), window.clone(), window), 0u8..64, any::<bool>())
-        .prop_map(|(kind, symbol, account, (price, size), dt, (w1m, w5m, w1h), missing, buy)| {
-            let mut e = Event::new(kind, Sym::new("prop"), Sym::new(symbol), format!("prop:{dt}:{price}:{size}"), 1_700_000_000_000 + dt);
-            e.price = Decimal::from(price);
-            e.size = Decimal::from(size);
-            e.notional_usd = (price % 7 != 0).then(|| Decimal::from(price * size));
-            e.side = if buy { Side::Buy } else { Side::Sell };
-            e.account = account.map(Sym::new);
-            e.direction = if kind == EventKind::PerpFill { Direction::OpenLong } else { Direction::None };
-            let market = Snapshot { last_price: price as f64, w1m, w5m, w1h, best_bid: price as f64 - 1.0, best_ask: price as f64 + 1.0, missing: Missing::from_bits_truncate(missing) };
-            (e, market)
-        })
+    (
+        kinds,
+        symbols,
+        accounts,
+        money,
+        0u64..600_000,
+        (window.clone(), window.clone(), window),
+        0u8..64,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(kind, symbol, account, (price, size), dt, (w1m, w5m, w1h), missing, buy)| {
+                let mut e = Event::new(
+                    kind,
+                    Sym::new("prop"),
+                    Sym::new(symbol),
+                    format!("prop:{dt}:{price}:{size}"),
+                    1_700_000_000_000 + dt,
+                );
+                e.price = Decimal::from(price);
+                e.size = Decimal::from(size);
+                e.notional_usd = (price % 7 != 0).then(|| Decimal::from(price * size));
+                e.side = if buy { Side::Buy } else { Side::Sell };
+                e.account = account.map(Sym::new);
+                e.direction =
+                    if kind == EventKind::PerpFill { Direction::OpenLong } else { Direction::None };
+                let market = Snapshot {
+                    last_price: price as f64,
+                    w1m,
+                    w5m,
+                    w1h,
+                    best_bid: price as f64 - 1.0,
+                    best_ask: price as f64 + 1.0,
+                    missing: Missing::from_bits_truncate(missing),
+                };
+                (e, market)
+            },
+        )
 }
 
 /// (row, pass) of `data` one event at a time, at one host time per chunk
@@ -68,7 +104,12 @@ fn single(name: &str, params: &str, data: &[(Event, Snapshot)], size: usize) -> 
     out
 }
 
-fn batched(name: &str, params: &str, data: &[(Event, Snapshot)], size: usize) -> Vec<(usize, Pass)> {
+fn batched(
+    name: &str,
+    params: &str,
+    data: &[(Event, Snapshot)],
+    size: usize,
+) -> Vec<(usize, Pass)> {
     let t = template("equivalence");
     let mut i = instance(name, params, &t);
     let (mut out, mut columns) = (Vec::new(), Columns::default());
@@ -77,7 +118,14 @@ fn batched(name: &str, params: &str, data: &[(Event, Snapshot)], size: usize) ->
         columns.reset(run.len());
         let mut passes = Vec::new();
         let now = chunk[chunk.len() - 1].0.exchange_time_ms;
-        i.evaluate_batch(&mut columns, &run, &[RuleRows { template: &t, rows: None }], now, &mut passes).expect("evaluate-batch");
+        i.evaluate_batch(
+            &mut columns,
+            &run,
+            &[RuleRows { template: &t, rows: None }],
+            now,
+            &mut passes,
+        )
+        .expect("evaluate-batch");
         out.extend(passes.into_iter().map(|(_, r, p)| (c * size + r, p)));
     }
     out
@@ -113,8 +161,16 @@ fn the_one_minute_trade_count_reaches_a_filter_in_a_batch() {
         e
     };
     // Average trade: $1M / 100 = $10k; 3× is $30k.
-    let data = vec![(trade(40_000), market(100)), (trade(20_000), market(100)), (trade(40_000), market(10))];
+    let data = vec![
+        (trade(40_000), market(100)),
+        (trade(20_000), market(100)),
+        (trade(40_000), market(10)),
+    ];
     let passes = batched("avg-trade", r#"{"multiple": 3.0}"#, &data, 64);
-    assert_eq!(passes.iter().map(|(r, _)| *r).collect::<Vec<_>>(), [0], "only the $40k trade against a $10k average passes");
+    assert_eq!(
+        passes.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+        [0],
+        "only the $40k trade against a $10k average passes"
+    );
     assert_eq!(passes, single("avg-trade", r#"{"multiple": 3.0}"#, &data, 64));
 }

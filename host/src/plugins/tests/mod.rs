@@ -43,7 +43,8 @@ pub(crate) fn wasm(name: &str) -> Vec<u8> {
     let mut read = READ.get_or_init(Default::default).lock().expect("wasm cache");
     read.entry(name.to_owned())
         .or_insert_with(|| {
-            let path = std::path::Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"));
+            let path =
+                std::path::Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"));
             std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         })
         .clone()

@@ -21,7 +21,13 @@ const SHORT: Limits = Limits { call_budget: Duration::from_millis(200), ..LIMITS
 const POISONED: &str = "cannot enter component instance";
 
 fn instance(name: &str, limits: Limits) -> Result<Instance, PluginError> {
-    let mut i = Instance::new(engine(), loaded(name, PluginKind::Filter), &services(), limits.memory_bytes, limits.call_budget)?;
+    let mut i = Instance::new(
+        engine(),
+        loaded(name, PluginKind::Filter),
+        &services(),
+        limits.memory_bytes,
+        limits.call_budget,
+    )?;
     i.add_rule(&template("sandbox"), &Arc::from("{}"), limits)?;
     Ok(i)
 }
@@ -44,14 +50,22 @@ fn assert_poisoned_then_rebuilt(i: &mut Instance, name: &str, limits: Limits) {
     let err = call(i, &cheap()).unwrap_err();
     assert!(matches!(&err, CallError::Trap(t) if t.contains(POISONED)), "{name}: {err:?}");
     let mut fresh = instance(name, limits).expect("fresh instance");
-    assert_eq!(call(&mut fresh, &cheap()), Ok(Verdict::Reject("below trigger price".into())), "{name}");
+    assert_eq!(
+        call(&mut fresh, &cheap()),
+        Ok(Verdict::Reject("below trigger price".into())),
+        "{name}"
+    );
 }
 
 #[test]
 fn healthy_calls_of_the_broken_plugins_succeed() {
     for name in ["trap", "loop-forever", "alloc-forever", "panic-message"] {
         let mut i = instance(name, LIMITS).expect("configure");
-        assert_eq!(call(&mut i, &cheap()), Ok(Verdict::Reject("below trigger price".into())), "{name}");
+        assert_eq!(
+            call(&mut i, &cheap()),
+            Ok(Verdict::Reject("below trigger price".into())),
+            "{name}"
+        );
     }
 }
 
@@ -85,9 +99,15 @@ fn a_memory_hog_is_stopped_at_its_memory_limit() {
 #[test]
 fn a_memory_limit_below_the_initial_memory_fails_instantiation() {
     let tiny = Limits { memory_bytes: 64 << 10, ..LIMITS };
-    let err = instance("trap", tiny).err().expect("64 KiB is below any Rust guest's initial memory");
+    let err =
+        instance("trap", tiny).err().expect("64 KiB is below any Rust guest's initial memory");
     let version = load::content_version(&wasm("trap")).0;
-    assert_eq!(err.to_string(), format!("plugin `trap` {version}: cannot instantiate: exceeded its memory limit of 65536 bytes"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `trap` {version}: cannot instantiate: exceeded its memory limit of 65536 bytes"
+        )
+    );
 }
 
 #[test]

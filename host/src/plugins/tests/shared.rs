@@ -8,17 +8,26 @@ use super::{GENEROUS, pool, slot, template, trade};
 use crate::alert::{Pass, TemplateId};
 use crate::event::Event;
 use crate::market::Snapshot;
-use crate::plugins::{Columns, Domain, FilterJob, InstancePool, PluginKind, PluginSlot, RuleRef, Run};
+use crate::plugins::{
+    Columns, Domain, FilterJob, InstancePool, PluginKind, PluginSlot, RuleRef, Run,
+};
 use crate::telemetry::metrics;
 
 /// Judge `events` with each (template, slot) as one call per instance key;
 /// returns each template's passes as (row, pass) and the failed count.
-fn judge(pool: &mut InstancePool, rules: &[(TemplateId, PluginSlot)], events: &[Event]) -> (Vec<Vec<(usize, Pass)>>, u64) {
+fn judge(
+    pool: &mut InstancePool,
+    rules: &[(TemplateId, PluginSlot)],
+    events: &[Event],
+) -> (Vec<Vec<(usize, Pass)>>, u64) {
     let market = Snapshot::default();
     let rows: Vec<_> = events.iter().map(|e| (e, &market)).collect();
     let jobs: Vec<FilterJob<'_>> = rules
         .iter()
-        .map(|(t, s)| FilterJob { rule: RuleRef { template: t, slot: s, limits: GENEROUS }, rows: None })
+        .map(|(t, s)| FilterJob {
+            rule: RuleRef { template: t, slot: s, limits: GENEROUS },
+            rows: None,
+        })
         .collect();
     let mut columns = Columns::default();
     columns.reset(rows.len());
@@ -48,10 +57,17 @@ fn owned(name: &str, params: &str, owner: &str) -> PluginSlot {
 fn rules_in_one_instance_keep_their_own_params() {
     let mut pool = pool(0);
     let rules = [
-        (template("small"), slot("amount-threshold", PluginKind::Filter, r#"{"min_notional_usd": 50000}"#)),
-        (template("large"), slot("amount-threshold", PluginKind::Filter, r#"{"min_notional_usd": 150000}"#)),
+        (
+            template("small"),
+            slot("amount-threshold", PluginKind::Filter, r#"{"min_notional_usd": 50000}"#),
+        ),
+        (
+            template("large"),
+            slot("amount-threshold", PluginKind::Filter, r#"{"min_notional_usd": 150000}"#),
+        ),
     ];
-    let events = [trade("BTCUSDT", 100_000, 1), trade("BTCUSDT", 200_000, 1), trade("BTCUSDT", 10, 1)];
+    let events =
+        [trade("BTCUSDT", 100_000, 1), trade("BTCUSDT", 200_000, 1), trade("BTCUSDT", 10, 1)];
     let (passes, failed) = judge(&mut pool, &rules, &events);
     assert_eq!((rows(&passes[0]), rows(&passes[1]), failed), (vec![0, 1], vec![1], 0));
     assert_eq!(pool.instances(), 1, "both templates share one trusted instance");
@@ -61,14 +77,21 @@ fn rules_in_one_instance_keep_their_own_params() {
 fn host_calls_act_for_the_rule_being_served() {
     let mut pool = pool(0);
     let probe = |tag: &str| slot("kv-probe", PluginKind::Filter, &format!(r#"{{"tag": "{tag}"}}"#));
-    let rules = [(template("probe-a"), probe("a")), (template("probe-b"), probe("b")), (template("probe-c"), owned("kv-probe", r#"{"tag": "c"}"#, "owner:other"))];
+    let rules = [
+        (template("probe-a"), probe("a")),
+        (template("probe-b"), probe("b")),
+        (template("probe-c"), owned("kv-probe", r#"{"tag": "c"}"#, "owner:other")),
+    ];
     let events = [trade("BTCUSDT", 1, 1), trade("ETHUSDT", 1, 1)];
     for round in 1..=2 {
         let (passes, _) = judge(&mut pool, &rules, &events);
         for (t, p) in passes.iter().enumerate() {
             let counts: Vec<&str> = p.iter().map(|(_, pass)| pass.fields[0].1.as_str()).collect();
             let expected = [(round * 2 - 1).to_string(), (round * 2).to_string()];
-            assert_eq!(counts, expected, "template {t}: its own `count` key, untouched by the others");
+            assert_eq!(
+                counts, expected,
+                "template {t}: its own `count` key, untouched by the others"
+            );
             assert_eq!(p[0].1.title, ["a", "b", "c"][t], "its own params");
         }
     }
@@ -96,7 +119,8 @@ fn logged(f: impl FnOnce()) -> String {
     }
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(|| ToCapture).finish();
+        let subscriber =
+            tracing_subscriber::fmt().with_ansi(false).with_writer(|| ToCapture).finish();
         let _ = tracing::subscriber::set_global_default(subscriber);
     });
     CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
@@ -109,10 +133,14 @@ fn logged(f: impl FnOnce()) -> String {
 fn a_trap_is_charged_to_its_rule_and_event_and_the_others_keep_alerting() {
     let mut pool = pool(5);
     let rules = [
-        (template("shared-innocent"), owned("trap", r#"{"above_price": 1e12, "pass_from": 1}"#, "owner:o")),
+        (
+            template("shared-innocent"),
+            owned("trap", r#"{"above_price": 1e12, "pass_from": 1}"#, "owner:o"),
+        ),
         (template("shared-guilty"), owned("trap", r#"{"above_price": 10}"#, "owner:o")),
     ];
-    let mut events = vec![trade("DOGEUSDT", 1, 1), trade("BTCUSDT", 65_000, 1), trade("DOGEUSDT", 2, 1)];
+    let mut events =
+        vec![trade("DOGEUSDT", 1, 1), trade("BTCUSDT", 65_000, 1), trade("DOGEUSDT", 2, 1)];
     events[1].id = "unit:poison-event".into();
     let poisoned = || metrics().poison_events.with_label_values(&["shared-guilty", "trap"]).get();
     let before = poisoned();
@@ -124,7 +152,10 @@ fn a_trap_is_charged_to_its_rule_and_event_and_the_others_keep_alerting() {
     });
     assert_eq!(poisoned() - before, 1);
     assert!(log.contains("unit:poison-event") && log.contains("shared-guilty"), "{log}");
-    assert!(!log.contains("template=shared-innocent"), "the innocent template is never charged: {log}");
+    assert!(
+        !log.contains("template=shared-innocent"),
+        "the innocent template is never charged: {log}"
+    );
     // The panic's own message reaches the log, not just a wasm backtrace.
     assert!(log.contains("panicked: trap plugin: price 65000 > 10"), "{log}");
     let ledger = &pool.ledger;
@@ -135,7 +166,10 @@ fn a_trap_is_charged_to_its_rule_and_event_and_the_others_keep_alerting() {
 fn a_rule_that_keeps_failing_is_quarantined_alone() {
     let mut pool = pool(2);
     let rules = [
-        (template("q-innocent"), owned("trap", r#"{"above_price": 1e12, "pass_from": 1}"#, "owner:q")),
+        (
+            template("q-innocent"),
+            owned("trap", r#"{"above_price": 1e12, "pass_from": 1}"#, "owner:q"),
+        ),
         (template("q-guilty"), owned("trap", r#"{"above_price": 10}"#, "owner:q")),
     ];
     let events = [trade("BTCUSDT", 65_000, 1)];
@@ -146,5 +180,9 @@ fn a_rule_that_keeps_failing_is_quarantined_alone() {
     assert!(pool.ledger.is_disabled(&template("q-guilty"), version));
     assert!(!pool.ledger.is_disabled(&template("q-innocent"), version));
     let (passes, failed) = judge(&mut pool, &rules, &events);
-    assert_eq!((rows(&passes[0]), failed), (vec![0], 1), "quarantined: fails closed without a call");
+    assert_eq!(
+        (rows(&passes[0]), failed),
+        (vec![0], 1),
+        "quarantined: fails closed without a call"
+    );
 }

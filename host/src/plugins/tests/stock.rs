@@ -13,40 +13,75 @@ use crate::plugins::{DecideJob, Instance, PluginError, PluginKind, RuleRef, load
 const NOW: u64 = 1_700_000_000_000;
 
 fn configure(name: &str, kind: PluginKind, params: &str) -> Result<Instance, PluginError> {
-    let mut i = Instance::new(engine(), loaded(name, kind), &services(), 16 << 20, GENEROUS.call_budget)?;
+    let mut i =
+        Instance::new(engine(), loaded(name, kind), &services(), 16 << 20, GENEROUS.call_budget)?;
     i.add_rule(&template("stock"), &Arc::from(params), GENEROUS)?;
     Ok(i)
 }
 
 #[test]
 fn a_misspelled_param_is_a_configure_error_naming_the_field() {
-    let err = configure("amount-threshold", PluginKind::Filter, r#"{"min_notinal_usd": 250000}"#).err().expect("configure must fail");
+    let err = configure("amount-threshold", PluginKind::Filter, r#"{"min_notinal_usd": 250000}"#)
+        .err()
+        .expect("configure must fail");
     let version = load::content_version(&wasm("amount-threshold")).0;
-    let PluginError::Configure { plugin, reason } = &err else { panic!("not a configure error: {err:?}") };
+    let PluginError::Configure { plugin, reason } = &err else {
+        panic!("not a configure error: {err:?}")
+    };
     assert_eq!((&*plugin.name, &*plugin.version), ("amount-threshold", version.as_str()));
-    assert!(reason.starts_with("min_notinal_usd: unknown field `min_notinal_usd`, expected one of"), "{reason}");
-    assert!(err.to_string().starts_with(&format!("plugin `amount-threshold` {version}: configure rejected params: min_notinal_usd")), "{err}");
+    assert!(
+        reason.starts_with("min_notinal_usd: unknown field `min_notinal_usd`, expected one of"),
+        "{reason}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "plugin `amount-threshold` {version}: configure rejected params: min_notinal_usd"
+        )),
+        "{err}"
+    );
 
-    let err = configure("fixed", PluginKind::Cooldown, r#"{"window": "1m", "windw": "1m"}"#).err().expect("configure must fail");
+    let err = configure("fixed", PluginKind::Cooldown, r#"{"window": "1m", "windw": "1m"}"#)
+        .err()
+        .expect("configure must fail");
     let version = load::content_version(&wasm("fixed")).0;
-    assert_eq!(err.to_string(), format!("plugin `fixed` {version}: configure rejected params: windw: unknown field `windw`, expected `window`"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "plugin `fixed` {version}: configure rejected params: windw: unknown field `windw`, expected `window`"
+        )
+    );
 }
 
 #[test]
 fn params_that_are_not_json_are_a_configure_error() {
-    let err = configure("amount-threshold", PluginKind::Filter, "min_notional_usd = 1").err().expect("configure must fail");
+    let err = configure("amount-threshold", PluginKind::Filter, "min_notional_usd = 1")
+        .err()
+        .expect("configure must fail");
     assert!(matches!(err, PluginError::Configure { .. }), "{err:?}");
 }
 
 fn fired(ms_ago: u64) -> History {
-    History { last_fired_ms: Some(NOW - ms_ago), last_value: Some(1.0), last_severity: Some(Severity::Warning), fires: 1, suppressed_since_fire: 0 }
+    History {
+        last_fired_ms: Some(NOW - ms_ago),
+        last_value: Some(1.0),
+        last_severity: Some(Severity::Warning),
+        fires: 1,
+        suppressed_since_fire: 0,
+    }
 }
 
 #[test]
 fn the_fixed_policy_suppresses_inside_its_window_on_the_host_clock() {
     let mut pool = pool(0);
-    let (t, s) = (template("fixed-window"), slot("fixed", PluginKind::Cooldown, r#"{"window": "10m"}"#));
-    let pass = Pass { alert_key: "BTCUSDT".into(), severity: Severity::Warning, value: 1.0, title: "t".into(), fields: vec![] };
+    let (t, s) =
+        (template("fixed-window"), slot("fixed", PluginKind::Cooldown, r#"{"window": "10m"}"#));
+    let pass = Pass {
+        alert_key: "BTCUSDT".into(),
+        severity: Severity::Warning,
+        value: 1.0,
+        title: "t".into(),
+        fields: vec![],
+    };
     let event = trade("BTCUSDT", 65_000, 1);
     let histories = [History::default(), fired(9 * 60_000), fired(10 * 60_000)];
     let jobs: Vec<DecideJob<'_>> = histories
@@ -58,7 +93,14 @@ fn the_fixed_policy_suppresses_inside_its_window_on_the_host_clock() {
         })
         .collect();
     let decisions = pool.decide(&jobs);
-    assert_eq!(decisions, [Decision::Fire(Severity::Warning), Decision::Suppress("cooldown 10m".into()), Decision::Fire(Severity::Warning)]);
+    assert_eq!(
+        decisions,
+        [
+            Decision::Fire(Severity::Warning),
+            Decision::Suppress("cooldown 10m".into()),
+            Decision::Fire(Severity::Warning)
+        ]
+    );
 }
 
 fn alert(title: &str) -> Arc<Alert> {
@@ -79,12 +121,27 @@ fn alert(title: &str) -> Arc<Alert> {
 
 #[test]
 fn the_stock_plain_formatter_formats_alerts_and_digests() {
-    let mut f = configure("plain", PluginKind::Formatter, r#"{"include_event": false}"#).expect("configure");
+    let mut f = configure("plain", PluginKind::Formatter, r#"{"include_event": false}"#)
+        .expect("configure");
     let t = template("stock");
     let one = f.format(&t, &[alert("first")], 1).expect("format");
-    assert_eq!(one, Message { title: "first".into(), body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(), markup: Markup::Plain });
+    assert_eq!(
+        one,
+        Message {
+            title: "first".into(),
+            body: "[WARNING] first\nnotional: $2.60M\nside: buy".into(),
+            markup: Markup::Plain
+        }
+    );
     let digest = f.format(&t, &[alert("first"), alert("second")], 1).expect("format-digest");
-    assert_eq!(digest, Message { title: "2 alerts".into(), body: "2 alerts\n[WARNING] first\n[WARNING] second".into(), markup: Markup::Plain });
+    assert_eq!(
+        digest,
+        Message {
+            title: "2 alerts".into(),
+            body: "2 alerts\n[WARNING] first\n[WARNING] second".into(),
+            markup: Markup::Plain
+        }
+    );
 }
 
 /// The fallback needs no plugin and loses nothing: the title and every
