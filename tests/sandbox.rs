@@ -354,7 +354,8 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
     assert_eq!(failed_closed("good", "amount-threshold"), 0);
 
     // What each failure said, as logged by the trap ledger.
-    let trapped = logged("Plugin call failed; its failure policy applies and the instance is rebuilt.");
+    let trapped =
+        logged("Plugin call failed; its failure policy applies and the instance is rebuilt.");
     let by_template = |template: &str| -> Vec<&serde_json::Map<String, serde_json::Value>> {
         trapped.iter().filter(|f| field(f, "template") == template).collect()
     };
@@ -385,7 +386,7 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
             .filter(|f| field(f, "plugin") == format!("`{plugin}` {}", versions[plugin]))
             .collect();
         assert_eq!(disabled.len(), 1, "{plugin}: reported quarantined once");
-        assert_eq!(field(disabled[0], "template"), template);
+        assert_eq!(field(&disabled[0], "template"), template);
         assert_eq!(disabled[0].get("failures").and_then(|t| t.as_u64()), Some(DISABLE_AFTER));
     }
     assert!(by_template("good").is_empty());
