@@ -33,6 +33,9 @@ pub struct HostServices {
     pub prices: Prices,
 }
 
+/// A buffered KV write: a value with its TTL, or `None` for a delete.
+type PendingWrite = Option<(String, Option<u64>)>;
+
 pub struct HostState {
     pub(crate) plugin: PluginRef,
     pub(crate) services: HostServices,
@@ -53,7 +56,7 @@ pub struct HostState {
     /// KV writes of the current call, applied only if the call succeeds:
     /// a call that fails is retried (see `pool`), and must not have added
     /// to a running sum the first time.
-    pending: HashMap<(TemplateId, String), Option<(String, Option<u64>)>>,
+    pending: HashMap<(TemplateId, String), PendingWrite>,
 }
 
 impl HostState {
@@ -84,7 +87,10 @@ impl HostState {
                 Some((value, ttl)) => {
                     self.services.kv.set(&template, &key, value, ttl, self.now_ms)
                 }
-                None => Ok(self.services.kv.delete(&template, &key)),
+                None => {
+                    self.services.kv.delete(&template, &key);
+                    Ok(())
+                }
             };
             if let Err(error) = result {
                 tracing::warn!(%template, plugin = %self.plugin, %error, "Plugin KV write refused.");
