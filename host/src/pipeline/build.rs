@@ -26,7 +26,8 @@ use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 use super::plan::Plan;
 use super::router::route_events;
 use super::stats::RunStats;
-use super::worker::{WorkerContext, WorkerOutputs, spawn_worker};
+use super::work::WorkerOutputs;
+use super::worker::{WorkerContext, spawn_worker};
 
 /// How long a retraction waits for an alert still in flight before it is
 /// taken to concern an event that never alerted.

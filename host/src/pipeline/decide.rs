@@ -16,7 +16,7 @@ use crate::state::{HistoryStore, Outcome};
 
 use super::evaluate::Passed;
 use super::plan::Plan;
-use super::worker::WorkItem;
+use super::work::WorkItem;
 
 /// Decide every pass; returns (template index, alert) in pass order.
 pub fn decide(

@@ -10,7 +10,7 @@ use crate::alert::{Alert, Delivery};
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
-use super::worker::WorkerOutputs;
+use super::work::WorkerOutputs;
 
 /// Count and log every alert; returns the fired ones for formatting.
 pub fn log_alerts(

@@ -14,7 +14,7 @@ use crate::plugins::{Columns, FilterJob, InstancePool, RuleRef, Run};
 
 use super::plan::Plan;
 use super::stats::RunStats;
-use super::worker::WorkItem;
+use super::work::WorkItem;
 
 /// A filter's yes for one row of the run: (row, template index, pass).
 pub type Passed = (usize, u32, Pass);

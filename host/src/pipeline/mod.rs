@@ -14,6 +14,7 @@ pub mod route;
 pub mod router;
 pub mod stats;
 mod wait;
+pub mod work;
 pub mod worker;
 
 pub use build::{Pipeline, PipelineParts};

@@ -17,7 +17,7 @@ use crate::telemetry::metrics;
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
-use super::worker::WorkItem;
+use super::work::WorkItem;
 
 /// The router: update market state, find matching templates, shard by
 /// symbol. The plan is read per event, so a published swap applies from

@@ -15,41 +15,22 @@
 //! when a new plan is published finishes on the old plugin versions; nothing
 //! is evaluated twice or skipped across a swap.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::alert::{Alert, Delivery};
 use crate::clock::SharedClock;
 use crate::config::TimeMode;
 use crate::event::Event;
-use crate::market::Snapshot;
 use crate::plugins::host_api::HostServices;
 use crate::plugins::{InstancePool, PluginEngine, TrapLedger};
 use crate::state::HistoryStore;
 use crate::telemetry::metrics;
 
 use super::evaluate::Evaluate;
-use super::plan::Plan;
 use super::stats::RunStats;
+use super::work::{WorkItem, WorkerOutputs};
 use super::{decide, deliver, format};
-
-/// One routed event on its way to a worker.
-pub struct WorkItem {
-    pub event: Arc<Event>,
-    pub market: Snapshot,
-    pub plan: Arc<Plan>,
-    /// Indices into `plan.templates`, ascending.
-    pub targets: Vec<u32>,
-}
-
-/// Where a worker's results go. Senders are dropped when the worker exits,
-/// which is how the alert log and sinks learn that the input has ended.
-pub struct WorkerOutputs {
-    pub alerts: mpsc::Sender<Arc<Alert>>,
-    pub sinks: HashMap<String, mpsc::Sender<Arc<Delivery>>>,
-}
 
 pub struct WorkerContext {
     pub id: usize,

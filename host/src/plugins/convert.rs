@@ -10,7 +10,7 @@ use crate::event::{Direction, Event, EventKind, Side};
 use crate::market::Snapshot;
 
 use super::bindings::wit;
-use super::columns::ColumnSet;
+use super::bindings::wit::Columns as ColumnSet;
 
 pub(crate) fn f(d: Decimal) -> f64 {
     crate::event::dec_to_f64(d)

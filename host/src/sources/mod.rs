@@ -6,7 +6,7 @@
 //! are counted (`klaxon_source_frames_malformed_total`), logged with where they
 //! came from, and skipped.
 //!
-//! * [`frame`]: protocol detection and the shared parse outcome/error types;
+//! * [`frame`]: the shared parse outcome/error types and parser entry points;
 //! * [`binance`], [`hyperliquid`], [`evm`]: pure frame parsers (`&str` →
 //!   events), reused by replay now and by the live sockets later;
 //! * [`replay`]: recorded NDJSON frames through the same parsers;
@@ -43,8 +43,9 @@ use crate::event::{Event, Retraction, Sym};
 use crate::issue::ConfigIssue;
 use crate::telemetry::metrics;
 
-pub use frame::{Format, FrameParser, Ignored, ParseError, Parsed, Protocol, VenueParser};
+pub use frame::{Ignored, ParseError, Parsed, VenueParser};
 pub use interest::{Interest, VenueInterest};
+pub use replay::{Format, FrameParser, Protocol};
 pub use replay::{ReplayConfig, ReplayError};
 pub use synthetic::{SyntheticConfig, SyntheticMarket};
 

@@ -39,13 +39,16 @@ use super::binance::recorded::{RecordedBooks, snapshot_dir_for};
 use super::binance::sync::Rules;
 use super::binance::{BinanceParser, Market};
 use super::evm::{EvmParser, PoolConfig, PoolError, PoolRegistry};
-use super::frame::{Format, FrameParser, Ignored, ParseError, Parsed};
+use super::frame::{Ignored, ParseError, Parsed};
 use super::hyperliquid::HyperliquidParser;
 use super::{Emitter, Sent, SourceError, SourceSummary};
 use crate::event::{Event, Sym};
 use crate::issue::ConfigIssue;
 
+mod detect;
 mod pacer;
+
+pub use detect::{Format, FrameParser, Protocol, detect};
 
 use pacer::Pacer;
 
@@ -262,7 +265,7 @@ impl Lines<'_> {
         }
         summary.frames += 1;
         let parsed = match self.books.as_mut().and_then(|books| books.frame(text)) {
-            Some(handled) => handled.map(|parsed| (super::frame::Protocol::Binance, parsed)),
+            Some(handled) => handled.map(|parsed| (Protocol::Binance, parsed)),
             None => self.parser.parse(text),
         };
         match parsed {

@@ -3,8 +3,8 @@
 use super::{dec, fixture};
 use crate::event::{Direction, Event, EventKind, Side, Sym};
 use crate::sources::evm::{EvmParser, PoolConfig, PoolRegistry};
-use crate::sources::frame::{Format, FrameParser};
 use crate::sources::hyperliquid::HyperliquidParser;
+use crate::sources::replay::{Format, FrameParser};
 use crate::sources::replay::{ParsedFile, ReplayConfig, parse_file};
 use crate::sources::{Ignored, Parsed, SourceSummary, VenueParser};
 

@@ -12,9 +12,9 @@ use crate::sources::binance::BinanceParser;
 use crate::sources::evm::{
     EvmParser, PancakeV3Pool, PoolConfig, PoolRegistry, UniswapV2Pair, UniswapV3Pool,
 };
-use crate::sources::frame::{Format, FrameParser};
 use crate::sources::hyperliquid::HyperliquidParser;
 use crate::sources::replay::parse_ndjson;
+use crate::sources::replay::{Format, FrameParser};
 use alloy_sol_types::SolEvent;
 
 const KEYS: &[&str] = &[

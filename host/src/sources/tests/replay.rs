@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::fixture;
 use crate::event::Event;
-use crate::sources::frame::FrameParser;
+use crate::sources::replay::FrameParser;
 use crate::sources::replay::{ReplayConfig, ReplayError, parse_ndjson};
 use crate::sources::{SourceConfig, SourceError, SourceSummary};
 use crate::telemetry::metrics;
