@@ -60,6 +60,13 @@ pub fn run(args: &BenchArgs, data: &[(Event, Snapshot)]) -> Result<(), String> {
     Ok(())
 }
 
+/// The single-event call alone, for profiling it.
+pub fn single_only(args: &BenchArgs, data: &[(Event, Snapshot)]) -> Result<(), String> {
+    let mut b = Bench::new(args, data, 1)?;
+    println!("single-event call  {:>7.1} ns/call", b.single_event());
+    Ok(())
+}
+
 impl<'a> Bench<'a> {
     fn new(
         args: &'a BenchArgs,

@@ -34,14 +34,29 @@ pub struct BenchArgs {
     pub rounds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Run one part only: `filters`, `footprint` or `pipeline` (or `single`,
+    /// the single-event call alone, for profiling).
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     let data = setup::market_data(args.events, args.seed);
     println!("klaxon bench: {} synthetic events, medians of {} rounds", args.events, args.rounds);
-    filters::run(&args, &data)?;
-    footprint::run(1000, 2).await?;
-    pipeline::run(&args, &data).await
+    let wanted = |part: &str| args.only.as_deref().is_none_or(|only| only == part);
+    if wanted("filters") {
+        filters::run(&args, &data)?;
+    }
+    if args.only.as_deref() == Some("single") {
+        filters::single_only(&args, &data)?;
+    }
+    if wanted("footprint") {
+        footprint::run(1000, 2).await?;
+    }
+    if wanted("pipeline") {
+        pipeline::run(&args, &data).await?;
+    }
+    Ok(())
 }
 
 /// Median of measured durations divided by `per`, in nanoseconds.

@@ -72,16 +72,18 @@ fn targets(run: &[WorkItem]) -> Vec<u32> {
 }
 
 /// For each target, the rows routed to it; `None` when that is every row.
+/// One pass over the items' target lists, so 1,000 templates cost what
+/// their routing did, not a scan of the run per template.
 fn rows_per_target(run: &[WorkItem], targets: &[u32]) -> Vec<Option<Vec<u32>>> {
-    targets
-        .iter()
-        .map(|t| {
-            let rows: Vec<u32> = (0..run.len() as u32)
-                .filter(|&r| run[r as usize].targets.binary_search(t).is_ok())
-                .collect();
-            (rows.len() < run.len()).then_some(rows)
-        })
-        .collect()
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
+    for (r, item) in run.iter().enumerate() {
+        for t in &item.targets {
+            if let Ok(i) = targets.binary_search(t) {
+                rows[i].push(r as u32);
+            }
+        }
+    }
+    rows.into_iter().map(|rows| (rows.len() < run.len()).then_some(rows)).collect()
 }
 
 fn count(

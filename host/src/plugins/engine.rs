@@ -47,6 +47,11 @@ impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
         let mut c = Config::new();
         c.epoch_interruption(true).concurrency_support(false);
+        // `KLAXON_WASM_PROFILE=perfmap` names guest functions in `perf`
+        // (wasmtime writes /tmp/perf-<pid>.map), for profiling plugins.
+        if std::env::var("KLAXON_WASM_PROFILE").is_ok_and(|v| v == "perfmap") {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine =
             Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
         spawn_epoch_ticker(&engine);
