@@ -85,7 +85,7 @@ impl Pipeline {
             RETRACTION_HOLD,
         ));
         let writer = tokio::spawn(run_writer(
-            log,
+            log.clone(),
             alerts_rx,
             parts.alert_log.batch_size,
             parts.alert_log.flush_interval,
@@ -96,7 +96,7 @@ impl Pipeline {
         for (name, cfg) in parts.sinks {
             let (tx, rx) = mpsc::channel(cap);
             sink_txs.insert(name.clone(), tx);
-            sinks.push((name.clone(), tokio::spawn(cfg.run(name, rx))));
+            sinks.push((name.clone(), tokio::spawn(cfg.run(name, rx, log.clone()))));
         }
 
         let mut worker_txs = Vec::new();

@@ -24,6 +24,7 @@
 //! `writer.rs`). This module reads no other stage and does not touch `config/`.
 
 mod config;
+mod outbox;
 mod record;
 mod retract;
 mod writer;
@@ -42,9 +43,10 @@ use crate::alert::{AlertId, TemplateId};
 use crate::clock::{Clock, SystemClock};
 
 pub use config::AlertLogConfig;
+pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryStatus, delivery_id, markup_str};
 pub use record::{AlertRecord, AlertStatus, StatusCounts};
 pub use retract::{RetractSummary, run_retractions};
-pub use writer::{RetryPolicy, WriterSummary, run_writer, run_writer_with};
+pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer_with};
 
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,241 @@
+//! The sender of one channel: read due rows from the outbox, pace, send,
+//! retry, record.
+//!
+//! One message is in flight per channel at a time, in queue order, so the
+//! service sees alerts in the order they fired and a resolve never overtakes
+//! its trigger. A throttled or failing service holds only its own channel.
+//!
+//! Retry rules, the same for every sink:
+//! * `Throttled`: wait the service's own time when it gave one (it always
+//!   wins), else the next backoff step; does not use up the budget.
+//! * `Failed`: backoff (`backon`'s exponential schedule, with jitter), or the
+//!   server's `Retry-After`; after `attempts` failures the row is `dead`.
+//! * `Rejected`: `dead` at once, with the service's reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use crate::sinks::RemoteSink;
+use crate::sinks::remote::{Attempt, DeliveryOptions};
+use crate::store::{AlertLog, DeliveryRecord, DeliveryStatus, error_chain};
+use crate::telemetry::metrics;
+
+use super::fold;
+use super::health::health;
+
+/// Throttled answers in a row after which one counts as a failure, so a
+/// service that never stops throttling still ends in a dead letter.
+const MAX_THROTTLES: u32 = 50;
+
+/// What a sender did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendSummary {
+    /// Deliveries (alerts) marked sent.
+    pub sent: u64,
+    pub dead: u64,
+    /// Messages that carried several alerts.
+    pub folded: u64,
+}
+
+pub(super) async fn run_sender(
+    name: String,
+    sink: Arc<RemoteSink>,
+    log: AlertLog,
+    options: DeliveryOptions,
+    wake: Arc<Notify>,
+    mut closed: watch::Receiver<bool>,
+) -> SendSummary {
+    let mut summary = SendSummary::default();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        if deadline.is_none() && *closed.borrow() {
+            deadline = Some(Instant::now() + options.shutdown_grace);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let due = match log.due(&name, options.fold_max.max(1)).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(sink = %name, error = %error_chain(&error), "Cannot read the outbox; retrying.");
+                tokio::time::sleep(options.poll_interval).await;
+                continue;
+            }
+        };
+        if due.is_empty() {
+            if deadline.is_some() {
+                break;
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(options.poll_interval) => {}
+                _ = closed.changed() => {}
+            }
+            continue;
+        }
+        let ready = sink.pacer().try_acquire();
+        let group = if !ready && options.fold && due.len() > 1 {
+            fold::foldable(due)
+        } else {
+            due.into_iter().take(1).collect()
+        };
+        if !ready && !wait(sink.pacer().acquire(), deadline).await {
+            break;
+        }
+        if !deliver(&name, &sink, &log, &options, group, deadline, &mut summary).await {
+            break;
+        }
+    }
+    summary
+}
+
+/// Send `group` (one row, or several folded into one message) until it is
+/// sent or dead. `false` when the shutdown deadline cut it short (the rows
+/// stay due, for the next start).
+async fn deliver(
+    name: &str,
+    sink: &RemoteSink,
+    log: &AlertLog,
+    options: &DeliveryOptions,
+    group: Vec<DeliveryRecord>,
+    deadline: Option<Instant>,
+    summary: &mut SendSummary,
+) -> bool {
+    let ids: Vec<String> = group.iter().map(|r| r.out.delivery_id.clone()).collect();
+    let out = fold::message(&group);
+    let count = |outcome: &str, n: usize| {
+        metrics().sink_deliveries.with_label_values(&[name, outcome]).inc_by(n as u64);
+    };
+    let mut attempts = group.iter().map(|r| r.attempts).max().unwrap_or(0);
+    let mut throttles = 0;
+    let mut backoff = ExponentialBuilder::default()
+        .with_min_delay(options.min_backoff)
+        .with_max_delay(options.max_backoff)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let attempt = sink.send(&out).await;
+        let (status, error, wait_for) = match attempt {
+            Attempt::Sent { message_id } => {
+                record(
+                    log,
+                    name,
+                    &ids,
+                    DeliveryStatus::Sent,
+                    attempts,
+                    None,
+                    message_id.as_deref(),
+                )
+                .await;
+                count("delivered", ids.len());
+                if ids.len() > 1 {
+                    count("folded", ids.len());
+                    summary.folded += 1;
+                }
+                summary.sent += ids.len() as u64;
+                health().set_ok(name);
+                return true;
+            }
+            Attempt::Throttled { after, error } => {
+                count("throttled", ids.len());
+                throttles += 1;
+                if throttles > MAX_THROTTLES {
+                    attempts += 1;
+                    throttles = 0;
+                }
+                let wait = after.unwrap_or_else(|| backoff.next().unwrap_or(options.max_backoff));
+                let wait = wait.min(options.max_throttle_wait);
+                // The whole destination waits, not just this message.
+                sink.pacer().hold(wait);
+                (DeliveryStatus::Failed, error, wait)
+            }
+            Attempt::Failed { after, error } => {
+                attempts += 1;
+                let step = backoff.next().unwrap_or(options.max_backoff);
+                (
+                    DeliveryStatus::Failed,
+                    error,
+                    after.unwrap_or(step).min(options.max_throttle_wait),
+                )
+            }
+            Attempt::Rejected { error } => {
+                attempts += 1;
+                (DeliveryStatus::Dead, error, Duration::ZERO)
+            }
+        };
+        let dead = status == DeliveryStatus::Dead || attempts >= options.attempts;
+        if dead {
+            tracing::error!(sink = name, deliveries = ids.len(), attempts, %error, "Delivery dead; see `klaxon alerts dead`.");
+            record(log, name, &ids, DeliveryStatus::Dead, attempts, Some(&error), None).await;
+            count("dead", ids.len());
+            summary.dead += ids.len() as u64;
+            health().set_failing(name, &error);
+            return true;
+        }
+        tracing::warn!(sink = name, attempts, retry_in = ?wait_for, %error, "Delivery not accepted; retrying.");
+        record(log, name, &ids, status, attempts, Some(&error), None).await;
+        count("retried", ids.len());
+        health().set_failing(name, &error);
+        if !wait(tokio::time::sleep(wait_for), deadline).await {
+            return false;
+        }
+        if !wait(sink.pacer().acquire(), deadline).await {
+            return false;
+        }
+    }
+}
+
+/// Record an outcome; a database error is logged, and the row stays due
+/// (a `sent` that could not be recorded may then be sent again).
+async fn record(
+    log: &AlertLog,
+    name: &str,
+    ids: &[String],
+    status: DeliveryStatus,
+    attempts: u32,
+    error: Option<&str>,
+    message_id: Option<&str>,
+) {
+    for _ in 0..5 {
+        match log.mark(ids, status, attempts, error, message_id).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(sink = name, error = %error_chain(&e), "Cannot record a delivery outcome; retrying.");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Run `f` unless the shutdown `deadline` comes first; `false` if it did.
+async fn wait(f: impl Future<Output = ()>, deadline: Option<Instant>) -> bool {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, f).await.is_ok(),
+        None => {
+            f.await;
+            true
+        }
+    }
+}
+
+/// Send everything due on channel `name` now (for `klaxon alerts resend`
+/// and tests), stopping after `limit` has passed.
+pub async fn drain_channel(
+    name: &str,
+    sink: Arc<RemoteSink>,
+    log: AlertLog,
+    options: DeliveryOptions,
+    limit: Duration,
+) -> SendSummary {
+    let options = DeliveryOptions { shutdown_grace: limit, ..options };
+    let (closed_tx, closed_rx) = watch::channel(true);
+    let summary =
+        run_sender(name.to_owned(), sink, log, options, Arc::new(Notify::new()), closed_rx).await;
+    drop(closed_tx);
+    summary
+}
