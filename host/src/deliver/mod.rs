@@ -20,6 +20,9 @@ mod fold;
 mod health;
 mod send;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc, watch};

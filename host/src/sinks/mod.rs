@@ -51,7 +51,7 @@ pub use pagerduty::{PagerdutyConfig, PagerdutySink};
 pub use slack::{SlackConfig, SlackSink};
 pub use stdout::{StdoutConfig, format_line};
 pub use telegram::{TelegramConfig, TelegramSink};
-pub use webhook::{WebhookConfig, WebhookSink};
+pub use webhook::{WebhookConfig, WebhookSink, signature as webhook_signature};
 pub use wecom::{WecomConfig, WecomSink};
 
 use crate::sinks::remote::{Attempt, DeliveryOptions, EnvLookup, Outgoing, Secret};

@@ -11,6 +11,7 @@
 
 mod backends;
 mod batching;
+mod outbox;
 mod urls;
 
 use std::sync::Arc;

@@ -1,0 +1,122 @@
+//! The outbox and the queues: dead letters and resends, restart after a
+//! crash, a blackholed channel, folding under a spent budget.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::mock::{MockService, Resp};
+use super::{FAST, deliveries, rows, run, sink, sqlite};
+use crate::deliver::drain_channel;
+use crate::sinks::remote::DeliveryOptions;
+use crate::store::{DeliveryRecord, DeliveryStatus};
+
+fn hook(mock: &MockService, extra: &str) -> crate::sinks::SinkConfig {
+    sink(&format!("type = \"webhook\"\nurl = \"{}\"\n{extra}", mock.url("/hook")))
+}
+
+#[tokio::test]
+async fn a_failing_channel_dead_letters_then_resend_delivers_once_it_recovers() {
+    let mock = MockService::start(|_, _| Resp::new(500, "down"));
+    let db = sqlite().await;
+    let summary = run(&db, "hook", hook(&mock, FAST), &[], deliveries(3, |i| format!("{i}"))).await;
+    assert_eq!(summary.delivered, 0);
+    let dead = rows(&db, DeliveryStatus::Dead).await;
+    assert_eq!(dead.len(), 3);
+    assert!(dead.iter().all(|r| r.attempts == 4 && r.last_error.as_deref() == Some("HTTP 500: down")));
+    assert_eq!(mock.log().len(), 12, "4 attempts each, then no more");
+
+    mock.set(|_, _| Resp::ok(200, "ok"));
+    assert_eq!(db.log.resend(&[], None).await.unwrap(), 3);
+    let config = hook(&mock, FAST);
+    let sink = Arc::new(config.build_remote(&|_| None).unwrap().unwrap());
+    let opts = config.delivery().unwrap().clone();
+    let summary = drain_channel("hook", sink, db.log.clone(), opts, Duration::from_secs(10)).await;
+    assert_eq!(summary.sent, 3);
+    assert_eq!(mock.accepted().len(), 3);
+    assert!(rows(&db, DeliveryStatus::Dead).await.is_empty());
+}
+
+#[tokio::test]
+async fn on_restart_pending_rows_resume_and_sent_rows_are_never_resent() {
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    // What a crash leaves: one row sent, two pending, one failed mid-retry.
+    let recs: Vec<DeliveryRecord> = deliveries(4, |i| format!("{i}"))
+        .iter()
+        .map(|d| DeliveryRecord::pending(d, "hook", false))
+        .collect();
+    db.log.enqueue(&recs).await.unwrap();
+    let id = |i: usize| recs[i].out.delivery_id.clone();
+    db.log.mark(&[id(0)], DeliveryStatus::Sent, 0, None, None).await.unwrap();
+    db.log.mark(&[id(3)], DeliveryStatus::Failed, 2, Some("timed out"), None).await.unwrap();
+    run(&db, "hook", hook(&mock, FAST), &[], Vec::new()).await;
+    let ids: Vec<String> =
+        mock.accepted().iter().map(|r| r.header("webhook-id").unwrap().to_owned()).collect();
+    assert_eq!(ids, [id(1), id(2), id(3)], "in queue order, the sent one skipped");
+    assert_eq!(rows(&db, DeliveryStatus::Sent).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_blackholed_channel_blocks_neither_intake_nor_other_channels() {
+    let hole = MockService::start(|_, _| Resp::hang());
+    let good = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    let fast = FAST.replace("timeout = \"2s\"", "timeout = \"300ms\"").replace("shutdown_grace = \"10s\"", "shutdown_grace = \"100ms\"");
+    let mut txs = Vec::new();
+    let mut tasks = Vec::new();
+    for (name, mock) in [("hole", &hole), ("good", &good)] {
+        let (tx, rx) = mpsc::channel(2);
+        let (config, log) = (hook(mock, &fast), db.log.clone());
+        tasks.push(tokio::spawn(async move {
+            crate::deliver::run_channel(config, name.into(), log, rx, &|_| None).await
+        }));
+        txs.push(tx);
+    }
+    // Like an evaluate worker: every delivery goes to both channels. The
+    // blackholed one's queue (capacity 2) never fills, because its intake
+    // only writes to the outbox.
+    for d in deliveries(30, |i| format!("{i}")) {
+        let d = Arc::new(d);
+        for tx in &txs {
+            tokio::time::timeout(Duration::from_secs(5), tx.send(d.clone())).await.expect("intake blocked").unwrap();
+        }
+    }
+    let start = std::time::Instant::now();
+    while good.accepted().len() < 30 {
+        assert!(start.elapsed() < Duration::from_secs(30), "good channel did not deliver");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(txs);
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert!(hole.log().len() <= 3, "the hole saw only its first attempts");
+    let pending = db.log.due("hole", 100).await.unwrap();
+    assert_eq!(pending.len(), 30, "the hole's backlog waits in the outbox");
+}
+
+#[tokio::test]
+async fn a_spent_budget_folds_waiting_alerts_into_one_counted_message() {
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    let opts = "delivery = { per_minute = 60, burst = 1, fold = true, fold_max = 20, poll_interval = \"20ms\" }";
+    run(&db, "hook", hook(&mock, opts), &[], deliveries(6, |i| format!("alert {i}"))).await;
+    let bodies: Vec<(u64, String)> = mock
+        .accepted()
+        .iter()
+        .map(|r| (r.json()["data"]["alerts"].as_u64().unwrap(), r.json()["data"]["body"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0], (1, "alert 0".to_owned()));
+    assert_eq!(bodies[1].0, 5);
+    assert!(bodies[1].1.starts_with("5 alerts"));
+    for i in 1..6 {
+        assert!(bodies[1].1.contains(&format!("alert {i}")));
+    }
+    let sent = rows(&db, DeliveryStatus::Sent).await;
+    assert_eq!(sent.len(), 6, "every folded alert is accounted for");
+    assert_eq!(sent.iter().filter(|r| r.folded_into.is_some()).count(), 4);
+    let _ = DeliveryOptions::default();
+}
