@@ -97,10 +97,8 @@ impl MockService {
             .enable_all()
             .build()
             .unwrap();
-        let shared = Shared {
-            behaviour: Arc::new(Mutex::new(Arc::new(behaviour))),
-            log: Arc::default(),
-        };
+        let shared =
+            Shared { behaviour: Arc::new(Mutex::new(Arc::new(behaviour))), log: Arc::default() };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -192,24 +190,36 @@ pub fn telegram(
             return Resp::new(404, r#"{"ok":false,"error_code":404,"description":"Not Found"}"#);
         }
         if throttle(n) {
-            return Resp::new(429, format!(
-                r#"{{"ok":false,"error_code":429,"description":"Too Many Requests: retry after {retry_after}","parameters":{{"retry_after":{retry_after}}}}}"#
-            ));
+            return Resp::new(
+                429,
+                format!(
+                    r#"{{"ok":false,"error_code":429,"description":"Too Many Requests: retry after {retry_after}","parameters":{{"retry_after":{retry_after}}}}}"#
+                ),
+            );
         }
         let json = req.json();
         let text = json["text"].as_str().unwrap_or("");
         if text.is_empty() {
-            return Resp::new(400, r#"{"ok":false,"error_code":400,"description":"Bad Request: message text is empty"}"#);
+            return Resp::new(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: message text is empty"}"#,
+            );
         }
         if text.encode_utf16().count() > 4096 {
-            return Resp::new(400, r#"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#);
+            return Resp::new(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}"#,
+            );
         }
         if json["parse_mode"] == "MarkdownV2"
             && let Err(e) = markdown_v2_valid(text)
         {
-            return Resp::new(400, format!(
-                r#"{{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: {e}"}}"#
-            ));
+            return Resp::new(
+                400,
+                format!(
+                    r#"{{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: {e}"}}"#
+                ),
+            );
         }
         Resp::ok(200, format!(r#"{{"ok":true,"result":{{"message_id":{},"text":"…"}}}}"#, 1000 + n))
     }

@@ -47,34 +47,30 @@ pub(super) async fn run_sender(
     log: AlertLog,
     options: DeliveryOptions,
     wake: Arc<Notify>,
-    mut closed: watch::Receiver<bool>,
+    closed: watch::Receiver<bool>,
 ) -> SendSummary {
     let mut summary = SendSummary::default();
-    let mut deadline: Option<Instant> = None;
-    loop {
-        if deadline.is_none() && *closed.borrow() {
-            deadline = Some(Instant::now() + options.shutdown_grace);
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
-        }
+    let mut stop = Shutdown { closed, grace: options.shutdown_grace, deadline: None };
+    while !stop.expired() {
         let due = match log.due(&name, options.fold_max.max(1)).await {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(sink = %name, error = %error_chain(&error), "Cannot read the outbox; retrying.");
-                tokio::time::sleep(options.poll_interval).await;
+                stop.run(tokio::time::sleep(options.poll_interval)).await;
                 continue;
             }
         };
         if due.is_empty() {
-            if deadline.is_some() {
+            if stop.deadline().is_some() {
                 break;
             }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(options.poll_interval) => {}
-                _ = closed.changed() => {}
-            }
+            let woken = async {
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(options.poll_interval) => {}
+                }
+            };
+            stop.run(woken).await;
             continue;
         }
         let ready = sink.pacer().try_acquire();
@@ -83,14 +79,54 @@ pub(super) async fn run_sender(
         } else {
             due.into_iter().take(1).collect()
         };
-        if !ready && !wait(sink.pacer().acquire(), deadline).await {
+        if !ready && !stop.run(sink.pacer().acquire()).await {
             break;
         }
-        if !deliver(&name, &sink, &log, &options, group, deadline, &mut summary).await {
+        if !deliver(&name, &sink, &log, &options, group, &mut stop, &mut summary).await {
             break;
         }
     }
     summary
+}
+
+/// When the sender must stop: `shutdown_grace` after intake closed.
+struct Shutdown {
+    closed: watch::Receiver<bool>,
+    grace: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Shutdown {
+    fn deadline(&mut self) -> Option<Instant> {
+        if self.deadline.is_none() && *self.closed.borrow() {
+            self.deadline = Some(Instant::now() + self.grace);
+        }
+        self.deadline
+    }
+
+    fn expired(&mut self) -> bool {
+        self.deadline().is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Run `f` unless the deadline (which may be set while `f` runs) comes
+    /// first; `false` if it did.
+    async fn run(&mut self, f: impl Future<Output = ()>) -> bool {
+        tokio::pin!(f);
+        loop {
+            if let Some(d) = self.deadline() {
+                return tokio::time::timeout_at(d, &mut f).await.is_ok();
+            }
+            tokio::select! {
+                () = &mut f => return true,
+                changed = self.closed.changed() => {
+                    if changed.is_err() {
+                        // Intake is gone without saying so: shut down too.
+                        self.deadline = Some(Instant::now() + self.grace);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Send `group` (one row, or several folded into one message) until it is
@@ -102,7 +138,7 @@ async fn deliver(
     log: &AlertLog,
     options: &DeliveryOptions,
     group: Vec<DeliveryRecord>,
-    deadline: Option<Instant>,
+    stop: &mut Shutdown,
     summary: &mut SendSummary,
 ) -> bool {
     let ids: Vec<String> = group.iter().map(|r| r.out.delivery_id.clone()).collect();
@@ -119,7 +155,13 @@ async fn deliver(
         .without_max_times()
         .build();
     loop {
-        let attempt = sink.send(&out).await;
+        // A send cut short by shutdown may still have reached the service:
+        // that is the one duplicate a restart can cause.
+        let mut result = None;
+        if !stop.run(async { result = Some(sink.send(&out).await) }).await {
+            return false;
+        }
+        let attempt = result.expect("set when run completes");
         let (status, error, wait_for) = match attempt {
             Attempt::Sent { message_id } => {
                 record(
@@ -181,10 +223,10 @@ async fn deliver(
         record(log, name, &ids, status, attempts, Some(&error), None).await;
         count("retried", ids.len());
         health().set_failing(name, &error);
-        if !wait(tokio::time::sleep(wait_for), deadline).await {
+        if !stop.run(tokio::time::sleep(wait_for)).await {
             return false;
         }
-        if !wait(sink.pacer().acquire(), deadline).await {
+        if !stop.run(sink.pacer().acquire()).await {
             return false;
         }
     }
@@ -208,17 +250,6 @@ async fn record(
                 tracing::warn!(sink = name, error = %error_chain(&e), "Cannot record a delivery outcome; retrying.");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        }
-    }
-}
-
-/// Run `f` unless the shutdown `deadline` comes first; `false` if it did.
-async fn wait(f: impl Future<Output = ()>, deadline: Option<Instant>) -> bool {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, f).await.is_ok(),
-        None => {
-            f.await;
-            true
         }
     }
 }

@@ -32,7 +32,8 @@ pub(crate) struct Db {
 
 pub(crate) async fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
-    let log = AlertLog::open(&format!("sqlite://{}", dir.path().join("a.db").display())).await.unwrap();
+    let log =
+        AlertLog::open(&format!("sqlite://{}", dir.path().join("a.db").display())).await.unwrap();
     Db { log, _dir: dir }
 }
 
@@ -54,7 +55,8 @@ pub(crate) async fn run(
     env: &[(&str, String)],
     deliveries: Vec<Delivery>,
 ) -> SinkSummary {
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let env: HashMap<String, String> =
+        env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let (tx, rx) = mpsc::channel(4);
     let (log, name) = (db.log.clone(), name.to_owned());
     let task = tokio::spawn(async move {
@@ -65,7 +67,11 @@ pub(crate) async fn run(
         tx.send(Arc::new(d)).await.unwrap();
     }
     drop(tx);
-    tokio::time::timeout(Duration::from_secs(60), task).await.expect("channel hung").unwrap().unwrap()
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("channel hung")
+        .unwrap()
+        .unwrap()
 }
 
 pub(crate) async fn rows(db: &Db, status: DeliveryStatus) -> Vec<DeliveryRecord> {

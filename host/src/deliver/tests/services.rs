@@ -28,7 +28,11 @@ fn counts(mock: &MockService, pointer: &str) -> BTreeMap<String, usize> {
 fn exactly_once(mock: &MockService, pointer: &str, n: u32, text: impl Fn(u32) -> String) {
     let counts = counts(mock, pointer);
     for i in 0..n {
-        assert_eq!(counts.get(&text(i)), Some(&1), "alert {i} not delivered exactly once: {counts:?}");
+        assert_eq!(
+            counts.get(&text(i)),
+            Some(&1),
+            "alert {i} not delivered exactly once: {counts:?}"
+        );
     }
     assert_eq!(counts.values().sum::<usize>(), n as usize, "{counts:?}");
 }
@@ -48,7 +52,9 @@ async fn telegram_429_waits_retry_after_and_delivers_each_alert_once() {
         "type = \"telegram\"\ntoken_env = \"TG\"\nchat_id = \"42\"\nbase_url = \"{}\"\n{FAST}",
         mock.url("")
     ));
-    let summary = run(&db, "tg", config, &[("TG", TOKEN.into())], deliveries(5, |i| format!("body {i}"))).await;
+    let summary =
+        run(&db, "tg", config, &[("TG", TOKEN.into())], deliveries(5, |i| format!("body {i}")))
+            .await;
     assert_eq!(summary.delivered, 5);
     exactly_once(&mock, "/text", 5, |i| format!("body {i}"));
     assert!(gap_after_first_throttle(&mock, 429) >= Duration::from_secs(1));
@@ -66,8 +72,9 @@ async fn telegram_long_markdown_v2_arrives_as_several_valid_messages() {
         "type = \"telegram\"\ntoken_env = \"TG\"\nchat_id = \"42\"\nbase_url = \"{}\"\n{FAST}",
         mock.url("")
     ));
-    let body: String =
-        (0..400).map(|i| format!("🔴 *BTC\\-PERP {i}* up *5\\.2%* at 61234\\.5 \\(1m\\)\n")).collect();
+    let body: String = (0..400)
+        .map(|i| format!("🔴 *BTC\\-PERP {i}* up *5\\.2%* at 61234\\.5 \\(1m\\)\n"))
+        .collect();
     assert!(body.encode_utf16().count() > 3 * 4096);
     markdown_v2_valid(&body).unwrap();
     let mut d = crate::sinks::tests::delivery(0, "Long", &body);
@@ -92,8 +99,14 @@ async fn telegram_400_is_dead_with_description_and_migration_is_followed() {
     let mock = MockService::start(|req, _| {
         let chat = req.json()["chat_id"].as_str().unwrap_or("").to_owned();
         match (chat.as_str(), req.json()["text"].as_str().unwrap_or("")) {
-            ("-100", _) => Resp::new(400, r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1009}}"#),
-            (_, "bad") => Resp::new(400, r#"{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities"}"#),
+            ("-100", _) => Resp::new(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1009}}"#,
+            ),
+            (_, "bad") => Resp::new(
+                400,
+                r#"{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities"}"#,
+            ),
             _ => Resp::ok(200, r#"{"ok":true,"result":{"message_id":7}}"#),
         }
     });
@@ -113,7 +126,8 @@ async fn telegram_400_is_dead_with_description_and_migration_is_followed() {
     assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 400: Bad Request: can't parse entities"));
     let sent = rows(&db, DeliveryStatus::Sent).await;
     assert_eq!(sent.len(), 1);
-    let chats: Vec<String> = mock.log().iter().map(|(q, _)| q.json()["chat_id"].as_str().unwrap().to_owned()).collect();
+    let chats: Vec<String> =
+        mock.log().iter().map(|(q, _)| q.json()["chat_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(chats, ["-100", "-1009", "-1009"], "migrated once, then stays on the new chat");
     assert!(dead[0].last_error.as_deref().is_some_and(|e| !e.contains(TOKEN)));
 }
@@ -121,8 +135,11 @@ async fn telegram_400_is_dead_with_description_and_migration_is_followed() {
 #[tokio::test]
 async fn discord_honours_float_retry_after_and_rate_limit_headers() {
     let mock = MockService::start(|_, n| match n {
-        1 => Resp::new(429, r#"{"message":"You are being rate limited.","retry_after":0.3,"global":false}"#)
-            .header("retry-after", "1"),
+        1 => Resp::new(
+            429,
+            r#"{"message":"You are being rate limited.","retry_after":0.3,"global":false}"#,
+        )
+        .header("retry-after", "1"),
         2 => Resp::ok(200, format!(r#"{{"id":"m{n}"}}"#))
             .header("x-ratelimit-remaining", "0")
             .header("x-ratelimit-reset-after", "0.25"),
@@ -134,10 +151,17 @@ async fn discord_honours_float_retry_after_and_rate_limit_headers() {
     run(&db, "dc", config, &[("DISCORD", url)], deliveries(4, |i| format!("body {i}"))).await;
     exactly_once(&mock, "/embeds/0/description", 4, |i| format!("body {i}"));
     let log = mock.log();
-    assert!(log[2].0.at - log[1].0.at >= Duration::from_millis(300), "body retry_after (float) wins");
+    assert!(
+        log[2].0.at - log[1].0.at >= Duration::from_millis(300),
+        "body retry_after (float) wins"
+    );
     assert!(log[3].0.at - log[2].0.at >= Duration::from_millis(250), "X-RateLimit-Reset-After");
-    assert!(log.iter().all(|(q, _)| q.query == "wait=true" && q.json()["allowed_mentions"]["parse"] == serde_json::json!([])));
-    assert_eq!(rows(&db, DeliveryStatus::Sent).await.iter().filter(|r| r.message_id.is_some()).count(), 4);
+    assert!(log.iter().all(|(q, _)| q.query == "wait=true"
+        && q.json()["allowed_mentions"]["parse"] == serde_json::json!([])));
+    assert_eq!(
+        rows(&db, DeliveryStatus::Sent).await.iter().filter(|r| r.message_id.is_some()).count(),
+        4
+    );
 }
 
 #[tokio::test]
@@ -170,9 +194,20 @@ async fn wecom_too_fast_errcode_holds_the_robot_then_resends() {
         "type = \"wecom\"\nkey_env = \"WECOM\"\nbase_url = \"{}\"\nthrottle_hold = \"200ms\"\n{FAST}",
         mock.url("")
     ));
-    run(&db, "wc", config, &[("WECOM", "SECRET-wecom-key".into())], deliveries(3, |i| format!("**{i}**"))).await;
+    run(
+        &db,
+        "wc",
+        config,
+        &[("WECOM", "SECRET-wecom-key".into())],
+        deliveries(3, |i| format!("**{i}**")),
+    )
+    .await;
     exactly_once(&mock, "/markdown/content", 3, |i| format!("**{i}**"));
-    assert!(mock.log().iter().all(|(q, _)| q.path == "/cgi-bin/webhook/send" && q.json()["msgtype"] == "markdown"));
+    assert!(
+        mock.log()
+            .iter()
+            .all(|(q, _)| q.path == "/cgi-bin/webhook/send" && q.json()["msgtype"] == "markdown")
+    );
     let log = mock.log();
     assert!(log[2].0.at - log[1].0.at >= Duration::from_millis(200), "held after 45009");
 }
@@ -180,17 +215,29 @@ async fn wecom_too_fast_errcode_holds_the_robot_then_resends() {
 #[tokio::test]
 async fn dingtalk_signed_robot_too_fast_codes_are_rate_limits() {
     let mock = MockService::start(|req, n| {
-        let q: BTreeMap<String, String> = req.query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
+        let q: BTreeMap<String, String> = req
+            .query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let ts: u64 = q.get("timestamp").and_then(|t| t.parse().ok()).unwrap_or(0);
         let mut mac = Hmac::<Sha256>::new_from_slice(b"SECsigning").unwrap();
         mac.update(format!("{ts}\nSECsigning").as_bytes());
         let b64 = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        let expected = percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC).to_string();
-        if q.get("access_token").map(String::as_str) != Some("SECRET-ding") || q.get("sign") != Some(&expected) {
+        let expected =
+            percent_encoding::utf8_percent_encode(&b64, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        if q.get("access_token").map(String::as_str) != Some("SECRET-ding")
+            || q.get("sign") != Some(&expected)
+        {
             return Resp::new(200, r#"{"errcode":310000,"errmsg":"sign not match"}"#);
         }
         match n {
-            1 => Resp::new(200, r#"{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}"#),
+            1 => Resp::new(
+                200,
+                r#"{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}"#,
+            ),
             2 => Resp::new(200, r#"{"errcode":410100,"errmsg":"发送速度太快而限流"}"#),
             _ => Resp::ok(200, r#"{"errcode":0,"errmsg":"ok"}"#),
         }
@@ -204,14 +251,23 @@ async fn dingtalk_signed_robot_too_fast_codes_are_rate_limits() {
     run(&db, "dt", config, &env, deliveries(3, |i| format!("### {i}"))).await;
     exactly_once(&mock, "/markdown/text", 3, |i| format!("### {i}"));
     assert_eq!(mock.log().len(), 5, "two throttled answers, each resent");
-    assert!(rows(&db, DeliveryStatus::Sent).await.iter().all(|r| r.attempts == 0), "throttling is not a failure");
+    assert!(
+        rows(&db, DeliveryStatus::Sent).await.iter().all(|r| r.attempts == 0),
+        "throttling is not a failure"
+    );
 }
 
 #[tokio::test]
 async fn pagerduty_triggers_with_the_alert_key_and_resolves_a_retraction() {
     let mock = MockService::start(|req, n| match n {
         0 => Resp::new(429, "429 - Request Limit Exceeded"),
-        _ => Resp::ok(202, format!(r#"{{"status":"success","message":"Event processed","dedup_key":"{}"}}"#, req.json()["dedup_key"].as_str().unwrap_or(""))),
+        _ => Resp::ok(
+            202,
+            format!(
+                r#"{{"status":"success","message":"Event processed","dedup_key":"{}"}}"#,
+                req.json()["dedup_key"].as_str().unwrap_or("")
+            ),
+        ),
     });
     let db = sqlite().await;
     let config = sink(&format!(
@@ -231,7 +287,11 @@ async fn pagerduty_triggers_with_the_alert_key_and_resolves_a_retraction() {
     assert_eq!(trigger["payload"]["severity"], "critical");
     assert_eq!(trigger["routing_key"], "R0UTINGKEY");
     let sent = rows(&db, DeliveryStatus::Sent).await;
-    assert!(sent.iter().any(|r| trigger["payload"]["custom_details"]["delivery_id"] == r.out.delivery_id.as_str()));
+    assert!(
+        sent.iter()
+            .any(|r| trigger["payload"]["custom_details"]["delivery_id"]
+                == r.out.delivery_id.as_str())
+    );
     assert_eq!(resolve["event_action"], "resolve");
     assert_eq!(resolve["dedup_key"], "whale-trades/BTCUSDT");
     assert!(mock.log().iter().all(|(q, _)| q.path == "/v2/enqueue"));
@@ -254,7 +314,10 @@ async fn webhook_is_signed_and_keeps_its_id_across_retries() {
     let log = mock.log();
     assert_eq!(log.len(), 3);
     let id = log[0].0.header("webhook-id").unwrap().to_owned();
-    assert!(log.iter().all(|(q, _)| q.header("webhook-id") == Some(id.as_str())), "same id on every retry");
+    assert!(
+        log.iter().all(|(q, _)| q.header("webhook-id") == Some(id.as_str())),
+        "same id on every retry"
+    );
     let sent = rows(&db, DeliveryStatus::Sent).await;
     assert_eq!(sent[0].out.delivery_id, id);
     assert_eq!(sent[0].attempts, 1, "the 503 throttled, the 500 counted");

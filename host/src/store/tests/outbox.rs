@@ -87,7 +87,9 @@ async fn dead_rows_are_listed_and_resent(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(dead.len(), 3);
-    assert!(dead.iter().all(|r| r.last_error.as_deref() == Some("HTTP 500: boom") && r.attempts == 3));
+    assert!(
+        dead.iter().all(|r| r.last_error.as_deref() == Some("HTTP 500: boom") && r.attempts == 3)
+    );
     assert!(log.due("hook", 10).await.unwrap().is_empty());
     // By alert id, on one channel only.
     assert_eq!(log.resend(&[all[0].out.alert_id.clone()], Some("hook")).await.unwrap(), 1);
