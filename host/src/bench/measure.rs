@@ -99,6 +99,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     println!("  wasm / native  {:>12.2}x", wasm_loop / native_loop);
 
     let pipeline_ns = pipeline(&args, &config, &rt, plan, &data).await;
+    let rows_per_s =
+        super::alert_log::sqlite_rows_per_second(&dir, 100_000, 256, args.rounds).await;
     let _ = std::fs::remove_dir_all(&dir);
     let pipeline_ns = pipeline_ns?;
     println!(
@@ -110,6 +112,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         1e9 / pipeline_ns,
         pipeline_ns
     );
+    println!("\nalert log (SQLite, 100,000 rows in batches of 256):");
+    println!("  writes         {:>12.0} rows/s", rows_per_s?);
     Ok(())
 }
 

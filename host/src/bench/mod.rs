@@ -9,11 +9,13 @@
 //!    with the WASM filters (column batches) and once with the same rules as
 //!    native closures; events/s, ns/event and their ratio;
 //! 3. **per evaluation**: one filter over prepared columns on the batch
-//!    path, on the single-event path, and natively, in ns per event.
+//!    path, on the single-event path, and natively, in ns per event;
+//! 4. **alert log**: rows/s written into SQLite, batch by batch.
 //!
 //! Figures are medians of `--rounds` repetitions. Nothing here asserts a
 //! time; tests check behaviour, this reports.
 
+mod alert_log;
 mod measure;
 mod native;
 
