@@ -76,6 +76,7 @@ impl Pipeline {
         let stats = Arc::new(RunStats::default());
 
         let log = AlertLog::open(&parts.alert_log.url).await?;
+        crate::store::spawn_pruner(log.clone(), &parts.alert_log);
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
         let (retractions, retractions_rx) = mpsc::channel(cap);
         let retractor = tokio::spawn(run_retractions(

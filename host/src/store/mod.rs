@@ -25,6 +25,7 @@
 
 mod config;
 mod outbox;
+mod query;
 mod record;
 mod retract;
 mod writer;
@@ -44,6 +45,7 @@ use crate::clock::{Clock, SystemClock};
 
 pub use config::AlertLogConfig;
 pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryStatus, delivery_id, markup_str};
+pub use query::{AlertQuery, Pruned, spawn_pruner};
 pub use record::{AlertRecord, AlertStatus, StatusCounts};
 pub use retract::{RetractSummary, run_retractions};
 pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer_with};
