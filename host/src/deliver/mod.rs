@@ -4,8 +4,8 @@
 //! Each network channel runs two tasks:
 //!
 //! * **intake** ([`run_channel`]) takes [`Delivery`]s from the evaluate
-//!   workers and writes each as a `pending` outbox row, in one transaction
-//!   per batch. It never waits on the network, so a slow, failing or
+//!   workers and writes each as a `pending` outbox row, together with the
+//!   alert's own alert-log row, in one transaction per batch. It never waits on the network, so a slow, failing or
 //!   blackholed service cannot hold up evaluation or other channels; its
 //!   only wait is the database.
 //! * **sender** (`send.rs`) reads the channel's queue back from the outbox,
@@ -30,7 +30,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use crate::alert::Delivery;
 use crate::sinks::remote::{DeliveryOptions, EnvLookup};
 use crate::sinks::{RemoteSink, SinkConfig, SinkError, SinkSummary};
-use crate::store::{AlertLog, DeliveryRecord};
+use crate::store::{AlertLog, AlertRecord, DeliveryRecord};
 use crate::telemetry::metrics;
 
 pub use health::{ChannelHealth, health};
@@ -78,8 +78,10 @@ pub async fn run_channel(
     let mut batch = Vec::with_capacity(INTAKE_BATCH);
     while rx.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
         let rows: Vec<DeliveryRecord> =
-            batch.drain(..).map(|d| DeliveryRecord::pending(&d, &name, resolvable)).collect();
-        queue(&log, &name, &rows, &options).await?;
+            batch.iter().map(|d| DeliveryRecord::pending(d, &name, resolvable)).collect();
+        let alerts: Vec<AlertRecord> =
+            batch.drain(..).map(|d| AlertRecord::from_alert(&d.alert)).collect();
+        queue(&log, &name, &alerts, &rows, &options).await?;
         wake.notify_one();
     }
     let _ = closed_tx.send(true);
@@ -96,13 +98,15 @@ pub async fn run_channel(
 async fn queue(
     log: &AlertLog,
     name: &str,
+    alerts: &[AlertRecord],
     rows: &[DeliveryRecord],
     options: &DeliveryOptions,
 ) -> Result<(), SinkError> {
     let mut delay = options.min_backoff.min(std::time::Duration::from_secs(1));
     for attempt in 1..=10 {
-        match log.enqueue(rows).await {
-            Ok(_) => {
+        match log.enqueue_with_alerts(alerts, rows).await {
+            Ok((written, _)) => {
+                metrics().alert_log_rows.with_label_values(&["fired"]).inc_by(written.fired);
                 metrics()
                     .sink_deliveries
                     .with_label_values(&[name, "queued"])

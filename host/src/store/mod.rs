@@ -53,6 +53,10 @@ pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Rows per `INSERT` statement. 16 bind parameters a row keeps a statement
+/// under 8,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
+const ROWS_PER_STATEMENT: usize = 500;
+
 /// The columns the writer fills; `retracted` takes its default.
 const INSERT_COLUMNS: [&str; 16] = [
     "id",
@@ -192,6 +196,24 @@ impl AlertLog {
             // connection is open: keep exactly one, for good.
             pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
         }
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: the CLI and `/ready` read beside the writer, and
+                    // with `synchronous = NORMAL` a commit is not an fsync.
+                    // A killed process loses nothing committed; only a power
+                    // cut can lose the last commits before a checkpoint.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
         let pool = pool
             .connect_with(options)
             .await
@@ -219,43 +241,63 @@ impl AlertLog {
             let action = format!("{action} ({} rows)", records.len());
             move |source| StoreError::Query { url: self.url.to_string(), action, source }
         };
+        // Multi-row inserts with positional `?` parameters on SQLite (bound
+        // by index; numbered `$N` made sqlx-sqlite look each one up by name,
+        // ~175 µs a row) and `$N` on Postgres, which has no `?`. Each
+        // statement shape is prepared once per connection and cached.
+        let mut tx = self.pool.begin().await.map_err(err("beginning a transaction"))?;
+        let written = self.insert_alerts(&mut tx, records).await?;
+        tx.commit().await.map_err(err("committing"))?;
+        Ok(written)
+    }
+
+    /// The inserts of [`write`](Self::write), inside the caller's transaction.
+    pub(crate) async fn insert_alerts(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        records: &[AlertRecord],
+    ) -> Result<Written, StoreError> {
+        let err = |action: &str| {
+            let action = format!("{action} ({} rows)", records.len());
+            move |source| StoreError::Query { url: self.url.to_string(), action, source }
+        };
         let created_at = to_i64(SystemClock.now_ms());
         let mut written = Written::default();
-        // One prepared single-row insert, run per row in one transaction:
-        // sqlx caches the statement per connection, and with positional
-        // parameters SQLite binds by index. (Multi-row `$N` inserts made
-        // sqlx-sqlite look every parameter up by name: ~175 µs a row.)
-        let sql = insert_sql(self.backend);
-        let mut tx = self.pool.begin().await.map_err(err("beginning a transaction"))?;
-        for r in records {
-            let done = sqlx::query(&sql)
-                .bind(r.id.0.as_str())
-                .bind(r.template.as_str())
-                .bind(r.alert_key.as_str())
-                .bind(r.status.as_str())
-                .bind(r.reason.as_deref())
-                .bind(r.severity.as_str())
-                .bind(r.value)
-                .bind(r.title.as_str())
-                .bind(r.fields.as_str())
-                .bind(r.event_id.as_str())
-                .bind(r.venue.as_str())
-                .bind(r.symbol.as_str())
-                .bind(r.kind.as_str())
-                .bind(to_i64(r.exchange_time_ms))
-                .bind(to_i64(r.decided_at_ms))
-                .bind(created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(err("inserting alerts"))?;
-            // A duplicate id inserts nothing.
-            match (done.rows_affected() > 0, r.status) {
-                (false, _) => written.duplicates += 1,
-                (true, AlertStatus::Fired) => written.fired += 1,
-                (true, AlertStatus::Suppressed) => written.suppressed += 1,
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = insert_sql(self.backend, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for r in chunk {
+                query = query
+                    .bind(r.id.0.as_str())
+                    .bind(r.template.as_str())
+                    .bind(r.alert_key.as_str())
+                    .bind(r.status.as_str())
+                    .bind(r.reason.as_deref())
+                    .bind(r.severity.as_str())
+                    .bind(r.value)
+                    .bind(r.title.as_str())
+                    .bind(r.fields.as_str())
+                    .bind(r.event_id.as_str())
+                    .bind(r.venue.as_str())
+                    .bind(r.symbol.as_str())
+                    .bind(r.kind.as_str())
+                    .bind(to_i64(r.exchange_time_ms))
+                    .bind(to_i64(r.decided_at_ms))
+                    .bind(created_at);
+            }
+            // `RETURNING` yields only the rows actually inserted, so
+            // duplicates are what is left over.
+            let inserted = query.fetch_all(&mut **tx).await.map_err(err("inserting alerts"))?;
+            for row in inserted {
+                let status: String = row.try_get(0).map_err(err("reading inserted statuses"))?;
+                match AlertStatus::parse(&status) {
+                    Some(AlertStatus::Fired) => written.fired += 1,
+                    Some(AlertStatus::Suppressed) => written.suppressed += 1,
+                    None => return Err(self.decode_error("status", status)),
+                }
             }
         }
-        tx.commit().await.map_err(err("committing"))?;
+        written.duplicates = records.len() as u64 - written.fired - written.suppressed;
         Ok(written)
     }
 
@@ -366,19 +408,27 @@ impl AlertLog {
     }
 }
 
-/// `INSERT INTO alert_log (...) VALUES (?, ...) ON CONFLICT (id) DO NOTHING`,
-/// with `?` on SQLite and `$1..` on Postgres (which has no `?`).
-fn insert_sql(backend: Backend) -> String {
+/// `INSERT INTO alert_log (...) VALUES (?, ...), (?, ...) ... ON CONFLICT (id)
+/// DO NOTHING RETURNING status` for `rows` rows: `?` on SQLite, `$1..` on
+/// Postgres.
+fn insert_sql(backend: Backend, rows: usize) -> String {
+    use std::fmt::Write;
     let n = INSERT_COLUMNS.len();
-    let params: Vec<String> = match backend {
-        Backend::Sqlite => vec!["?".to_owned(); n],
-        Backend::Postgres => (1..=n).map(|i| format!("${i}")).collect(),
-    };
-    format!(
-        "INSERT INTO alert_log ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
-        INSERT_COLUMNS.join(", "),
-        params.join(", ")
-    )
+    let mut sql = format!("INSERT INTO alert_log ({}) VALUES ", INSERT_COLUMNS.join(", "));
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..n {
+            let sep = if col == 0 { "" } else { ", " };
+            match backend {
+                Backend::Sqlite => write!(sql, "{sep}?"),
+                Backend::Postgres => write!(sql, "{sep}${}", row * n + col + 1),
+            }
+            .expect("writing to a String cannot fail");
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING status");
+    sql
 }
 
 fn to_i64(ms: u64) -> i64 {

@@ -158,12 +158,25 @@ impl AlertLog {
     /// Add rows, skipping ids already present; returns the rows added.
     /// One transaction, one prepared insert per row.
     pub async fn enqueue(&self, rows: &[DeliveryRecord]) -> Result<u64, StoreError> {
+        self.enqueue_with_alerts(&[], rows).await.map(|(_, added)| added)
+    }
+
+    /// Write `alerts` to the alert log and `rows` to the outbox in one
+    /// transaction: a fired alert is never in the log without its
+    /// deliveries, nor the other way round. (The batched writer later finds
+    /// these alerts present and skips them as duplicates.)
+    pub async fn enqueue_with_alerts(
+        &self,
+        alerts: &[super::AlertRecord],
+        rows: &[DeliveryRecord],
+    ) -> Result<(super::Written, u64), StoreError> {
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (id) DO NOTHING"
         );
         let mut tx =
             self.pool.begin().await.map_err(self.query_error("beginning a transaction"))?;
+        let written = self.insert_alerts(&mut tx, alerts).await?;
         let mut added = 0;
         for r in rows {
             let o = &r.out;
@@ -197,7 +210,7 @@ impl AlertLog {
             added += done.rows_affected();
         }
         tx.commit().await.map_err(self.query_error("committing deliveries"))?;
-        Ok(added)
+        Ok((written, added))
     }
 
     /// The next `limit` deliveries of `channel` still to send, oldest first.
