@@ -49,17 +49,30 @@ pub struct Resp {
     pub accepted: bool,
     /// Never answer (a blackholed endpoint).
     pub hang: bool,
+    /// Answer only after this long (a slow service).
+    pub delay: Option<Duration>,
 }
 
 impl Resp {
     pub fn new(status: u16, body: impl Into<String>) -> Resp {
-        Resp { status, headers: Vec::new(), body: body.into(), accepted: false, hang: false }
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+            accepted: false,
+            hang: false,
+            delay: None,
+        }
     }
     pub fn ok(status: u16, body: impl Into<String>) -> Resp {
         Resp { accepted: true, ..Resp::new(status, body) }
     }
     pub fn header(mut self, k: &str, v: &str) -> Resp {
         self.headers.push((k.to_owned(), v.to_owned()));
+        self
+    }
+    pub fn after(mut self, delay: Duration) -> Resp {
+        self.delay = Some(delay);
         self
     }
     pub fn hang() -> Resp {
@@ -166,6 +179,9 @@ async fn handle(
     };
     if resp.hang {
         std::future::pending::<()>().await;
+    }
+    if let Some(delay) = resp.delay {
+        tokio::time::sleep(delay).await;
     }
     let mut out = (StatusCode::from_u16(resp.status).unwrap(), resp.body).into_response();
     for (k, v) in resp.headers {
