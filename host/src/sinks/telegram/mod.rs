@@ -203,7 +203,7 @@ impl TelegramSink {
     }
 
     fn redacted(&self, attempt: Attempt) -> Attempt {
-        attempt.redact(&[self.token.clone()])
+        attempt.redact(std::slice::from_ref(&self.token))
     }
 
     /// The chat messages go to now (after any migration).
