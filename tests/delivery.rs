@@ -282,3 +282,60 @@ fn no_secret_reaches_logs_metrics_or_the_alert_log() {
         }
     }
 }
+
+#[test]
+fn check_validates_sinks_and_sink_test_prints_the_answer() {
+    let mock =
+        MockService::start(support::mock_service::telegram("555:TOKEN-for-check", 1, |_| false));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.toml");
+    let write = |base_url: &str| {
+        let text = format!(
+            "{}[sinks.tg]\ntype = \"telegram\"\ntoken_env = \"TG_CHECK_TOKEN\"\nchat_id = \"42\"\nbase_url = \"{base_url}\"\n\
+             [templates.quiet]\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n",
+            base_config(dir.path())
+        );
+        fs::write(&path, text).unwrap();
+    };
+    let check = |env: Option<&str>| {
+        let mut cmd = klaxon();
+        cmd.args(["check", "--config"]).arg(&path).env_remove("TG_CHECK_TOKEN");
+        if let Some(v) = env {
+            cmd.env("TG_CHECK_TOKEN", v);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    write("ftp://nowhere");
+    let (ok, text) = check(Some("555:TOKEN-for-check"));
+    assert!(
+        !ok && text.contains("sinks.tg.base_url: base_url: must be an http:// or https:// url"),
+        "{text}"
+    );
+    write(&mock.url(""));
+    let (ok, text) = check(None);
+    assert!(
+        !ok && text
+            .contains("sinks.tg.token_env: environment variable `TG_CHECK_TOKEN` is not set"),
+        "{text}"
+    );
+    let (ok, text) = check(Some("555:TOKEN-for-check"));
+    assert!(ok, "{text}");
+    assert!(text.contains("warning: template `quiet` has no channels"), "{text}");
+
+    let out = klaxon()
+        .args(["sink", "test", "tg", "--config"])
+        .arg(&path)
+        .env("TG_CHECK_TOKEN", "555:TOKEN-for-check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.trim(), "tg: sent (message id 1000)");
+    assert_eq!(mock.accepted()[0].json()["text"], "Klaxon test message for sink tg");
+}
