@@ -339,3 +339,43 @@ fn check_validates_sinks_and_sink_test_prints_the_answer() {
     assert_eq!(text.trim(), "tg: sent (message id 1000)");
     assert_eq!(mock.accepted()[0].json()["text"], "Klaxon test message for sink tg");
 }
+
+#[test]
+fn an_owner_over_the_cap_gets_one_digest_of_the_overflow() {
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}[sources.market]\ntype = \"synthetic\"\nrate = 0\nlimit = 300\nseed = 3\n\
+         [owners.alice]\nalerts_per_hour = 5\n{}\
+         [templates.all-trades]\nowner = \"alice\"\nselect = {{ kinds = [\"trade\"] }}\n\
+         filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n\
+         default_cooldown = \"0s\"\nchannels = [\"hook\"]\n",
+        base_config(dir.path()),
+        hook("hook", &mock, FAST),
+    );
+    fs::write(dir.path().join("k.toml"), text).unwrap();
+    let mut cmd = klaxon();
+    cmd.args(["run", "--config"]).arg(dir.path().join("k.toml"));
+    let (code, stderr, _) = Running::spawn(cmd).wait(HANG_GUARD);
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = outbox(&dir.path().join("alerts.db"));
+    assert!(rows.len() > 5, "{} alerts", rows.len());
+    assert!(rows.iter().all(|r| r.status == DeliveryStatus::Sent), "every alert accounted for");
+    let sent: Vec<(u64, String)> = mock
+        .accepted()
+        .iter()
+        .map(|r| {
+            let d = &r.json()["data"];
+            (d["alerts"].as_u64().unwrap(), d["body"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(sent.len(), 6, "five alerts, then one digest");
+    assert!(sent[..5].iter().all(|(n, _)| *n == 1));
+    let (n, body) = &sent[5];
+    assert_eq!(*n as usize, rows.len() - 5, "the digest lists the whole overflow");
+    assert!(body.contains("held by the owner's cap: owner alice"), "{body}");
+    let folded = rows.iter().filter(|r| r.folded_into.is_some()).count();
+    assert_eq!(folded, rows.len() - 6);
+    let fired = support::alert_log_counts(&dir.path().join("alerts.db")).0;
+    assert_eq!(fired, rows.len() as u64, "the alert log has every alert");
+}

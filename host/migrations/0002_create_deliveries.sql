@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event_time_ms BIGINT NOT NULL,
     -- 1 when the channel's sink can take an alert back (PagerDuty).
     resolvable    BIGINT NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('pending', 'failed', 'sent', 'dead')),
+    -- `held`: over its owner's cap; released as one digest at `hold_until`.
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'failed', 'sent', 'dead', 'held')),
+    hold_until    BIGINT,
     -- Failed attempts so far (throttling is not counted).
     attempts      BIGINT NOT NULL,
     last_error    TEXT,

@@ -244,6 +244,7 @@ async fn pipeline(
             plan: Arc::new(ArcSwap::new(plan.clone())),
             sinks: Vec::new(),
             alert_log: config.raw().alert_log.clone(),
+            owners: Arc::default(),
         };
         let p = Pipeline::start(parts).await.map_err(|e| e.to_string())?;
         let tx = p.events.clone();

@@ -36,6 +36,10 @@ pub struct RawConfig {
     /// Alert templates by name.
     #[serde(default)]
     pub templates: BTreeMap<String, TemplateConfig>,
+    /// Per-owner caps (`[owners.<name>] alerts_per_hour = N`), by the
+    /// templates' `owner`.
+    #[serde(default)]
+    pub owners: BTreeMap<String, crate::deliver::OwnerConfig>,
 }
 
 /// Whose clock the pipeline follows.

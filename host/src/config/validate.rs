@@ -55,6 +55,9 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
         issues.extend(sink.validate(&format!("sinks.{name}")));
     }
     issues.extend(raw.alert_log.validate("alert_log"));
+    for (name, owner) in &raw.owners {
+        issues.extend(owner.validate(&format!("owners.{name}")));
+    }
     issues.extend(raw.market.validate());
     let sinks: BTreeSet<&str> = raw.sinks.keys().map(String::as_str).collect();
     for (name, t) in &raw.templates {

@@ -18,10 +18,15 @@ pub(super) fn foldable(due: Vec<DeliveryRecord>) -> Vec<DeliveryRecord> {
 
 /// The message for `group`: the row's own for one, a digest for several.
 pub(super) fn message(group: &[DeliveryRecord]) -> Outgoing {
-    let first = &group[0].out;
     if group.len() == 1 {
-        return first.clone();
+        return group[0].out.clone();
     }
+    digest(group, None)
+}
+
+/// One message for every row of `group`, headed "N alerts" and `note`.
+pub(super) fn digest(group: &[DeliveryRecord], note: Option<&str>) -> Outgoing {
+    let first = &group[0].out;
     let n = group.len();
     let severity = group.iter().map(|r| r.out.severity).max().unwrap_or(Severity::Info);
     let heading = match (first.markup, first.action) {
@@ -31,7 +36,10 @@ pub(super) fn message(group: &[DeliveryRecord]) -> Outgoing {
         (_, Action::Trigger) => format!("{n} alerts"),
         (_, Action::Resolve) => format!("{n} alerts resolved"),
     };
-    let mut body = heading.clone();
+    let mut body = match note {
+        Some(note) => format!("{heading} ({note})"),
+        None => heading,
+    };
     for r in group {
         body.push_str("\n\n");
         body.push_str(&text_of(&r.out));

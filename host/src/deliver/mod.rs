@@ -18,6 +18,7 @@
 
 mod fold;
 mod health;
+mod owners;
 mod send;
 
 #[cfg(test)]
@@ -28,12 +29,14 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::alert::Delivery;
+use crate::clock::{Clock, SystemClock};
 use crate::sinks::remote::{DeliveryOptions, EnvLookup};
 use crate::sinks::{RemoteSink, SinkConfig, SinkError, SinkSummary};
-use crate::store::{AlertLog, AlertRecord, DeliveryRecord};
+use crate::store::{AlertLog, AlertRecord, DeliveryRecord, DeliveryStatus};
 use crate::telemetry::metrics;
 
 pub use health::{ChannelHealth, health};
+pub use owners::{OwnerCaps, OwnerConfig};
 pub use send::{SendSummary, drain_channel};
 
 /// Deliveries taken from the workers per outbox transaction.
@@ -47,6 +50,7 @@ pub async fn run_channel(
     name: String,
     log: AlertLog,
     mut rx: mpsc::Receiver<Arc<Delivery>>,
+    owners: Arc<OwnerCaps>,
     env: EnvLookup<'_>,
 ) -> Result<SinkSummary, SinkError> {
     let options = config.delivery().cloned().unwrap_or_default();
@@ -77,8 +81,21 @@ pub async fn run_channel(
     let resolvable = sink.as_deref().is_some_and(RemoteSink::resolves);
     let mut batch = Vec::with_capacity(INTAKE_BATCH);
     while rx.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
-        let rows: Vec<DeliveryRecord> =
-            batch.iter().map(|d| DeliveryRecord::pending(d, &name, resolvable)).collect();
+        let now = SystemClock.now_ms();
+        let rows: Vec<DeliveryRecord> = batch
+            .iter()
+            .map(|d| {
+                let mut row = DeliveryRecord::pending(d, &name, resolvable);
+                if let Some((owner, until)) = owners.take(d.alert.template.as_str(), &name, now) {
+                    // Over the owner's cap: wait for the window's digest.
+                    row.status = DeliveryStatus::Held;
+                    row.hold_until = Some(until);
+                    row.last_error = Some(format!("held: over owner `{owner}`'s cap"));
+                    metrics().sink_deliveries.with_label_values(&[&name, "held"]).inc();
+                }
+                row
+            })
+            .collect();
         let alerts: Vec<AlertRecord> =
             batch.drain(..).map(|d| AlertRecord::from_alert(&d.alert)).collect();
         queue(&log, &name, &alerts, &rows, &options).await?;

@@ -19,8 +19,9 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use crate::clock::{Clock, SystemClock};
 use crate::sinks::RemoteSink;
-use crate::sinks::remote::{Attempt, DeliveryOptions};
+use crate::sinks::remote::{Attempt, DeliveryOptions, Outgoing};
 use crate::store::{AlertLog, DeliveryRecord, DeliveryStatus, error_chain};
 use crate::telemetry::metrics;
 
@@ -52,6 +53,22 @@ pub(super) async fn run_sender(
     let mut summary = SendSummary::default();
     let mut stop = Shutdown { closed, grace: options.shutdown_grace, deadline: None };
     while !stop.expired() {
+        // Alerts held by an owner's cap go out as one digest per window.
+        match release_held(
+            &name,
+            &sink,
+            &log,
+            &options,
+            SystemClock.now_ms(),
+            &mut stop,
+            &mut summary,
+        )
+        .await
+        {
+            Some(true) => continue,
+            Some(false) => break,
+            None => {}
+        }
         let due = match log.due(&name, options.fold_max.max(1)).await {
             Ok(due) => due,
             Err(error) => {
@@ -62,7 +79,22 @@ pub(super) async fn run_sender(
         };
         if due.is_empty() {
             if stop.deadline().is_some() {
-                break;
+                // Shutting down with nothing else due: held alerts go out
+                // now rather than wait silently for their window.
+                match release_held(
+                    &name,
+                    &sink,
+                    &log,
+                    &options,
+                    u64::MAX >> 2,
+                    &mut stop,
+                    &mut summary,
+                )
+                .await
+                {
+                    Some(true) => continue,
+                    _ => break,
+                }
             }
             let woken = async {
                 tokio::select! {
@@ -82,7 +114,8 @@ pub(super) async fn run_sender(
         if !ready && !stop.run(sink.pacer().acquire()).await {
             break;
         }
-        if !deliver(&name, &sink, &log, &options, group, &mut stop, &mut summary).await {
+        let out = fold::message(&group);
+        if !deliver(&name, &sink, &log, &options, (group, out), &mut stop, &mut summary).await {
             break;
         }
     }
@@ -137,12 +170,11 @@ async fn deliver(
     sink: &RemoteSink,
     log: &AlertLog,
     options: &DeliveryOptions,
-    group: Vec<DeliveryRecord>,
+    (group, out): (Vec<DeliveryRecord>, Outgoing),
     stop: &mut Shutdown,
     summary: &mut SendSummary,
 ) -> bool {
     let ids: Vec<String> = group.iter().map(|r| r.out.delivery_id.clone()).collect();
-    let out = fold::message(&group);
     let count = |outcome: &str, n: usize| {
         metrics().sink_deliveries.with_label_values(&[name, outcome]).inc_by(n as u64);
     };
@@ -230,6 +262,36 @@ async fn deliver(
             return false;
         }
     }
+}
+
+/// Send held rows released by `until` as one digest: `None` if there were
+/// none, else whether the sender may go on.
+async fn release_held(
+    name: &str,
+    sink: &RemoteSink,
+    log: &AlertLog,
+    options: &DeliveryOptions,
+    until: u64,
+    stop: &mut Shutdown,
+    summary: &mut SendSummary,
+) -> Option<bool> {
+    let held = match log.released(name, until, 10_000).await {
+        Ok(held) if !held.is_empty() => held,
+        Ok(_) => return None,
+        Err(error) => {
+            tracing::warn!(sink = name, error = %error_chain(&error), "Cannot read held deliveries.");
+            return None;
+        }
+    };
+    let note = format!("held by the owner's cap: {}", owner_note(&held));
+    let out = fold::digest(&held, Some(&note));
+    Some(deliver(name, sink, log, options, (held, out), stop, summary).await)
+}
+
+/// `owner `x`` from the hold reason the intake wrote.
+fn owner_note(held: &[DeliveryRecord]) -> String {
+    let reason = held[0].last_error.as_deref().unwrap_or("");
+    reason.split('`').nth(1).map_or_else(|| "owner".to_owned(), |o| format!("owner {o}"))
 }
 
 /// Record an outcome; a database error is logged, and the row stays due

@@ -45,6 +45,8 @@ pub struct PipelineParts {
     pub plan: Arc<ArcSwap<Plan>>,
     pub sinks: Vec<(String, SinkConfig)>,
     pub alert_log: AlertLogConfig,
+    /// Per-owner caps on what network sinks send.
+    pub owners: Arc<crate::deliver::OwnerCaps>,
 }
 
 /// A running pipeline. Sources send into `events`, and reorg retractions
@@ -97,7 +99,10 @@ impl Pipeline {
         for (name, cfg) in parts.sinks {
             let (tx, rx) = mpsc::channel(cap);
             sink_txs.insert(name.clone(), tx);
-            sinks.push((name.clone(), tokio::spawn(cfg.run(name, rx, log.clone()))));
+            sinks.push((
+                name.clone(),
+                tokio::spawn(cfg.run(name, rx, log.clone(), parts.owners.clone())),
+            ));
         }
 
         let mut worker_txs = Vec::new();

@@ -155,18 +155,20 @@ impl SinkConfig {
 
     /// Deliver everything from `rx` until it closes, then flush and return.
     /// `name` is the sink's name in the config; it labels metrics and errors.
-    /// Network sinks queue through the outbox in `log`.
+    /// Network sinks queue through the outbox in `log`, under `owners`' caps.
     pub async fn run(
         self,
         name: String,
         rx: mpsc::Receiver<Arc<Delivery>>,
         log: AlertLog,
+        owners: Arc<crate::deliver::OwnerCaps>,
     ) -> Result<SinkSummary, SinkError> {
         match self {
             SinkConfig::Stdout(config) => stdout::run(config, name, rx).await,
             SinkConfig::File(config) => file::run(config, name, rx).await,
             remote => {
-                crate::deliver::run_channel(remote, name, log, rx, &remote::process_env).await
+                crate::deliver::run_channel(remote, name, log, rx, owners, &remote::process_env)
+                    .await
             }
         }
     }

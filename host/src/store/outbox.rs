@@ -24,6 +24,8 @@ pub enum DeliveryStatus {
     Failed,
     Sent,
     Dead,
+    /// Over its owner's cap, waiting for the window's digest.
+    Held,
 }
 
 impl DeliveryStatus {
@@ -33,6 +35,7 @@ impl DeliveryStatus {
             DeliveryStatus::Failed => "failed",
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Dead => "dead",
+            DeliveryStatus::Held => "held",
         }
     }
 
@@ -42,6 +45,7 @@ impl DeliveryStatus {
             DeliveryStatus::Failed,
             DeliveryStatus::Sent,
             DeliveryStatus::Dead,
+            DeliveryStatus::Held,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -60,6 +64,8 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     pub message_id: Option<String>,
     pub folded_into: Option<String>,
+    /// When a `held` row is released (unix ms).
+    pub hold_until: Option<u64>,
     pub seq: i64,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
@@ -133,6 +139,7 @@ impl DeliveryRecord {
             last_error: None,
             message_id: None,
             folded_into: None,
+            hold_until: None,
             seq: next_seq(),
             created_at_ms: now,
             updated_at_ms: now,
@@ -142,7 +149,7 @@ impl DeliveryRecord {
 
 const COLUMNS: &str = "id, alert_id, channel, action, template, alert_key, severity, title, body, \
     markup, fields, event_id, event_time_ms, resolvable, status, attempts, last_error, message_id, \
-    folded_into, seq, created_at_ms, updated_at_ms";
+    folded_into, hold_until, seq, created_at_ms, updated_at_ms";
 
 /// Which deliveries [`AlertLog::deliveries`] lists.
 #[derive(Debug, Clone, Default)]
@@ -172,7 +179,7 @@ impl AlertLog {
     ) -> Result<(super::Written, u64), StoreError> {
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (id) DO NOTHING"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (id) DO NOTHING"
         );
         let mut tx =
             self.pool.begin().await.map_err(self.query_error("beginning a transaction"))?;
@@ -201,6 +208,7 @@ impl AlertLog {
                 .bind(r.last_error.as_deref())
                 .bind(r.message_id.as_deref())
                 .bind(r.folded_into.as_deref())
+                .bind(r.hold_until.map(to_i64))
                 .bind(r.seq)
                 .bind(to_i64(r.created_at_ms))
                 .bind(to_i64(r.updated_at_ms))
@@ -225,6 +233,27 @@ impl AlertLog {
             .fetch_all(&self.pool)
             .await
             .map_err(self.query_error("reading the outbox"))?;
+        rows.iter().map(|r| self.decode_delivery(r)).collect()
+    }
+
+    /// Held rows of `channel` whose window ended by `now_ms`, oldest first.
+    pub async fn released(
+        &self,
+        channel: &str,
+        now_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE channel = $1 AND status = 'held' \
+             AND hold_until <= $2 ORDER BY seq, id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(channel)
+            .bind(to_i64(now_ms))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error("reading held deliveries"))?;
         rows.iter().map(|r| self.decode_delivery(r)).collect()
     }
 
@@ -331,6 +360,7 @@ impl AlertLog {
                     last_error: None,
                     message_id: None,
                     folded_into: None,
+                    hold_until: None,
                     seq: next_seq(),
                     created_at_ms: now,
                     updated_at_ms: now,
@@ -383,6 +413,10 @@ impl AlertLog {
             last_error: opt("last_error")?,
             message_id: opt("message_id")?,
             folded_into: opt("folded_into")?,
+            hold_until: row
+                .try_get::<Option<i64>, _>("hold_until")
+                .map_err(self.query_error("reading `hold_until`"))?
+                .map(|v| v.max(0) as u64),
             seq: int("seq")?,
             created_at_ms: int("created_at_ms")?.max(0) as u64,
             updated_at_ms: int("updated_at_ms")?.max(0) as u64,

@@ -76,7 +76,8 @@ async fn a_blackholed_channel_blocks_neither_intake_nor_other_channels() {
         let (tx, rx) = mpsc::channel(2);
         let (config, log) = (hook(mock, opts), db.log.clone());
         tasks.push(tokio::spawn(async move {
-            crate::deliver::run_channel(config, name.into(), log, rx, &|_| None).await
+            crate::deliver::run_channel(config, name.into(), log, rx, Arc::default(), &|_| None)
+                .await
         }));
         txs.push(tx);
     }
@@ -137,4 +138,42 @@ async fn a_spent_budget_folds_waiting_alerts_into_one_counted_message() {
     assert_eq!(sent.len(), 6, "every folded alert is accounted for");
     assert_eq!(sent.iter().filter(|r| r.folded_into.is_some()).count(), 4);
     let _ = DeliveryOptions::default();
+}
+
+#[tokio::test]
+async fn alerts_over_an_owner_cap_are_held_then_released_as_one_digest_when_the_window_ends() {
+    use std::collections::BTreeMap;
+
+    use crate::deliver::{OwnerCaps, OwnerConfig};
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    let template: crate::config::TemplateConfig =
+        toml::from_str("owner = \"alice\"\nfilter = { plugin = \"amount-threshold\" }").unwrap();
+    let owners = BTreeMap::from([(
+        "alice".to_owned(),
+        OwnerConfig { alerts_per_hour: 2, window: Duration::from_millis(300) },
+    )]);
+    let caps =
+        Arc::new(OwnerCaps::new(&owners, &BTreeMap::from([("whale-trades".to_owned(), template)])));
+    let (tx, rx) = mpsc::channel(8);
+    let (config, log) = (hook(&mock, FAST), db.log.clone());
+    let task = tokio::spawn(async move {
+        crate::deliver::run_channel(config, "hook".into(), log, rx, caps, &|_| None).await
+    });
+    for d in deliveries(5, |i| format!("alert {i}")) {
+        tx.send(Arc::new(d)).await.unwrap();
+    }
+    // Released by the window's end while the channel is still open.
+    let start = std::time::Instant::now();
+    while mock.accepted().len() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no digest");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held = mock.accepted()[2].json();
+    assert_eq!(held["data"]["alerts"], 3);
+    assert!(held["data"]["body"].as_str().unwrap().contains("owner alice"));
+    drop(tx);
+    task.await.unwrap().unwrap();
+    assert_eq!(mock.accepted().len(), 3);
+    assert_eq!(rows(&db, DeliveryStatus::Sent).await.len(), 5);
 }
