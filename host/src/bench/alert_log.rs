@@ -53,5 +53,10 @@ fn record(round: usize, i: usize) -> AlertRecord {
         decided_at_ms: 1_700_000_000_000 + i as u64,
         retracted: false,
         created_at_ms: None,
+        versions: crate::alert::PluginVersions {
+            filter: Some("amount-threshold@0123456789ab".into()),
+            cooldown: None,
+            formatter: None,
+        },
     }
 }

@@ -131,6 +131,8 @@ async fn list(log: &AlertLog, args: &AlertsArgs) -> Result<ExitCode> {
                 "event_id": r.event_id, "venue": r.venue, "symbol": r.symbol, "kind": r.kind,
                 "exchange_time_ms": r.exchange_time_ms, "decided_at_ms": r.decided_at_ms,
                 "retracted": r.retracted,
+                "filter_version": r.versions.filter, "cooldown_version": r.versions.cooldown,
+                "formatter_version": r.versions.formatter,
             });
             println!("{json}");
         } else {

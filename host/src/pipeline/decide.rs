@@ -93,6 +93,17 @@ impl Decider {
             event,
             decision,
             decided_at_ms: now_ms,
+            versions: Arc::new(crate::alert::PluginVersions {
+                filter: Some(version_of(&t.filter)),
+                cooldown: t.cooldown.as_ref().map(version_of),
+                formatter: t.formatter.as_ref().map(version_of),
+            }),
         }
     }
+}
+
+/// `name@version` of the plugin in `slot`.
+fn version_of(slot: &super::plan::PluginSlot) -> String {
+    let r = &slot.plugin.reference;
+    format!("{}@{}", r.name, r.version)
 }

@@ -119,6 +119,7 @@ mod tests {
             event: Arc::new(event),
             decision: Decision::Fire(Severity::Warning),
             decided_at_ms: 1,
+            versions: Default::default(),
         })
     }
 

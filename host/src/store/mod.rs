@@ -53,12 +53,12 @@ pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Rows per `INSERT` statement. 16 bind parameters a row keeps a statement
-/// under 8,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
+/// Rows per `INSERT` statement. 19 bind parameters a row keeps a statement
+/// under 10,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// The columns the writer fills; `retracted` takes its default.
-const INSERT_COLUMNS: [&str; 16] = [
+const INSERT_COLUMNS: [&str; 19] = [
     "id",
     "template",
     "alert_key",
@@ -75,11 +75,15 @@ const INSERT_COLUMNS: [&str; 16] = [
     "exchange_time_ms",
     "decided_at_ms",
     "created_at_ms",
+    "filter_version",
+    "cooldown_version",
+    "formatter_version",
 ];
 
 const SELECT_COLUMNS: &str = "id, template, alert_key, status, reason, severity, value, title, fields, \
      event_id, venue, symbol, kind, exchange_time_ms, decided_at_ms, \
-     CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms";
+     CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms, \
+     filter_version, cooldown_version, formatter_version";
 
 /// Which database a url points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,7 +287,10 @@ impl AlertLog {
                     .bind(r.kind.as_str())
                     .bind(to_i64(r.exchange_time_ms))
                     .bind(to_i64(r.decided_at_ms))
-                    .bind(created_at);
+                    .bind(created_at)
+                    .bind(r.versions.filter.as_deref())
+                    .bind(r.versions.cooldown.as_deref())
+                    .bind(r.versions.formatter.as_deref());
             }
             // `RETURNING` yields only the rows actually inserted, so
             // duplicates are what is left over.
@@ -395,6 +402,17 @@ impl AlertLog {
             decided_at_ms: int("decided_at_ms")?,
             retracted: int("retracted")? != 0,
             created_at_ms: Some(int("created_at_ms")?),
+            versions: crate::alert::PluginVersions {
+                filter: row
+                    .try_get("filter_version")
+                    .map_err(self.query_error("reading versions"))?,
+                cooldown: row
+                    .try_get("cooldown_version")
+                    .map_err(self.query_error("reading versions"))?,
+                formatter: row
+                    .try_get("formatter_version")
+                    .map_err(self.query_error("reading versions"))?,
+            },
         })
     }
 
