@@ -94,6 +94,9 @@ fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec
             issues.push(ConfigIssue::new(at(&format!("{field}.params")), "must be a table"));
         }
     }
+    if let Some(window) = t.digest.window() {
+        issues.extend(window.validate(&at("digest")));
+    }
     if t.limits.memory_mib == 0 || t.limits.memory_mib > 4096 {
         issues.push(ConfigIssue::new(at("limits.memory_mib"), "must be between 1 and 4096"));
     }

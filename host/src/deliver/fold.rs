@@ -21,11 +21,16 @@ pub(super) fn message(group: &[DeliveryRecord]) -> Outgoing {
     if group.len() == 1 {
         return group[0].out.clone();
     }
-    digest(group, None)
+    digest(group, None, None)
 }
 
-/// One message for every row of `group`, headed "N alerts" and `note`.
-pub(super) fn digest(group: &[DeliveryRecord], note: Option<&str>) -> Outgoing {
+/// One message for every row of `group`, headed "N alerts" and `note`;
+/// past `max_items` rows the rest are counted, not listed.
+pub(super) fn digest(
+    group: &[DeliveryRecord],
+    note: Option<&str>,
+    max_items: Option<usize>,
+) -> Outgoing {
     let first = &group[0].out;
     let n = group.len();
     let severity = group.iter().map(|r| r.out.severity).max().unwrap_or(Severity::Info);
@@ -40,9 +45,15 @@ pub(super) fn digest(group: &[DeliveryRecord], note: Option<&str>) -> Outgoing {
         Some(note) => format!("{heading} ({note})"),
         None => heading,
     };
-    for r in group {
+    let listed = max_items.unwrap_or(usize::MAX).max(1);
+    for r in group.iter().take(listed) {
         body.push_str("\n\n");
         body.push_str(&text_of(&r.out));
+    }
+    if n > listed {
+        // MarkdownV2 needs its `.`s escaped; the others take it as is.
+        let dots = if first.markup == Markup::MarkdownV2 { "\\.\\.\\." } else { "..." };
+        body.push_str(&format!("\n\n{dots}and {} more", n - listed));
     }
     Outgoing {
         title: format!("{n} alerts"),

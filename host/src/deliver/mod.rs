@@ -20,6 +20,7 @@ mod fold;
 mod health;
 mod owners;
 mod send;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ use crate::telemetry::metrics;
 pub use health::{ChannelHealth, health};
 pub use owners::{OwnerCaps, OwnerConfig};
 pub use send::{SendSummary, drain_channel};
+pub use window::{DigestConfig, DigestWindow};
 
 /// Deliveries taken from the workers per outbox transaction.
 const INTAKE_BATCH: usize = 512;
@@ -76,6 +78,7 @@ pub async fn run_channel(
             options.clone(),
             wake.clone(),
             closed_rx,
+            owners.clone(),
         ))
     });
     let resolvable = sink.as_deref().is_some_and(RemoteSink::resolves);
@@ -86,11 +89,20 @@ pub async fn run_channel(
             .iter()
             .map(|d| {
                 let mut row = DeliveryRecord::pending(d, &name, resolvable);
-                if let Some((owner, until)) = owners.take(d.alert.template.as_str(), &name, now) {
+                let template = d.alert.template.as_str();
+                let hold = match owners.take(template, &name, now) {
                     // Over the owner's cap: wait for the window's digest.
+                    Some((owner, until)) => {
+                        Some((until, format!("held: over owner `{owner}`'s cap")))
+                    }
+                    None => owners.digest_hold(template, &name, now).map(|until| {
+                        (until, format!("held: digest window of template `{template}`"))
+                    }),
+                };
+                if let Some((until, reason)) = hold {
                     row.status = DeliveryStatus::Held;
                     row.hold_until = Some(until);
-                    row.last_error = Some(format!("held: over owner `{owner}`'s cap"));
+                    row.last_error = Some(reason);
                     metrics().sink_deliveries.with_label_values(&[&name, "held"]).inc();
                 }
                 row

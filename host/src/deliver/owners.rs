@@ -49,6 +49,10 @@ impl OwnerConfig {
 /// The caps of a run: template → owner, owner → cap, and the counts.
 #[derive(Debug, Default)]
 pub struct OwnerCaps {
+    /// Templates with a time-window digest (`window.rs`), and their groups
+    /// per (template, channel).
+    windows: HashMap<String, super::DigestWindow>,
+    groups: Mutex<HashMap<(String, String), super::window::Group>>,
     owner_of: HashMap<String, String>,
     caps: HashMap<String, OwnerConfig>,
     /// (owner, channel) → (window start ms, alerts in it).
@@ -66,7 +70,27 @@ impl OwnerCaps {
             .filter(|(_, o)| owners.contains_key(o))
             .collect();
         let caps = owners.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        OwnerCaps { owner_of, caps, counts: Mutex::default() }
+        let windows = templates
+            .iter()
+            .filter_map(|(name, t)| t.digest.window().map(|w| (name.clone(), w.clone())))
+            .collect();
+        OwnerCaps { windows, groups: Mutex::default(), owner_of, caps, counts: Mutex::default() }
+    }
+
+    /// For a template with a time-window digest: when an alert arriving at
+    /// `now_ms` on `channel` goes out (with its group).
+    pub fn digest_hold(&self, template: &str, channel: &str, now_ms: u64) -> Option<u64> {
+        let window = self.windows.get(template)?;
+        let mut groups = self.groups.lock().expect("digest groups lock");
+        let key = (template.to_owned(), channel.to_owned());
+        let until = super::window::hold_until(window, groups.get(&key).copied(), now_ms);
+        groups.insert(key, super::window::Group { until });
+        Some(until)
+    }
+
+    /// Most alerts a digest of `template` lists (the rest are counted).
+    pub fn max_items(&self, template: &str) -> Option<usize> {
+        self.windows.get(template).map(|w| w.max_items as usize)
     }
 
     /// Count one alert of `template` to `channel` at `now_ms`; `None` when

@@ -21,6 +21,8 @@ use tokio::time::Instant;
 
 use crate::clock::{Clock, SystemClock};
 use crate::sinks::RemoteSink;
+
+use super::OwnerCaps;
 use crate::sinks::remote::{Attempt, DeliveryOptions, Outgoing};
 use crate::store::{AlertLog, DeliveryRecord, DeliveryStatus, error_chain};
 use crate::telemetry::metrics;
@@ -49,6 +51,7 @@ pub(super) async fn run_sender(
     options: DeliveryOptions,
     wake: Arc<Notify>,
     closed: watch::Receiver<bool>,
+    owners: Arc<OwnerCaps>,
 ) -> SendSummary {
     let mut summary = SendSummary::default();
     let mut stop = Shutdown { closed, grace: options.shutdown_grace, deadline: None };
@@ -60,6 +63,7 @@ pub(super) async fn run_sender(
             &log,
             &options,
             SystemClock.now_ms(),
+            &owners,
             &mut stop,
             &mut summary,
         )
@@ -87,6 +91,7 @@ pub(super) async fn run_sender(
                     &log,
                     &options,
                     u64::MAX >> 2,
+                    &owners,
                     &mut stop,
                     &mut summary,
                 )
@@ -265,13 +270,16 @@ async fn deliver(
 }
 
 /// Send held rows released by `until` as one digest: `None` if there were
-/// none, else whether the sender may go on.
+/// none, else whether the sender may go on. One digest per hold reason
+/// (an owner's cap, a template's window).
+#[allow(clippy::too_many_arguments)] // one channel's handles, as in `deliver`
 async fn release_held(
     name: &str,
     sink: &RemoteSink,
     log: &AlertLog,
     options: &DeliveryOptions,
     until: u64,
+    owners: &OwnerCaps,
     stop: &mut Shutdown,
     summary: &mut SendSummary,
 ) -> Option<bool> {
@@ -283,8 +291,17 @@ async fn release_held(
             return None;
         }
     };
-    let note = format!("held by the owner's cap: {}", owner_note(&held));
-    let out = fold::digest(&held, Some(&note));
+    let reason = held[0].last_error.clone();
+    let held: Vec<DeliveryRecord> =
+        held.into_iter().take_while(|r| r.last_error == reason).collect();
+    let reason = reason.unwrap_or_default();
+    let (note, max_items) = if reason.starts_with("held: digest window") {
+        let template = &held[0].out.template;
+        (format!("digest of {template}"), owners.max_items(template))
+    } else {
+        (format!("held by the owner's cap: {}", owner_note(&held)), None)
+    };
+    let out = fold::digest(&held, Some(&note), max_items);
     Some(deliver(name, sink, log, options, (held, out), stop, summary).await)
 }
 
@@ -327,8 +344,9 @@ pub async fn drain_channel(
 ) -> SendSummary {
     let options = DeliveryOptions { shutdown_grace: limit, ..options };
     let (closed_tx, closed_rx) = watch::channel(true);
-    let summary =
-        run_sender(name.to_owned(), sink, log, options, Arc::new(Notify::new()), closed_rx).await;
+    let wake = Arc::new(Notify::new());
+    let owners = Arc::default();
+    let summary = run_sender(name.to_owned(), sink, log, options, wake, closed_rx, owners).await;
     drop(closed_tx);
     summary
 }

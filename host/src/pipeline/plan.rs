@@ -197,7 +197,7 @@ fn plan_template(
                 cooldown: cooldown.flatten(),
                 default_cooldown_ms: t.default_cooldown.as_millis() as u64,
                 formatter: formatter.flatten(),
-                digest: t.digest,
+                digest: t.digest.batches(),
                 channels: t.channels.iter().cloned().collect(),
                 limits,
             })

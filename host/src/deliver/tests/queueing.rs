@@ -177,3 +177,46 @@ async fn alerts_over_an_owner_cap_are_held_then_released_as_one_digest_when_the_
     assert_eq!(mock.accepted().len(), 3);
     assert_eq!(rows(&db, DeliveryStatus::Sent).await.len(), 5);
 }
+
+#[tokio::test]
+async fn a_time_window_digest_groups_a_templates_alerts_into_one_message() {
+    use std::collections::BTreeMap;
+
+    use crate::deliver::OwnerCaps;
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    let template: crate::config::TemplateConfig = toml::from_str(
+        "filter = { plugin = \"amount-threshold\" }\n\
+         digest = { wait = \"200ms\", interval = \"1h\", max_items = 2 }",
+    )
+    .unwrap();
+    let templates = BTreeMap::from([("whale-trades".to_owned(), template)]);
+    let caps = Arc::new(OwnerCaps::new(&BTreeMap::new(), &templates));
+    let (tx, rx) = mpsc::channel(8);
+    let (config, log) = (hook(&mock, FAST), db.log.clone());
+    let task = tokio::spawn(async move {
+        crate::deliver::run_channel(config, "hook".into(), log, rx, caps, &|_| None).await
+    });
+    for d in deliveries(4, |i| format!("alert {i}")) {
+        tx.send(Arc::new(d)).await.unwrap();
+    }
+    let start = std::time::Instant::now();
+    while mock.accepted().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no digest");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let digest = mock.accepted()[0].json();
+    assert_eq!(digest["data"]["alerts"], 4);
+    let body = digest["data"]["body"].as_str().unwrap();
+    assert!(body.starts_with("4 alerts (digest of whale-trades)"), "{body}");
+    assert!(body.contains("alert 0") && body.contains("alert 1") && !body.contains("alert 2"));
+    assert!(body.ends_with("...and 2 more"), "{body}");
+    // The next alert waits for the interval; at shutdown it goes out anyway.
+    tx.send(Arc::new(deliveries(5, |i| format!("alert {i}")).pop().unwrap())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(mock.accepted().len(), 1, "held for the interval");
+    drop(tx);
+    task.await.unwrap().unwrap();
+    assert_eq!(mock.accepted().len(), 2);
+    assert_eq!(rows(&db, DeliveryStatus::Sent).await.len(), 5);
+}
