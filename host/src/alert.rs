@@ -101,6 +101,15 @@ impl AlertId {
     }
 }
 
+/// The content versions (`name@version`) of the plugins that made an alert;
+/// `None` where the template uses the built-in default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PluginVersions {
+    pub filter: Option<String>,
+    pub cooldown: Option<String>,
+    pub formatter: Option<String>,
+}
+
 /// A decided alert: fired or suppressed, with everything the log and the
 /// formatter need.
 #[derive(Debug, Clone)]
@@ -117,6 +126,8 @@ pub struct Alert {
     pub decision: Decision,
     /// Host clock when decided (simulated in replay).
     pub decided_at_ms: u64,
+    /// The plugin versions of the plan it was decided with.
+    pub versions: Arc<PluginVersions>,
 }
 
 impl Alert {

@@ -1,5 +1,7 @@
 //! Subcommands. Each is a thin shell over the library; `anyhow` stays here.
 
+mod alerts;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -66,6 +68,21 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Measure the plugin path against native Rust, in one run.
     Bench(klaxon::bench::BenchArgs),
+    /// Read the alert log; list dead deliveries and send them again.
+    Alerts(alerts::AlertsArgs),
+    /// Work with configured sinks.
+    #[command(subcommand)]
+    Sink(SinkCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SinkCommand {
+    /// Send one test message to a configured sink and print the answer.
+    Test {
+        name: String,
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// `--market` of `replay`.
@@ -107,6 +124,10 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
         Command::Plugin(PluginCommand::Build { dir, out }) => build_plugin(&dir, out),
+        Command::Alerts(args) => alerts::alerts(args).await,
+        Command::Sink(SinkCommand::Test { name, config }) => {
+            alerts::sink_test(&config, &name).await
+        }
         Command::Bench(args) => {
             klaxon::bench::run(args).await.map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
@@ -129,6 +150,20 @@ async fn run(path: Option<PathBuf>) -> Result<ExitCode> {
 
 async fn check(path: &Path) -> Result<ExitCode> {
     let config = load(Some(path))?;
+    // Sinks against the environment: each secret's variable is set (and url
+    // secrets hold urls). Static checks ran when the config loaded.
+    let env_issues: Vec<String> = config
+        .raw()
+        .sinks
+        .iter()
+        .flat_map(|(name, sink)| {
+            sink.check_env(&format!("sinks.{name}"), &klaxon::sinks::remote::process_env)
+        })
+        .map(|issue| format!("  {issue}"))
+        .collect();
+    if !env_issues.is_empty() {
+        bail!("{}: {} problem(s):\n{}", config.origin(), env_issues.len(), env_issues.join("\n"));
+    }
     let (_market, prices) = MarketState::new(&config.raw().market);
     let rt = Runtime::new(&config, prices)?;
     let plan = app::first_plan(&config, &rt).await?;
@@ -139,6 +174,11 @@ async fn check(path: &Path) -> Result<ExitCode> {
         config.raw().sources.len(),
         config.raw().sinks.len()
     );
+    for (name, t) in &config.raw().templates {
+        if t.enabled && t.channels.is_empty() {
+            println!("  warning: template `{name}` has no channels; its alerts are only logged");
+        }
+    }
     for t in &plan.templates {
         let names = |s: &Option<klaxon::pipeline::plan::PluginSlot>| {
             s.as_ref().map_or("default".to_owned(), |s| s.plugin.reference.to_string())

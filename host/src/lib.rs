@@ -11,7 +11,9 @@
 //! * [`state`]: cooldown history and the plugins' key-value store;
 //! * [`plugins`]: the wasmtime runtime that loads, checks, hot-swaps and calls plugins;
 //! * [`pipeline`]: route → evaluate → decide → format, wired in `pipeline::build`;
-//! * [`sinks`]: where messages go (stdout, NDJSON file);
+//! * [`sinks`]: where messages go (stdout, NDJSON file, Telegram, Discord,
+//!   Slack, WeCom, DingTalk, PagerDuty, signed webhooks);
+//! * [`deliver`]: the outbox-backed queue, pacing and retries of network sinks;
 //! * [`store`]: the alert log (SQLite or Postgres);
 //! * [`config`]: the config file, validated into a `ValidConfig`;
 //! * [`server`]: `/health`, `/ready`, `/metrics`;
@@ -23,6 +25,7 @@ pub mod event;
 pub mod issue;
 pub mod telemetry;
 
+pub mod deliver;
 pub mod market;
 pub mod sinks;
 pub mod sources;

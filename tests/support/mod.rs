@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod mock_service;
 pub mod mock_venue;
 
 use std::io::{BufRead, BufReader};

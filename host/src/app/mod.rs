@@ -104,6 +104,7 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         plan: plan.clone(),
         sinks: raw.sinks.clone().into_iter().collect(),
         alert_log: raw.alert_log.clone(),
+        owners: Arc::new(crate::deliver::OwnerCaps::new(&raw.owners, &raw.templates)),
     };
     let pipeline = Pipeline::start(parts).await?;
     tracing::info!(

@@ -11,11 +11,13 @@
 //!    built on 2 workers: RSS after instantiation and time per template;
 //! 3. [`pipeline`]: the real threaded pipeline (route, market state,
 //!    evaluate, decide, format, alert log) with 100 and 1,000 templates, in
-//!    events/s.
+//!    events/s;
+//! 4. [`alert_log`]: rows/s written into SQLite, batch by batch.
 //!
 //! Figures are medians of `--rounds` repetitions. Nothing here asserts a
 //! time; tests check behaviour, this reports.
 
+mod alert_log;
 mod filters;
 mod footprint;
 mod native;
@@ -34,7 +36,8 @@ pub struct BenchArgs {
     pub rounds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Run one part only: `filters`, `footprint` or `pipeline` (or `single`,
+    /// Run one part only: `filters`, `footprint`, `pipeline` or `alert_log`
+    /// (or `single`,
     /// the single-event call alone, for profiling).
     #[arg(long)]
     pub only: Option<String>,
@@ -56,6 +59,13 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if wanted("pipeline") {
         pipeline::run(&args, &data).await?;
+    }
+    if wanted("alert_log") {
+        let dir = setup::scratch()?;
+        let rows_per_s = alert_log::sqlite_rows_per_second(&dir, 100_000, 256, args.rounds).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("\nalert log (SQLite, 100,000 rows in batches of 256):");
+        println!("  writes         {:>12.0} rows/s", rows_per_s?);
     }
     Ok(())
 }

@@ -50,6 +50,7 @@ async fn sustained(
             plan: Arc::new(ArcSwap::new(plan.clone())),
             sinks: Vec::new(),
             alert_log: config.raw().alert_log.clone(),
+            owners: Arc::default(),
         };
         let p = Pipeline::start(parts).await.map_err(|e| e.to_string())?;
         let tx = p.events.clone();

@@ -36,6 +36,10 @@ pub struct RawConfig {
     /// Alert templates by name.
     #[serde(default)]
     pub templates: BTreeMap<String, TemplateConfig>,
+    /// Per-owner caps (`[owners.<name>] alerts_per_hour = N`), by the
+    /// templates' `owner`.
+    #[serde(default)]
+    pub owners: BTreeMap<String, crate::deliver::OwnerConfig>,
 }
 
 /// Whose clock the pipeline follows.
@@ -157,9 +161,10 @@ pub struct TemplateConfig {
     /// Formatter; without one (or when it fails) the built-in plain format.
     #[serde(default)]
     pub formatter: Option<PluginUse>,
-    /// When one batch fires several alerts, send them as one digest message.
+    /// `true`: alerts fired in one batch go as one digest message;
+    /// `{ wait, interval, max_items }`: a time-window digest per channel.
     #[serde(default)]
-    pub digest: bool,
+    pub digest: crate::deliver::DigestConfig,
     /// Sink names to deliver to.
     #[serde(default)]
     pub channels: Vec<String>,

@@ -55,6 +55,9 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
         issues.extend(sink.validate(&format!("sinks.{name}")));
     }
     issues.extend(raw.alert_log.validate("alert_log"));
+    for (name, owner) in &raw.owners {
+        issues.extend(owner.validate(&format!("owners.{name}")));
+    }
     issues.extend(raw.market.validate());
     let sinks: BTreeSet<&str> = raw.sinks.keys().map(String::as_str).collect();
     for (name, t) in &raw.templates {
@@ -90,6 +93,9 @@ fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec
         if !plugin.params.is_object() {
             issues.push(ConfigIssue::new(at(&format!("{field}.params")), "must be a table"));
         }
+    }
+    if let Some(window) = t.digest.window() {
+        issues.extend(window.validate(&at("digest")));
     }
     if t.limits.memory_mib == 0 || t.limits.memory_mib > 4096 {
         issues.push(ConfigIssue::new(at("limits.memory_mib"), "must be between 1 and 4096"));

@@ -45,6 +45,8 @@ pub struct PipelineParts {
     pub plan: Arc<ArcSwap<Plan>>,
     pub sinks: Vec<(String, SinkConfig)>,
     pub alert_log: AlertLogConfig,
+    /// Per-owner caps on what network sinks send.
+    pub owners: Arc<crate::deliver::OwnerCaps>,
 }
 
 /// A running pipeline. Sources send into `events`, and reorg retractions
@@ -76,6 +78,7 @@ impl Pipeline {
         let stats = Arc::new(RunStats::default());
 
         let log = AlertLog::open(&parts.alert_log.url).await?;
+        crate::store::spawn_pruner(log.clone(), &parts.alert_log);
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
         let (retractions, retractions_rx) = mpsc::channel(cap);
         let retractor = tokio::spawn(run_retractions(
@@ -85,7 +88,7 @@ impl Pipeline {
             RETRACTION_HOLD,
         ));
         let writer = tokio::spawn(run_writer(
-            log,
+            log.clone(),
             alerts_rx,
             parts.alert_log.batch_size,
             parts.alert_log.flush_interval,
@@ -96,7 +99,10 @@ impl Pipeline {
         for (name, cfg) in parts.sinks {
             let (tx, rx) = mpsc::channel(cap);
             sink_txs.insert(name.clone(), tx);
-            sinks.push((name.clone(), tokio::spawn(cfg.run(name, rx))));
+            sinks.push((
+                name.clone(),
+                tokio::spawn(cfg.run(name, rx, log.clone(), parts.owners.clone())),
+            ));
         }
 
         let mut worker_txs = Vec::new();

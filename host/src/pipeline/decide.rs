@@ -98,6 +98,7 @@ fn decide_wave(
             event,
             decision,
             decided_at_ms: now,
+            versions: tp.versions.clone(),
         };
         alerts.push((t, Arc::new(alert)));
     }

@@ -38,6 +38,8 @@ pub struct TemplatePlan {
     pub channels: Arc<[String]>,
     pub limits: Limits,
     pub counters: TemplateCounters,
+    /// `name@version` of each plugin, stamped on every alert it decides.
+    pub versions: Arc<crate::alert::PluginVersions>,
 }
 
 /// A template's metric series, looked up once per plan instead of hashing
@@ -239,19 +241,32 @@ fn plan_template(
     let failed = |s: &Option<Option<PluginSlot>>| matches!(s, Some(None));
     match filter {
         Some(filter) if issues.is_empty() && !failed(&cooldown) && !failed(&formatter) => {
+            let (cooldown, formatter) = (cooldown.flatten(), formatter.flatten());
+            let versions = Arc::new(crate::alert::PluginVersions {
+                filter: Some(version_of(&filter)),
+                cooldown: cooldown.as_ref().map(version_of),
+                formatter: formatter.as_ref().map(version_of),
+            });
             Ok(TemplatePlan {
                 id,
                 owner: t.owner.as_deref().map(Arc::from),
                 filter,
-                cooldown: cooldown.flatten(),
+                cooldown,
                 default_cooldown_ms: t.default_cooldown.as_millis() as u64,
-                formatter: formatter.flatten(),
-                digest: t.digest,
+                formatter,
+                digest: t.digest.batches(),
                 channels: t.channels.iter().cloned().collect(),
                 limits,
                 counters: TemplateCounters::new(name),
+                versions,
             })
         }
         _ => Err(issues),
     }
+}
+
+/// `name@version` of the plugin in `slot`.
+fn version_of(slot: &PluginSlot) -> String {
+    let r = &slot.plugin.reference;
+    format!("{}@{}", r.name, r.version)
 }

@@ -100,5 +100,6 @@ fn smoke_alert(template: &TemplateId, event: Event) -> Arc<Alert> {
         event: Arc::new(event),
         decision: Decision::Fire(Severity::Info),
         decided_at_ms: 1,
+        versions: Default::default(),
     })
 }

@@ -59,6 +59,12 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
             .filter(|(_, h)| !h.ready())
             .map(|(name, h)| format!("source {name} has {}/{} connections", h.up, h.want)),
     );
+    degraded.extend(
+        crate::deliver::health()
+            .failing()
+            .into_iter()
+            .map(|(name, error)| format!("sink {name} cannot deliver: {error}")),
+    );
     if degraded.is_empty() {
         (StatusCode::OK, "ready".to_owned())
     } else {
@@ -118,6 +124,16 @@ mod tests {
         );
         health.forget("ready-test-source");
         drop(guard);
+        // A sink that cannot deliver is named, and readiness holds.
+        crate::deliver::health().set_failing("ready-test-sink", "HTTP 500: down");
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert!(
+            String::from_utf8_lossy(&body)
+                .contains("sink ready-test-sink cannot deliver: HTTP 500: down")
+        );
+        crate::deliver::health().set_ok("ready-test-sink");
         crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();
         let res = app(state).oneshot(get("/metrics")).await.unwrap();
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();

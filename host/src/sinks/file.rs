@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::alert::{Delivery, Markup, Severity};
 use crate::event::{EventKind, Side};
 use crate::issue::ConfigIssue;
-use crate::sinks::{MAX_BATCH, SinkError, SinkSummary, close_and_count, count, next_batch};
+use crate::sinks::{MAX_BATCH, SinkError, SinkSummary, count, next_batch};
 
 /// Append each alert as a JSON line to a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,40 +132,51 @@ pub(super) async fn run(
     mut rx: mpsc::Receiver<Arc<Delivery>>,
 ) -> Result<SinkSummary, SinkError> {
     let path = config.path;
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .await
-        .map_err(|source| SinkError::Open { name: name.clone(), path: path.clone(), source })?;
-    let mut out = BufWriter::new(file);
+    // Opened up front so a bad path fails at start, loudly; later failures
+    // (disk full, file removed) cost one batch each, and the file is
+    // reopened for the next.
+    let mut out = Some(BufWriter::new(open(&path).await.map_err(|source| SinkError::Open {
+        name: name.clone(),
+        path: path.clone(),
+        source,
+    })?));
     let mut summary = SinkSummary::default();
     let mut line = Vec::new();
     while let Some(batch) = next_batch(&mut rx, MAX_BATCH).await {
         let written = async {
+            let file = match out.as_mut() {
+                Some(file) => file,
+                None => out.insert(BufWriter::new(open(&path).await?)),
+            };
             for delivery in &batch {
                 line.clear();
                 serde_json::to_writer(&mut line, &FileRecord::from_delivery(delivery))
                     .expect("a FileRecord is strings, numbers and string-keyed maps");
                 line.push(b'\n');
-                out.write_all(&line).await?;
+                file.write_all(&line).await?;
             }
             // tokio's `File` completes writes in the background; flushing
             // waits for them, so a reader (or a crash) sees whole batches.
-            out.flush().await
+            file.flush().await
         }
         .await;
         if let Err(source) = written {
             count(&name, "failed", batch.len());
-            let lost = batch.len() as u64 + close_and_count(&mut rx, &name);
-            tracing::error!(sink = %name, path = %path.display(), lost, error = %source, "File sink cannot write; stopping.");
-            return Err(SinkError::Write { name, path, lost, source });
+            out = None;
+            tracing::error!(sink = %name, path = %path.display(), lost = batch.len(), error = %source, "File sink cannot write; batch not delivered, reopening for the next.");
+            continue;
         }
         count(&name, "delivered", batch.len());
         summary.delivered += batch.len() as u64;
     }
-    out.shutdown().await.map_err(|source| SinkError::Write { name, path, lost: 0, source })?;
+    if let Some(mut file) = out {
+        file.shutdown().await.map_err(|source| SinkError::Write { name, path, lost: 0, source })?;
+    }
     Ok(summary)
+}
+
+async fn open(path: &std::path::Path) -> std::io::Result<tokio::fs::File> {
+    OpenOptions::new().create(true).append(true).open(path).await
 }
 
 /// `Vec<(String, String)>` as a JSON object, keeping order on both ways.
@@ -207,13 +218,11 @@ mod fields_object {
 mod tests {
     use super::*;
     use crate::alert::Markup;
-    use crate::sinks::SinkConfig;
     use crate::sinks::tests::delivery;
 
     async fn run_file_sink(path: &std::path::Path, deliveries: Vec<Delivery>) -> SinkSummary {
         let (tx, rx) = mpsc::channel(16);
-        let sink = SinkConfig::File(FileConfig { path: path.to_owned() });
-        let task = tokio::spawn(sink.run("archive".into(), rx));
+        let task = tokio::spawn(run(FileConfig { path: path.to_owned() }, "archive".into(), rx));
         for d in deliveries {
             tx.send(Arc::new(d)).await.unwrap();
         }
@@ -282,10 +291,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no/such/dir/alerts.ndjson");
         let (_tx, rx) = mpsc::channel(1);
-        let err = SinkConfig::File(FileConfig { path: path.clone() })
-            .run("archive".into(), rx)
-            .await
-            .unwrap_err();
+        let err = run(FileConfig { path: path.clone() }, "archive".into(), rx).await.unwrap_err();
         assert_eq!(err.to_string(), format!("sink `archive`: cannot open `{}`", path.display()));
     }
 

@@ -10,12 +10,29 @@
 //! delivery goes to is the pipeline's job (`Delivery::channels`), not the
 //! sink's. Sinks never read market state or the alert log.
 //!
-//! Adding a kind (Telegram, Discord, Slack) is one more module and one more
-//! variant here: its `XxxConfig` with `validate`, and a `run(name, rx)` that
-//! counts `klaxon_sink_deliveries_total{sink,outcome}` like the others.
+//! Two families:
+//!
+//! * local sinks (stdout, file) write each batch as it comes; a failed
+//!   write is counted and logged, and the sink goes on with the next batch.
+//! * network sinks (Telegram, Discord, Slack, WeCom, DingTalk, PagerDuty,
+//!   webhook) are one small module each that turns a message into a request
+//!   and classifies the answer ([`remote::Attempt`]). The outbox, queueing,
+//!   pacing, retries and folding around them are `crate::deliver`'s.
+//!
+//! Adding a network kind is one module, one variant here and one arm in each
+//! `match` of [`RemoteSink`].
 
+mod dingtalk;
+mod discord;
 mod file;
+pub mod pacer;
+mod pagerduty;
+pub mod remote;
+mod slack;
 mod stdout;
+pub mod telegram;
+mod webhook;
+mod wecom;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,8 +44,18 @@ use crate::alert::Delivery;
 use crate::issue::ConfigIssue;
 use crate::telemetry::metrics;
 
+pub use dingtalk::{DingtalkConfig, DingtalkSink};
+pub use discord::{DiscordConfig, DiscordSink};
 pub use file::{EventSummary, FileConfig, FileRecord, MessageRecord};
+pub use pagerduty::{PagerdutyConfig, PagerdutySink};
+pub use slack::{SlackConfig, SlackSink};
 pub use stdout::{StdoutConfig, format_line};
+pub use telegram::{TelegramConfig, TelegramSink};
+pub use webhook::{WebhookConfig, WebhookSink, signature as webhook_signature};
+pub use wecom::{WecomConfig, WecomSink};
+
+use crate::sinks::remote::{Attempt, DeliveryOptions, EnvLookup, Outgoing, Secret};
+use crate::store::AlertLog;
 
 /// One configured sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,15 +65,48 @@ pub enum SinkConfig {
     Stdout(StdoutConfig),
     /// One JSON object per alert, appended to a file (NDJSON).
     File(FileConfig),
+    /// Telegram Bot API `sendMessage`.
+    Telegram(TelegramConfig),
+    /// Discord incoming webhook (embeds).
+    Discord(DiscordConfig),
+    /// Slack incoming webhook.
+    Slack(SlackConfig),
+    /// WeCom (企业微信) group robot.
+    Wecom(WecomConfig),
+    /// DingTalk (钉钉) custom robot.
+    Dingtalk(DingtalkConfig),
+    /// PagerDuty Events API v2.
+    Pagerduty(PagerdutyConfig),
+    /// Any HTTPS endpoint, JSON signed the Standard Webhooks way.
+    Webhook(WebhookConfig),
 }
 
 impl SinkConfig {
     /// Every local problem at once; `path` is this sink's dotted TOML path,
-    /// e.g. `sinks.console`.
+    /// e.g. `sinks.console`. Environment variables are not read here (see
+    /// [`SinkConfig::check_env`]): a sink whose secret is missing still
+    /// queues its alerts in the outbox and shows as degraded in `/ready`.
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
+        self.validate_with(path, None)
+    }
+
+    /// [`validate`](Self::validate) plus the environment: each named
+    /// variable is set and (for url secrets) holds a url. `klaxon check`.
+    pub fn check_env(&self, path: &str, env: EnvLookup<'_>) -> Vec<ConfigIssue> {
+        self.validate_with(path, Some(env))
+    }
+
+    fn validate_with(&self, path: &str, env: Option<EnvLookup<'_>>) -> Vec<ConfigIssue> {
         match self {
             SinkConfig::Stdout(config) => config.validate(path),
             SinkConfig::File(config) => config.validate(path),
+            SinkConfig::Telegram(config) => config.validate(path, env),
+            SinkConfig::Discord(config) => config.validate(path, env),
+            SinkConfig::Slack(config) => config.validate(path, env),
+            SinkConfig::Wecom(config) => config.validate(path, env),
+            SinkConfig::Dingtalk(config) => config.validate(path, env),
+            SinkConfig::Pagerduty(config) => config.validate(path, env),
+            SinkConfig::Webhook(config) => config.validate(path, env),
         }
     }
 
@@ -55,20 +115,118 @@ impl SinkConfig {
         match self {
             SinkConfig::Stdout(_) => "stdout",
             SinkConfig::File(_) => "file",
+            SinkConfig::Telegram(_) => "telegram",
+            SinkConfig::Discord(_) => "discord",
+            SinkConfig::Slack(_) => "slack",
+            SinkConfig::Wecom(_) => "wecom",
+            SinkConfig::Dingtalk(_) => "dingtalk",
+            SinkConfig::Pagerduty(_) => "pagerduty",
+            SinkConfig::Webhook(_) => "webhook",
         }
+    }
+
+    /// The delivery options of a network sink; `None` for local sinks.
+    pub fn delivery(&self) -> Option<&DeliveryOptions> {
+        match self {
+            SinkConfig::Stdout(_) | SinkConfig::File(_) => None,
+            SinkConfig::Telegram(c) => Some(&c.delivery),
+            SinkConfig::Discord(c) => Some(&c.delivery),
+            SinkConfig::Slack(c) => Some(&c.delivery),
+            SinkConfig::Wecom(c) => Some(&c.delivery),
+            SinkConfig::Dingtalk(c) => Some(&c.delivery),
+            SinkConfig::Pagerduty(c) => Some(&c.delivery),
+            SinkConfig::Webhook(c) => Some(&c.delivery),
+        }
+    }
+
+    /// The network sink, secrets read through `env`; `None` for local sinks.
+    pub fn build_remote(&self, env: EnvLookup<'_>) -> Option<Result<RemoteSink, String>> {
+        Some(match self {
+            SinkConfig::Stdout(_) | SinkConfig::File(_) => return None,
+            SinkConfig::Telegram(c) => c.build(env).map(RemoteSink::Telegram),
+            SinkConfig::Discord(c) => c.build(env).map(RemoteSink::Discord),
+            SinkConfig::Slack(c) => c.build(env).map(RemoteSink::Slack),
+            SinkConfig::Wecom(c) => c.build(env).map(RemoteSink::Wecom),
+            SinkConfig::Dingtalk(c) => c.build(env).map(RemoteSink::Dingtalk),
+            SinkConfig::Pagerduty(c) => c.build(env).map(RemoteSink::Pagerduty),
+            SinkConfig::Webhook(c) => c.build(env).map(RemoteSink::Webhook),
+        })
     }
 
     /// Deliver everything from `rx` until it closes, then flush and return.
     /// `name` is the sink's name in the config; it labels metrics and errors.
+    /// Network sinks queue through the outbox in `log`, under `owners`' caps.
     pub async fn run(
         self,
         name: String,
         rx: mpsc::Receiver<Arc<Delivery>>,
+        log: AlertLog,
+        owners: Arc<crate::deliver::OwnerCaps>,
     ) -> Result<SinkSummary, SinkError> {
         match self {
             SinkConfig::Stdout(config) => stdout::run(config, name, rx).await,
             SinkConfig::File(config) => file::run(config, name, rx).await,
+            remote => {
+                crate::deliver::run_channel(remote, name, log, rx, owners, &remote::process_env)
+                    .await
+            }
         }
+    }
+}
+
+/// A built network sink.
+pub enum RemoteSink {
+    Telegram(TelegramSink),
+    Discord(DiscordSink),
+    Slack(SlackSink),
+    Wecom(WecomSink),
+    Dingtalk(DingtalkSink),
+    Pagerduty(PagerdutySink),
+    Webhook(WebhookSink),
+}
+
+impl RemoteSink {
+    /// One attempt at sending `out`.
+    pub async fn send(&self, out: &Outgoing) -> Attempt {
+        match self {
+            RemoteSink::Telegram(s) => s.send(out).await,
+            RemoteSink::Discord(s) => s.send(out).await,
+            RemoteSink::Slack(s) => s.send(out).await,
+            RemoteSink::Wecom(s) => s.send(out).await,
+            RemoteSink::Dingtalk(s) => s.send(out).await,
+            RemoteSink::Pagerduty(s) => s.send(out).await,
+            RemoteSink::Webhook(s) => s.send(out).await,
+        }
+    }
+
+    pub fn pacer(&self) -> &pacer::Pacer {
+        match self {
+            RemoteSink::Telegram(s) => s.pacer(),
+            RemoteSink::Discord(s) => s.pacer(),
+            RemoteSink::Slack(s) => s.pacer(),
+            RemoteSink::Wecom(s) => s.pacer(),
+            RemoteSink::Dingtalk(s) => s.pacer(),
+            RemoteSink::Pagerduty(s) => s.pacer(),
+            RemoteSink::Webhook(s) => s.pacer(),
+        }
+    }
+
+    /// Every secret the sink holds, for redaction.
+    pub fn secrets(&self) -> Vec<Secret> {
+        match self {
+            RemoteSink::Telegram(s) => s.secrets(),
+            RemoteSink::Discord(s) => s.secrets(),
+            RemoteSink::Slack(s) => s.secrets(),
+            RemoteSink::Wecom(s) => s.secrets(),
+            RemoteSink::Dingtalk(s) => s.secrets(),
+            RemoteSink::Pagerduty(s) => s.secrets(),
+            RemoteSink::Webhook(s) => s.secrets(),
+        }
+    }
+
+    /// Whether a retraction is sent on as a `resolve` (PagerDuty).
+    pub fn resolves(&self) -> bool {
+        matches!(self, RemoteSink::Pagerduty(_))
     }
 }
 
@@ -104,6 +262,10 @@ pub enum SinkError {
         #[source]
         source: std::io::Error,
     },
+    #[error("sink `{name}`: cannot write to the outbox ({lost} alerts not queued): {reason}")]
+    Outbox { name: String, lost: u64, reason: String },
+    #[error("sink `{name}`: delivery task panicked")]
+    Panicked { name: String },
 }
 
 /// Wait for the next delivery, then take whatever else is already queued,
@@ -115,18 +277,6 @@ async fn next_batch(
 ) -> Option<Vec<Arc<Delivery>>> {
     let mut batch = Vec::new();
     (rx.recv_many(&mut batch, max.max(1)).await > 0).then_some(batch)
-}
-
-/// Refuse further deliveries and count (as failed) those still queued: a
-/// sink that stops says how much it did not deliver.
-fn close_and_count(rx: &mut mpsc::Receiver<Arc<Delivery>>, name: &str) -> u64 {
-    rx.close();
-    let mut queued = 0;
-    while rx.try_recv().is_ok() {
-        queued += 1;
-    }
-    count(name, "failed", queued);
-    queued as u64
 }
 
 /// Count `n` deliveries of sink `name` with `outcome` (`delivered`, `failed`).
@@ -171,6 +321,7 @@ pub(crate) mod tests {
             event: Arc::new(event),
             decision: Decision::Fire(Severity::Critical),
             decided_at_ms: 1_633_912_112_200 + u64::from(n),
+            versions: Default::default(),
         };
         Delivery {
             alert: Arc::new(alert),

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::alert::Delivery;
 use crate::issue::ConfigIssue;
-use crate::sinks::{MAX_BATCH, SinkError, SinkSummary, close_and_count, count, next_batch};
+use crate::sinks::{MAX_BATCH, SinkError, SinkSummary, count, next_batch};
 
 /// Print each alert as one line on standard output. No options yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,10 +61,11 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         }
         .await;
         if let Err(source) = written {
+            // One failed write (a full pipe, a closed terminal) loses this
+            // batch, not the rest of the run.
             count(name, "failed", batch.len());
-            let lost = batch.len() as u64 + close_and_count(&mut rx, name);
-            tracing::error!(sink = name, lost, error = %source, "Stdout sink cannot write; stopping.");
-            return Err(SinkError::Stdout { name: name.to_owned(), lost, source });
+            tracing::error!(sink = name, lost = batch.len(), error = %source, "Stdout sink cannot write; batch not delivered.");
+            continue;
         }
         count(name, "delivered", batch.len());
         summary.delivered += batch.len() as u64;

@@ -31,6 +31,16 @@ pub struct AlertLogConfig {
     /// market; a busy one fills batches first.
     #[serde(default = "default_flush_interval", with = "humantime_serde")]
     pub flush_interval: Duration,
+
+    /// Fired alerts (and finished deliveries) older than this are deleted in
+    /// the background, e.g. `"30d"`. Unset keeps them for good.
+    #[serde(default, with = "humantime_serde")]
+    pub retention: Option<Duration>,
+
+    /// Suppressed alerts older than this are deleted, e.g. `"1d"`; they are
+    /// most of the rows. Unset: `retention`.
+    #[serde(default, with = "humantime_serde")]
+    pub suppressed_retention: Option<Duration>,
 }
 
 fn default_url() -> String {
@@ -55,6 +65,8 @@ impl Default for AlertLogConfig {
             url: default_url(),
             batch_size: default_batch_size(),
             flush_interval: default_flush_interval(),
+            retention: None,
+            suppressed_retention: None,
         }
     }
 }
@@ -78,6 +90,13 @@ impl AlertLogConfig {
         if self.flush_interval.is_zero() {
             issues
                 .push(ConfigIssue::new(format!("{path}.flush_interval"), "must be greater than 0"));
+        }
+        for (field, value) in
+            [("retention", self.retention), ("suppressed_retention", self.suppressed_retention)]
+        {
+            if value.is_some_and(|v| v < Duration::from_secs(60)) {
+                issues.push(ConfigIssue::new(format!("{path}.{field}"), "must be at least 1m"));
+            }
         }
         issues
     }
@@ -108,6 +127,15 @@ mod tests {
     }
 
     #[test]
+    fn parses_retention() {
+        let config: AlertLogConfig =
+            toml::from_str("retention = \"30d\"\nsuppressed_retention = \"1d\"").unwrap();
+        assert_eq!(config.retention, Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(config.suppressed_retention, Some(Duration::from_secs(86_400)));
+        assert!(config.validate("alert_log").is_empty());
+    }
+
+    #[test]
     fn rejects_unknown_fields() {
         let err = toml::from_str::<AlertLogConfig>("batch_sise = 3").unwrap_err();
         assert!(err.to_string().contains("unknown field `batch_sise`"), "{err}");
@@ -119,6 +147,8 @@ mod tests {
             url: "mysql://root@localhost/klaxon".into(),
             batch_size: 0,
             flush_interval: Duration::ZERO,
+            retention: None,
+            suppressed_retention: None,
         };
         let issues: Vec<String> =
             config.validate("alert_log").iter().map(|i| i.to_string()).collect();

@@ -24,6 +24,8 @@
 //! `writer.rs`). This module reads no other stage and does not touch `config/`.
 
 mod config;
+mod outbox;
+mod query;
 mod record;
 mod retract;
 mod writer;
@@ -42,19 +44,21 @@ use crate::alert::{AlertId, TemplateId};
 use crate::clock::{Clock, SystemClock};
 
 pub use config::AlertLogConfig;
+pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryStatus, delivery_id, markup_str};
+pub use query::{AlertQuery, Pruned, spawn_pruner};
 pub use record::{AlertRecord, AlertStatus, StatusCounts};
 pub use retract::{RetractSummary, run_retractions};
-pub use writer::{RetryPolicy, WriterSummary, run_writer, run_writer_with};
+pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer_with};
 
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Rows per `INSERT` statement. 16 bind parameters a row keeps a statement
-/// under 8,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
+/// Rows per `INSERT` statement. 19 bind parameters a row keeps a statement
+/// under 10,000 parameters, far below SQLite's 32,766 and Postgres's 65,535.
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// The columns the writer fills; `retracted` takes its default.
-const INSERT_COLUMNS: [&str; 16] = [
+const INSERT_COLUMNS: [&str; 19] = [
     "id",
     "template",
     "alert_key",
@@ -71,11 +75,15 @@ const INSERT_COLUMNS: [&str; 16] = [
     "exchange_time_ms",
     "decided_at_ms",
     "created_at_ms",
+    "filter_version",
+    "cooldown_version",
+    "formatter_version",
 ];
 
 const SELECT_COLUMNS: &str = "id, template, alert_key, status, reason, severity, value, title, fields, \
      event_id, venue, symbol, kind, exchange_time_ms, decided_at_ms, \
-     CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms";
+     CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms, \
+     filter_version, cooldown_version, formatter_version";
 
 /// Which database a url points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +200,24 @@ impl AlertLog {
             // connection is open: keep exactly one, for good.
             pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
         }
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: the CLI and `/ready` read beside the writer, and
+                    // with `synchronous = NORMAL` a commit is not an fsync.
+                    // A killed process loses nothing committed; only a power
+                    // cut can lose the last commits before a checkpoint.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
         let pool = pool
             .connect_with(options)
             .await
@@ -219,11 +245,30 @@ impl AlertLog {
             let action = format!("{action} ({} rows)", records.len());
             move |source| StoreError::Query { url: self.url.to_string(), action, source }
         };
+        // Multi-row inserts with positional `?` parameters on SQLite (bound
+        // by index; numbered `$N` made sqlx-sqlite look each one up by name,
+        // ~175 µs a row) and `$N` on Postgres, which has no `?`. Each
+        // statement shape is prepared once per connection and cached.
+        let mut tx = self.pool.begin().await.map_err(err("beginning a transaction"))?;
+        let written = self.insert_alerts(&mut tx, records).await?;
+        tx.commit().await.map_err(err("committing"))?;
+        Ok(written)
+    }
+
+    /// The inserts of [`write`](Self::write), inside the caller's transaction.
+    pub(crate) async fn insert_alerts(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        records: &[AlertRecord],
+    ) -> Result<Written, StoreError> {
+        let err = |action: &str| {
+            let action = format!("{action} ({} rows)", records.len());
+            move |source| StoreError::Query { url: self.url.to_string(), action, source }
+        };
         let created_at = to_i64(SystemClock.now_ms());
         let mut written = Written::default();
-        let mut tx = self.pool.begin().await.map_err(err("beginning a transaction"))?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let sql = insert_sql(chunk.len());
+            let sql = insert_sql(self.backend, chunk.len());
             let mut query = sqlx::query(&sql);
             for r in chunk {
                 query = query
@@ -242,11 +287,14 @@ impl AlertLog {
                     .bind(r.kind.as_str())
                     .bind(to_i64(r.exchange_time_ms))
                     .bind(to_i64(r.decided_at_ms))
-                    .bind(created_at);
+                    .bind(created_at)
+                    .bind(r.versions.filter.as_deref())
+                    .bind(r.versions.cooldown.as_deref())
+                    .bind(r.versions.formatter.as_deref());
             }
             // `RETURNING` yields only the rows actually inserted, so
             // duplicates are what is left over.
-            let inserted = query.fetch_all(&mut *tx).await.map_err(err("inserting alerts"))?;
+            let inserted = query.fetch_all(&mut **tx).await.map_err(err("inserting alerts"))?;
             for row in inserted {
                 let status: String = row.try_get(0).map_err(err("reading inserted statuses"))?;
                 match AlertStatus::parse(&status) {
@@ -256,7 +304,6 @@ impl AlertLog {
                 }
             }
         }
-        tx.commit().await.map_err(err("committing"))?;
         written.duplicates = records.len() as u64 - written.fired - written.suppressed;
         Ok(written)
     }
@@ -355,6 +402,17 @@ impl AlertLog {
             decided_at_ms: int("decided_at_ms")?,
             retracted: int("retracted")? != 0,
             created_at_ms: Some(int("created_at_ms")?),
+            versions: crate::alert::PluginVersions {
+                filter: row
+                    .try_get("filter_version")
+                    .map_err(self.query_error("reading versions"))?,
+                cooldown: row
+                    .try_get("cooldown_version")
+                    .map_err(self.query_error("reading versions"))?,
+                formatter: row
+                    .try_get("formatter_version")
+                    .map_err(self.query_error("reading versions"))?,
+            },
         })
     }
 
@@ -368,8 +426,10 @@ impl AlertLog {
     }
 }
 
-/// `INSERT ... VALUES ($1, ..., $16), ($17, ...) ... ON CONFLICT (id) DO NOTHING RETURNING status`.
-fn insert_sql(rows: usize) -> String {
+/// `INSERT INTO alert_log (...) VALUES (?, ...), (?, ...) ... ON CONFLICT (id)
+/// DO NOTHING RETURNING status` for `rows` rows: `?` on SQLite, `$1..` on
+/// Postgres.
+fn insert_sql(backend: Backend, rows: usize) -> String {
     use std::fmt::Write;
     let n = INSERT_COLUMNS.len();
     let mut sql = format!("INSERT INTO alert_log ({}) VALUES ", INSERT_COLUMNS.join(", "));
@@ -377,7 +437,11 @@ fn insert_sql(rows: usize) -> String {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for col in 0..n {
             let sep = if col == 0 { "" } else { ", " };
-            write!(sql, "{sep}${}", row * n + col + 1).expect("writing to a String cannot fail");
+            match backend {
+                Backend::Sqlite => write!(sql, "{sep}?"),
+                Backend::Postgres => write!(sql, "{sep}${}", row * n + col + 1),
+            }
+            .expect("writing to a String cannot fail");
         }
         sql.push(')');
     }

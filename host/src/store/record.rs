@@ -61,6 +61,8 @@ pub struct AlertRecord {
     pub retracted: bool,
     /// When the row was written (host wall clock); `None` until it is.
     pub created_at_ms: Option<u64>,
+    /// The filter, cooldown and formatter versions that made the alert.
+    pub versions: crate::alert::PluginVersions,
 }
 
 impl AlertRecord {
@@ -84,6 +86,7 @@ impl AlertRecord {
             decided_at_ms: alert.decided_at_ms,
             retracted: false,
             created_at_ms: None,
+            versions: (*alert.versions).clone(),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! such retractions simply belong to events that never alerted, and expire.
 //! On shutdown the task ends after the writer has flushed, with one last
 //! pass, so a retraction sent before shutdown still marks its alert.
+//!
+//! A retracted alert's deliveries on channels that can resolve (PagerDuty)
+//! get a `resolve` row in the outbox, sent after the trigger.
 
 use std::time::Duration;
 
@@ -97,7 +100,10 @@ async fn retry(
         let marked = log.retract(&r.event_id).await?;
         if marked > 0 {
             summary.rows_marked += marked;
-            tracing::warn!(event = %r.event_id, venue = %r.venue, alerts = marked, "Event retracted by a reorg; its alerts are marked retracted.");
+            // Channels that can take an alert back (PagerDuty) get a
+            // `resolve`, queued behind the trigger.
+            let resolves = log.enqueue_resolves(&r.event_id).await?;
+            tracing::warn!(event = %r.event_id, venue = %r.venue, alerts = marked, resolves, "Event retracted by a reorg; its alerts are marked retracted.");
         } else if until > now {
             kept.push((r, until));
         } else {

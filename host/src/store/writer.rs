@@ -225,7 +225,7 @@ async fn flush<T: BatchTarget>(
 }
 
 /// `error: cause: cause`, for log lines (tracing's `%` shows only the top).
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

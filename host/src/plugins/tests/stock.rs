@@ -116,6 +116,7 @@ fn alert(title: &str) -> Arc<Alert> {
         event: Arc::new(event),
         decision: Decision::Fire(Severity::Warning),
         decided_at_ms: 1,
+        versions: Default::default(),
     })
 }
 

@@ -11,6 +11,7 @@
 
 mod backends;
 mod batching;
+mod outbox;
 mod urls;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub(super) fn alert(n: u32, decision: Decision) -> Arc<Alert> {
         event: Arc::new(event),
         decision,
         decided_at_ms: 1_633_912_112_200 + u64::from(n),
+        versions: Default::default(),
     })
 }
 

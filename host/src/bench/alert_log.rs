@@ -1,0 +1,62 @@
+//! Alert-log write speed: rows/s into SQLite through [`AlertLog::write`], in
+//! batches of the default size, the way the writer task writes them.
+
+use std::time::{Duration, Instant};
+
+use crate::alert::{AlertId, Severity, TemplateId};
+use crate::store::{AlertLog, AlertRecord, AlertStatus};
+
+/// Median rows/s over `rounds` fresh databases of `rows` rows each.
+pub async fn sqlite_rows_per_second(
+    dir: &std::path::Path,
+    rows: usize,
+    batch: usize,
+    rounds: usize,
+) -> Result<f64, String> {
+    let mut samples = Vec::new();
+    for round in 0..rounds.max(1) {
+        let path = dir.join(format!("alert-log-{round}.db"));
+        let log = AlertLog::open(&format!("sqlite://{}", path.display()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let records: Vec<AlertRecord> = (0..rows).map(|i| record(round, i)).collect();
+        let start = Instant::now();
+        for chunk in records.chunks(batch.max(1)) {
+            log.write(chunk).await.map_err(|e| e.to_string())?;
+        }
+        samples.push(start.elapsed());
+        log.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+    samples.sort();
+    let mid: Duration = samples[samples.len() / 2];
+    Ok(rows as f64 / mid.as_secs_f64().max(1e-9))
+}
+
+/// A suppressed-alert row like the ones that dominate a busy log.
+fn record(round: usize, i: usize) -> AlertRecord {
+    AlertRecord {
+        id: AlertId(format!("{round:04x}{i:028x}")),
+        template: TemplateId::new("bench"),
+        alert_key: format!("SYM{}", i % 64),
+        status: if i.is_multiple_of(100) { AlertStatus::Fired } else { AlertStatus::Suppressed },
+        reason: (!i.is_multiple_of(100)).then(|| "cooldown: 42s left".to_owned()),
+        severity: Severity::Warning,
+        value: Some(250_000.0 + i as f64),
+        title: "Whale buy".into(),
+        fields: r#"{"notional":"$1.20M","price":"61234.5"}"#.into(),
+        event_id: format!("synthetic:SYM{}:{i}", i % 64),
+        venue: "synthetic".into(),
+        symbol: format!("SYM{}", i % 64),
+        kind: "trade".into(),
+        exchange_time_ms: 1_700_000_000_000 + i as u64,
+        decided_at_ms: 1_700_000_000_000 + i as u64,
+        retracted: false,
+        created_at_ms: None,
+        versions: crate::alert::PluginVersions {
+            filter: Some("amount-threshold@0123456789ab".into()),
+            cooldown: None,
+            formatter: None,
+        },
+    }
+}

@@ -1,0 +1,164 @@
+//! Delivery to network sinks: the outbox, one queue and worker per channel,
+//! pacing, retries, folding and dead letters.
+//!
+//! Each network channel runs two tasks:
+//!
+//! * **intake** ([`run_channel`]) takes [`Delivery`]s from the evaluate
+//!   workers and writes each as a `pending` outbox row, together with the
+//!   alert's own alert-log row, in one transaction per batch. It never waits on the network, so a slow, failing or
+//!   blackholed service cannot hold up evaluation or other channels; its
+//!   only wait is the database.
+//! * **sender** (`send.rs`) reads the channel's queue back from the outbox,
+//!   oldest first, a page at a time (so a backlog lives on disk, not in
+//!   memory), paces, sends, retries and records each outcome.
+//!
+//! Delivery is at least once: a row is `sent` only after the service
+//! accepted it, and a `sent` row is never read again. What a crash can
+//! duplicate is a send in flight (accepted by the service, not yet marked).
+
+mod fold;
+mod health;
+mod owners;
+mod send;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::alert::Delivery;
+use crate::clock::{Clock, SystemClock};
+use crate::sinks::remote::{DeliveryOptions, EnvLookup};
+use crate::sinks::{RemoteSink, SinkConfig, SinkError, SinkSummary};
+use crate::store::{AlertLog, AlertRecord, DeliveryRecord, DeliveryStatus};
+use crate::telemetry::metrics;
+
+pub use health::{ChannelHealth, health};
+pub use owners::{OwnerCaps, OwnerConfig};
+pub use send::{SendSummary, drain_channel};
+pub use window::{DigestConfig, DigestWindow};
+
+/// Deliveries taken from the workers per outbox transaction.
+const INTAKE_BATCH: usize = 512;
+
+/// Run network channel `name` until the workers drop their senders, then
+/// keep sending for `delivery.shutdown_grace` and return. Deliveries not
+/// sent by then stay in the outbox for the next start.
+pub async fn run_channel(
+    config: SinkConfig,
+    name: String,
+    log: AlertLog,
+    mut rx: mpsc::Receiver<Arc<Delivery>>,
+    owners: Arc<OwnerCaps>,
+    env: EnvLookup<'_>,
+) -> Result<SinkSummary, SinkError> {
+    let options = config.delivery().cloned().unwrap_or_default();
+    let sink = match config.build_remote(env) {
+        Some(Ok(sink)) => Some(Arc::new(sink)),
+        Some(Err(reason)) => {
+            // Keep taking alerts into the outbox: they wait there, on disk,
+            // until the sink is fixed and the host restarted.
+            tracing::error!(sink = %name, %reason, "Sink cannot deliver; alerts wait in the outbox.");
+            health().set_failing(&name, &format!("cannot start: {reason}"));
+            None
+        }
+        None => unreachable!("run_channel is only called for network sinks"),
+    };
+    health().register(&name);
+    let wake = Arc::new(Notify::new());
+    let (closed_tx, closed_rx) = watch::channel(false);
+    let sender = sink.clone().map(|sink| {
+        tokio::spawn(send::run_sender(
+            name.clone(),
+            sink,
+            log.clone(),
+            options.clone(),
+            wake.clone(),
+            closed_rx,
+            owners.clone(),
+        ))
+    });
+    let resolvable = sink.as_deref().is_some_and(RemoteSink::resolves);
+    let mut batch = Vec::with_capacity(INTAKE_BATCH);
+    while rx.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
+        let now = SystemClock.now_ms();
+        let rows: Vec<DeliveryRecord> = batch
+            .iter()
+            .map(|d| {
+                let mut row = DeliveryRecord::pending(d, &name, resolvable);
+                let template = d.alert.template.as_str();
+                let hold = match owners.take(template, &name, now) {
+                    // Over the owner's cap: wait for the window's digest.
+                    Some((owner, until)) => {
+                        Some((until, format!("held: over owner `{owner}`'s cap")))
+                    }
+                    None => owners.digest_hold(template, &name, now).map(|until| {
+                        (until, format!("held: digest window of template `{template}`"))
+                    }),
+                };
+                if let Some((until, reason)) = hold {
+                    row.status = DeliveryStatus::Held;
+                    row.hold_until = Some(until);
+                    row.last_error = Some(reason);
+                    metrics().sink_deliveries.with_label_values(&[&name, "held"]).inc();
+                }
+                row
+            })
+            .collect();
+        let alerts: Vec<AlertRecord> =
+            batch.drain(..).map(|d| AlertRecord::from_alert(&d.alert)).collect();
+        queue(&log, &name, &alerts, &rows, &options).await?;
+        wake.notify_one();
+    }
+    let _ = closed_tx.send(true);
+    let summary = match sender {
+        Some(task) => task.await.map_err(|_| SinkError::Panicked { name: name.clone() })?,
+        None => SendSummary::default(),
+    };
+    Ok(SinkSummary { delivered: summary.sent })
+}
+
+/// Write `rows` to the outbox, retrying a failing database for a while: a
+/// row that is not in the outbox would be lost, so this is the one place
+/// delivery gives up loudly.
+async fn queue(
+    log: &AlertLog,
+    name: &str,
+    alerts: &[AlertRecord],
+    rows: &[DeliveryRecord],
+    options: &DeliveryOptions,
+) -> Result<(), SinkError> {
+    let mut delay = options.min_backoff.min(std::time::Duration::from_secs(1));
+    for attempt in 1..=10 {
+        match log.enqueue_with_alerts(alerts, rows).await {
+            Ok((written, _)) => {
+                metrics().alert_log_rows.with_label_values(&["fired"]).inc_by(written.fired);
+                metrics()
+                    .sink_deliveries
+                    .with_label_values(&[name, "queued"])
+                    .inc_by(rows.len() as u64);
+                return Ok(());
+            }
+            Err(error) if attempt < 10 => {
+                tracing::warn!(sink = name, attempt, error = %crate::store::error_chain(&error), "Cannot write to the outbox; retrying.");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(error) => {
+                metrics()
+                    .sink_deliveries
+                    .with_label_values(&[name, "lost"])
+                    .inc_by(rows.len() as u64);
+                return Err(SinkError::Outbox {
+                    name: name.to_owned(),
+                    lost: rows.len() as u64,
+                    reason: crate::store::error_chain(&error),
+                });
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}

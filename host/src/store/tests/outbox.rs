@@ -1,0 +1,118 @@
+//! The outbox on both backends: queue order, idempotent enqueue, state
+//! changes, dead letters and resends, resolves queued behind triggers.
+
+use super::TestDb;
+use crate::sinks::remote::Action;
+use crate::sinks::tests::delivery;
+use crate::store::{AlertLog, DeliveryQuery, DeliveryRecord, DeliveryStatus};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::super::TestDb::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::super::TestDb::postgres().await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    queue_is_ordered_and_enqueue_is_idempotent,
+    sent_rows_are_never_due_again,
+    dead_rows_are_listed_and_resent,
+    resolves_queue_behind_resolvable_triggers,
+);
+
+fn rows(n: u32, channel: &str, resolvable: bool) -> Vec<DeliveryRecord> {
+    (0..n)
+        .map(|i| DeliveryRecord::pending(&delivery(i, &format!("t{i}"), "b"), channel, resolvable))
+        .collect()
+}
+
+async fn queue_is_ordered_and_enqueue_is_idempotent(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let rows = rows(5, "tg", false);
+    assert_eq!(log.enqueue(&rows).await.unwrap(), 5);
+    assert_eq!(log.enqueue(&rows).await.unwrap(), 0, "same ids: nothing new");
+    let due = log.due("tg", 10).await.unwrap();
+    let titles: Vec<&str> = due.iter().map(|r| r.out.title.as_str()).collect();
+    assert_eq!(titles, ["t0", "t1", "t2", "t3", "t4"]);
+    assert_eq!(due[0], rows[0], "a row reads back as written");
+    assert!(log.due("other", 10).await.unwrap().is_empty());
+    assert_eq!(log.due("tg", 2).await.unwrap().len(), 2);
+}
+
+async fn sent_rows_are_never_due_again(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let rows = rows(3, "tg", false);
+    log.enqueue(&rows).await.unwrap();
+    let ids = [rows[0].out.delivery_id.clone(), rows[1].out.delivery_id.clone()];
+    log.mark(&ids, DeliveryStatus::Sent, 0, None, Some("42")).await.unwrap();
+    // A late failure report cannot undo `sent`.
+    log.mark(&ids[..1], DeliveryStatus::Failed, 1, Some("x"), None).await.unwrap();
+    let due = log.due("tg", 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].out.delivery_id, rows[2].out.delivery_id);
+    let sent = log
+        .deliveries(&DeliveryQuery { status: Some(DeliveryStatus::Sent), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|r| r.message_id.as_deref() == Some("42")));
+    // The second row went out in the first one's message.
+    let folded: Vec<_> = sent.iter().filter_map(|r| r.folded_into.clone()).collect();
+    assert_eq!(folded, [ids[0].clone()]);
+}
+
+async fn dead_rows_are_listed_and_resent(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let mut all = rows(2, "hook", false);
+    all.extend(rows(1, "tg", false));
+    log.enqueue(&all).await.unwrap();
+    let ids: Vec<String> = all.iter().map(|r| r.out.delivery_id.clone()).collect();
+    log.mark(&ids, DeliveryStatus::Dead, 3, Some("HTTP 500: boom"), None).await.unwrap();
+    let dead = log
+        .deliveries(&DeliveryQuery { status: Some(DeliveryStatus::Dead), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 3);
+    assert!(
+        dead.iter().all(|r| r.last_error.as_deref() == Some("HTTP 500: boom") && r.attempts == 3)
+    );
+    assert!(log.due("hook", 10).await.unwrap().is_empty());
+    // By alert id, on one channel only.
+    assert_eq!(log.resend(&[all[0].out.alert_id.clone()], Some("hook")).await.unwrap(), 1);
+    assert_eq!(log.due("hook", 10).await.unwrap().len(), 1);
+    assert_eq!(log.resend(&[], Some("hook")).await.unwrap(), 1);
+    assert_eq!(log.due("hook", 10).await.unwrap().len(), 2);
+    assert_eq!(log.due("hook", 10).await.unwrap()[0].attempts, 0, "a resend gets a fresh budget");
+    assert_eq!(log.resend(&[], None).await.unwrap(), 1);
+    assert_eq!(log.due("tg", 10).await.unwrap().len(), 1);
+}
+
+async fn resolves_queue_behind_resolvable_triggers(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let mut all = rows(2, "pd", true);
+    all.extend(rows(2, "tg", false));
+    log.enqueue(&all).await.unwrap();
+    let event = all[0].event_id.clone();
+    assert_eq!(log.enqueue_resolves(&event).await.unwrap(), 1);
+    assert_eq!(log.enqueue_resolves(&event).await.unwrap(), 0, "one resolve per trigger");
+    let due = log.due("pd", 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    assert_eq!(due[2].out.action, Action::Resolve, "after every earlier trigger");
+    assert_eq!(due[2].out.alert_id, all[0].out.alert_id);
+    assert_ne!(due[2].out.delivery_id, all[0].out.delivery_id);
+    assert_eq!(log.due("tg", 10).await.unwrap().len(), 2, "no resolve for Telegram");
+}
