@@ -149,6 +149,7 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
             rt.services.clone(),
             plan.clone(),
             interest_tx,
+            ready.ledger.clone(),
         )
         .spawn(background.clone()),
         false => None,

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ConfigError, RawConfig, ValidConfig, load_file, watch};
 use crate::issue::ConfigIssue;
 use crate::pipeline::{Plan, PluginLibrary, build_plan};
+use crate::plugins::TrapLedger;
 use crate::plugins::host_api::HostServices;
 use crate::sources::Interest;
 use crate::telemetry::metrics;
@@ -30,6 +31,9 @@ pub struct Reloader {
     /// Read by sources that subscribe per symbol or account; updated after
     /// each applied reload so they follow template changes.
     interest: tokio::sync::watch::Sender<Interest>,
+    /// Forgets quarantines of versions a new plan no longer runs, so
+    /// `/ready` stops naming a version once it is replaced.
+    ledger: Arc<TrapLedger>,
 }
 
 impl Reloader {
@@ -40,8 +44,9 @@ impl Reloader {
         services: HostServices,
         plan: Arc<ArcSwap<Plan>>,
         interest: tokio::sync::watch::Sender<Interest>,
+        ledger: Arc<TrapLedger>,
     ) -> Reloader {
-        Reloader { current, path, library, services, plan, interest }
+        Reloader { current, path, library, services, plan, interest, ledger }
     }
 
     /// Watch the config file and plugins directory; reload on change until
@@ -97,7 +102,9 @@ impl Reloader {
             .iter()
             .map(|t| format!("{}={}", t.id, t.filter.plugin.reference))
             .collect();
-        self.plan.store(Arc::new(plan));
+        let plan = Arc::new(plan);
+        self.plan.store(plan.clone());
+        self.ledger.retain(|template, version| plan.runs(template, version));
         self.interest.send_if_modified(|old| {
             let new = super::interest_of(&next);
             let changed = *old != new;

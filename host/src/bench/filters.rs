@@ -131,16 +131,7 @@ impl<'a> Bench<'a> {
             }));
             native_t.push(time(|| {
                 for (columns, _) in chunks.iter().take(events / batch) {
-                    for r in 0..rules {
-                        native_out.clear();
-                        native::amount_threshold(
-                            columns.kinds(),
-                            columns.notional_usd(),
-                            columns.symbol_ids(),
-                            threshold(r),
-                            &mut native_out,
-                        );
-                    }
+                    native_rules(columns, rules, &mut native_out);
                 }
             }));
         }
@@ -197,16 +188,7 @@ impl<'a> Bench<'a> {
                             .expect("evaluate-batch");
                     } else {
                         columns.fill(native_reads(), &rows);
-                        for r in 0..rules {
-                            native_out.clear();
-                            native::amount_threshold(
-                                columns.kinds(),
-                                columns.notional_usd(),
-                                columns.symbol_ids(),
-                                threshold(r),
-                                &mut native_out,
-                            );
-                        }
+                        native_rules(&columns, rules, &mut native_out);
                     }
                 }
             })
@@ -218,6 +200,20 @@ impl<'a> Bench<'a> {
         }
         let n = self.data.len() as u64;
         (median_ns(wasm, n), median_ns(native_t, n))
+    }
+}
+
+/// The native side: `rules` thresholds over one chunk's columns.
+fn native_rules(columns: &Columns, rules: usize, out: &mut Vec<(usize, Pass)>) {
+    for r in 0..rules {
+        out.clear();
+        native::amount_threshold(
+            columns.kinds(),
+            columns.notional_usd(),
+            columns.symbol_ids(),
+            threshold(r),
+            out,
+        );
     }
 }
 

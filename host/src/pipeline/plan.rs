@@ -81,20 +81,29 @@ impl Plan {
         Plan { generation: 0, templates: Vec::new(), routes: RouteIndex::default() }
     }
 
-    /// Whether some template of this plan runs `template`'s rule on
-    /// `plugin` in `domain` (so a worker keeps that rule built).
+    /// Every plugin `template` uses in this plan.
+    fn slots_of<'a>(&'a self, template: &'a TemplateId) -> impl Iterator<Item = &'a PluginSlot> {
+        self.templates
+            .iter()
+            .filter(move |t| &t.id == template)
+            .flat_map(|t| [Some(&t.filter), t.cooldown.as_ref(), t.formatter.as_ref()])
+            .flatten()
+    }
+
+    /// Whether `template` runs `plugin` (any kind) in this plan.
+    pub fn runs(&self, template: &TemplateId, plugin: &crate::plugins::PluginRef) -> bool {
+        self.slots_of(template).any(|s| &s.plugin.reference == plugin)
+    }
+
+    /// Whether `template` runs `plugin` in `domain` (so a worker keeps that
+    /// rule built).
     pub fn uses(
         &self,
         template: &TemplateId,
         plugin: &crate::plugins::PluginRef,
         domain: &Domain,
     ) -> bool {
-        self.templates.iter().filter(|t| &t.id == template).any(|t| {
-            [Some(&t.filter), t.cooldown.as_ref(), t.formatter.as_ref()]
-                .into_iter()
-                .flatten()
-                .any(|s| &s.plugin.reference == plugin && &s.domain == domain)
-        })
+        self.slots_of(template).any(|s| &s.plugin.reference == plugin && &s.domain == domain)
     }
 }
 

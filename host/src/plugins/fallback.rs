@@ -61,17 +61,7 @@ pub fn plain_digest(alerts: &[Arc<Alert>]) -> Message {
 mod tests {
     use super::*;
 
-    const NOW: u64 = 1_700_000_000_000;
-
-    fn fired(ms_ago: u64) -> History {
-        History {
-            last_fired_ms: Some(NOW - ms_ago),
-            last_value: Some(1.0),
-            last_severity: Some(Severity::Warning),
-            fires: 1,
-            suppressed_since_fire: 0,
-        }
-    }
+    use crate::plugins::tests::{NOW, fired};
 
     #[test]
     fn the_default_decision_is_a_fixed_window() {

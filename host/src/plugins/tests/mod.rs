@@ -74,6 +74,20 @@ pub(crate) fn template(name: &str) -> TemplateId {
     TemplateId::new(name)
 }
 
+/// The host clock of the history tests.
+pub(crate) const NOW: u64 = 1_700_000_000_000;
+
+/// A key that fired `ms_ago` before [`NOW`].
+pub(crate) fn fired(ms_ago: u64) -> crate::alert::History {
+    crate::alert::History {
+        last_fired_ms: Some(NOW - ms_ago),
+        last_value: Some(1.0),
+        last_severity: Some(crate::alert::Severity::Warning),
+        fires: 1,
+        suppressed_since_fire: 0,
+    }
+}
+
 /// A USDT trade of `size` at `price`, notional `price * size`.
 pub(crate) fn trade(symbol: &str, price: i64, size: i64) -> Event {
     let mut e = Event::new(

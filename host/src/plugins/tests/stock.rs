@@ -4,13 +4,11 @@
 
 use std::sync::Arc;
 
-use super::{GENEROUS, engine, loaded, pool, services, slot, template, trade, wasm};
+use super::{GENEROUS, NOW, engine, fired, loaded, pool, services, slot, template, trade, wasm};
 use crate::alert::{Alert, AlertId, Decision, History, Markup, Message, Pass, Severity};
 use crate::plugins::cooldown::DecideItem;
 use crate::plugins::fallback::plain;
 use crate::plugins::{DecideJob, Instance, PluginError, PluginKind, RuleRef, load};
-
-const NOW: u64 = 1_700_000_000_000;
 
 fn configure(name: &str, kind: PluginKind, params: &str) -> Result<Instance, PluginError> {
     let mut i =
@@ -58,16 +56,6 @@ fn params_that_are_not_json_are_a_configure_error() {
         .err()
         .expect("configure must fail");
     assert!(matches!(err, PluginError::Configure { .. }), "{err:?}");
-}
-
-fn fired(ms_ago: u64) -> History {
-    History {
-        last_fired_ms: Some(NOW - ms_ago),
-        last_value: Some(1.0),
-        last_severity: Some(Severity::Warning),
-        fires: 1,
-        suppressed_since_fire: 0,
-    }
 }
 
 #[test]
