@@ -9,7 +9,7 @@
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};
 
-use crate::market::Window;
+use crate::window::Window;
 
 /// A set of columns; combine with `|` (or [`Columns::union`] in `const`s).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -15,9 +15,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::batch::{Cols, at, at_str};
+use crate::cols::{Cols, at, at_str};
 use crate::columns::Columns;
-use crate::names;
 
 /// What happened on the venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -235,7 +234,7 @@ impl Venue {
     /// The venue's name; the first call per id asks the host, later calls in
     /// the same instance hit a cache. Empty if the host knows no venue.
     pub fn name(self) -> &'static str {
-        names::name(self.0).unwrap_or("")
+        crate::host::name(self.0).unwrap_or("")
     }
 }
 
@@ -248,7 +247,7 @@ impl Symbol {
     /// The symbol's name (`BTCUSDT`), resolved lazily and cached like
     /// [`Venue::name`].
     pub fn name(self) -> &'static str {
-        names::name(self.0).unwrap_or("")
+        crate::host::name(self.0).unwrap_or("")
     }
 }
 
@@ -266,7 +265,7 @@ impl Account {
     /// The account's name (an address or user id), resolved lazily and
     /// cached like [`Venue::name`].
     pub fn name(self) -> Option<&'static str> {
-        if self.0 == 0 { None } else { names::name(self.0) }
+        if self.0 == 0 { None } else { crate::host::name(self.0) }
     }
 }
 
@@ -325,7 +324,7 @@ impl<'a> Event<'a> {
         let code = at(self.cols.kind, self.row, Columns::KIND);
         match EventKind::from_code(code) {
             Some(kind) => kind,
-            None => crate::batch::bad_code("event-kind", code),
+            None => crate::cols::bad_code("event-kind", code),
         }
     }
 

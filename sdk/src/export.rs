@@ -11,7 +11,8 @@
 use std::cell::RefCell;
 use std::slice::from_ref;
 
-use crate::batch::{Batch, Cols, Output, Rows};
+use crate::batch::{Batch, Output, Rows};
+use crate::cols::Cols;
 use crate::columns::Columns;
 use crate::event::{Direction, EventKind, Side};
 use crate::market::Market;

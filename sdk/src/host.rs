@@ -95,7 +95,7 @@ pub fn price(symbol: &str) -> Option<f64> {
 /// [`Batch::symbol_ids`](crate::Batch::symbol_ids)); `None` for 0. Cached
 /// per instance: each id reaches the host once.
 pub fn name(id: u32) -> Option<&'static str> {
-    crate::names::name(id)
+    crate::names::name(id, raw::name)
 }
 
 /// The backend: the WIT imports in wasm, the test double elsewhere.

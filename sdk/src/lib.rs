@@ -83,6 +83,7 @@
 
 mod alert;
 mod batch;
+mod cols;
 mod columns;
 mod duration;
 mod event;
@@ -93,6 +94,7 @@ mod names;
 mod panic;
 mod params;
 mod verdict;
+mod window;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

@@ -10,9 +10,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-
-use crate::batch::{Cols, at};
+use crate::cols::{Cols, at};
 use crate::columns::Columns;
 
 /// Which market-context fields the host could not fill (they then read as 0).
@@ -70,34 +68,10 @@ impl fmt::Debug for MissingFields {
     }
 }
 
-/// One of the host's rolling windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum Window {
-    #[serde(rename = "1m")]
-    M1,
-    #[serde(rename = "5m")]
-    M5,
-    #[serde(rename = "1h")]
-    H1,
-}
+pub use crate::window::Window;
 
+/// Where a window's data-quality bit lives.
 impl Window {
-    /// Index into per-window arrays: 0 for 1m, 1 for 5m, 2 for 1h.
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-
-    pub const ALL: [Window; 3] = [Window::M1, Window::M5, Window::H1];
-
-    /// `1m`, `5m` or `1h`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Window::M1 => "1m",
-            Window::M5 => "5m",
-            Window::H1 => "1h",
-        }
-    }
-
     /// The [`MissingFields`] flag for this window.
     pub const fn missing_flag(self) -> MissingFields {
         match self {

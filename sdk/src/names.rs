@@ -11,8 +11,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::host;
-
 /// Ids below this live in a vector (one bounds check per lookup); the host
 /// hands out ids densely from 1, so only a pathological host goes past it.
 const DENSE_LIMIT: u32 = 1 << 20;
@@ -54,8 +52,9 @@ thread_local! {
 }
 
 /// The name of interned id `id`; `None` for 0 (and for an id the host does
-/// not know, which is not cached).
-pub(crate) fn name(id: u32) -> Option<&'static str> {
+/// not know, which is not cached). `ask` is the host call, passed in so this
+/// cache depends on nothing above it.
+pub(crate) fn name(id: u32, ask: impl FnOnce(u32) -> Option<String>) -> Option<&'static str> {
     if id == 0 {
         return None;
     }
@@ -64,7 +63,7 @@ pub(crate) fn name(id: u32) -> Option<&'static str> {
     }
     // The host call happens outside the borrow, so a test double that itself
     // touches the cache cannot trip the `RefCell`.
-    let name: &'static str = Box::leak(host::raw::name(id)?.into_boxed_str());
+    let name: &'static str = Box::leak(ask(id)?.into_boxed_str());
     NAMES.with_borrow_mut(|c| c.insert(id, name));
     Some(name)
 }
