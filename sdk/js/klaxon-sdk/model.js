@@ -39,7 +39,7 @@ export const Window = Object.freeze({ M1: 0, M5: 1, H1: 2 });
 
 /** A filter's yes. `value` is what cooldowns compare (notional, % move). */
 export class Pass {
-  constructor(alertKey, title, { severity = 'warning', value = 0, fields = [] } = {}) {
+  constructor(alertKey, title, { severity = 'info', value = 0, fields = [] } = {}) {
     this.alertKey = String(alertKey);
     this.title = String(title);
     this.severity = severity;

@@ -82,7 +82,7 @@ export function configure(kind, cls, params) {
   return rules.build(kind, JSON.stringify(params));
 }
 
-export function alert({ title = 'Big trade', value = 1, key = 'BTCUSDT', severity = 'warning', template = 'test' } = {}) {
+export function alert({ title = 'Big trade', value = 1, key = 'BTCUSDT', severity = 'info', template = 'test' } = {}) {
   return {
     template, alertKey: key, severity, value, title, fields: [],
     event: {

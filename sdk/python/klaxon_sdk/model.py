@@ -122,7 +122,7 @@ class Pass:
 
     alert_key: str
     title: str
-    severity: Severity = Severity.WARNING
+    severity: Severity = Severity.INFO
     value: float = 0.0
     fields: List[Field] = _field(default_factory=list)
 

@@ -105,7 +105,7 @@ def configure(kind: str, cls, params: dict):
 
 
 def alert(title: str = "Big trade", value: float = 1.0, key: str = "BTCUSDT",
-          severity: Severity = Severity.WARNING, template: str = "test") -> Alert:
+          severity: Severity = Severity.INFO, template: str = "test") -> Alert:
     event = AlertEvent("binance:BTCUSDT:a:1", EventKind.TRADE, "binance-spot", key, 1.0, value,
                        value, Side.BUY, None, None, double.clock_ms, Direction.NONE, None)
     return Alert(template, key, severity, value, title, [], event)

@@ -12,5 +12,5 @@ test('quiet inside the window, then fires again', () => {
   const recent = history({ lastFiredMs: 1_000_000 - 60_000, fires: 1 });
   assert.deepEqual(policy.decide(alert(), recent), new Suppress('quiet 300s'));
   const old = history({ lastFiredMs: 1_000_000 - 301_000, fires: 1 });
-  assert.deepEqual(policy.decide(alert(), old), new Fire('warning'));
+  assert.deepEqual(policy.decide(alert(), old), new Fire('info'));
 });

@@ -11,5 +11,5 @@ test('renders title, fields and instrument', () => {
   a.fields.push({ name: 'notional', value: '$86.0K' });
   const message = formatter.format(a);
   assert.equal(message.title, '[test] Big trade');
-  assert.ok(message.body.startsWith('[WARNING] [test] Big trade\nnotional: $86.0K\n'), message.body);
+  assert.ok(message.body.startsWith('[INFO] [test] Big trade\nnotional: $86.0K\n'), message.body);
 });

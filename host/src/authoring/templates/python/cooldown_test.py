@@ -11,4 +11,4 @@ def test_quiet_inside_the_window_then_fires_again():
     recent = history(last_fired_ms=1_000_000 - 60_000, fires=1)
     assert policy.decide(alert(), recent) == Suppress("quiet 300s")
     old = history(last_fired_ms=1_000_000 - 301_000, fires=1)
-    assert policy.decide(alert(), old) == Fire(Severity.WARNING)
+    assert policy.decide(alert(), old) == Fire(Severity.INFO)

@@ -11,4 +11,4 @@ def test_renders_title_fields_and_instrument():
     a.fields.append(Field("notional", "$86.0K"))
     message = formatter.format(a)
     assert message.title == "[test] Big trade"
-    assert message.body.startswith("[WARNING] [test] Big trade\nnotional: $86.0K\n")
+    assert message.body.startswith("[INFO] [test] Big trade\nnotional: $86.0K\n")

@@ -10,5 +10,5 @@ fn renders_title_fields_and_instrument() {
     let pass = Pass::new("BTCUSDT", "Big trade").with_field("notional", "$86.0K");
     let message = formatter.format(&Alert::new("test", pass, EventRecord::trade("BTCUSDT", 1.0, 1.0)));
     assert_eq!(message.title, "[test] Big trade");
-    assert!(message.body.starts_with("[WARNING] [test] Big trade\nnotional: $86.0K\n"), "{}", message.body);
+    assert!(message.body.starts_with("[INFO] [test] Big trade\nnotional: $86.0K\n"), "{}", message.body);
 }
