@@ -84,9 +84,8 @@ fn build_rust(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>, String> {
     let core =
         componentize::build_plugin(&cargo_toml, &manifest.name, &[], CORE_TARGET, &target_dir)
             .map_err(|e| e.to_string())?;
-    componentize::component_from_file(&manifest.name, &core).map_err(|e| {
-        hint(e.to_string(), Lang::Rust, manifest.kind.plugin_kind())
-    })
+    componentize::component_from_file(&manifest.name, &core)
+        .map_err(|e| hint(e.to_string(), Lang::Rust, manifest.kind.plugin_kind()))
 }
 
 /// `(interface module, resource class, app class)` that componentize-py
@@ -118,7 +117,10 @@ fn build_python(dir: &Path, kind: PluginKind) -> Result<Vec<u8>, String> {
     };
     // The author's module registers its class; the entry re-exports the
     // SDK's glue under the names componentize-py expects.
-    write("klaxon_main.py", format!("import plugin  # noqa: F401\nfrom klaxon_sdk.wit_glue import {app}\n"))?;
+    write(
+        "klaxon_main.py",
+        format!("import plugin  # noqa: F401\nfrom klaxon_sdk.wit_glue import {app}\n"),
+    )?;
     write(&format!("{module}.py"), format!("from klaxon_sdk.wit_glue import {resource}\n"))?;
     let out = glue.join("plugin.wasm");
     let mut cmd = Command::new(tool("KLAXON_COMPONENTIZE_PY", "componentize-py"));

@@ -79,9 +79,11 @@ pub mod templates {
         pub golden: &'static str,
     }
 
-
     pub const FILTER: KindFiles = KindFiles {
-        rust: (include_str!("templates/rust/filter.rs"), include_str!("templates/rust/filter_test.rs")),
+        rust: (
+            include_str!("templates/rust/filter.rs"),
+            include_str!("templates/rust/filter_test.rs"),
+        ),
         python: (
             include_str!("templates/python/filter.py"),
             include_str!("templates/python/filter_test.py"),
@@ -91,22 +93,34 @@ pub mod templates {
     };
 
     pub const COOLDOWN: KindFiles = KindFiles {
-        rust: (include_str!("templates/rust/cooldown.rs"), include_str!("templates/rust/cooldown_test.rs")),
+        rust: (
+            include_str!("templates/rust/cooldown.rs"),
+            include_str!("templates/rust/cooldown_test.rs"),
+        ),
         python: (
             include_str!("templates/python/cooldown.py"),
             include_str!("templates/python/cooldown_test.py"),
         ),
-        js: (include_str!("templates/js/cooldown.js"), include_str!("templates/js/cooldown_test.js")),
+        js: (
+            include_str!("templates/js/cooldown.js"),
+            include_str!("templates/js/cooldown_test.js"),
+        ),
         golden: include_str!("templates/common/cooldown.golden.ndjson"),
     };
 
     pub const FORMATTER: KindFiles = KindFiles {
-        rust: (include_str!("templates/rust/formatter.rs"), include_str!("templates/rust/formatter_test.rs")),
+        rust: (
+            include_str!("templates/rust/formatter.rs"),
+            include_str!("templates/rust/formatter_test.rs"),
+        ),
         python: (
             include_str!("templates/python/formatter.py"),
             include_str!("templates/python/formatter_test.py"),
         ),
-        js: (include_str!("templates/js/formatter.js"), include_str!("templates/js/formatter_test.js")),
+        js: (
+            include_str!("templates/js/formatter.js"),
+            include_str!("templates/js/formatter_test.js"),
+        ),
         golden: include_str!("templates/common/formatter.golden.ndjson"),
     };
 }

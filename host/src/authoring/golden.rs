@@ -37,12 +37,21 @@ pub struct TestArgs {
 #[derive(Debug)]
 pub enum Outcome {
     /// Every alert matches the golden file.
-    Same { alerts: usize },
+    Same {
+        alerts: usize,
+    },
     /// `--update` (re)wrote the golden file.
-    Updated { alerts: usize, path: PathBuf },
+    Updated {
+        alerts: usize,
+        path: PathBuf,
+    },
     /// No golden file to compare with: the alerts are printed.
-    NoGolden { lines: Vec<String> },
-    Differs { diff: String },
+    NoGolden {
+        lines: Vec<String>,
+    },
+    Differs {
+        diff: String,
+    },
 }
 
 /// What the test resolved to run.
@@ -176,9 +185,8 @@ pub async fn run(args: &TestArgs) -> Result<Outcome, String> {
         std::fs::write(golden, text).map_err(|e| format!("{}: {e}", golden.display()))?;
         return Ok(Outcome::Updated { alerts: lines.len(), path: golden.clone() });
     }
-    let expected = std::fs::read_to_string(golden).map_err(|e| {
-        format!("{}: {e} (run with --update to write it)", golden.display())
-    })?;
+    let expected = std::fs::read_to_string(golden)
+        .map_err(|e| format!("{}: {e} (run with --update to write it)", golden.display()))?;
     let expected: Vec<String> =
         expected.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
     match diff(&expected, &lines) {
@@ -208,7 +216,8 @@ async fn alerts(p: &Plan) -> Result<Vec<String>, String> {
         .lines()
         .map(|l| serde_json::from_str::<FileRecord>(l).map_err(|e| format!("alert line: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    records.sort_by(|a, b| (a.event.exchange_time_ms, &a.id).cmp(&(b.event.exchange_time_ms, &b.id)));
+    records
+        .sort_by(|a, b| (a.event.exchange_time_ms, &a.id).cmp(&(b.event.exchange_time_ms, &b.id)));
     records.iter().map(|r| serde_json::to_string(r).map_err(|e| e.to_string())).collect()
 }
 
@@ -271,9 +280,8 @@ pub fn diff(expected: &[String], actual: &[String]) -> Option<String> {
             out.push_str(&format!("+ {id}: {} (raised, not expected)\n", title(v)));
         }
     }
-    (!out.is_empty()).then(|| {
-        format!("{out}{} alerts expected, {} raised\n", expected.len(), actual.len())
-    })
+    (!out.is_empty())
+        .then(|| format!("{out}{} alerts expected, {} raised\n", expected.len(), actual.len()))
 }
 
 #[cfg(test)]

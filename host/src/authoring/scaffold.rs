@@ -140,11 +140,18 @@ mod tests {
                 for (path, text) in &files {
                     assert!(!text.contains("{{"), "{}: unfilled placeholder", path.display());
                     // No path into Klaxon's own tree (the SDK's `../wit` is the project's).
-                    assert!(!text.contains("../sdk") && !text.contains("wt-"), "{}", path.display());
+                    assert!(
+                        !text.contains("../sdk") && !text.contains("wt-"),
+                        "{}",
+                        path.display()
+                    );
                 }
                 let manifest = &files.iter().find(|(p, _)| p.ends_with(MANIFEST)).unwrap().1;
                 let parsed: super::super::Manifest = toml::from_str(manifest).unwrap();
-                assert_eq!((parsed.kind, parsed.lang, parsed.api.as_str()), (kind, lang, API_VERSION));
+                assert_eq!(
+                    (parsed.kind, parsed.lang, parsed.api.as_str()),
+                    (kind, lang, API_VERSION)
+                );
                 let readme = &files.iter().find(|(p, _)| p.ends_with("README.md")).unwrap().1;
                 assert!((10..=16).contains(&readme.lines().count()), "README of {lang:?}");
             }
