@@ -105,13 +105,42 @@ pub struct ReplayArgs {
 pub enum PluginCommand {
     /// Show a component's world, imports, exports and any mismatch.
     Inspect { file: PathBuf },
-    /// Build a plugin crate into a component: `<dir>/target/klaxon/<name>.wasm`.
+    /// Build a plugin project (Rust, Python or JS, from its
+    /// `klaxon-plugin.toml`) into a checked component:
+    /// `<dir>/target/klaxon/<name>.wasm`. A bare Rust crate still works.
     Build {
-        /// The plugin crate's directory (with Cargo.toml).
+        /// The plugin's directory.
         dir: PathBuf,
-        /// Where to write the component (default: `<package>.wasm` in the current directory).
+        /// Where to write the component.
         #[arg(long, short)]
         out: Option<PathBuf>,
+    },
+    /// Write a new plugin project that builds and tests on its own.
+    New {
+        name: String,
+        #[arg(long, value_enum)]
+        kind: klaxon::authoring::Kind,
+        #[arg(long, value_enum)]
+        lang: klaxon::authoring::Lang,
+        /// Where to write it (default: `./<name>`).
+        dir: Option<PathBuf>,
+    },
+    /// Replay recorded frames through a plugin and compare its alerts with a golden file.
+    Test {
+        /// A project directory, or a built `.wasm` (then give --kind).
+        target: PathBuf,
+        #[arg(long, num_args = 1..)]
+        frames: Vec<PathBuf>,
+        #[arg(long)]
+        golden: Option<PathBuf>,
+        /// Rewrite the golden file with this run's alerts.
+        #[arg(long)]
+        update: bool,
+        /// The plugin's params, as JSON.
+        #[arg(long)]
+        params: Option<String>,
+        #[arg(long, value_enum)]
+        kind: Option<klaxon::authoring::Kind>,
     },
 }
 
@@ -124,6 +153,20 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::Inspect { file }) => inspect_plugin(&file),
         Command::Plugin(PluginCommand::Build { dir, out }) => build_plugin(&dir, out),
+        Command::Plugin(PluginCommand::New { name, kind, lang, dir }) => {
+            crate::authoring_cli::new(&name, kind, lang, dir)
+        }
+        Command::Plugin(PluginCommand::Test { target, frames, golden, update, params, kind }) => {
+            let args = klaxon::authoring::golden::TestArgs {
+                target,
+                frames,
+                golden,
+                update,
+                params,
+                kind,
+            };
+            crate::authoring_cli::test(&args).await
+        }
         Command::Alerts(args) => alerts::alerts(args).await,
         Command::Sink(SinkCommand::Test { name, config }) => {
             alerts::sink_test(&config, &name).await
@@ -293,6 +336,9 @@ fn inspect_plugin(file: &Path) -> Result<ExitCode> {
 }
 
 fn build_plugin(dir: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
+    if dir.join(klaxon::authoring::MANIFEST).is_file() {
+        return crate::authoring_cli::build(dir, out);
+    }
     let manifest = dir.join("Cargo.toml");
     let package = package_name(&manifest)?;
     let target_dir = dir.join("target").join("klaxon");

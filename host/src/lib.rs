@@ -17,7 +17,8 @@
 //! * [`store`]: the alert log (SQLite or Postgres);
 //! * [`config`]: the config file, validated into a `ValidConfig`;
 //! * [`server`]: `/health`, `/ready`, `/metrics`;
-//! * [`app`]: `run()`, which wires it all and owns shutdown.
+//! * [`app`]: `run()`, which wires it all and owns shutdown;
+//! * [`authoring`]: `klaxon plugin new | build | test` for plugin authors.
 
 pub mod alert;
 pub mod clock;
@@ -32,6 +33,7 @@ pub mod sources;
 pub mod store;
 
 pub mod app;
+pub mod authoring;
 pub mod bench;
 pub mod config;
 pub mod pipeline;

@@ -1,5 +1,6 @@
 //! The `klaxon` command line.
 
+mod authoring_cli;
 mod cli;
 
 use std::process::ExitCode;

@@ -73,9 +73,11 @@ impl Instance {
     ) -> Result<Instance, PluginError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(memory_bytes)
-            .instances(16)
-            .tables(16)
-            .memories(4)
+            // componentize-py and componentize-js components link ~20
+            // core instances (libc, the interpreter, adapters) and their tables.
+            .instances(64)
+            .tables(64)
+            .memories(16)
             .table_elements(100_000)
             .trap_on_grow_failure(true)
             .build();
