@@ -203,6 +203,11 @@ impl AlertLog {
             pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
         }
         if backend == Backend::Sqlite {
+            // One connection: SQLite has one writer anyway, and the outbox
+            // must never be read through a connection holding an older
+            // snapshot than the one that just wrote to it (a sender could
+            // then miss new rows, or see a row it marked `sent` as due).
+            pool = pool.max_connections(1);
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
                     // WAL: the CLI and `/ready` read beside the writer, and
