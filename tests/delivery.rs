@@ -155,6 +155,10 @@ fn dead_letters_are_listed_and_resent_by_the_cli_once_the_service_recovers() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(&format!("hook: sent {n_dead}, dead 0")), "{text}");
     assert_eq!(mock.accepted().len() - before, n_dead);
+    // Message metadata names the plugin versions that made the alert.
+    let data = mock.accepted()[before].json()["data"].clone();
+    let filter = data["versions"]["filter"].as_str().unwrap_or("");
+    assert!(filter.starts_with("amount-threshold@"), "{data}");
     let dead = klaxon().args(["alerts", "dead", "--config"]).arg(&config).output().unwrap();
     assert!(dead.stdout.is_empty(), "{}", String::from_utf8_lossy(&dead.stdout));
     let all = klaxon()

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     fields        TEXT NOT NULL,
     event_id      TEXT NOT NULL,
     event_time_ms BIGINT NOT NULL,
+    -- JSON: the filter/cooldown/formatter versions, sent as metadata.
+    versions      TEXT NOT NULL,
     -- 1 when the channel's sink can take an alert back (PagerDuty).
     resolvable    BIGINT NOT NULL,
     -- `held`: over its owner's cap; released as one digest at `hold_until`.

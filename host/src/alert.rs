@@ -103,7 +103,7 @@ impl AlertId {
 
 /// The content versions (`name@version`) of the plugins that made an alert;
 /// `None` where the template uses the built-in default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PluginVersions {
     pub filter: Option<String>,
     pub cooldown: Option<String>,

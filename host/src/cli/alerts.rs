@@ -257,6 +257,7 @@ pub async fn sink_test(config_path: &Path, name: &str) -> Result<ExitCode> {
         fields: Vec::new(),
         event_time_ms: now,
         alerts: 1,
+        versions: Default::default(),
     };
     match remote.send(&out).await {
         Attempt::Sent { message_id } => {

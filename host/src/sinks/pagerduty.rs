@@ -142,6 +142,7 @@ impl PagerdutySink {
         }
         details.insert("delivery_id".into(), json!(out.delivery_id));
         details.insert("alert_id".into(), json!(out.alert_id));
+        details.insert("versions".into(), json!(out.versions));
         if out.alerts > 1 {
             details.insert("alerts".into(), json!(out.alerts));
         }

@@ -35,6 +35,8 @@ pub struct Outgoing {
     pub event_time_ms: u64,
     /// Alerts this message stands for (more than one when folded).
     pub alerts: u32,
+    /// The plugin versions that made the alert (message metadata).
+    pub versions: crate::alert::PluginVersions,
 }
 
 /// Whether a delivery raises or takes back an alert.

@@ -163,6 +163,7 @@ impl WebhookSink {
                 "fields": fields,
                 "event_time_ms": out.event_time_ms,
                 "alerts": out.alerts,
+                "versions": out.versions,
             },
         }))
         .expect("JSON values always serialize");

@@ -130,6 +130,7 @@ impl DeliveryRecord {
                 fields: a.fields.clone(),
                 event_time_ms: a.event.exchange_time_ms,
                 alerts: 1,
+                versions: (*a.versions).clone(),
             },
             channel: channel.to_owned(),
             event_id: a.event.id.clone(),
@@ -148,7 +149,7 @@ impl DeliveryRecord {
 }
 
 const COLUMNS: &str = "id, alert_id, channel, action, template, alert_key, severity, title, body, \
-    markup, fields, event_id, event_time_ms, resolvable, status, attempts, last_error, message_id, \
+    markup, fields, event_id, event_time_ms, versions, resolvable, status, attempts, last_error, message_id, \
     folded_into, hold_until, seq, created_at_ms, updated_at_ms";
 
 /// Which deliveries [`AlertLog::deliveries`] lists.
@@ -179,7 +180,7 @@ impl AlertLog {
     ) -> Result<(super::Written, u64), StoreError> {
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (id) DO NOTHING"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (id) DO NOTHING"
         );
         let mut tx =
             self.pool.begin().await.map_err(self.query_error("beginning a transaction"))?;
@@ -202,6 +203,7 @@ impl AlertLog {
                 .bind(fields)
                 .bind(r.event_id.as_str())
                 .bind(to_i64(o.event_time_ms))
+                .bind(serde_json::to_string(&o.versions).expect("strings serialize"))
                 .bind(i64::from(r.resolvable))
                 .bind(r.status.as_str())
                 .bind(i64::from(r.attempts))
@@ -403,6 +405,7 @@ impl AlertLog {
                 fields,
                 event_time_ms: int("event_time_ms")?.max(0) as u64,
                 alerts: 1,
+                versions: serde_json::from_str(&text("versions")?).unwrap_or_default(),
             },
             channel: text("channel")?,
             event_id: text("event_id")?,

@@ -4,7 +4,9 @@
 use super::TestDb;
 use crate::sinks::remote::Action;
 use crate::sinks::tests::delivery;
-use crate::store::{AlertLog, DeliveryQuery, DeliveryRecord, DeliveryStatus};
+use crate::store::{
+    AlertLog, AlertQuery, AlertRecord, AlertStatus, DeliveryQuery, DeliveryRecord, DeliveryStatus,
+};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -32,6 +34,8 @@ on_both_backends!(
     sent_rows_are_never_due_again,
     dead_rows_are_listed_and_resent,
     resolves_queue_behind_resolvable_triggers,
+    held_rows_are_released_by_their_time,
+    alerts_are_queried_with_versions_and_pruned,
 );
 
 fn rows(n: u32, channel: &str, resolvable: bool) -> Vec<DeliveryRecord> {
@@ -115,4 +119,53 @@ async fn resolves_queue_behind_resolvable_triggers(db: TestDb) {
     assert_eq!(due[2].out.alert_id, all[0].out.alert_id);
     assert_ne!(due[2].out.delivery_id, all[0].out.delivery_id);
     assert_eq!(log.due("tg", 10).await.unwrap().len(), 2, "no resolve for Telegram");
+}
+
+async fn held_rows_are_released_by_their_time(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let mut all = rows(3, "tg", false);
+    for (i, r) in all.iter_mut().enumerate() {
+        r.status = DeliveryStatus::Held;
+        r.hold_until = Some(1_000 * (i as u64 + 1));
+        r.last_error = Some("held: over owner `alice`'s cap".into());
+    }
+    log.enqueue(&all).await.unwrap();
+    assert!(log.due("tg", 10).await.unwrap().is_empty(), "held rows are not due");
+    let released = log.released("tg", 2_000, 10).await.unwrap();
+    assert_eq!(released.len(), 2);
+    assert_eq!(released[0].hold_until, Some(1_000));
+    assert_eq!(released[0].status, DeliveryStatus::Held);
+    assert_eq!(log.released("tg", u64::MAX >> 2, 10).await.unwrap().len(), 3);
+}
+
+async fn alerts_are_queried_with_versions_and_pruned(db: TestDb) {
+    let log = AlertLog::open(&db.url).await.unwrap();
+    let mut records: Vec<AlertRecord> =
+        (0..4).map(|i| AlertRecord::from_alert(&delivery(i, "t", "b").alert)).collect();
+    records[0].versions.filter = Some("amount-threshold@0123456789ab".into());
+    records[3].status = AlertStatus::Suppressed;
+    records[3].reason = Some("cooldown".into());
+    log.write(&records).await.unwrap();
+    let all = log.query(&AlertQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let first = all.iter().find(|r| r.id == records[0].id).unwrap();
+    assert_eq!(first.versions.filter.as_deref(), Some("amount-threshold@0123456789ab"));
+    let q = AlertQuery {
+        template: Some("whale-trades".into()),
+        status: Some(AlertStatus::Suppressed),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(log.query(&q).await.unwrap().len(), 1);
+    let q = AlertQuery { retracted: true, limit: 10, ..Default::default() };
+    assert!(log.query(&q).await.unwrap().is_empty());
+    let q = AlertQuery { since_ms: Some(u64::MAX >> 2), limit: 10, ..Default::default() };
+    assert!(log.query(&q).await.unwrap().is_empty());
+    // Suppressed rows go first (shorter retention); fired ones stay.
+    let pruned = log.prune(None, Some(u64::MAX >> 2)).await.unwrap();
+    assert_eq!(pruned.alerts, 1);
+    let counts = log.count_by_status().await.unwrap();
+    assert_eq!((counts.fired, counts.suppressed), (3, 0));
+    let pruned = log.prune(Some(u64::MAX >> 2), None).await.unwrap();
+    assert_eq!(pruned.alerts, 3);
 }
