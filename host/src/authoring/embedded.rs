@@ -19,6 +19,7 @@ pub const RUST_SDK: Files = &[
     ("klaxon-sdk/build.rs", include_str!("../../../sdk/build.rs")),
     ("klaxon-sdk/src/alert.rs", include_str!("../../../sdk/src/alert.rs")),
     ("klaxon-sdk/src/batch.rs", include_str!("../../../sdk/src/batch.rs")),
+    ("klaxon-sdk/src/cols.rs", include_str!("../../../sdk/src/cols.rs")),
     ("klaxon-sdk/src/columns.rs", include_str!("../../../sdk/src/columns.rs")),
     ("klaxon-sdk/src/duration.rs", include_str!("../../../sdk/src/duration.rs")),
     ("klaxon-sdk/src/event.rs", include_str!("../../../sdk/src/event.rs")),
@@ -32,6 +33,7 @@ pub const RUST_SDK: Files = &[
     ("klaxon-sdk/src/params.rs", include_str!("../../../sdk/src/params.rs")),
     ("klaxon-sdk/src/testing.rs", include_str!("../../../sdk/src/testing.rs")),
     ("klaxon-sdk/src/verdict.rs", include_str!("../../../sdk/src/verdict.rs")),
+    ("klaxon-sdk/src/window.rs", include_str!("../../../sdk/src/window.rs")),
 ];
 
 /// The Python SDK package, vendored as `klaxon_sdk/`.
@@ -123,4 +125,26 @@ pub mod templates {
         ),
         golden: include_str!("templates/common/formatter.golden.ndjson"),
     };
+}
+
+/// The vendored Rust SDK is every source file of `sdk/src`, so a file added
+/// to the SDK cannot be left out of scaffolds unnoticed.
+#[cfg(test)]
+#[test]
+fn the_vendored_rust_sdk_has_every_sdk_source_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/src");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .expect("sdk/src")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".rs"))
+        .map(|n| format!("klaxon-sdk/src/{n}"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = RUST_SDK
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| p.starts_with("klaxon-sdk/src/"))
+        .collect();
+    embedded.sort();
+    assert_eq!(embedded, on_disk);
 }

@@ -162,3 +162,23 @@ async fn queue(
     }
     unreachable!("the last attempt returns")
 }
+
+/// Deliver everything from `rx` to the sink `config` until it closes, then
+/// flush and return. `name` is the sink's name in the config; it labels
+/// metrics and errors. Local sinks write directly; network sinks queue
+/// through the outbox in `log`, under `owners`' caps.
+pub async fn run_sink(
+    config: SinkConfig,
+    name: String,
+    rx: mpsc::Receiver<Arc<Delivery>>,
+    log: AlertLog,
+    owners: Arc<OwnerCaps>,
+) -> Result<SinkSummary, SinkError> {
+    match config {
+        SinkConfig::Stdout(c) => crate::sinks::stdout::run(c, name, rx).await,
+        SinkConfig::File(c) => crate::sinks::file::run(c, name, rx).await,
+        remote => {
+            run_channel(remote, name, log, rx, owners, &crate::sinks::remote::process_env).await
+        }
+    }
+}

@@ -101,7 +101,13 @@ impl Pipeline {
             sink_txs.insert(name.clone(), tx);
             sinks.push((
                 name.clone(),
-                tokio::spawn(cfg.run(name, rx, log.clone(), parts.owners.clone())),
+                tokio::spawn(crate::deliver::run_sink(
+                    cfg,
+                    name,
+                    rx,
+                    log.clone(),
+                    parts.owners.clone(),
+                )),
             ));
         }
 

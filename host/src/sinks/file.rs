@@ -126,7 +126,7 @@ impl FileRecord {
     }
 }
 
-pub(super) async fn run(
+pub(crate) async fn run(
     config: FileConfig,
     name: String,
     mut rx: mpsc::Receiver<Arc<Delivery>>,

@@ -24,12 +24,12 @@
 
 mod dingtalk;
 mod discord;
-mod file;
+pub(crate) mod file;
 pub mod pacer;
 mod pagerduty;
 pub mod remote;
 mod slack;
-mod stdout;
+pub(crate) mod stdout;
 pub mod telegram;
 mod webhook;
 mod wecom;
@@ -55,7 +55,6 @@ pub use webhook::{WebhookConfig, WebhookSink, signature as webhook_signature};
 pub use wecom::{WecomConfig, WecomSink};
 
 use crate::sinks::remote::{Attempt, DeliveryOptions, EnvLookup, Outgoing, Secret};
-use crate::store::AlertLog;
 
 /// One configured sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,26 +150,6 @@ impl SinkConfig {
             SinkConfig::Pagerduty(c) => c.build(env).map(RemoteSink::Pagerduty),
             SinkConfig::Webhook(c) => c.build(env).map(RemoteSink::Webhook),
         })
-    }
-
-    /// Deliver everything from `rx` until it closes, then flush and return.
-    /// `name` is the sink's name in the config; it labels metrics and errors.
-    /// Network sinks queue through the outbox in `log`, under `owners`' caps.
-    pub async fn run(
-        self,
-        name: String,
-        rx: mpsc::Receiver<Arc<Delivery>>,
-        log: AlertLog,
-        owners: Arc<crate::deliver::OwnerCaps>,
-    ) -> Result<SinkSummary, SinkError> {
-        match self {
-            SinkConfig::Stdout(config) => stdout::run(config, name, rx).await,
-            SinkConfig::File(config) => file::run(config, name, rx).await,
-            remote => {
-                crate::deliver::run_channel(remote, name, log, rx, owners, &remote::process_env)
-                    .await
-            }
-        }
     }
 }
 

@@ -33,7 +33,7 @@ impl StdoutConfig {
     }
 }
 
-pub(super) async fn run(
+pub(crate) async fn run(
     _config: StdoutConfig,
     name: String,
     rx: mpsc::Receiver<Arc<Delivery>>,
