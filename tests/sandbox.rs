@@ -426,8 +426,8 @@ async fn a_wrong_world_or_wasi_imports_are_rejected_at_load_and_nothing_runs() {
         (wasi, "templates.reads-files.filter.plugin"),
     ] {
         let config = sandbox.config(templates);
-        let (_, prices) = MarketState::new(&config.raw().market);
-        let rt = Runtime::new(&config, prices).expect("runtime");
+        let (market, _) = MarketState::new(&config.raw().market);
+        let rt = Runtime::new(&config, &market).expect("runtime");
         let result = app::first_plan(&config, &rt).await.map(|_| StatsSnapshot::default());
         let issues = issues_of(result);
         assert_eq!(issues.len(), 1, "{issues:#?}");

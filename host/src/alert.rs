@@ -135,6 +135,12 @@ impl Alert {
         matches!(self.decision, Decision::Fire(_))
     }
 
+    /// Key, title and fields: what `alert_bytes` bounds.
+    pub fn size_bytes(&self) -> usize {
+        let fields: usize = self.fields.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.key.len() + self.title.len() + fields
+    }
+
     pub fn suppress_reason(&self) -> Option<&str> {
         match &self.decision {
             Decision::Suppress(reason) => Some(reason),
@@ -168,4 +174,15 @@ pub struct Delivery {
     pub alert: Arc<Alert>,
     pub message: Message,
     pub channels: Arc<[String]>,
+    /// Its bytes in the pipeline's delivery budget, given back when the
+    /// last sink drops it (see `budget`).
+    pub lease: crate::budget::Lease,
+}
+
+impl Delivery {
+    /// What it weighs in the delivery budget: the message, the alert, and
+    /// a fixed share for the event and the bookkeeping around them.
+    pub fn weight(alert: &Alert, message: &Message) -> usize {
+        512 + alert.size_bytes() + message.title.len() + message.body.len()
+    }
 }

@@ -207,8 +207,8 @@ async fn check(path: &Path) -> Result<ExitCode> {
     if !env_issues.is_empty() {
         bail!("{}: {} problem(s):\n{}", config.origin(), env_issues.len(), env_issues.join("\n"));
     }
-    let (_market, prices) = MarketState::new(&config.raw().market);
-    let rt = Runtime::new(&config, prices)?;
+    let (market, _) = MarketState::new(&config.raw().market);
+    let rt = Runtime::new(&config, &market)?;
     let plan = app::first_plan(&config, &rt).await?;
     println!(
         "{}: ok ({} templates, {} sources, {} sinks)",
@@ -307,9 +307,8 @@ fn print_summary(s: &StatsSnapshot) {
 
 fn inspect_plugin(file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    let engine =
-        klaxon::plugins::PluginEngine::new(&klaxon::plugins::RuntimeConfig { cache_dir: None })
-            .map_err(anyhow::Error::msg)?;
+    let engine = klaxon::plugins::PluginEngine::new(&klaxon::plugins::RuntimeConfig::default())
+        .map_err(anyhow::Error::msg)?;
     let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
     let report = inspect::inspect(&engine, name, &bytes)
         .map_err(|e| anyhow::anyhow!("{}: not a valid component: {e}", file.display()))?;

@@ -21,6 +21,7 @@
 //! * [`authoring`]: `klaxon plugin new | build | test` for plugin authors.
 
 pub mod alert;
+pub mod budget;
 pub mod clock;
 pub mod event;
 pub mod issue;

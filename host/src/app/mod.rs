@@ -56,16 +56,21 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(config: &ValidConfig, prices: crate::market::Prices) -> Result<Runtime, AppError> {
+    pub fn new(config: &ValidConfig, market: &MarketState) -> Result<Runtime, AppError> {
         let plugins = &config.raw().plugins;
         let cache_dir = plugins.cache_dir.clone().filter(|d| !d.as_os_str().is_empty());
-        let engine = PluginEngine::new(&RuntimeConfig { cache_dir }).map_err(AppError::Runtime)?;
+        let engine = PluginEngine::new(&RuntimeConfig {
+            cache_dir,
+            limits: config.runtime_limits().clone(),
+        })
+        .map_err(AppError::Runtime)?;
         let library = Arc::new(PluginLibrary::new(
             engine.clone(),
             plugins.dir.clone(),
             plugins.trusted.clone(),
         ));
-        let services = HostServices { kv: Arc::new(MemoryKv::default()), prices };
+        let (prices, samples) = (market.prices(), market.samples());
+        let services = HostServices { kv: Arc::new(MemoryKv::new()), prices, samples };
         Ok(Runtime { engine, library, services })
     }
 }
@@ -89,8 +94,8 @@ pub async fn first_plan(
 /// counters after everything has drained and flushed.
 pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot, AppError> {
     let raw = config.raw().clone();
-    let (market, prices) = MarketState::new(&raw.market);
-    let rt = Runtime::new(&config, prices)?;
+    let (market, _) = MarketState::new(&raw.market);
+    let rt = Runtime::new(&config, &market)?;
     let plan = Arc::new(ArcSwap::from_pointee(first_plan(&config, &rt).await?));
     let ledger = Arc::new(TrapLedger::new(raw.pipeline.disable_after_traps));
     let parts = PipelineParts {

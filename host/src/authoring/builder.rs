@@ -44,7 +44,7 @@ pub fn build(dir: &Path, out: Option<PathBuf>) -> Result<Built, String> {
         Lang::Python => build_python(dir, kind)?,
         Lang::Js => build_js(dir, kind)?,
     };
-    let engine = PluginEngine::new(&RuntimeConfig { cache_dir: None })?;
+    let engine = PluginEngine::new(&RuntimeConfig::default())?;
     load::load(&engine, &manifest.name, &dir.display().to_string(), &bytes, kind)
         .map_err(|e| hint(e.to_string(), manifest.lang, kind))?;
     let path = out.unwrap_or_else(|| default_output(dir, &manifest));

@@ -73,22 +73,25 @@ impl<'a> Bench<'a> {
         data: &'a [(Event, Snapshot)],
         rules: usize,
     ) -> Result<Self, String> {
-        let engine = PluginEngine::new(&RuntimeConfig { cache_dir: None })?;
+        let engine = PluginEngine::new(&RuntimeConfig::default())?;
         let (_, bytes) = builtin::stock("amount-threshold").ok_or("no stock amount-threshold")?;
         let plugin = load::load(&engine, "amount-threshold", "builtin", bytes, PluginKind::Filter)
             .map_err(|e| e.to_string())?;
-        let services =
-            HostServices { kv: Arc::new(MemoryKv::default()), prices: Prices::default() };
+        let services = HostServices {
+            kv: Arc::new(MemoryKv::new()),
+            prices: Prices::default(),
+            samples: Default::default(),
+        };
         let limits = Limits::default();
         let mut instance =
-            Instance::new(&engine, plugin, &services, limits.memory_bytes, limits.call_budget)
+            Instance::new(&engine, plugin, &services, limits.memory_bytes(), limits.call_timeout)
                 .map_err(|e| e.to_string())?;
         let templates: Vec<TemplateId> =
             (0..rules).map(|i| TemplateId::new(&format!("t{i}"))).collect();
         for (i, t) in templates.iter().enumerate() {
             let params: Arc<str> =
                 Arc::from(format!(r#"{{"min_notional_usd": {}}}"#, threshold(i)));
-            instance.add_rule(t, &params, limits).map_err(|e| e.to_string())?;
+            instance.add_rule(t, &params, &limits).map_err(|e| e.to_string())?;
         }
         Ok(Bench { args, data, instance, templates })
     }

@@ -28,7 +28,7 @@ pub async fn run(n: usize, workers: usize) -> Result<(), String> {
                 .iter()
                 .filter_map(|t| {
                     let slot = [Some(&t.filter), t.cooldown.as_ref(), t.formatter.as_ref()][pick]?;
-                    Some(RuleRef { template: &t.id, slot, limits: t.limits })
+                    Some(RuleRef { template: &t.id, slot, limits: &t.limits })
                 })
                 .collect();
             let (_, built) = pool.prepare(&rules).ok_or("cannot build the stock instances")?;

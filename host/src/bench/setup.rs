@@ -50,8 +50,8 @@ pub fn config(n: usize, db: &std::path::Path) -> Result<ValidConfig, String> {
 
 /// A runtime and the plan of `config`.
 pub async fn runtime(config: &ValidConfig) -> Result<(crate::app::Runtime, Arc<Plan>), String> {
-    let (_, prices) = MarketState::new(&config.raw().market);
-    let rt = crate::app::Runtime::new(config, prices).map_err(|e| e.to_string())?;
+    let (market, _) = MarketState::new(&config.raw().market);
+    let rt = crate::app::Runtime::new(config, &market).map_err(|e| e.to_string())?;
     let plan = Arc::new(crate::app::first_plan(config, &rt).await.map_err(|e| e.to_string())?);
     Ok((rt, plan))
 }

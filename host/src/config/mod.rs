@@ -7,6 +7,7 @@
 //! check. Running components never see this module: each receives its own
 //! `XxxConfig`.
 
+pub mod limits;
 pub mod load;
 pub mod raw;
 pub mod validate;

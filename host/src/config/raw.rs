@@ -40,6 +40,10 @@ pub struct RawConfig {
     /// templates' `owner`.
     #[serde(default)]
     pub owners: BTreeMap<String, crate::deliver::OwnerConfig>,
+    /// Bounds on what plugins hand the host (`plugins::Limits`, defaults
+    /// for every template) and on the runtime (`plugins::RuntimeLimits`).
+    #[serde(default)]
+    pub limits: super::limits::RawLimits,
 }
 
 /// Whose clock the pipeline follows.
@@ -63,6 +67,9 @@ pub struct PipelineConfig {
     pub batch_max: usize,
     /// Capacity of each bounded channel between stages.
     pub channel_capacity: usize,
+    /// Bytes of formatted messages the sinks may hold (queued or being
+    /// sent); past it the format stage waits (see `budget`).
+    pub delivery_bytes: usize,
     pub time: TimeMode,
     /// Traps after which a plugin version is disabled (0 = never).
     pub disable_after_traps: u32,
@@ -75,6 +82,7 @@ impl Default for PipelineConfig {
             workers: cores.clamp(1, 8),
             batch_max: 1024,
             channel_capacity: 8192,
+            delivery_bytes: 64 << 20,
             time: TimeMode::Wall,
             disable_after_traps: 5,
         }
@@ -168,8 +176,9 @@ pub struct TemplateConfig {
     /// Sink names to deliver to.
     #[serde(default)]
     pub channels: Vec<String>,
+    /// Overrides of `[limits]` for this template (see `config::limits`).
     #[serde(default)]
-    pub limits: TemplateLimits,
+    pub limits: super::limits::RawLimits,
 }
 
 fn yes() -> bool {
@@ -178,20 +187,4 @@ fn yes() -> bool {
 
 fn default_cooldown() -> Duration {
     Duration::from_secs(300)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TemplateLimits {
-    /// Memory cap per plugin instance, in MiB.
-    pub memory_mib: u32,
-    /// Time budget of one plugin call.
-    #[serde(with = "humantime_serde")]
-    pub call_timeout: Duration,
-}
-
-impl Default for TemplateLimits {
-    fn default() -> Self {
-        TemplateLimits { memory_mib: 16, call_timeout: Duration::from_millis(100) }
-    }
 }

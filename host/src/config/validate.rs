@@ -5,17 +5,22 @@
 //! when the pipeline plan is built; they report in the same `ConfigIssue`
 //! form, so `klaxon check` shows both kinds together.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::issue::ConfigIssue;
 
-use super::{ConfigError, RawConfig, TemplateConfig};
+use crate::plugins::{Limits, RuntimeLimits};
+
+use super::{ConfigError, RawConfig, TemplateConfig, limits};
 
 /// A config that passed validation. Only [`validate`] makes one.
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
     raw: RawConfig,
     origin: String,
+    runtime: RuntimeLimits,
+    /// Every template's resolved limits, by name.
+    limits: BTreeMap<String, Limits>,
 }
 
 impl ValidConfig {
@@ -26,6 +31,16 @@ impl ValidConfig {
     /// The file (or `embedded demo`) it came from.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Engine-, component- and store-wide bounds.
+    pub fn runtime_limits(&self) -> &RuntimeLimits {
+        &self.runtime
+    }
+
+    /// `template`'s limits: its own over `[limits]` over the defaults.
+    pub fn limits_of(&self, template: &str) -> Limits {
+        self.limits.get(template).cloned().unwrap_or_default()
     }
 
     /// The same config with a changed part; re-validated.
@@ -48,6 +63,9 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
     if p.channel_capacity == 0 {
         issues.push(ConfigIssue::new("pipeline.channel_capacity", "must be at least 1"));
     }
+    if p.delivery_bytes < 64 << 10 {
+        issues.push(ConfigIssue::new("pipeline.delivery_bytes", "must be at least 65536"));
+    }
     for (name, source) in &raw.sources {
         issues.extend(source.validate(&format!("sources.{name}")));
     }
@@ -59,12 +77,19 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
         issues.extend(owner.validate(&format!("owners.{name}")));
     }
     issues.extend(raw.market.validate());
+    let runtime = limits::runtime(&raw.limits).map_err(|i| issues.push(i)).unwrap_or_default();
     let sinks: BTreeSet<&str> = raw.sinks.keys().map(String::as_str).collect();
+    let mut resolved = BTreeMap::new();
     for (name, t) in &raw.templates {
         issues.extend(check_template(name, t, &sinks));
+        match limits::template(&raw.limits, &t.limits, &format!("templates.{name}.limits")) {
+            Ok(l) => drop(resolved.insert(name.clone(), l)),
+            Err(issue) if !issues.contains(&issue) => issues.push(issue),
+            Err(_) => {}
+        }
     }
     if issues.is_empty() {
-        Ok(ValidConfig { raw, origin: origin.to_owned() })
+        Ok(ValidConfig { raw, origin: origin.to_owned(), runtime, limits: resolved })
     } else {
         Err(ConfigError::Invalid { origin: origin.to_owned(), issues })
     }
@@ -96,12 +121,6 @@ fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec
     }
     if let Some(window) = t.digest.window() {
         issues.extend(window.validate(&at("digest")));
-    }
-    if t.limits.memory_mib == 0 || t.limits.memory_mib > 4096 {
-        issues.push(ConfigIssue::new(at("limits.memory_mib"), "must be between 1 and 4096"));
-    }
-    if t.limits.call_timeout.is_zero() {
-        issues.push(ConfigIssue::new(at("limits.call_timeout"), "must be greater than 0"));
     }
     issues
 }

@@ -44,6 +44,7 @@
 //!   gives them.
 
 mod prices;
+mod samples;
 mod snapshot;
 mod table;
 mod window;
@@ -62,6 +63,7 @@ use crate::event::{Event, EventKind, Sym};
 use crate::issue::ConfigIssue;
 
 pub use prices::Prices;
+pub use samples::Samples;
 pub use snapshot::{Missing, Snapshot, WindowStats};
 
 use prices::PriceCell;
@@ -113,6 +115,8 @@ impl MarketConfig {
 pub struct MarketState {
     symbols: Table<SymbolState>,
     prices: Prices,
+    samples: Samples,
+    seen: u64,
     /// Newest exchange time seen on any event: "now" for [`snapshot`](Self::snapshot).
     now_ms: u64,
     evictions: u64,
@@ -126,6 +130,8 @@ impl MarketState {
         let state = MarketState {
             symbols: Table::new(cfg.max_symbols),
             prices: prices.clone(),
+            samples: Samples::default(),
+            seen: 0,
             now_ms: 0,
             evictions: 0,
         };
@@ -141,7 +147,20 @@ impl MarketState {
     /// Without a price for the reference symbol it stays `None`.
     pub fn apply(&mut self, ev: &mut Event) -> Snapshot {
         self.fill_notional(ev);
-        self.fold(ev)
+        let snapshot = self.fold(ev);
+        self.seen += 1;
+        self.samples.offer(self.seen, ev, &snapshot);
+        snapshot
+    }
+
+    /// The read-only price handle (the one `new` returned).
+    pub fn prices(&self) -> Prices {
+        self.prices.clone()
+    }
+
+    /// The handle smoke runs read recent real events from.
+    pub fn samples(&self) -> Samples {
+        self.samples.clone()
     }
 
     /// [`apply`](Self::apply) for an event whose notional is already final

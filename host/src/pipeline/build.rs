@@ -111,6 +111,7 @@ impl Pipeline {
             ));
         }
 
+        let delivery_bytes = crate::budget::ByteBudget::new(parts.pipeline.delivery_bytes);
         let mut worker_txs = Vec::new();
         let mut workers = Vec::new();
         for id in 0..parts.pipeline.workers {
@@ -127,7 +128,11 @@ impl Pipeline {
                 batch_max: parts.pipeline.batch_max,
                 stats: stats.clone(),
             };
-            let outputs = WorkerOutputs { alerts: alerts_tx.clone(), sinks: sink_txs.clone() };
+            let outputs = WorkerOutputs {
+                alerts: alerts_tx.clone(),
+                sinks: sink_txs.clone(),
+                delivery_bytes: delivery_bytes.clone(),
+            };
             workers.push(spawn_worker(ctx, rx, outputs));
         }
         drop((alerts_tx, sink_txs));

@@ -57,7 +57,9 @@ fn decide_wave(
     }
     let histories: Vec<_> = wave
         .iter()
-        .map(|(_, t, p)| history.get(&plan.templates[*t as usize].id, &p.alert_key))
+        .map(|(row, t, p)| {
+            history.get(&plan.templates[*t as usize].id, &p.alert_key, now_ms(&run[*row]))
+        })
         .collect();
     let jobs: Vec<DecideJob<'_>> = wave
         .iter()
@@ -67,7 +69,7 @@ fn decide_wave(
             let rule = tp.cooldown.as_ref().map(|slot| RuleRef {
                 template: &tp.id,
                 slot,
-                limits: tp.limits,
+                limits: &tp.limits,
             });
             let item = &run[*row];
             let now_ms = now_ms(item);
@@ -85,7 +87,7 @@ fn decide_wave(
             Decision::Fire(s) => (*s, Outcome::Fired { severity: *s, value: pass.value }),
             Decision::Suppress(_) => (pass.severity, Outcome::Suppressed),
         };
-        history.record(&tp.id, &pass.alert_key, outcome, now);
+        history.record(&tp.id, &pass.alert_key, outcome, now, tp.limits.history_bound());
         let event = run[row].event.clone();
         let alert = Alert {
             id: AlertId::derive(&tp.id, &pass.alert_key, &event.id),

@@ -29,9 +29,10 @@ pub fn log_alerts(
                 fired.push((t, alert.clone()));
             }
             Some(reason) => {
+                let class = reason_class(reason);
                 counters.suppressed.inc();
-                counters.suppressed_by(reason_class(reason)).inc();
-                stats.suppressed(reason);
+                counters.suppressed_by(class).inc();
+                stats.suppressed(class);
             }
         }
         if wait::blocking_send(&outputs.alerts, alert, "alert_log").is_err() {
@@ -54,9 +55,9 @@ pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
     }
 }
 
-/// A bounded label for a suppression: whether the template's default
+/// A bounded code for a suppression: whether the template's default
 /// cooldown or its policy held the alert back. The policy's own words go to
-/// the alert log, never into a metric label.
+/// the alert log, never into a metric label or a statistics key.
 fn reason_class(reason: &str) -> &'static str {
     if reason.starts_with("default cooldown") { "default_cooldown" } else { "policy" }
 }

@@ -42,7 +42,7 @@ impl Evaluate {
             .zip(&rows)
             .map(|(&t, rows)| {
                 let tp = &plan.templates[t as usize];
-                let rule = RuleRef { template: &tp.id, slot: &tp.filter, limits: tp.limits };
+                let rule = RuleRef { template: &tp.id, slot: &tp.filter, limits: &tp.limits };
                 FilterJob { rule, rows: rows.as_deref() }
             })
             .collect();

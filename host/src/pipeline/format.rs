@@ -1,12 +1,17 @@
 //! Format: turn fired alerts into messages with the template's formatter,
 //! one message per alert, or one digest per template when it asks for it.
 //! A failing formatter falls back to the built-in plain format (the pool's
-//! failure policy), so an alert is never lost to a broken formatter.
+//! failure policy), so an alert is never lost to a broken formatter. A
+//! digest over the template's `digest_bytes` is split into several. Each
+//! message takes its bytes from the delivery budget first (`budget`): while
+//! the sinks hold too many bytes, this stage waits.
 
 use std::sync::Arc;
 
 use crate::alert::{Alert, Delivery};
-use crate::plugins::{InstancePool, RuleRef};
+use crate::budget::ByteBudget;
+use crate::plugins::formatter::digest_fit;
+use crate::plugins::{InstancePool, Limits, RuleRef};
 
 use super::plan::Plan;
 
@@ -16,6 +21,7 @@ pub fn format(
     plan: &Plan,
     fired: Vec<(u32, Arc<Alert>)>,
     now_ms: impl Fn(&Alert) -> u64,
+    bytes: &Arc<ByteBudget>,
 ) -> Vec<Arc<Delivery>> {
     let mut by_template: Vec<(u32, Vec<Arc<Alert>>)> = Vec::new();
     for (t, alert) in fired {
@@ -26,16 +32,36 @@ pub fn format(
     }
     by_template
         .into_iter()
+        .flat_map(|(t, alerts)| {
+            split_digest(alerts, &plan.templates[t as usize].limits).map(move |a| (t, a))
+        })
         .map(|(t, alerts)| {
             let tp = &plan.templates[t as usize];
             let last = alerts[alerts.len() - 1].clone();
             let rule = tp.formatter.as_ref().map(|slot| RuleRef {
                 template: &tp.id,
                 slot,
-                limits: tp.limits,
+                limits: &tp.limits,
             });
             let message = pool.format(rule, &alerts, now_ms(&last));
-            Arc::new(Delivery { alert: last, message, channels: tp.channels.clone() })
+            let lease = bytes.acquire(Delivery::weight(&last, &message), "deliver_bytes");
+            Arc::new(Delivery { alert: last, message, channels: tp.channels.clone(), lease })
         })
         .collect()
+}
+
+/// A digest whose input would exceed `digest_bytes` goes as several, each
+/// within it, so no formatter is handed more than its limit allows and no
+/// alert is left out.
+fn split_digest(
+    mut alerts: Vec<Arc<Alert>>,
+    limits: &Limits,
+) -> impl Iterator<Item = Vec<Arc<Alert>>> {
+    std::iter::from_fn(move || {
+        if alerts.is_empty() {
+            return None;
+        }
+        let rest = alerts.split_off(digest_fit(&alerts, limits));
+        Some(std::mem::replace(&mut alerts, rest))
+    })
 }

@@ -200,7 +200,7 @@ pub fn build_plan(
     let mut templates = Vec::new();
     let mut issues = Vec::new();
     for (name, t) in config.raw().templates.iter().filter(|(_, t)| t.enabled) {
-        match plan_template(name, t, library, services) {
+        match plan_template(name, t, config.limits_of(name), library, services) {
             Ok(plan) => templates.push(Arc::new(plan)),
             Err(mut found) => issues.append(&mut found),
         }
@@ -217,14 +217,11 @@ pub fn build_plan(
 fn plan_template(
     name: &str,
     t: &TemplateConfig,
+    limits: Limits,
     library: &PluginLibrary,
     services: &HostServices,
 ) -> Result<TemplatePlan, Vec<ConfigIssue>> {
     let id = TemplateId::new(name);
-    let limits = Limits {
-        memory_bytes: (t.limits.memory_mib as usize) << 20,
-        call_budget: t.limits.call_timeout,
-    };
     let mut issues = Vec::new();
     let mut slot = |field: &str, used: &PluginUse, kind: PluginKind| -> Option<PluginSlot> {
         let at = |sub: &str| format!("templates.{name}.{field}.{sub}");
@@ -234,7 +231,7 @@ fn plan_template(
             .ok()?;
         let domain = library.domain(&plugin, name, t.owner.as_deref());
         let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()), domain };
-        let rule = RuleRef { template: &id, slot: &slot, limits };
+        let rule = RuleRef { template: &id, slot: &slot, limits: &limits };
         if let Err(e) = smoke::smoke(library.engine(), rule, services) {
             let sub = if matches!(e, PluginError::Configure { .. }) { "params" } else { "plugin" };
             metrics().plugin_rejected.with_label_values(&[&used.plugin, e.reason_label()]).inc();

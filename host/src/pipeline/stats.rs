@@ -14,7 +14,9 @@ pub struct RunStats {
     pub evaluations: AtomicU64,
     pub evaluations_failed: AtomicU64,
     pub fired: AtomicU64,
-    suppressed: Mutex<BTreeMap<String, u64>>,
+    /// By bounded code (`policy`, `default_cooldown`), never by the
+    /// policy's own text, which a plugin chooses.
+    suppressed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// A point-in-time copy.
@@ -34,8 +36,8 @@ impl RunStats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn suppressed(&self, reason: &str) {
-        *self.suppressed.lock().expect("stats poisoned").entry(reason.to_owned()).or_default() += 1;
+    pub fn suppressed(&self, code: &'static str) {
+        *self.suppressed.lock().expect("stats poisoned").entry(code).or_default() += 1;
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -46,7 +48,9 @@ impl RunStats {
             evaluations: self.evaluations.load(Ordering::Relaxed),
             evaluations_failed: self.evaluations_failed.load(Ordering::Relaxed),
             fired: self.fired.load(Ordering::Relaxed),
-            suppressed: self.suppressed.lock().expect("stats poisoned").clone(),
+            suppressed: (self.suppressed.lock().expect("stats poisoned").iter())
+                .map(|(code, n)| (code.to_string(), *n))
+                .collect(),
         }
     }
 }

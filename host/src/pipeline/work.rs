@@ -27,4 +27,6 @@ pub struct WorkItem {
 pub struct WorkerOutputs {
     pub alerts: mpsc::Sender<Arc<Alert>>,
     pub sinks: HashMap<String, mpsc::Sender<Arc<Delivery>>>,
+    /// Bytes of messages the sinks may hold (`pipeline.delivery_bytes`).
+    pub delivery_bytes: Arc<crate::budget::ByteBudget>,
 }

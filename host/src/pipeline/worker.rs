@@ -132,7 +132,9 @@ impl Worker {
                 now_of(&item.event)
             });
         let fired = deliver::log_alerts(&self.outputs, &plan, &self.ctx.stats, alerts);
-        let deliveries = format::format(&mut self.pool, &plan, fired, |alert| now_of(&alert.event));
+        let bytes = &self.outputs.delivery_bytes;
+        let deliveries =
+            format::format(&mut self.pool, &plan, fired, |alert| now_of(&alert.event), bytes);
         deliver::hand_off(&self.outputs, deliveries);
     }
 }

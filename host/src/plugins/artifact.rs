@@ -105,13 +105,14 @@ mod tests {
 
     use super::*;
     use crate::plugins::load::content_version;
-    use crate::plugins::tests::{GENEROUS, services, template, trade, wasm};
+    use crate::plugins::tests::{generous, services, template, trade, wasm};
     use crate::plugins::{PluginEngine, PluginKind, RuntimeConfig, load};
 
     const PLUGIN: &str = "amount-threshold";
 
     fn cached_engine(dir: &Path) -> PluginEngine {
-        PluginEngine::new(&RuntimeConfig { cache_dir: Some(dir.to_owned()) }).expect("engine")
+        PluginEngine::new(&RuntimeConfig { cache_dir: Some(dir.to_owned()), ..Default::default() })
+            .expect("engine")
     }
 
     fn cache(engine: &PluginEngine) -> &ArtifactCache {
@@ -136,11 +137,11 @@ mod tests {
             plugin,
             &services(),
             16 << 20,
-            GENEROUS.call_budget,
+            generous().call_timeout,
         )
         .expect("instantiate");
         let t = template("artifact");
-        i.add_rule(&t, &std::sync::Arc::from(r#"{"min_notional_usd": 100}"#), GENEROUS)
+        i.add_rule(&t, &std::sync::Arc::from(r#"{"min_notional_usd": 100}"#), generous())
             .expect("configure");
         let verdict = i
             .evaluate(&t, &trade("BTCUSDT", 65_000, 1), &crate::market::Snapshot::default(), 1)

@@ -3,9 +3,9 @@
 //! It arms the epoch deadline right before the call (the deadline counts
 //! wall time), sets the host clock and the templates the call may act for,
 //! and turns whatever happened into a typed outcome. Everything a guest
-//! can do wrong is one of four [`CallError`]s; a trap, a timeout and an
+//! can do wrong is one of five [`CallError`]s; a trap, a timeout and an
 //! out-of-memory poison the instance (the caller drops and rebuilds it),
-//! a guest error does not.
+//! a guest error and a breached limit do not.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use wasmtime::{Store, Trap};
 
 use crate::alert::TemplateId;
 
+use super::Breach;
 use super::engine::budget_ticks;
 use super::error_chain;
 use super::host_api::HostState;
@@ -30,13 +31,16 @@ pub enum CallError {
     OutOfMemory(usize),
     #[error("trapped: {0}")]
     Trap(String),
+    /// The guest handed the host more than its limits allow.
+    #[error("{0}")]
+    Limit(Breach),
 }
 
 impl CallError {
     /// Whether the instance is unusable after this (wasmtime refuses to
     /// enter an instance that trapped).
     pub fn poisons(&self) -> bool {
-        !matches!(self, CallError::Guest(_))
+        !matches!(self, CallError::Guest(_) | CallError::Limit(_))
     }
 
     /// Bounded label for metrics.
@@ -46,6 +50,7 @@ impl CallError {
             CallError::Timeout(_) => "timeout",
             CallError::OutOfMemory(_) => "out_of_memory",
             CallError::Trap(_) => "trap",
+            CallError::Limit(_) => "limit",
         }
     }
 }
@@ -73,11 +78,9 @@ pub(crate) fn guest<T>(
     store.set_epoch_deadline(budget_ticks(spec.budget));
     let result = call(store);
     let state = store.data_mut();
-    state.end_call(result.is_ok() && state.guest_error.is_none());
+    state.end_call(result.is_ok() && state.fault.is_none());
     match result {
-        Ok(_) if state.guest_error.is_some() => {
-            Err(CallError::Guest(state.guest_error.take().unwrap_or_default()))
-        }
+        Ok(_) if state.fault.is_some() => Err(state.fault.take().expect("checked")),
         Ok(value) => Ok(value),
         Err(err) => Err(classify(&err, spec, state.panic.take())),
     }

@@ -68,6 +68,12 @@ pub(crate) fn event(e: &Event, columns: ColumnSet) -> wit::Event {
     }
 }
 
+/// The interned ids of `e` (venue, symbol, account): what `host.name` may
+/// resolve during a call about it.
+pub(crate) fn event_ids(e: &Event) -> impl Iterator<Item = u32> {
+    [Some(e.venue.id()), Some(e.symbol.id()), e.account.map(|a| a.id())].into_iter().flatten()
+}
+
 /// The event behind an alert, with names, for cooldowns and formatters.
 pub(crate) fn alert_event(e: &Event) -> wit::AlertEvent {
     wit::AlertEvent {

@@ -37,9 +37,11 @@ impl Instance {
         let mut scopes = Vec::with_capacity(items.len());
         let times: Vec<u64> = items.iter().map(|i| i.now_ms).collect();
         let mut budget = std::time::Duration::ZERO;
+        let mut limits = Vec::with_capacity(items.len());
         for item in items {
             let rule = self.rule(item.template)?;
-            budget = budget.max(rule.limits.call_budget);
+            budget = budget.max(rule.limits.call_timeout);
+            limits.push(rule.limits.clone());
             list.push(policies::DecideItem {
                 policy: rule.handle,
                 alert: convert::alert(item.template, item.pass, item.pass.severity, item.event),
@@ -51,6 +53,7 @@ impl Instance {
         let now_ms = times.iter().copied().max().unwrap_or_default();
         let spec = super::call::CallSpec { times: &times, ..self.spec(budget, now_ms, &scopes) };
         let exports = cooldown_policies(&self.exports);
+        self.store.data_mut().allow_names(items.iter().flat_map(|i| convert::event_ids(i.event)));
         let answers: Vec<wit::Decision> =
             call::guest(&mut self.store, &spec, |s| exports.call_decide_batch(s, &list))?;
         if answers.len() != items.len() {
@@ -60,6 +63,12 @@ impl Instance {
                 items.len()
             )));
         }
-        Ok(answers.into_iter().map(convert::decision).collect())
+        let decisions: Vec<Decision> = answers.into_iter().map(convert::decision).collect();
+        for (decision, limits) in decisions.iter().zip(&limits) {
+            if let Decision::Suppress(reason) = decision {
+                limits.check_reason(reason).map_err(CallError::Limit)?;
+            }
+        }
+        Ok(decisions)
     }
 }

@@ -10,6 +10,10 @@
 //!   faster instantiation buys little and would reserve gigabytes of address
 //!   space per slot; memory is capped per store by `StoreLimits` instead.
 //!
+//! * `max_wasm_stack`, hostcall fuel and `StoreLimits` come from
+//!   `[limits]` (see `limits::RuntimeLimits`), with wasmtime's defaults
+//!   where those are already safe.
+//!
 //! The linker provides only `klaxon:plugin/host`: no WASI at all, so a plugin
 //! that imports files, sockets, env or clocks fails type-checking up front.
 
@@ -20,6 +24,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
+use super::RuntimeLimits;
 use super::artifact::ArtifactCache;
 use super::bindings;
 use super::host_api::HostState;
@@ -29,10 +34,12 @@ use super::host_api::HostState;
 pub const TICK: Duration = Duration::from_millis(5);
 
 /// Runtime-wide settings (from `[plugins]` in the config).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
     /// Where compiled artifacts are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Engine-, component- and store-wide bounds (`[limits]`).
+    pub limits: RuntimeLimits,
 }
 
 /// Cheap to clone: everything inside is shared.
@@ -41,12 +48,15 @@ pub struct PluginEngine {
     pub(crate) engine: Engine,
     pub(crate) linker: Arc<Linker<HostState>>,
     pub(crate) cache: Option<Arc<ArtifactCache>>,
+    pub(crate) limits: Arc<RuntimeLimits>,
 }
 
 impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
         let mut c = Config::new();
-        c.epoch_interruption(true).concurrency_support(false);
+        c.epoch_interruption(true)
+            .concurrency_support(false)
+            .max_wasm_stack(cfg.limits.wasm_stack_bytes);
         // `KLAXON_WASM_PROFILE=perfmap` names guest functions in `perf`
         // (wasmtime writes /tmp/perf-<pid>.map), for profiling plugins.
         if std::env::var("KLAXON_WASM_PROFILE").is_ok_and(|v| v == "perfmap") {
@@ -63,7 +73,8 @@ impl PluginEngine {
             Some(dir) => Some(Arc::new(ArtifactCache::open(dir, &engine)?)),
             None => None,
         };
-        Ok(PluginEngine { engine, linker: Arc::new(linker), cache })
+        let limits = Arc::new(cfg.limits.clone());
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits })
     }
 }
 

@@ -5,6 +5,7 @@ use crate::alert::{Pass, TemplateId};
 use crate::event::Event;
 use crate::market::Snapshot;
 
+use super::Breach;
 use super::bindings::{rules, wit};
 use super::call::{self, CallError};
 use super::columns::{self, ColumnSet, Columns};
@@ -58,17 +59,23 @@ impl Instance {
         now_ms: u64,
     ) -> Result<Verdict, CallError> {
         let rule = self.rule(template)?;
-        let (handle, budget) = (rule.handle, rule.limits.call_budget);
+        let (handle, budget, limits) = (rule.handle, rule.limits.call_timeout, rule.limits.clone());
         let record = convert::event(event, rule.columns);
         let scopes = [template.clone()];
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = filter_rules(&self.exports).rule();
+        self.store.data_mut().allow_names(convert::event_ids(event));
         let verdict = call::guest(&mut self.store, &spec, |s| {
             exports.call_evaluate(s, handle, &record, convert::market(market))
         })?;
         Ok(match verdict {
+            // Reasons stay in the guest's answer only; nothing keeps them.
             wit::Verdict::Reject(reason) => Verdict::Reject(reason),
-            wit::Verdict::Pass(p) => Verdict::Pass(convert::pass(p)),
+            wit::Verdict::Pass(p) => {
+                let pass = convert::pass(p);
+                limits.check_pass(&pass).map_err(CallError::Limit)?;
+                Verdict::Pass(pass)
+            }
         })
     }
 
@@ -85,16 +92,21 @@ impl Instance {
     ) -> Result<(), CallError> {
         let mut handles = Vec::with_capacity(rules.len());
         let mut scopes = Vec::with_capacity(rules.len());
+        let mut limits = Vec::with_capacity(rules.len());
         let (mut need, mut budget, mut work) = (ColumnSet::empty(), Default::default(), 0);
         for r in rules {
             let rule = self.rule(r.template)?;
             need |= rule.columns;
-            budget = std::cmp::max(budget, rule.limits.call_budget);
+            budget = std::cmp::max(budget, rule.limits.call_timeout);
             work += r.rows.map_or(run.len(), <[u32]>::len);
             handles.push(rules::RuleRows { rule: rule.handle, rows: r.rows.map(<[u32]>::to_vec) });
             scopes.push(r.template.clone());
+            limits.push(rule.limits.clone());
         }
         columns.fill(need, run);
+        self.store
+            .data_mut()
+            .allow_names(given_rows(rules, run.len()).flat_map(|r| convert::event_ids(run[r].0)));
         let budget = budget * (1 + work / ROWS_PER_BUDGET) as u32;
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = filter_rules(&self.exports);
@@ -102,20 +114,31 @@ impl Instance {
             call::guest(&mut self.store, &spec, |s| exports.call_evaluate_batch(s, batch, &handles))
         })?;
         check_answer(&passed, rules, run.len())?;
-        out.extend(
-            passed.into_iter().map(|p| (p.rule as usize, p.row as usize, convert::pass(p.pass))),
-        );
+        let start = out.len();
+        for p in passed {
+            let pass = convert::pass(p.pass);
+            if let Err(breach) = limits[p.rule as usize].check_pass(&pass) {
+                // Nothing of this call goes on: containment finds the rule.
+                out.truncate(start);
+                return Err(CallError::Limit(breach));
+            }
+            out.push((p.rule as usize, p.row as usize, pass));
+        }
         Ok(())
     }
 }
 
 /// The contract of `evaluate-batch`'s answer: strictly ascending by (rule,
-/// row), so at most one pass per pair, and only rows the rule was given.
+/// row), so at most one pass per pair (and never more passes than input
+/// rows), and only rows the rule was given. Checked before any pass is
+/// converted, so a flood of copies costs the host one comparison each.
 fn check_answer(
     passed: &[wit::RulePass],
     rules: &[RuleRows<'_>],
     len: usize,
 ) -> Result<(), CallError> {
+    let given: usize = rules.iter().map(|r| r.rows.map_or(len, <[u32]>::len)).sum();
+    Breach::check("batch_rows", passed.len(), given).map_err(CallError::Limit)?;
     let mut last: Option<(u32, u32)> = None;
     for p in passed {
         let at = (p.rule, p.row);
@@ -135,6 +158,16 @@ fn check_answer(
         last = Some(at);
     }
     Ok(())
+}
+
+/// The rows some rule of the call was given (a row may repeat): only
+/// their ids resolve with `host.name`, though the columns of the whole run
+/// are lent, so one owner's plugin cannot name another's accounts.
+fn given_rows<'a>(rules: &'a [RuleRows<'_>], len: usize) -> Box<dyn Iterator<Item = usize> + 'a> {
+    if rules.iter().any(|r| r.rows.is_none()) {
+        return Box::new(0..len);
+    }
+    Box::new(rules.iter().flat_map(|r| r.rows.unwrap_or_default().iter().map(|&r| r as usize)))
 }
 
 /// Every column a set of rules of one instance reads.

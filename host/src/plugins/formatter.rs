@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::alert::{Alert, Message, Pass, TemplateId};
 
+use super::Limits;
 use super::bindings::{formatters, wit};
 use super::call::{self, CallError};
 use super::convert;
@@ -25,10 +26,11 @@ impl Instance {
         now_ms: u64,
     ) -> Result<Message, CallError> {
         let rule = self.rule(template)?;
-        let (handle, budget) = (rule.handle, rule.limits.call_budget);
+        let (handle, budget, limits) = (rule.handle, rule.limits.call_timeout, rule.limits.clone());
         let scopes = [template.clone()];
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = formatter_exports(&self.exports).formatter();
+        self.store.data_mut().allow_names(alerts.iter().flat_map(|a| convert::event_ids(&a.event)));
         let message = match alerts {
             [one] => {
                 let alert = to_wit(one);
@@ -41,8 +43,21 @@ impl Instance {
                 })?
             }
         };
-        Ok(convert::message(message))
+        let message = convert::message(message);
+        limits.check_message(&message).map_err(CallError::Limit)?;
+        Ok(message)
     }
+}
+
+/// How many of `alerts` (from the first) fit one digest's input under
+/// `digest_bytes`; at least one, which `alert_bytes` already bounds.
+pub fn digest_fit(alerts: &[Arc<Alert>], limits: &Limits) -> usize {
+    let mut total = 0;
+    let fit = alerts.iter().take_while(|a| {
+        total += a.size_bytes();
+        total <= limits.digest_bytes
+    });
+    fit.count().max(1).min(alerts.len())
 }
 
 fn to_wit(alert: &Alert) -> wit::Alert {

@@ -21,22 +21,7 @@ use super::bindings::{cooldown::CooldownPolicy, filter::Filter, formatter::Forma
 use super::call::{self, CallError, CallSpec};
 use super::host_api::{HostServices, HostState};
 use super::load::KindPre;
-use super::{LoadedPlugin, PluginEngine, PluginError};
-
-/// Per-template resource limits.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Cap on the linear memory of the instance serving the template, bytes.
-    pub memory_bytes: usize,
-    /// Wall-time budget of one call for one rule; batch calls scale it.
-    pub call_budget: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { memory_bytes: 16 << 20, call_budget: Duration::from_millis(100) }
-    }
-}
+use super::{Limits, LoadedPlugin, PluginEngine, PluginError};
 
 /// The typed exports of an instance, per world.
 pub(crate) enum Exports {
@@ -51,7 +36,7 @@ pub(crate) struct Rule {
     pub(crate) params: Arc<str>,
     /// What a filter rule reads (empty for the other kinds).
     pub(crate) columns: wit::Columns,
-    pub(crate) limits: Limits,
+    pub(crate) limits: Arc<Limits>,
 }
 
 pub struct Instance {
@@ -71,19 +56,19 @@ impl Instance {
         memory_bytes: usize,
         budget: Duration,
     ) -> Result<Instance, PluginError> {
+        let runtime = &engine.limits;
         let limits = StoreLimitsBuilder::new()
             .memory_size(memory_bytes)
-            // componentize-py and componentize-js components link ~20
-            // core instances (libc, the interpreter, adapters) and their tables.
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .table_elements(100_000)
+            .instances(runtime.store_instances)
+            .tables(runtime.store_tables)
+            .memories(runtime.store_memories)
+            .table_elements(runtime.store_table_elements)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState::new(plugin.reference.clone(), services.clone(), limits);
+        let state = HostState::new(plugin.reference.clone(), plugin.kind, services.clone(), limits);
         let mut store = Store::new(&engine.engine, state);
         store.limiter(|s| &mut s.limits);
+        store.set_hostcall_fuel(runtime.hostcall_fuel);
         // Instantiation runs guest start code too; it gets one rule's budget.
         let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
         let exports =
@@ -113,11 +98,13 @@ impl Instance {
         &mut self,
         template: &TemplateId,
         params: &Arc<str>,
-        limits: Limits,
+        limits: &Limits,
     ) -> Result<(), PluginError> {
         self.drop_rule(template);
+        let limits = Arc::new(limits.clone());
+        self.store.data_mut().rule_limits.insert(template.clone(), limits.clone());
         let scopes = [template.clone()];
-        let spec = self.spec(limits.call_budget, 0, &scopes);
+        let spec = self.spec(limits.call_timeout, 0, &scopes);
         let configure = |reason: String| PluginError::Configure {
             plugin: self.plugin.reference.clone(),
             reason,
@@ -138,7 +125,7 @@ impl Instance {
         };
         let handle = match created {
             Ok(Ok(handle)) => handle,
-            Ok(Err(reason)) => return Err(configure(reason)),
+            Ok(Err(reason)) => return Err(configure(super::host_api::bounded(reason))),
             Err(e) => return Err(configure(e.to_string())),
         };
         let columns = match &self.exports {
@@ -156,6 +143,7 @@ impl Instance {
 
     /// Drop `template`'s rule, if any (the guest's destructor runs).
     pub fn drop_rule(&mut self, template: &TemplateId) {
+        self.store.data_mut().rule_limits.remove(template);
         if let Some(rule) = self.rules.remove(template) {
             // A guest whose destructor fails is poisoned by it; the next
             // call finds out and the instance is rebuilt then.

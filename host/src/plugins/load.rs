@@ -1,8 +1,8 @@
 //! From bytes to a checked, ready-to-instantiate plugin.
 //!
 //! Every step that can reject a plugin runs here, off the hot path, before
-//! the plugin can go live: API version (custom section), compile (or cache
-//! hit), import check (`Linker::instantiate_pre`) and export check
+//! the plugin can go live: API version (custom section), size and function
+//! count, compile (or cache hit) under a timeout, import check (`Linker::instantiate_pre`) and export check
 //! (`<World>Pre::new`). Configure and smoke tests follow per template in
 //! [`super::instance`]. Each error names the plugin, its version (content
 //! hash) and where it came from.
@@ -17,7 +17,7 @@ use super::bindings::{
 };
 use super::host_api::HostState;
 use super::version::{api_version_of, api_version_of_imports, compatible};
-use super::{PluginEngine, PluginError, PluginKind, PluginRef, error_chain};
+use super::{Breach, PluginEngine, PluginError, PluginKind, PluginRef, error_chain};
 
 /// The typed, pre-linked form of a plugin for its world.
 pub(crate) enum KindPre {
@@ -102,16 +102,57 @@ pub fn load(
 }
 
 fn compile(engine: &PluginEngine, bytes: &[u8], digest: &str) -> Result<Component, String> {
+    let limits = &engine.limits;
+    Breach::check("component_bytes", bytes.len(), limits.component_bytes)
+        .map_err(|b| b.to_string())?;
     if let Some(cache) = &engine.cache
         && let Some(component) = cache.get(&engine.engine, digest)
     {
         return Ok(component);
     }
-    let component = Component::new(&engine.engine, bytes).map_err(|e| error_chain(&e))?;
+    // Compile cost grows with the function count: refuse a bomb before
+    // Cranelift sees it.
+    Breach::check("component_functions", function_count(bytes), limits.component_functions)
+        .map_err(|b| b.to_string())?;
+    let component = compile_bounded(&engine.engine, bytes, limits.compile_timeout)?;
     if let Some(cache) = &engine.cache {
         cache.put(digest, &component);
     }
     Ok(component)
+}
+
+/// Compile on a thread of its own, waiting at most `timeout`. Cranelift
+/// cannot be interrupted, so a compile over time is abandoned, not stopped:
+/// its thread finishes in the background and its result is dropped. The
+/// function-count limit bounds how long that can be.
+fn compile_bounded(
+    engine: &wasmtime::Engine,
+    bytes: &[u8],
+    timeout: std::time::Duration,
+) -> Result<Component, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (engine, bytes) = (engine.clone(), bytes.to_vec());
+    std::thread::Builder::new()
+        .name("klaxon-compile".into())
+        .spawn(move || drop(tx.send(Component::new(&engine, &bytes).map_err(|e| error_chain(&e)))))
+        .map_err(|e| format!("cannot start a compile thread: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(format!("compile took longer than `compile_timeout` ({timeout:?})")),
+    }
+}
+
+/// Functions defined by every core module of a component, nested ones too.
+/// A malformed binary counts what was read; the compile reports the rest.
+fn function_count(bytes: &[u8]) -> usize {
+    wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .map_while(Result::ok)
+        .map(|payload| match payload {
+            wasmparser::Payload::FunctionSection(functions) => functions.count() as usize,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Why the linker refused the component. The linker names only the first

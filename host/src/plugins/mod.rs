@@ -9,6 +9,7 @@
 //!   typed outcome ([`CallError`]);
 //! * [`instance`]: one Store + instance with limits, holding one rule
 //!   (resource) per template it serves;
+//! * [`limits`]: bounds on everything a guest hands the host;
 //! * [`columns`]: column batches with projection;
 //! * [`filter`], [`cooldown`], [`formatter`]: typed calls per world;
 //! * [`pool`]: a worker's instances (one per version and trust domain) and
@@ -37,6 +38,7 @@ pub mod formatter;
 pub mod host_api;
 pub mod inspect;
 pub mod instance;
+pub mod limits;
 pub mod load;
 pub mod pool;
 pub mod smoke;
@@ -53,7 +55,8 @@ pub use call::CallError;
 pub use columns::{ColumnSet, Columns};
 pub use contain::{FilterJob, Run};
 pub use engine::{PluginEngine, RuntimeConfig};
-pub use instance::{Instance, Limits};
+pub use instance::Instance;
+pub use limits::{Breach, Limits, RuntimeLimits};
 pub use load::LoadedPlugin;
 pub use pool::{DecideJob, Domain, InstancePool, PluginSlot, RuleRef};
 pub use traps::TrapLedger;

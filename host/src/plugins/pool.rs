@@ -18,11 +18,12 @@ use std::sync::Arc;
 use crate::alert::{Alert, Decision, Message, TemplateId};
 use crate::telemetry::metrics;
 
+use super::Limits;
 use super::call::CallError;
 use super::cooldown::DecideItem;
 use super::fallback;
 use super::host_api::HostServices;
-use super::instance::{Instance, Limits};
+use super::instance::Instance;
 use super::{LoadedPlugin, PluginEngine, PluginKind, PluginRef, TrapLedger};
 
 /// Calls after which an instance is rebuilt anyway, so a slow leak inside a
@@ -52,7 +53,7 @@ pub struct PluginSlot {
 pub struct RuleRef<'a> {
     pub template: &'a TemplateId,
     pub slot: &'a PluginSlot,
-    pub limits: Limits,
+    pub limits: &'a Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -146,8 +147,8 @@ impl InstancePool {
                 !self.ledger.is_disabled(rules[i].template, &rules[i].slot.plugin.reference)
             })
             .collect();
-        let memory = live.iter().map(|&i| rules[i].limits.memory_bytes).max()?;
-        let budget = live.iter().map(|&i| rules[i].limits.call_budget).max()?;
+        let memory = live.iter().map(|&i| rules[i].limits.memory_bytes()).max()?;
+        let budget = live.iter().map(|&i| rules[i].limits.call_timeout).max()?;
         let stale = self
             .instances
             .get(&key)

@@ -1,7 +1,11 @@
 //! The smoke run every rule passes before it can go live: built from its
-//! template's params in a throwaway instance, then called once through each
-//! of its world's exports with a small, unremarkable event, so a healthy
-//! plugin just rejects it. Any failure is the reason the plan is refused.
+//! template's params in a throwaway instance, then called through each of
+//! its world's exports with a small, unremarkable event (a healthy plugin
+//! just rejects it) and, in a batch, with a sample of recent real events
+//! from market state (`market::Samples`), so a version that behaves only on
+//! the synthetic event is caught. Its answers are held to the template's
+//! limits like any live call's. Any failure is the reason the plan is
+//! refused.
 
 use std::sync::Arc;
 
@@ -24,41 +28,44 @@ pub fn smoke(
         plugin: plugin.reference.clone(),
         reason: e.to_string(),
     };
-    let mut instance = Instance::new(
-        engine,
-        plugin.clone(),
-        services,
-        rule.limits.memory_bytes,
-        rule.limits.call_budget,
-    )?;
+    let memory = rule.limits.memory_bytes();
+    let mut instance =
+        Instance::new(engine, plugin.clone(), services, memory, rule.limits.call_timeout)?;
     instance.add_rule(rule.template, &rule.slot.params, rule.limits)?;
-    let (template, event) = (rule.template, smoke_event());
-    let market = Snapshot::default();
+    let template = rule.template;
+    let mut events = vec![(smoke_event(), Snapshot::default())];
+    events.extend(services.samples.recent());
+    let (event, market) = &events[0];
     match plugin.kind {
         PluginKind::Filter => {
-            instance.evaluate(template, &event, &market, 1).map_err(failed)?;
+            instance.evaluate(template, event, market, 1).map_err(failed)?;
+            let run: Vec<(&Event, &Snapshot)> = events.iter().map(|(e, m)| (e, m)).collect();
             let mut columns = Columns::default();
-            columns.reset(1);
+            columns.reset(run.len());
             let rules = [RuleRows { template, rows: None }];
             instance
-                .evaluate_batch(&mut columns, &[(&event, &market)], &rules, 1, &mut Vec::new())
+                .evaluate_batch(&mut columns, &run, &rules, 1, &mut Vec::new())
                 .map_err(failed)?;
         }
         PluginKind::Cooldown => {
-            let pass = smoke_pass();
-            let item = DecideItem {
-                template,
-                pass: &pass,
-                event: &event,
-                history: &History::default(),
-                now_ms: 1,
-            };
-            instance.decide_batch(&[item]).map_err(failed)?;
+            let (pass, history) = (smoke_pass(), History::default());
+            let items: Vec<DecideItem<'_>> = events
+                .iter()
+                .map(|(event, _)| DecideItem {
+                    template,
+                    pass: &pass,
+                    event,
+                    history: &history,
+                    now_ms: 1,
+                })
+                .collect();
+            instance.decide_batch(&items).map_err(failed)?;
         }
         PluginKind::Formatter => {
-            let alert = smoke_alert(template, event);
-            instance.format(template, std::slice::from_ref(&alert), 1).map_err(failed)?;
-            instance.format(template, &[alert.clone(), alert], 1).map_err(failed)?;
+            let alerts: Vec<Arc<Alert>> =
+                events.iter().map(|(e, _)| smoke_alert(template, e.clone())).collect();
+            instance.format(template, &alerts[..1], 1).map_err(failed)?;
+            instance.format(template, &alerts, 1).map_err(failed)?;
         }
     }
     Ok(())

@@ -43,11 +43,20 @@ impl TrapLedger {
         let labels =
             [template.as_str(), &plugin.name, &plugin.version, kind.as_str(), error.label()];
         m.plugin_traps.with_label_values(&labels).inc();
+        if let CallError::Limit(breach) = error {
+            let labels =
+                [template.as_str(), &plugin.name, &plugin.version, kind.as_str(), breach.limit];
+            m.plugin_limit_breaches.with_label_values(&labels).inc();
+        }
         let mut counts = self.counts.lock().expect("trap ledger poisoned");
         let n = counts.entry((template.clone(), plugin.clone())).or_default();
         *n += 1;
-        tracing::error!(%plugin, %template, kind = kind.as_str(), %error, failures = *n,
-            "Plugin call failed; its failure policy applies and the instance is rebuilt.");
+        // Bounded: the first failures, then one line per power of two, so
+        // a template failing on every event cannot flood the log.
+        if *n <= 3 || n.is_power_of_two() {
+            tracing::error!(%plugin, %template, kind = kind.as_str(), %error, failures = *n,
+                "Plugin call failed; its failure policy applies (and a poisoned instance is rebuilt).");
+        }
         let quarantined_now = self.threshold > 0 && *n == self.threshold;
         if quarantined_now {
             m.plugin_disabled

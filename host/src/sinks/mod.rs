@@ -306,6 +306,7 @@ pub(crate) mod tests {
             alert: Arc::new(alert),
             message: Message { title: title.into(), body: body.into(), markup: Markup::Plain },
             channels: Arc::from(vec!["console".to_owned()]),
+            lease: Default::default(),
         }
     }
 

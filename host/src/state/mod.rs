@@ -23,21 +23,56 @@ pub enum Outcome {
     Suppressed,
 }
 
-/// Cooldown history per (template, alert key).
+/// How much history one template may keep (from its `limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryBound {
+    /// Alert keys kept; past it the least recently seen are forgotten.
+    pub keys: usize,
+    /// A key not seen for this long is forgotten.
+    pub ttl_ms: u64,
+}
+
+/// Cooldown history per (template, alert key), bounded per template, so a
+/// plugin minting a new key per event cannot grow the host without bound.
 pub trait HistoryStore: Send + Sync + 'static {
-    /// What is known about `key`; a default (never fired) history if nothing.
-    fn get(&self, template: &TemplateId, key: &str) -> History;
+    /// What is known about `key`; a default (never fired) history if
+    /// nothing, or if it was forgotten.
+    fn get(&self, template: &TemplateId, key: &str, now_ms: u64) -> History;
 
     /// Record a decision. Must be atomic with respect to concurrent `get`s of
     /// the same key (the pipeline keeps one key on one worker, but a shared
     /// backend may serve several hosts).
-    fn record(&self, template: &TemplateId, key: &str, outcome: Outcome, now_ms: u64);
+    fn record(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        outcome: Outcome,
+        now_ms: u64,
+        bound: HistoryBound,
+    );
 }
 
-/// Plugin key-value store, scoped per template, with optional TTL.
+/// What one template may hold in the KV store (from its `limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvQuota {
+    pub keys: usize,
+    /// Keys plus values, bytes.
+    pub bytes: usize,
+}
+
+/// What one template holds in the KV store now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KvUsage {
+    pub keys: usize,
+    pub bytes: usize,
+}
+
+/// Plugin key-value store, scoped per template, with optional TTL. Key and
+/// value sizes are checked by the caller (the host API) before a write gets
+/// here; the store holds each template to its quota of keys and bytes.
 pub trait KvStore: Send + Sync + 'static {
     fn get(&self, template: &TemplateId, key: &str, now_ms: u64) -> Option<String>;
-    /// Errors when the template is over its key quota.
+    /// Errors when the write would take the template over its quota.
     fn set(
         &self,
         template: &TemplateId,
@@ -45,14 +80,20 @@ pub trait KvStore: Send + Sync + 'static {
         value: String,
         ttl_ms: Option<u64>,
         now_ms: u64,
+        quota: KvQuota,
     ) -> Result<(), KvError>;
     fn delete(&self, template: &TemplateId, key: &str);
+    /// Live keys and bytes of `template` (expired entries not counted).
+    fn usage(&self, template: &TemplateId, now_ms: u64) -> KvUsage;
 }
 
+/// A write refused by the quota: which limit (its config key), the value
+/// the write would have reached, and the limit.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum KvError {
-    #[error("template `{template}` holds {limit} keys already (quota)")]
-    QuotaExceeded { template: String, limit: usize },
-    #[error("value for key `{key}` is {len} bytes, over the {limit}-byte limit")]
-    ValueTooLarge { key: String, len: usize, limit: usize },
+#[error("KV quota `{limit}` of template `{template}` exceeded: {value} > {max}")]
+pub struct KvError {
+    pub template: String,
+    pub limit: &'static str,
+    pub value: usize,
+    pub max: usize,
 }

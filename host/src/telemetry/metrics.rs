@@ -51,6 +51,10 @@ pub struct Metrics {
     /// Plugin versions disabled after repeated traps.
     pub plugin_disabled: IntCounterVec,
     pub poison_events: IntCounterVec,
+    /// Limits a plugin's output broke, by template, version, kind and limit.
+    pub plugin_limit_breaches: IntCounterVec,
+    /// Plugin log lines dropped over the log budgets.
+    pub plugin_log_dropped: IntCounterVec,
     /// Plugin loads rejected (compile, typecheck, configure, smoke), by reason.
     pub plugin_rejected: IntCounterVec,
     /// Config reloads, by outcome (applied, rejected).
@@ -225,6 +229,18 @@ pub fn metrics() -> &'static Metrics {
                 &r,
                 "klaxon_poison_events_total",
                 "Events a filter rule failed on alone, quarantined (skipped for that rule)",
+                &["template", "plugin"],
+            ),
+            plugin_limit_breaches: counter(
+                &r,
+                "klaxon_plugin_limit_breaches_total",
+                "Plugin outputs refused for breaking a limit (the limit is its config key)",
+                &["template", "plugin", "version", "kind", "limit"],
+            ),
+            plugin_log_dropped: counter(
+                &r,
+                "klaxon_plugin_log_dropped_total",
+                "Plugin log lines dropped over the per-call or per-second budget",
                 &["template", "plugin"],
             ),
             plugin_rejected: counter(

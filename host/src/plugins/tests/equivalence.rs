@@ -8,7 +8,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use super::{GENEROUS, engine, loaded, services, template};
+use super::{engine, generous, loaded, services, template};
 use crate::alert::{Pass, TemplateId};
 use crate::event::{Direction, Event, EventKind, Side, Sym};
 use crate::market::{Missing, Snapshot, WindowStats};
@@ -30,10 +30,10 @@ fn instance(name: &str, params: &str, t: &TemplateId) -> Instance {
         loaded(name, PluginKind::Filter),
         &services(),
         16 << 20,
-        GENEROUS.call_budget,
+        generous().call_timeout,
     )
     .expect("instantiate");
-    i.add_rule(t, &Arc::from(params), GENEROUS).expect("configure");
+    i.add_rule(t, &Arc::from(params), generous()).expect("configure");
     i
 }
 

@@ -4,6 +4,7 @@
 //! event builders. Also checks the small vocabulary of `plugins/mod.rs`.
 
 mod equivalence;
+mod limits;
 mod sandbox;
 mod shared;
 mod stock;
@@ -25,13 +26,18 @@ use crate::state::MemoryKv;
 /// The default memory cap with a time budget no healthy call comes near:
 /// epoch deadlines count wall time, and a stall of a loaded test machine
 /// must not turn a healthy call into a timeout.
-pub(crate) const GENEROUS: Limits =
-    Limits { memory_bytes: 16 << 20, call_budget: std::time::Duration::from_secs(10) };
+pub(crate) fn generous() -> &'static Limits {
+    static GENEROUS: OnceLock<Limits> = OnceLock::new();
+    GENEROUS.get_or_init(|| Limits {
+        call_timeout: std::time::Duration::from_secs(10),
+        ..Limits::default()
+    })
+}
 
 /// One engine, no artifact cache, shared by every test in the binary.
 pub(crate) fn engine() -> &'static PluginEngine {
     static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| PluginEngine::new(&RuntimeConfig { cache_dir: None }).expect("engine"))
+    ENGINE.get_or_init(|| PluginEngine::new(&RuntimeConfig::default()).expect("engine"))
 }
 
 /// The built component `<name>.wasm` (stock or test plugin), read once
@@ -56,7 +62,11 @@ pub(crate) fn loaded(name: &str, kind: PluginKind) -> Arc<LoadedPlugin> {
 }
 
 pub(crate) fn services() -> HostServices {
-    HostServices { kv: Arc::new(MemoryKv::default()), prices: Prices::default() }
+    HostServices {
+        kv: Arc::new(MemoryKv::new()),
+        prices: Prices::default(),
+        samples: Default::default(),
+    }
 }
 
 /// A pool on the shared engine with its own KV and a ledger that

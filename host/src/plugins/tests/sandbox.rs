@@ -14,20 +14,23 @@ use crate::plugins::{CallError, Instance, Limits, PluginError, PluginKind, load}
 /// A budget no healthy call comes near, so only the memory cap (or a
 /// trap) can stop a call; a loaded test machine must not turn a memory
 /// test into a timeout.
-const LIMITS: Limits = Limits { memory_bytes: 8 << 20, call_budget: Duration::from_secs(10) };
+fn limits() -> Limits {
+    Limits { memory_mib: 8, call_timeout: Duration::from_secs(10), ..Limits::default() }
+}
 /// For the endless loop: the budget is the mechanism under test.
-const SHORT: Limits = Limits { call_budget: Duration::from_millis(200), ..LIMITS };
+fn short() -> Limits {
+    Limits { call_timeout: Duration::from_millis(200), ..limits() }
+}
 /// What wasmtime says when a call enters an instance that trapped before.
 const POISONED: &str = "cannot enter component instance";
 
-fn instance(name: &str, limits: Limits) -> Result<Instance, PluginError> {
-    let mut i = Instance::new(
-        engine(),
-        loaded(name, PluginKind::Filter),
-        &services(),
-        limits.memory_bytes,
-        limits.call_budget,
-    )?;
+fn instance(name: &str, limits: &Limits) -> Result<Instance, PluginError> {
+    instance_capped(name, limits, limits.memory_bytes())
+}
+
+fn instance_capped(name: &str, limits: &Limits, memory: usize) -> Result<Instance, PluginError> {
+    let plugin = loaded(name, PluginKind::Filter);
+    let mut i = Instance::new(engine(), plugin, &services(), memory, limits.call_timeout)?;
     i.add_rule(&template("sandbox"), &Arc::from("{}"), limits)?;
     Ok(i)
 }
@@ -46,7 +49,7 @@ fn call(i: &mut Instance, e: &crate::event::Event) -> Result<Verdict, CallError>
     i.evaluate(&template("sandbox"), e, &Snapshot::default(), 1)
 }
 
-fn assert_poisoned_then_rebuilt(i: &mut Instance, name: &str, limits: Limits) {
+fn assert_poisoned_then_rebuilt(i: &mut Instance, name: &str, limits: &Limits) {
     let err = call(i, &cheap()).unwrap_err();
     assert!(matches!(&err, CallError::Trap(t) if t.contains(POISONED)), "{name}: {err:?}");
     let mut fresh = instance(name, limits).expect("fresh instance");
@@ -60,7 +63,7 @@ fn assert_poisoned_then_rebuilt(i: &mut Instance, name: &str, limits: Limits) {
 #[test]
 fn healthy_calls_of_the_broken_plugins_succeed() {
     for name in ["trap", "loop-forever", "alloc-forever", "panic-message"] {
-        let mut i = instance(name, LIMITS).expect("configure");
+        let mut i = instance(name, &limits()).expect("configure");
         assert_eq!(
             call(&mut i, &cheap()),
             Ok(Verdict::Reject("below trigger price".into())),
@@ -71,36 +74,36 @@ fn healthy_calls_of_the_broken_plugins_succeed() {
 
 #[test]
 fn a_guest_panic_is_a_trap_that_carries_its_message() {
-    let mut i = instance("panic-message", LIMITS).expect("configure");
+    let mut i = instance("panic-message", &limits()).expect("configure");
     let Err(CallError::Trap(text)) = call(&mut i, &expensive()) else { panic!("did not trap") };
     assert!(text.starts_with("panicked: panic-message plugin: price 65000 above 10"), "{text}");
     assert!(text.contains("wasm `unreachable` instruction executed"), "{text}");
-    assert_poisoned_then_rebuilt(&mut i, "panic-message", LIMITS);
+    assert_poisoned_then_rebuilt(&mut i, "panic-message", &limits());
 }
 
 #[test]
 fn an_endless_loop_is_interrupted_at_its_time_budget() {
-    let mut i = instance("loop-forever", SHORT).expect("configure");
+    let mut i = instance("loop-forever", &short()).expect("configure");
     let err = call(&mut i, &expensive()).unwrap_err();
     assert_eq!(err, CallError::Timeout(Duration::from_millis(200)));
     assert_eq!(err.to_string(), "exceeded its 200ms time budget");
-    assert_poisoned_then_rebuilt(&mut i, "loop-forever", SHORT);
+    assert_poisoned_then_rebuilt(&mut i, "loop-forever", &short());
 }
 
 #[test]
 fn a_memory_hog_is_stopped_at_its_memory_limit() {
-    let mut i = instance("alloc-forever", LIMITS).expect("configure");
+    let mut i = instance("alloc-forever", &limits()).expect("configure");
     let err = call(&mut i, &expensive()).unwrap_err();
     assert_eq!(err, CallError::OutOfMemory(8 << 20));
     assert_eq!(err.to_string(), "exceeded its memory limit of 8388608 bytes");
-    assert_poisoned_then_rebuilt(&mut i, "alloc-forever", LIMITS);
+    assert_poisoned_then_rebuilt(&mut i, "alloc-forever", &limits());
 }
 
 #[test]
 fn a_memory_limit_below_the_initial_memory_fails_instantiation() {
-    let tiny = Limits { memory_bytes: 64 << 10, ..LIMITS };
-    let err =
-        instance("trap", tiny).err().expect("64 KiB is below any Rust guest's initial memory");
+    let err = instance_capped("trap", &limits(), 64 << 10)
+        .err()
+        .expect("64 KiB is below any Rust guest's initial memory");
     let version = load::content_version(&wasm("trap")).0;
     assert_eq!(
         err.to_string(),

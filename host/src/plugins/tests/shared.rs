@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{GENEROUS, pool, slot, template, trade};
+use super::{generous, pool, slot, template, trade};
 use crate::alert::{Pass, TemplateId};
 use crate::event::Event;
 use crate::market::Snapshot;
@@ -25,7 +25,7 @@ fn judge(
     let jobs: Vec<FilterJob<'_>> = rules
         .iter()
         .map(|(t, s)| FilterJob {
-            rule: RuleRef { template: t, slot: s, limits: GENEROUS },
+            rule: RuleRef { template: t, slot: s, limits: generous() },
             rows: None,
         })
         .collect();

@@ -4,16 +4,21 @@
 
 use std::sync::Arc;
 
-use super::{GENEROUS, NOW, engine, fired, loaded, pool, services, slot, template, trade, wasm};
+use super::{NOW, engine, fired, generous, loaded, pool, services, slot, template, trade, wasm};
 use crate::alert::{Alert, AlertId, Decision, History, Markup, Message, Pass, Severity};
 use crate::plugins::cooldown::DecideItem;
 use crate::plugins::fallback::plain;
 use crate::plugins::{DecideJob, Instance, PluginError, PluginKind, RuleRef, load};
 
 fn configure(name: &str, kind: PluginKind, params: &str) -> Result<Instance, PluginError> {
-    let mut i =
-        Instance::new(engine(), loaded(name, kind), &services(), 16 << 20, GENEROUS.call_budget)?;
-    i.add_rule(&template("stock"), &Arc::from(params), GENEROUS)?;
+    let mut i = Instance::new(
+        engine(),
+        loaded(name, kind),
+        &services(),
+        16 << 20,
+        generous().call_timeout,
+    )?;
+    i.add_rule(&template("stock"), &Arc::from(params), generous())?;
     Ok(i)
 }
 
@@ -75,7 +80,7 @@ fn the_fixed_policy_suppresses_inside_its_window_on_the_host_clock() {
     let jobs: Vec<DecideJob<'_>> = histories
         .iter()
         .map(|h| DecideJob {
-            rule: Some(RuleRef { template: &t, slot: &s, limits: GENEROUS }),
+            rule: Some(RuleRef { template: &t, slot: &s, limits: generous() }),
             item: DecideItem { template: &t, pass: &pass, event: &event, history: h, now_ms: NOW },
             default_cooldown_ms: 0,
         })
