@@ -354,8 +354,9 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
     assert_eq!(failed_closed("good", "amount-threshold"), 0);
 
     // What each failure said, as logged by the trap ledger.
-    let trapped =
-        logged("Plugin call failed; its failure policy applies and the instance is rebuilt.");
+    let trapped = logged(
+        "Plugin call failed; its failure policy applies (and a poisoned instance is rebuilt).",
+    );
     let by_template = |template: &str| -> Vec<&serde_json::Map<String, serde_json::Value>> {
         trapped.iter().filter(|f| field(f, "template") == template).collect()
     };
