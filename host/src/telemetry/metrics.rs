@@ -67,6 +67,8 @@ pub struct Metrics {
     pub sink_deliveries: IntCounterVec,
     /// Rows written to the alert log.
     pub alert_log_rows: IntCounterVec,
+    /// Alert rows the database refused, left out of their batch, by template.
+    pub alert_log_rows_rejected: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -271,6 +273,12 @@ pub fn metrics() -> &'static Metrics {
                 "klaxon_alert_log_rows_total",
                 "Rows written to the alert log",
                 &["status"],
+            ),
+            alert_log_rows_rejected: counter(
+                &r,
+                "klaxon_alert_log_rows_rejected_total",
+                "Alert rows the database refused, left out of their batch",
+                &["template"],
             ),
             registry: r,
         }
