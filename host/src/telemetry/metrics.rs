@@ -53,6 +53,10 @@ pub struct Metrics {
     pub poison_events: IntCounterVec,
     /// Plugin loads rejected (compile, typecheck, configure, smoke), by reason.
     pub plugin_rejected: IntCounterVec,
+    /// Plugin files moved aside to `<plugins.dir>/.rejected/` after failing a reload.
+    pub plugin_uploads_rejected: IntCounterVec,
+    /// 1 while a template is disabled because its plugin failed validation at startup.
+    pub templates_disabled: IntGaugeVec,
     /// Config reloads, by outcome (applied, rejected).
     pub config_reloads: IntCounterVec,
     /// Alerts decided, by template and outcome (fired, suppressed).
@@ -234,6 +238,18 @@ pub fn metrics() -> &'static Metrics {
                 "klaxon_plugin_rejected_total",
                 "Plugin loads rejected",
                 &["plugin", "reason"],
+            ),
+            plugin_uploads_rejected: counter(
+                &r,
+                "klaxon_plugin_uploads_rejected_total",
+                "Plugin files moved aside after failing validation in a reload",
+                &["plugin"],
+            ),
+            templates_disabled: gauge(
+                &r,
+                "klaxon_templates_disabled",
+                "1 while a template is disabled because its plugin failed validation at startup",
+                &["template"],
             ),
             config_reloads: counter(
                 &r,
