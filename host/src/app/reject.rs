@@ -109,12 +109,13 @@ fn move_aside(path: &Path, why: &[&FailedFile], files: &LiveFiles) -> Option<Pat
     }
     let rejected = dir.join(REJECTED_DIR);
     let to = rejected.join(file_name);
-    let moved = std::fs::create_dir_all(&rejected)
-        .and_then(|()| std::fs::write(reason_path(&to), reason_text(path, why)))
-        .and_then(|()| std::fs::rename(path, &to));
+    let moved = std::fs::create_dir_all(&rejected).and_then(|()| std::fs::rename(path, &to));
     if let Err(error) = moved {
         tracing::error!(file = %path.display(), %error, "Cannot move a rejected plugin file aside; it stays in place.");
         return None;
+    }
+    if let Err(error) = std::fs::write(reason_path(&to), reason_text(path, why)) {
+        tracing::error!(file = %to.display(), %error, "Cannot write why a plugin file was rejected.");
     }
     metrics().plugin_uploads_rejected.with_label_values(&[&first.plugin]).inc();
     let restored = files.get(&first.plugin).map(|bytes| restore(path, bytes));
