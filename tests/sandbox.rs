@@ -12,8 +12,9 @@
 //!   reaches the log, and a
 //!   healthy template in the same run fires exactly the alerts it fires alone.
 //! * A component of the wrong world and one that imports WASI files never
-//!   load: the config is rejected whole, naming the template field, the
-//!   plugin, its version and the reason, and nothing runs.
+//!   load: `klaxon check` rejects the config whole, naming the template
+//!   field, the plugin, its version and the reason. (At startup such
+//!   templates are disabled alone: `tests/rejected_uploads.rs`.)
 //! * The same misbehaving plugins with `above_price = 0` fail the smoke run,
 //!   so they never go live either; the issue names the budget or limit.
 //!
@@ -251,6 +252,15 @@ async fn run(sandbox: &Sandbox, templates: &str) -> Result<StatsSnapshot, AppErr
     app::run(sandbox.config(templates), RunOptions::default()).await
 }
 
+/// What `klaxon check` does after loading the config: plan every template
+/// (load, configure, smoke-run), all or nothing.
+async fn check(sandbox: &Sandbox, templates: &str) -> Result<StatsSnapshot, AppError> {
+    let config = sandbox.config(templates);
+    let (_, prices) = MarketState::new(&config.raw().market);
+    let rt = Runtime::new(&config, prices).expect("runtime");
+    app::first_plan(&config, &rt).await.map(|_| StatsSnapshot::default())
+}
+
 fn issues_of(result: Result<StatsSnapshot, AppError>) -> Vec<ConfigIssue> {
     match result {
         Err(AppError::Config(ConfigError::Invalid { origin, issues })) => {
@@ -439,8 +449,8 @@ async fn a_wrong_world_or_wasi_imports_are_rejected_at_load_and_nothing_runs() {
         }
     }
 
-    // Beside a good template, through `run`: rejected whole, nothing runs.
-    let result = run(&sandbox, &format!("{GOOD}{wrong_world}{wasi}")).await;
+    // Beside a good template, through `check`: rejected whole, nothing runs.
+    let result = check(&sandbox, &format!("{GOOD}{wrong_world}{wasi}")).await;
     let display = match &result {
         Err(e) => e.to_string(),
         Ok(_) => String::new(),
@@ -482,7 +492,7 @@ filter = { plugin = "amount-threshold", params = { min_notinal_usd = 100000 } }
 limits = { call_timeout = "10s" }
 "#;
     let smoke_before = rejected_total("loop-forever", "smoke");
-    let issues = issues_of(run(&sandbox, &format!("{GOOD}{templates}")).await);
+    let issues = issues_of(check(&sandbox, &format!("{GOOD}{templates}")).await);
     assert_eq!(issues.len(), 4, "{issues:#?}");
     assert_eq!(
         issue(&issues, "templates.smoke-looping.filter.plugin"),

@@ -5,8 +5,15 @@
 //! sources running out) cancels only the sources; every later stage ends
 //! when its input closes, after draining it. The alert log and sinks flush
 //! last, then `run` returns and the process exits 0.
+//!
+//! At startup a template whose plugin fails validation is disabled with its
+//! reason and every other template starts ([`start_plan`]); `klaxon check`
+//! still refuses such a config ([`first_plan`]).
 
+mod reject;
 mod reload;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,13 +26,17 @@ use tokio_util::task::TaskTracker;
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, ValidConfig};
 use crate::market::MarketState;
-use crate::pipeline::{Pipeline, PipelineParts, PluginLibrary, StatsSnapshot, build_plan};
+use crate::pipeline::{
+    DisabledTemplates, Pipeline, PipelineParts, PluginLibrary, StatsSnapshot, TemplateFailure,
+    build_plan, plan_enabled,
+};
 use crate::plugins::host_api::HostServices;
 use crate::plugins::{PluginEngine, RuntimeConfig, TrapLedger};
 use crate::server::{ReadyState, serve};
 use crate::sources::{Interest, SourceContext};
 use crate::state::{MemoryHistory, MemoryKv};
 
+pub use reject::{REJECTED_DIR, reason_path};
 pub use reload::Reloader;
 
 /// How `run` behaves around the config.
@@ -90,13 +101,38 @@ pub async fn first_plan(
         })
 }
 
+/// The plan to start with: every template that plans, and the others
+/// disabled in `disabled`, each logged with its reason. One template's bad
+/// plugin never keeps the rest from starting.
+pub async fn start_plan(
+    config: &ValidConfig,
+    rt: &Runtime,
+    disabled: &DisabledTemplates,
+) -> crate::pipeline::Plan {
+    let (config2, library, services) = (config.clone(), rt.library.clone(), rt.services.clone());
+    let (plan, failures): (_, Vec<TemplateFailure>) =
+        tokio::task::spawn_blocking(move || plan_enabled(&config2, &library, &services, 1))
+            .await
+            .expect("plan building panicked");
+    for f in &failures {
+        let reason = f.issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        tracing::error!(
+            origin = config.origin(), template = %f.template, reason,
+            "Template disabled: its plugin failed validation; every other template starts."
+        );
+    }
+    disabled.set(&failures);
+    plan
+}
+
 /// Run until a signal arrives or every source has ended; returns the run's
 /// counters after everything has drained and flushed.
 pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot, AppError> {
     let raw = config.raw().clone();
     let (market, _) = MarketState::new(&raw.market);
     let rt = Runtime::new(&config, &market)?;
-    let plan = Arc::new(ArcSwap::from_pointee(first_plan(&config, &rt).await?));
+    let disabled = Arc::new(DisabledTemplates::default());
+    let plan = Arc::new(ArcSwap::from_pointee(start_plan(&config, &rt, &disabled).await));
     let ledger = Arc::new(TrapLedger::new(raw.pipeline.disable_after_traps));
     let parts = PipelineParts {
         pipeline: raw.pipeline.clone(),
@@ -114,7 +150,8 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     let pipeline = Pipeline::start(parts).await?;
     tracing::info!(
         origin = config.origin(),
-        templates = raw.templates.len(),
+        templates = plan.load().templates.len(),
+        disabled = disabled.list().len(),
         sources = raw.sources.len(),
         "Klaxon started."
     );
@@ -137,7 +174,7 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     }
     sources.close();
 
-    let ready = ReadyState { started: Arc::default(), ledger };
+    let ready = ReadyState { started: Arc::default(), ledger, disabled: disabled.clone() };
     ready.started.store(true, Ordering::Relaxed);
     let background = CancellationToken::new();
     if let Some(addr) = raw.server.listen {
@@ -150,11 +187,11 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         true => Reloader::new(
             config.clone(),
             opts.config_path.clone(),
-            rt.library.clone(),
-            rt.services.clone(),
+            &rt,
             plan.clone(),
             interest_tx,
             ready.ledger.clone(),
+            disabled,
         )
         .spawn(background.clone()),
         false => None,

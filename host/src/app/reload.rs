@@ -7,6 +7,11 @@
 //! new versions and type-checking, configuring and smoke-running them), and
 //! only then publish it with one atomic store. Workers pick it up with the
 //! next event routed; items already queued finish on the old plan.
+//!
+//! A plugin file that fails in a reload is moved aside (`reject.rs`), so a
+//! restart does not meet it again. Templates disabled at startup may stay
+//! disabled (they come back once a reload plans them); any other failing
+//! template rejects the reload whole.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,9 +19,11 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 
+use super::Runtime;
+use super::reject::{LiveFiles, move_aside_uploads};
 use crate::config::{ConfigError, RawConfig, ValidConfig, load_file, watch};
 use crate::issue::ConfigIssue;
-use crate::pipeline::{Plan, PluginLibrary, build_plan};
+use crate::pipeline::{DisabledTemplates, Plan, PluginLibrary, plan_enabled};
 use crate::plugins::TrapLedger;
 use crate::plugins::host_api::HostServices;
 use crate::sources::Interest;
@@ -34,19 +41,26 @@ pub struct Reloader {
     /// Forgets quarantines of versions a new plan no longer runs, so
     /// `/ready` stops naming a version once it is replaced.
     ledger: Arc<TrapLedger>,
+    /// Templates left out because their plugin failed; shown on `/ready`.
+    disabled: Arc<DisabledTemplates>,
+    /// What to put back when an upload over a live file is moved aside.
+    live_files: LiveFiles,
 }
 
 impl Reloader {
     pub fn new(
         current: ValidConfig,
         path: Option<PathBuf>,
-        library: Arc<PluginLibrary>,
-        services: HostServices,
+        rt: &Runtime,
         plan: Arc<ArcSwap<Plan>>,
         interest: tokio::sync::watch::Sender<Interest>,
         ledger: Arc<TrapLedger>,
+        disabled: Arc<DisabledTemplates>,
     ) -> Reloader {
-        Reloader { current, path, library, services, plan, interest, ledger }
+        let mut live_files = LiveFiles::default();
+        live_files.refresh(&plan.load());
+        let (library, services) = (rt.library.clone(), rt.services.clone());
+        Reloader { current, path, library, services, plan, interest, ledger, disabled, live_files }
     }
 
     /// Watch the config file and plugins directory; reload on change until
@@ -94,9 +108,25 @@ impl Reloader {
         if !issues.is_empty() {
             return Err(ConfigError::Invalid { origin: next.origin().to_owned(), issues });
         }
-        let generation = self.plan.load().generation + 1;
-        let plan = build_plan(&next, &self.library, &self.services, generation)
-            .map_err(|issues| ConfigError::Invalid { origin: next.origin().to_owned(), issues })?;
+        let live = self.plan.load_full();
+        let generation = live.generation + 1;
+        let (plan, failures) = plan_enabled(&next, &self.library, &self.services, generation);
+        if self.library.dir().is_some() {
+            let (old, new) = (self.current.raw(), next.raw());
+            move_aside_uploads(&failures, &live, old, new, &self.live_files);
+        }
+        let issues: Vec<ConfigIssue> = failures
+            .iter()
+            .filter(|f| !self.disabled.contains(&f.template))
+            .flat_map(|f| f.issues.iter().cloned())
+            .collect();
+        if !issues.is_empty() {
+            return Err(ConfigError::Invalid { origin: next.origin().to_owned(), issues });
+        }
+        for f in &failures {
+            let reason = f.issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            tracing::warn!(template = %f.template, reason, "Template stays disabled: its plugin still fails.");
+        }
         let versions: Vec<String> = plan
             .templates
             .iter()
@@ -104,6 +134,8 @@ impl Reloader {
             .collect();
         let plan = Arc::new(plan);
         self.plan.store(plan.clone());
+        self.disabled.set(&failures);
+        self.live_files.refresh(&plan);
         self.ledger.retain(|template, version| plan.runs(template, version));
         self.interest.send_if_modified(|old| {
             let new = super::interest_of(&next);

@@ -80,7 +80,8 @@ async fn next_relevant(rx: &mut mpsc::UnboundedReceiver<PathBuf>, wanted: &[Path
 }
 
 /// A change matters if it is one of the watched files, or a `.wasm` file in
-/// a watched directory.
+/// a watched directory. Not one in a subdirectory: a rejected upload moved
+/// to `.rejected/` must not trigger the reload that rejects it again.
 fn is_relevant(path: &Path, wanted: &[PathBuf]) -> bool {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
     wanted.iter().any(|w| {
@@ -90,4 +91,23 @@ fn is_relevant(path: &Path, wanted: &[PathBuf]) -> bool {
             &path == w
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_wasm_files_directly_in_a_watched_dir_are_relevant() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(plugins.join(".rejected")).unwrap();
+        let wanted = [plugins.clone()];
+        assert!(is_relevant(&plugins.join("probe.wasm"), &wanted));
+        assert!(!is_relevant(&plugins.join(".rejected/probe.wasm"), &wanted));
+        assert!(!is_relevant(&plugins.join(".rejected"), &wanted));
+        assert!(!is_relevant(&plugins.join(".rejected/probe.wasm.reason.txt"), &wanted));
+        assert!(!is_relevant(&plugins.join(".probe.wasm.restoring"), &wanted));
+        assert!(!is_relevant(&plugins.join(".tmp"), &wanted));
+    }
 }

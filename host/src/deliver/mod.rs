@@ -121,9 +121,12 @@ pub async fn run_channel(
     Ok(SinkSummary { delivered: summary.sent })
 }
 
-/// Write `rows` to the outbox, retrying a failing database for a while: a
-/// row that is not in the outbox would be lost, so this is the one place
-/// delivery gives up loudly.
+/// Write `rows` (with their alerts: `alerts[i]` is `rows[i]`'s) to the
+/// outbox. A pair the database refuses is split out and left out whole, so
+/// a refused alert never leaves a delivery behind, and the others are
+/// written. A failing database is retried for a while: a row that is not in
+/// the outbox would be lost, so this is the one place delivery gives up
+/// loudly.
 async fn queue(
     log: &AlertLog,
     name: &str,
@@ -131,36 +134,59 @@ async fn queue(
     rows: &[DeliveryRecord],
     options: &DeliveryOptions,
 ) -> Result<(), SinkError> {
-    let mut delay = options.min_backoff.min(std::time::Duration::from_secs(1));
-    for attempt in 1..=10 {
-        match log.enqueue_with_alerts(alerts, rows).await {
-            Ok((written, _)) => {
-                metrics().alert_log_rows.with_label_values(&["fired"]).inc_by(written.fired);
-                metrics()
-                    .sink_deliveries
-                    .with_label_values(&[name, "queued"])
-                    .inc_by(rows.len() as u64);
-                return Ok(());
+    let (mut split, mut fired) = (crate::store::Split::new(rows.len()), 0);
+    while let Some(r) = split.next() {
+        match enqueue_retrying(log, name, &alerts[r.clone()], &rows[r.clone()], options).await {
+            Ok(written) => fired += written.fired,
+            Err(error) if error.is_refusal() => split.refuse(r, error),
+            Err(error) => {
+                let lost = split.unwritten(&r) as u64;
+                metrics().sink_deliveries.with_label_values(&[name, "lost"]).inc_by(lost);
+                let reason = crate::store::error_chain(&error);
+                return Err(SinkError::Outbox { name: name.to_owned(), lost, reason });
             }
-            Err(error) if attempt < 10 => {
+        }
+    }
+    let refused = split.into_refused();
+    metrics().alert_log_rows.with_label_values(&["fired"]).inc_by(fired);
+    let deliveries = &metrics().sink_deliveries;
+    deliveries.with_label_values(&[name, "queued"]).inc_by((rows.len() - refused.len()) as u64);
+    for (i, error) in &refused {
+        // The alert's own row is refused (and counted) by the alert-log
+        // writer too; here only its delivery is counted.
+        deliveries.with_label_values(&[name, "rejected"]).inc();
+        crate::store::log_refused(
+            "delivery",
+            &rows[*i].out.template,
+            &rows[*i].out.delivery_id,
+            error,
+        );
+    }
+    Ok(())
+}
+
+/// One outbox transaction, retried with backoff unless the database
+/// refused the rows themselves (the caller splits those).
+async fn enqueue_retrying(
+    log: &AlertLog,
+    name: &str,
+    alerts: &[AlertRecord],
+    rows: &[DeliveryRecord],
+    options: &DeliveryOptions,
+) -> Result<crate::store::Written, crate::store::StoreError> {
+    let mut delay = options.min_backoff.min(std::time::Duration::from_secs(1));
+    for attempt in 1.. {
+        match log.enqueue_with_alerts(alerts, rows).await {
+            Ok((written, _)) => return Ok(written),
+            Err(error) if error.is_refusal() || attempt >= 10 => return Err(error),
+            Err(error) => {
                 tracing::warn!(sink = name, attempt, error = %crate::store::error_chain(&error), "Cannot write to the outbox; retrying.");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(30));
             }
-            Err(error) => {
-                metrics()
-                    .sink_deliveries
-                    .with_label_values(&[name, "lost"])
-                    .inc_by(rows.len() as u64);
-                return Err(SinkError::Outbox {
-                    name: name.to_owned(),
-                    lost: rows.len() as u64,
-                    reason: crate::store::error_chain(&error),
-                });
-            }
         }
     }
-    unreachable!("the last attempt returns")
+    unreachable!("the loop only ends by returning")
 }
 
 /// Deliver everything from `rx` to the sink `config` until it closes, then

@@ -7,6 +7,7 @@
 pub mod build;
 pub mod decide;
 pub mod deliver;
+pub mod disabled;
 pub mod evaluate;
 pub mod format;
 pub mod plan;
@@ -18,5 +19,6 @@ pub mod work;
 pub mod worker;
 
 pub use build::{Pipeline, PipelineParts};
-pub use plan::{Plan, PluginLibrary, build_plan};
+pub use disabled::DisabledTemplates;
+pub use plan::{Plan, PluginLibrary, TemplateFailure, build_plan, plan_enabled};
 pub use stats::{RunStats, StatsSnapshot};

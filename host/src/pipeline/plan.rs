@@ -3,9 +3,12 @@
 //!
 //! Building a plan loads every referenced plugin (compile or cache hit,
 //! type-check against its world), configures it with each template's params
-//! and smoke-runs it. Only if every template passes does the plan go live;
-//! otherwise the caller keeps the old one and reports the issues, each naming
-//! the template field, the plugin and its version.
+//! and smoke-runs it. [`build_plan`] is all or nothing: only if every
+//! template passes does the plan go live; otherwise the caller keeps the old
+//! one and reports the issues, each naming the template field, the plugin
+//! and its version. [`plan_enabled`] plans what it can and says why each
+//! other template failed, and which plugin files failed for it (startup
+//! disables those templates; a reload moves bad uploads aside).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +71,34 @@ impl TemplateCounters {
         metrics().alerts_suppressed.with_label_values(&[&self.template, class])
     }
 }
+
+/// A template that could not be planned: every issue found, and each
+/// plugin file from `plugins.dir` that failed for it.
+#[derive(Debug, Clone)]
+pub struct TemplateFailure {
+    pub template: TemplateId,
+    pub issues: Vec<ConfigIssue>,
+    pub files: Vec<FailedFile>,
+}
+
+/// A plugin file that failed to load, or to configure or smoke-run with
+/// one template's params.
+#[derive(Debug, Clone)]
+pub struct FailedFile {
+    /// The template field, e.g. `templates.whales.filter`.
+    pub field: String,
+    pub plugin: String,
+    pub version: String,
+    pub path: PathBuf,
+    /// Failed before any params were involved (compile, API version,
+    /// imports, world): the file's fault whatever the config says.
+    pub at_load: bool,
+    pub reason: String,
+}
+
+/// Why [`PluginLibrary::resolve`] failed, and the file and version that
+/// failed, if a file did.
+pub type Unresolved = (String, Option<(PathBuf, String)>);
 
 /// Everything the router and workers need for one config generation.
 pub struct Plan {
@@ -143,8 +174,9 @@ impl PluginLibrary {
         self.dir.as_deref()
     }
 
-    /// `<dir>/<name>.wasm` if present, else the stock plugin `name`.
-    pub fn resolve(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, String> {
+    /// `<dir>/<name>.wasm` if present, else the stock plugin `name`. A
+    /// failure says which file and version failed, if a file did.
+    pub fn resolve(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, Unresolved> {
         let (bytes, origin) = match self
             .dir
             .as_ref()
@@ -153,22 +185,23 @@ impl PluginLibrary {
         {
             Some(path) => (
                 std::fs::read(&path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+                    .map_err(|e| (format!("cannot read `{}`: {e}", path.display()), None))?,
                 path.display().to_string(),
             ),
             None => match builtin::stock(name) {
                 Some((_, bytes)) => (bytes.to_vec(), "builtin".to_owned()),
-                None => return Err(self.not_found(name)),
+                None => return Err((self.not_found(name), None)),
             },
         };
         let version = load::content_version(&bytes).0;
+        let file = (origin != "builtin").then(|| (PathBuf::from(&origin), version.clone()));
         let key = (name.to_owned(), kind, version);
         if let Some(p) = self.loaded.lock().expect("library poisoned").get(&key) {
             return Ok(p.clone());
         }
         let plugin = load::load(&self.engine, name, &origin, &bytes, kind).map_err(|e| {
             metrics().plugin_rejected.with_label_values(&[name, e.reason_label()]).inc();
-            e.to_string()
+            (e.to_string(), file)
         })?;
         self.loaded.lock().expect("library poisoned").insert(key, plugin.clone());
         Ok(plugin)
@@ -197,21 +230,34 @@ pub fn build_plan(
     services: &HostServices,
     generation: u64,
 ) -> Result<Plan, Vec<ConfigIssue>> {
+    let (plan, failures) = plan_enabled(config, library, services, generation);
+    if !failures.is_empty() {
+        return Err(failures.into_iter().flat_map(|f| f.issues).collect());
+    }
+    Ok(plan)
+}
+
+/// A plan of every enabled template that plans, and why each other failed.
+pub fn plan_enabled(
+    config: &ValidConfig,
+    library: &PluginLibrary,
+    services: &HostServices,
+    generation: u64,
+) -> (Plan, Vec<TemplateFailure>) {
     let mut templates = Vec::new();
-    let mut issues = Vec::new();
+    let mut selectors = Vec::new();
+    let mut failures = Vec::new();
     for (name, t) in config.raw().templates.iter().filter(|(_, t)| t.enabled) {
         match plan_template(name, t, config.limits_of(name), library, services) {
-            Ok(plan) => templates.push(Arc::new(plan)),
-            Err(mut found) => issues.append(&mut found),
+            Ok(plan) => {
+                templates.push(Arc::new(plan));
+                selectors.push(&t.select);
+            }
+            Err(failure) => failures.push(failure),
         }
     }
-    if !issues.is_empty() {
-        return Err(issues);
-    }
-    let selectors: Vec<_> =
-        config.raw().templates.iter().filter(|(_, t)| t.enabled).map(|(_, t)| &t.select).collect();
     let routes = RouteIndex::build(&selectors);
-    Ok(Plan { generation, templates, routes })
+    (Plan { generation, templates, routes }, failures)
 }
 
 fn plan_template(
@@ -220,21 +266,35 @@ fn plan_template(
     limits: Limits,
     library: &PluginLibrary,
     services: &HostServices,
-) -> Result<TemplatePlan, Vec<ConfigIssue>> {
+) -> Result<TemplatePlan, TemplateFailure> {
     let id = TemplateId::new(name);
-    let mut issues = Vec::new();
+    let (mut issues, mut files) = (Vec::new(), Vec::new());
     let mut slot = |field: &str, used: &PluginUse, kind: PluginKind| -> Option<PluginSlot> {
         let at = |sub: &str| format!("templates.{name}.{field}.{sub}");
-        let plugin = library
-            .resolve(&used.plugin, kind)
-            .map_err(|e| issues.push(ConfigIssue::new(at("plugin"), e)))
-            .ok()?;
+        let mut failed = |path: PathBuf, version: String, at_load: bool, reason: &str| {
+            let (field, plugin) = (format!("templates.{name}.{field}"), used.plugin.clone());
+            files.push(FailedFile { field, plugin, version, path, at_load, reason: reason.into() });
+        };
+        let plugin = match library.resolve(&used.plugin, kind) {
+            Ok(plugin) => plugin,
+            Err((reason, file)) => {
+                if let Some((path, version)) = file {
+                    failed(path, version, true, &reason);
+                }
+                issues.push(ConfigIssue::new(at("plugin"), reason));
+                return None;
+            }
+        };
         let domain = library.domain(&plugin, name, t.owner.as_deref());
         let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()), domain };
         let rule = RuleRef { template: &id, slot: &slot, limits: &limits };
         if let Err(e) = smoke::smoke(library.engine(), rule, services) {
             let sub = if matches!(e, PluginError::Configure { .. }) { "params" } else { "plugin" };
             metrics().plugin_rejected.with_label_values(&[&used.plugin, e.reason_label()]).inc();
+            if slot.plugin.origin != "builtin" {
+                let version = slot.plugin.reference.version.to_string();
+                failed(PathBuf::from(&slot.plugin.origin), version, false, &e.to_string());
+            }
             issues.push(ConfigIssue::new(at(sub), e.to_string()));
             return None;
         }
@@ -267,7 +327,7 @@ fn plan_template(
                 versions,
             })
         }
-        _ => Err(issues),
+        _ => Err(TemplateFailure { template: id, issues, files }),
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::pipeline::DisabledTemplates;
 use crate::plugins::TrapLedger;
 
 /// What readiness looks at. Narrow handles, not the whole app.
@@ -19,6 +20,8 @@ pub struct ReadyState {
     /// Set once the first plan is live and the pipeline is started.
     pub started: Arc<AtomicBool>,
     pub ledger: Arc<TrapLedger>,
+    /// Templates left out at startup because their plugin failed validation.
+    pub disabled: Arc<DisabledTemplates>,
 }
 
 pub fn app(state: ReadyState) -> Router {
@@ -53,6 +56,13 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
         .iter()
         .map(|(t, p, n)| format!("template {t} quarantined on {p} after {n} failures"))
         .collect();
+    degraded.extend(
+        state
+            .disabled
+            .list()
+            .into_iter()
+            .map(|(t, reason)| format!("template {t} disabled: {reason}")),
+    );
     degraded.extend(
         links
             .iter()
@@ -99,7 +109,11 @@ mod tests {
 
     #[tokio::test]
     async fn ready_only_after_start_and_metrics_render() {
-        let state = ReadyState { started: Arc::default(), ledger: Arc::new(TrapLedger::new(3)) };
+        let state = ReadyState {
+            started: Arc::default(),
+            ledger: Arc::new(TrapLedger::new(3)),
+            disabled: Arc::default(),
+        };
         let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
         let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -134,6 +148,23 @@ mod tests {
                 .contains("sink ready-test-sink cannot deliver: HTTP 500: down")
         );
         crate::deliver::health().set_ok("ready-test-sink");
+        // A template disabled at startup is named with its reason.
+        state.disabled.set(&[crate::pipeline::TemplateFailure {
+            template: crate::alert::TemplateId::new("broken"),
+            issues: vec![crate::issue::ConfigIssue::new(
+                "templates.broken.filter.plugin",
+                "plugin `broken` 0123456789ab (plugins/broken.wasm): not a valid component",
+            )],
+            files: Vec::new(),
+        }]);
+        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            "ready (degraded: template broken disabled: templates.broken.filter.plugin: plugin `broken` 0123456789ab (plugins/broken.wasm): not a valid component)"
+        );
+        state.disabled.set(&[]);
         crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();
         let res = app(state).oneshot(get("/metrics")).await.unwrap();
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();

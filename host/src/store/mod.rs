@@ -13,6 +13,8 @@
 //! * [`run_retractions`] (`retract.rs`) marks alerts of reorged events.
 //! * `insert.rs` writes alert batches; `outbox.rs` is the `deliveries`
 //!   table (the network sinks' durable queue); `query.rs` reads and prunes.
+//! * `bound.rs` bounds keys and texts before they become rows;
+//!   `isolate.rs` splits a row the database refuses out of its batch.
 //!
 //! One code path serves both backends: sqlx's `Any` driver picks SQLite or
 //! Postgres from the url's scheme, and the SQL here and in `host/migrations/`
@@ -23,10 +25,13 @@
 //!
 //! Invariants: writes are idempotent on the alert id, so replaying the same
 //! input leaves one row per alert; a row is never dropped silently (see
-//! `writer.rs`). This module reads no other stage and does not touch `config/`.
+//! `writer.rs`): a refused row is logged and counted, and one bad row never
+//! costs the others. This module reads no other stage and does not touch `config/`.
 
+pub mod bound;
 mod config;
 mod insert;
+mod isolate;
 mod outbox;
 mod query;
 mod record;
@@ -46,6 +51,7 @@ use sqlx::{AnyPool, Row};
 use crate::alert::{AlertId, TemplateId};
 
 pub use config::AlertLogConfig;
+pub(crate) use isolate::{Split, log_refused};
 pub use outbox::{DeliveryQuery, DeliveryRecord, DeliveryStatus, delivery_id, markup_str};
 pub use query::{AlertQuery, Pruned, spawn_pruner};
 pub use record::{AlertRecord, AlertStatus, StatusCounts};
@@ -169,6 +175,14 @@ pub struct Written {
     pub suppressed: u64,
     /// Rows skipped because their id was already in the log (a replay or a retry).
     pub duplicates: u64,
+}
+
+impl std::ops::AddAssign for Written {
+    fn add_assign(&mut self, other: Written) {
+        self.fired += other.fired;
+        self.suppressed += other.suppressed;
+        self.duplicates += other.duplicates;
+    }
 }
 
 /// Handle on the alert log. Clones share one connection pool.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{AlertLog, StoreError, record, to_i64};
+use super::{AlertLog, StoreError, bound, record, to_i64};
 use crate::alert::{Delivery, Markup};
 use crate::clock::{Clock, SystemClock};
 use crate::sinks::remote::{Action, Outgoing};
@@ -112,7 +112,8 @@ fn parse_markup(s: &str) -> Option<Markup> {
 }
 
 impl DeliveryRecord {
-    /// The pending row for `delivery` on `channel`.
+    /// The pending row for `delivery` on `channel`, its keys and texts
+    /// bounded (`bound.rs`) as the alert's own row is.
     pub fn pending(delivery: &Delivery, channel: &str, resolvable: bool) -> DeliveryRecord {
         let a = &delivery.alert;
         let now = SystemClock.now_ms();
@@ -120,20 +121,20 @@ impl DeliveryRecord {
             out: Outgoing {
                 delivery_id: delivery_id(&a.id.0, channel, Action::Trigger),
                 alert_id: a.id.0.clone(),
-                template: a.template.to_string(),
-                alert_key: a.key.clone(),
+                template: bound::clean(a.template.as_str()).into_owned(),
+                alert_key: bound::key(&a.key).into_owned(),
                 severity: a.severity,
                 action: Action::Trigger,
-                title: delivery.message.title.clone(),
-                body: delivery.message.body.clone(),
+                title: bound::text(&delivery.message.title, bound::MAX_TITLE_BYTES).into_owned(),
+                body: bound::text(&delivery.message.body, bound::MAX_BODY_BYTES).into_owned(),
                 markup: delivery.message.markup,
-                fields: a.fields.clone(),
+                fields: bound::fields(&a.fields),
                 event_time_ms: a.event.exchange_time_ms,
                 alerts: 1,
                 versions: (*a.versions).clone(),
             },
             channel: channel.to_owned(),
-            event_id: a.event.id.clone(),
+            event_id: bound::key(&a.event.id).into_owned(),
             resolvable,
             status: DeliveryStatus::Pending,
             attempts: 0,
@@ -197,8 +198,8 @@ impl AlertLog {
                 .bind(o.template.as_str())
                 .bind(o.alert_key.as_str())
                 .bind(o.severity.as_str())
-                .bind(o.title.replace('\0', "\u{FFFD}"))
-                .bind(o.body.replace('\0', "\u{FFFD}"))
+                .bind(o.title.as_str())
+                .bind(o.body.as_str())
                 .bind(markup_str(o.markup))
                 .bind(fields)
                 .bind(r.event_id.as_str())
@@ -301,11 +302,13 @@ impl AlertLog {
              AND ($2 IS NULL OR channel = $2) AND ($3 IS NULL OR alert_id = $3) \
              AND ($4 IS NULL OR event_id = $4) ORDER BY seq DESC, id LIMIT $5"
         );
+        // Event ids are stored bounded; look them up the same way.
+        let event_id = q.event_id.as_deref().map(|e| bound::key(e).into_owned());
         let rows = sqlx::query(&sql)
             .bind(q.status.map(DeliveryStatus::as_str))
             .bind(q.channel.as_deref())
             .bind(q.alert_id.as_deref())
-            .bind(q.event_id.as_deref())
+            .bind(event_id.as_deref())
             .bind(i64::from(q.limit.unwrap_or(u32::MAX >> 1)))
             .fetch_all(&self.pool)
             .await

@@ -1,13 +1,14 @@
 //! `AlertRecord`: one row of the alert log, as written and as read back.
 //!
 //! Built from an [`Alert`] by the writer as soon as the alert arrives, so the
-//! writer holds plain rows rather than `Arc`s into the pipeline. Text that
-//! Postgres cannot store (NUL bytes) is replaced here, once, so one bad string
-//! from a plugin can never fail a whole batch.
+//! writer holds plain rows rather than `Arc`s into the pipeline. Keys and
+//! texts are bounded here, once (`bound.rs`), so what a plugin chose cannot
+//! exceed what the database stores.
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
+use super::bound;
 use crate::alert::{Alert, AlertId, Severity, TemplateId};
 
 /// Whether the cooldown policy let the alert through.
@@ -69,18 +70,20 @@ impl AlertRecord {
     pub fn from_alert(alert: &Alert) -> AlertRecord {
         let event = &alert.event;
         AlertRecord {
-            id: AlertId(clean(&alert.id.0)),
-            template: TemplateId::new(&clean(alert.template.as_str())),
-            alert_key: clean(&alert.key),
+            id: AlertId(bound::clean(&alert.id.0).into_owned()),
+            template: TemplateId::new(&bound::clean(alert.template.as_str())),
+            alert_key: bound::key(&alert.key).into_owned(),
             status: if alert.fired() { AlertStatus::Fired } else { AlertStatus::Suppressed },
-            reason: alert.suppress_reason().map(clean),
+            reason: alert
+                .suppress_reason()
+                .map(|r| bound::text(r, bound::MAX_REASON_BYTES).into_owned()),
             severity: alert.severity,
             value: (!alert.value.is_nan()).then_some(alert.value),
-            title: clean(&alert.title),
-            fields: fields_json(&alert.fields),
-            event_id: clean(&event.id),
-            venue: clean(&event.venue.name()),
-            symbol: clean(&event.symbol.name()),
+            title: bound::text(&alert.title, bound::MAX_TITLE_BYTES).into_owned(),
+            fields: fields_json(&bound::fields(&alert.fields)),
+            event_id: bound::key(&event.id).into_owned(),
+            venue: bound::clean(&event.venue.name()).into_owned(),
+            symbol: bound::clean(&event.symbol.name()).into_owned(),
             kind: event.kind.as_str().to_owned(),
             exchange_time_ms: event.exchange_time_ms,
             decided_at_ms: alert.decided_at_ms,
@@ -89,12 +92,6 @@ impl AlertRecord {
             versions: (*alert.versions).clone(),
         }
     }
-}
-
-/// Postgres rejects NUL in text; SQLite would store it. Replace it on both so
-/// the two backends hold the same rows.
-fn clean(s: &str) -> String {
-    if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s.to_owned() }
 }
 
 /// `[("notional", "$1.2M"), ("price", "61234.5")]` as
@@ -111,7 +108,6 @@ fn fields_json(fields: &[(String, String)]) -> String {
             map.end()
         }
     }
-    // serde_json escapes NUL as \u0000, which Postgres TEXT accepts.
     serde_json::to_string(&Fields(fields)).expect("string pairs always serialize")
 }
 
@@ -136,11 +132,6 @@ mod tests {
         let fields = vec![("z".to_owned(), "1".to_owned()), ("a\"".to_owned(), "x\ny".to_owned())];
         assert_eq!(fields_json(&fields), r#"{"z":"1","a\"":"x\ny"}"#);
         assert_eq!(fields_json(&[]), "{}");
-    }
-
-    #[test]
-    fn nul_bytes_are_replaced() {
-        assert_eq!(clean("a\0b"), "a\u{FFFD}b");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{AlertLog, StoreError};
+use super::{AlertLog, StoreError, bound};
 use crate::event::Retraction;
 
 /// What the retraction task did.
@@ -38,7 +38,8 @@ impl AlertLog {
         let done = sqlx::query(
             "UPDATE alert_log SET retracted = TRUE WHERE event_id = $1 AND retracted = FALSE",
         )
-        .bind(event_id)
+        // Stored bounded (`bound.rs`), so looked up bounded.
+        .bind(bound::key(event_id).as_ref())
         .execute(&self.pool)
         .await
         .map_err(self.query_error("marking alerts retracted"))?;

@@ -7,27 +7,39 @@
 //! channel closes. Closing the channel is how shutdown works: the writer then
 //! writes everything it holds and returns.
 //!
-//! A failed write is retried with exponential backoff. While it retries, the
-//! writer does not read its channel, so the decide stage waits (backpressure,
-//! visible as `klaxon_stage_wait_seconds` upstream) instead of piling up rows
-//! here. If every attempt fails, the writer closes its channel, counts the
-//! rows in hand and still queued, and returns [`StoreError::RowsLost`] naming
+//! A row the database refuses (an index entry too large, a constraint) is
+//! split out of its batch (`isolate.rs`), logged and counted in
+//! `klaxon_alert_log_rows_rejected_total{template}`; the batch's other rows
+//! are written. Rows are bounded before they get here (`bound.rs`), so this
+//! is a last line of defence, not the plan.
+//!
+//! Any other failed write (database down, connection lost, locked) is
+//! retried with exponential backoff, for as long as the host runs: the
+//! writer never closes while its input is open. While it retries it does not
+//! read its channel, so the decide stage waits (backpressure, visible as
+//! `klaxon_stage_wait_seconds` upstream) instead of piling up rows here.
+//! Once the input has closed (shutdown), a write gets
+//! [`RetryPolicy::attempts`]; if they all fail, the writer counts the rows
+//! in hand and still queued and returns [`StoreError::RowsLost`] naming
 //! them: rows are never dropped silently.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
 
+use super::isolate::{Split, log_refused};
 use crate::alert::Alert;
 use crate::store::{AlertLog, AlertRecord, Backend, StoreError, Written};
 use crate::telemetry::metrics;
 
-/// How often and how patiently a failed batch write is retried.
+/// How a failed batch write is retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included.
+    /// Attempts in all, the first included, once the input has closed.
+    /// While it is open, a write is retried until it succeeds.
     pub attempts: u32,
     /// Wait before the second attempt; doubled after each failure.
     pub first_delay: Duration,
@@ -35,10 +47,23 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+impl RetryPolicy {
+    /// The waits between attempts: doubling from `first_delay`, capped at
+    /// `max_delay`, without end (the caller decides when to stop).
+    fn delays(&self) -> impl Iterator<Item = Duration> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.first_delay)
+            .with_max_delay(self.max_delay)
+            .without_max_times()
+            .build()
+    }
+}
+
 impl Default for RetryPolicy {
-    /// Five attempts over about three seconds: long enough to ride out a
-    /// database restart or a lock held by a migration, short enough that
-    /// shutdown is not held up for long by a database that is gone.
+    /// At shutdown, five attempts over about three seconds: long enough to
+    /// ride out a database restart or a lock held by a migration, short
+    /// enough that shutdown is not held up for long by a database that is
+    /// gone.
     fn default() -> RetryPolicy {
         RetryPolicy {
             attempts: 5,
@@ -61,6 +86,8 @@ pub struct WriterSummary {
     pub batches: u64,
     /// Failed write attempts that were retried.
     pub retries: u64,
+    /// Rows the database refused, left out of their batch.
+    pub rejected: u64,
 }
 
 /// Write alerts from `rx` into `log` in batches of up to `batch_size`, at
@@ -160,8 +187,9 @@ pub(crate) async fn run_batches<T: BatchTarget>(
     }
 }
 
-/// Write `batch` (retrying per `retry`) and clear it, or give up and report
-/// every row that will not be written.
+/// Write `batch` and clear it, splitting out rows the database refuses; or
+/// give up (only once the input has closed) and report every row that will
+/// not be written.
 async fn flush<T: BatchTarget>(
     target: &T,
     batch: &mut Vec<AlertRecord>,
@@ -169,58 +197,96 @@ async fn flush<T: BatchTarget>(
     retry: &RetryPolicy,
     summary: &mut WriterSummary,
 ) -> Result<(), StoreError> {
-    let rows = &metrics().alert_log_rows;
-    let mut delay = retry.first_delay;
-    let mut attempt = 1;
-    loop {
-        match target.write(batch).await {
-            Ok(written) => {
-                rows.with_label_values(&["fired"]).inc_by(written.fired);
-                rows.with_label_values(&["suppressed"]).inc_by(written.suppressed);
-                rows.with_label_values(&["duplicate"]).inc_by(written.duplicates);
-                summary.fired += written.fired;
-                summary.suppressed += written.suppressed;
-                summary.duplicates += written.duplicates;
-                summary.batches += 1;
-                batch.clear();
-                return Ok(());
-            }
-            Err(error) if attempt < retry.attempts.max(1) => {
-                tracing::warn!(
-                    url = target.url(), backend = %target.backend(), rows = batch.len(), attempt,
-                    retry_in = ?delay, error = %error_chain(&error),
-                    "Alert log write failed; retrying."
-                );
-                rows.with_label_values(&["retried"]).inc_by(batch.len() as u64);
-                summary.retries += 1;
-                sleep(delay).await;
-                delay = (delay * 2).min(retry.max_delay);
-                attempt += 1;
-            }
-            Err(error) => {
-                // Refuse further alerts so the decide stage sees the failure
-                // at once, then count what is still queued: it is lost too.
-                rx.close();
-                let mut queued = 0u64;
-                while rx.try_recv().is_ok() {
-                    queued += 1;
-                }
-                let lost = batch.len() as u64 + queued;
-                tracing::error!(
-                    url = target.url(), backend = %target.backend(), rows = lost, attempts = attempt,
-                    error = %error_chain(&error),
-                    "Alert log write failed for good; rows lost."
-                );
-                rows.with_label_values(&["lost"]).inc_by(lost);
-                return Err(StoreError::RowsLost {
-                    url: target.url().to_owned(),
-                    backend: target.backend(),
-                    rows: lost,
-                    attempts: attempt,
-                    last: Box::new(error),
-                });
+    let (mut split, mut written) = (Split::new(batch.len()), Written::default());
+    while let Some(range) = split.next() {
+        match write_retrying(target, &batch[range.clone()], rx, retry, summary).await {
+            Ok(w) => written += w,
+            Err((error, _)) if error.is_refusal() => split.refuse(range, error),
+            Err((error, attempts)) => {
+                let unwritten = split.unwritten(&range);
+                return Err(give_up(target, rx, unwritten, attempts, error));
             }
         }
+    }
+    let refused = split.into_refused();
+    let rows = &metrics().alert_log_rows;
+    rows.with_label_values(&["fired"]).inc_by(written.fired);
+    rows.with_label_values(&["suppressed"]).inc_by(written.suppressed);
+    rows.with_label_values(&["duplicate"]).inc_by(written.duplicates);
+    for (i, error) in &refused {
+        let row = &batch[*i];
+        metrics().alert_log_rows_rejected.with_label_values(&[row.template.as_str()]).inc();
+        log_refused("alert", row.template.as_str(), &row.id.0, error);
+    }
+    summary.fired += written.fired;
+    summary.suppressed += written.suppressed;
+    summary.duplicates += written.duplicates;
+    summary.rejected += refused.len() as u64;
+    summary.batches += 1;
+    batch.clear();
+    Ok(())
+}
+
+/// Write `rows` in one transaction, retrying failures that are not the
+/// rows' own with backoff: without end while `rx` is open, up to
+/// `retry.attempts` once it has closed. A refusal returns at once, for the
+/// caller to split. An error comes with the attempts made.
+async fn write_retrying<T: BatchTarget>(
+    target: &T,
+    rows: &[AlertRecord],
+    rx: &mpsc::Receiver<Arc<Alert>>,
+    retry: &RetryPolicy,
+    summary: &mut WriterSummary,
+) -> Result<Written, (StoreError, u32)> {
+    let mut delays = retry.delays();
+    for attempt in 1.. {
+        let error = match target.write(rows).await {
+            Ok(written) => return Ok(written),
+            Err(error) => error,
+        };
+        if error.is_refusal() || (rx.is_closed() && attempt >= retry.attempts.max(1)) {
+            return Err((error, attempt));
+        }
+        let delay = delays.next().unwrap_or(retry.max_delay);
+        tracing::warn!(
+            url = target.url(), backend = %target.backend(), rows = rows.len(), attempt,
+            retry_in = ?delay, error = %error_chain(&error),
+            "Alert log write failed; retrying."
+        );
+        metrics().alert_log_rows.with_label_values(&["retried"]).inc_by(rows.len() as u64);
+        summary.retries += 1;
+        sleep(delay).await;
+    }
+    unreachable!("the loop only ends by returning")
+}
+
+/// The writer's end after a failure at shutdown: count what is still queued
+/// (lost too), log it, and name every row that will not be written.
+fn give_up<T: BatchTarget>(
+    target: &T,
+    rx: &mut mpsc::Receiver<Arc<Alert>>,
+    unwritten: usize,
+    attempts: u32,
+    error: StoreError,
+) -> StoreError {
+    rx.close();
+    let mut queued = 0u64;
+    while rx.try_recv().is_ok() {
+        queued += 1;
+    }
+    let lost = unwritten as u64 + queued;
+    tracing::error!(
+        url = target.url(), backend = %target.backend(), rows = lost, attempts,
+        error = %error_chain(&error),
+        "Alert log write failed for good at shutdown; rows lost."
+    );
+    metrics().alert_log_rows.with_label_values(&["lost"]).inc_by(lost);
+    StoreError::RowsLost {
+        url: target.url().to_owned(),
+        backend: target.backend(),
+        rows: lost,
+        attempts,
+        last: Box::new(error),
     }
 }
 

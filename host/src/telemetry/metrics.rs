@@ -57,6 +57,10 @@ pub struct Metrics {
     pub plugin_log_dropped: IntCounterVec,
     /// Plugin loads rejected (compile, typecheck, configure, smoke), by reason.
     pub plugin_rejected: IntCounterVec,
+    /// Plugin files moved aside to `<plugins.dir>/.rejected/` after failing a reload.
+    pub plugin_uploads_rejected: IntCounterVec,
+    /// 1 while a template is disabled because its plugin failed validation at startup.
+    pub templates_disabled: IntGaugeVec,
     /// Config reloads, by outcome (applied, rejected).
     pub config_reloads: IntCounterVec,
     /// Alerts decided, by template and outcome (fired, suppressed).
@@ -71,6 +75,8 @@ pub struct Metrics {
     pub sink_deliveries: IntCounterVec,
     /// Rows written to the alert log.
     pub alert_log_rows: IntCounterVec,
+    /// Alert rows the database refused, left out of their batch, by template.
+    pub alert_log_rows_rejected: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -249,6 +255,18 @@ pub fn metrics() -> &'static Metrics {
                 "Plugin loads rejected",
                 &["plugin", "reason"],
             ),
+            plugin_uploads_rejected: counter(
+                &r,
+                "klaxon_plugin_uploads_rejected_total",
+                "Plugin files moved aside after failing validation in a reload",
+                &["plugin"],
+            ),
+            templates_disabled: gauge(
+                &r,
+                "klaxon_templates_disabled",
+                "1 while a template is disabled because its plugin failed validation at startup",
+                &["template"],
+            ),
             config_reloads: counter(
                 &r,
                 "klaxon_config_reloads_total",
@@ -287,6 +305,12 @@ pub fn metrics() -> &'static Metrics {
                 "klaxon_alert_log_rows_total",
                 "Rows written to the alert log",
                 &["status"],
+            ),
+            alert_log_rows_rejected: counter(
+                &r,
+                "klaxon_alert_log_rows_rejected_total",
+                "Alert rows the database refused, left out of their batch",
+                &["template"],
             ),
             registry: r,
         }

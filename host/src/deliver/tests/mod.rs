@@ -5,11 +5,13 @@
 //!   every alert delivered exactly once.
 //! * `queueing`: dead letters and resends, restart, a blackholed channel,
 //!   folding under a spent budget.
+//! * `refused`: a refused alert row leaves no delivery and costs no other.
 //!
 //! Waits in configs are milliseconds; tests assert what was sent and what
 //! the outbox says, and only lower bounds on the gaps a service asked for.
 
 mod queueing;
+mod refused;
 mod services;
 
 #[path = "../../../../tests/support/mock_service.rs"]

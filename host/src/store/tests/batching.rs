@@ -115,18 +115,43 @@ async fn failed_writes_are_retried_until_they_succeed() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn giving_up_counts_the_batch_and_everything_still_queued() {
+async fn a_failing_database_is_retried_for_as_long_as_the_input_is_open() {
+    // Far more failures than the policy's attempts: while the host runs,
+    // the writer waits the database out instead of closing.
+    let fake = Fake::failing(50);
+    let (tx, rx) = mpsc::channel(16);
+    let writer = {
+        let fake = fake.clone();
+        tokio::spawn(async move { run_batches(&*fake, rx, 3, SECOND, &quick_retry(3)).await })
+    };
+    for n in 0..3 {
+        tx.send(fired(n)).await.unwrap();
+    }
+    while fake.batches().is_empty() {
+        sleep(SECOND).await;
+    }
+    assert_eq!(fake.batches(), [3]);
+    // Still taking alerts after the outage.
+    tx.send(fired(3)).await.expect("the writer is still running");
+    drop(tx);
+    let summary = writer.await.unwrap().unwrap();
+    assert_eq!(fake.batches(), [3, 1]);
+    assert_eq!((summary.retries, summary.fired, summary.batches), (50, 4, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_shutdown_giving_up_counts_the_batch_and_everything_still_queued() {
     let fake = Fake::failing(u32::MAX);
     let (tx, rx) = mpsc::channel(16);
     for n in 0..5 {
         tx.send(fired(n)).await.unwrap();
     }
+    // The input is closed: the host is shutting down.
+    drop(tx);
     let error = run_batches(&*fake, rx, 2, SECOND, &quick_retry(3)).await.unwrap_err();
     assert_eq!(
         error.to_string(),
         "alert log `fake://db` (sqlite): 5 rows lost after 3 failed attempts to write them"
     );
     assert!(matches!(error, StoreError::RowsLost { rows: 5, attempts: 3, .. }));
-    // The decide stage learns at once that nothing more will be written.
-    assert!(tx.send(fired(9)).await.is_err());
 }

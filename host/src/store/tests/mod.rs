@@ -7,11 +7,14 @@
 //!   dir) and against the local Postgres (a fresh schema per test, dropped
 //!   afterwards). Postgres comes from `KLAXON_TEST_POSTGRES_URL`, by default
 //!   `postgres://postgres@127.0.0.1:5432/test`.
+//! * `refusals`: oversized and NUL-holding rows logged bounded, and a row
+//!   the database refuses left out alone, on both backends.
 //! * `urls`: url handling (scheme, create-if-missing, password masking).
 
 mod backends;
 mod batching;
 mod outbox;
+mod refusals;
 mod urls;
 
 use std::sync::Arc;
