@@ -99,8 +99,9 @@ mod tests {
 
     #[test]
     fn reasons_are_huge_or_unique() {
-        let huge = CooldownHarness::<HostileCooldown>::configure(r#"{"mode":"huge-reason","size":500}"#)
-            .unwrap();
+        let huge =
+            CooldownHarness::<HostileCooldown>::configure(r#"{"mode":"huge-reason","size":500}"#)
+                .unwrap();
         let (a, b) = (
             reason(huge.decide(&alert(100.0, "a"), &History::default())),
             reason(huge.decide(&alert(100.0, "a"), &History::default())),

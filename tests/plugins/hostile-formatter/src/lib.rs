@@ -76,8 +76,9 @@ mod tests {
 
     #[test]
     fn small_for_the_smoke_run_huge_after() {
-        let f = FormatterHarness::<HostileFormatter>::configure(r#"{"mode":"huge-body","size":900}"#)
-            .unwrap();
+        let f =
+            FormatterHarness::<HostileFormatter>::configure(r#"{"mode":"huge-body","size":900}"#)
+                .unwrap();
         assert_eq!(f.format(&alert(1.0)).body, "title");
         assert_eq!(f.format_digest(&[alert(1.0), alert(1.0)]).body, "2 alerts");
         assert_eq!(f.format(&alert(100.0)).body.len(), 900);
