@@ -21,26 +21,17 @@
 //! No assertion depends on wall-clock time: budgets only decide which error
 //! a call ends with, and the synthetic market runs in event time.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+mod support;
 
-use klaxon::app::{self, AppError, RunOptions, Runtime};
-use klaxon::config::{self, ConfigError};
+use std::collections::BTreeMap;
+
+use klaxon::app::{self, AppError, Runtime};
+use klaxon::config::ConfigError;
 use klaxon::issue::ConfigIssue;
 use klaxon::market::MarketState;
 use klaxon::pipeline::StatsSnapshot;
-use klaxon::plugins::builtin;
-use klaxon::plugins::load::content_version;
-use klaxon::sinks::FileRecord;
 use klaxon::telemetry::metrics;
-
-/// Events per run. Every one is priced far above 10 (no DOGEUSDT), so every
-/// call of a misbehaving plugin misbehaves.
-const EVENTS: u64 = 2000;
-const WORKERS: u64 = 2;
-const DISABLE_AFTER: u64 = 3;
+use support::sandbox::{DISABLE_AFTER, EVENTS, Sandbox, WORKERS, field, logs, stock_version};
 
 /// The good template: stock `amount-threshold` with a threshold ordinary
 /// flow often crosses, and no cooldown, so it fires on every pass. Its
@@ -72,151 +63,21 @@ filter = { plugin = "trap" }
 limits = { call_timeout = "10s" }
 "#;
 
-fn built(name: &str) -> PathBuf {
-    Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"))
-}
-
-/// The version the host gives plugin `name`: 12 hex digits of the hash of
-/// the bytes it loads, a stock plugin's embedded in the binary. (Not the file
-/// in `KLAXON_PLUGINS_DIR`, which a concurrent build may have rewritten.)
-fn stock_version(name: &str) -> String {
-    let (_, bytes) = builtin::stock(name).unwrap_or_else(|| panic!("no stock plugin `{name}`"));
-    checked(content_version(bytes).0)
-}
-
-fn checked(version: String) -> String {
-    assert!(version.len() == 12 && version.chars().all(|c| c.is_ascii_hexdigit()), "{version}");
-    version
-}
-
-/// A temp dir with a plugins directory holding copies of built components,
-/// a config head (synthetic market in event time, file sink, SQLite log).
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new(plugins: &[&str]) -> Sandbox {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join("plugins")).expect("plugins dir");
-        for name in plugins {
-            std::fs::copy(built(name), dir.path().join("plugins").join(format!("{name}.wasm")))
-                .expect("copy plugin");
-        }
-        Sandbox { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// The version of this sandbox's copy of plugin `name`.
-    fn version(&self, name: &str) -> String {
-        let bytes = std::fs::read(self.path(&format!("plugins/{name}.wasm")))
-            .expect("plugin copied into the sandbox");
-        checked(content_version(&bytes).0)
-    }
-
-    fn config(&self, templates: &str) -> config::ValidConfig {
-        let d = self.dir.path().display();
-        let text = format!(
-            r#"
-[pipeline]
-workers = {WORKERS}
-batch_max = 16
-time = "event"
-disable_after_traps = {DISABLE_AFTER}
-
-[plugins]
-dir = "{d}/plugins"
-cache_dir = "{d}/cache"
-watch = false
-
-[alert_log]
-url = "sqlite://{d}/alerts.db"
-flush_interval = "50ms"
-
-[sources.market]
-type = "synthetic"
-rate = 0
-limit = {EVENTS}
-seed = 7
-whale_probability = 0.01
-symbols = [
-  {{ symbol = "BTCUSDT", price = "65000" }},
-  {{ symbol = "ETHUSDT", price = "3400" }},
-  {{ symbol = "SOLUSDT", price = "150" }},
-  {{ symbol = "BNBUSDT", price = "580" }},
-]
-
-[sinks.out]
-type = "file"
-path = "{d}/out.ndjson"
-{templates}"#
-        );
-        config::load_str(&text, "sandbox.toml").unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Ids of the alerts the file sink wrote, sorted.
-    fn alert_ids(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(self.path("out.ndjson")).unwrap_or_default();
-        let mut ids: Vec<String> = text
-            .lines()
-            .map(|line| serde_json::from_str::<FileRecord>(line).expect("file sink line"))
-            .inspect(|r| assert_eq!(r.template, "good", "only the good template has a channel"))
-            .map(|r| r.id)
-            .collect();
-        ids.sort();
-        ids
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Log capture: the trap text of a live call only reaches the logs, so the
-// test binary installs one global JSON subscriber writing to a buffer.
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::WARN)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
+/// Ids of the alerts sink `out` wrote, sorted.
+fn alert_ids(sandbox: &Sandbox) -> Vec<String> {
+    let mut ids: Vec<String> = sandbox
+        .records("out")
+        .into_iter()
+        .inspect(|r| assert_eq!(r.template, "good", "only the good template has a channel"))
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// The `fields` of every captured log line with this message.
-fn logged(message: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
-    let bytes = logs().0.lock().unwrap().clone();
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v.get("fields").and_then(|f| f.as_object()).cloned())
-        .filter(|f| f.get("message").and_then(|m| m.as_str()) == Some(message))
-        .collect()
-}
-
-fn field<'a>(f: &'a serde_json::Map<String, serde_json::Value>, name: &str) -> &'a str {
-    f.get(name)
-        .and_then(|v| v.as_str())
-        .unwrap_or_else(|| panic!("no string field `{name}` in {f:?}"))
+fn logged(message: &str) -> Vec<support::sandbox::Fields> {
+    logs().logged(message)
 }
 
 // ---------------------------------------------------------------------------
@@ -249,7 +110,7 @@ fn rejected_total(plugin: &str, reason: &str) -> u64 {
 }
 
 async fn run(sandbox: &Sandbox, templates: &str) -> Result<StatsSnapshot, AppError> {
-    app::run(sandbox.config(templates), RunOptions::default()).await
+    sandbox.run(templates).await
 }
 
 /// What `klaxon check` does after loading the config: plan every template
@@ -309,7 +170,7 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
     let alone = Sandbox::new(&[]);
     let stats = run(&alone, GOOD).await.expect("good template alone");
     assert_eq!((stats.events_in, stats.evaluations, stats.evaluations_failed), (EVENTS, EVENTS, 0));
-    let reference = alone.alert_ids();
+    let reference = alert_ids(&alone);
     assert!(
         reference.len() > 10 && (reference.len() as u64) < EVENTS / 2,
         "threshold passes some events, not most: {}",
@@ -332,7 +193,7 @@ async fn misbehaving_plugins_are_contained_while_the_other_templates_keep_alerti
         "every evaluation of a misbehaving plugin failed closed, and no other"
     );
     assert_eq!(
-        shared.alert_ids(),
+        alert_ids(&shared),
         reference,
         "the good template fires exactly what it fires alone"
     );

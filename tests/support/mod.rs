@@ -5,6 +5,7 @@
 
 pub mod mock_service;
 pub mod mock_venue;
+pub mod sandbox;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
