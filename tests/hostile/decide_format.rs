@@ -58,13 +58,16 @@ fn huge_suppress_reasons_fall_back_to_the_default_cooldown() {
     // Every decision of the hostile policy failed, so the default cooldown
     // made them all: the same alerts (by key and event) as the healthy
     // template's `fixed` with the same window and the same filter.
+    // Sorted: two workers write to a sink in no fixed order.
     let fired = |template: &str| -> Vec<(String, String)> {
         let records = o.sandbox.records(if template == "healthy" { "out" } else { "bad" });
-        records
+        let mut fired: Vec<_> = records
             .into_iter()
             .filter(|r| r.template == template)
             .map(|r| (r.key, r.event.id))
-            .collect()
+            .collect();
+        fired.sort();
+        fired
     };
     assert_eq!(fired("hostile-reasons"), fired("healthy"));
     assert!(HEALTHY.contains(r#"window = "50ms""#), "the windows above must agree");
