@@ -220,8 +220,8 @@ async fn at_startup_a_broken_plugin_disables_only_its_template() {
 
     // The reasons `run` reported (`/ready` lists the same): the plan it
     // starts with, and what it disabled.
-    let (_, prices) = klaxon::market::MarketState::new(&config.raw().market);
-    let rt = Runtime::new(&config, prices).expect("runtime");
+    let (market, _) = klaxon::market::MarketState::new(&config.raw().market);
+    let rt = Runtime::new(&config, &market).expect("runtime");
     let disabled = DisabledTemplates::default();
     let plan = app::start_plan(&config, &rt, &disabled).await;
     let planned: Vec<&str> = plan.templates.iter().map(|t| t.id.as_str()).collect();

@@ -117,8 +117,8 @@ async fn run(sandbox: &Sandbox, templates: &str) -> Result<StatsSnapshot, AppErr
 /// (load, configure, smoke-run), all or nothing.
 async fn check(sandbox: &Sandbox, templates: &str) -> Result<StatsSnapshot, AppError> {
     let config = sandbox.config(templates);
-    let (_, prices) = MarketState::new(&config.raw().market);
-    let rt = Runtime::new(&config, prices).expect("runtime");
+    let (market, _) = MarketState::new(&config.raw().market);
+    let rt = Runtime::new(&config, &market).expect("runtime");
     app::first_plan(&config, &rt).await.map(|_| StatsSnapshot::default())
 }
 

@@ -96,8 +96,8 @@ impl Site {
 }
 
 fn runtime(config: &ValidConfig) -> Runtime {
-    let (_, prices) = crate::market::MarketState::new(&config.raw().market);
-    Runtime::new(config, prices).unwrap()
+    let (market, _) = crate::market::MarketState::new(&config.raw().market);
+    Runtime::new(config, &market).unwrap()
 }
 
 struct Running {
