@@ -25,7 +25,7 @@ pub struct Samples {
 impl Samples {
     /// Called by the market stage for every event; keeps one in `EVERY`.
     pub(super) fn offer(&self, seen: u64, event: &Event, snapshot: &Snapshot) {
-        if seen % EVERY != 0 {
+        if !seen.is_multiple_of(EVERY) {
             return;
         }
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);

@@ -21,8 +21,11 @@ use super::{HistoryBound, HistoryStore, KvError, KvQuota, KvStore, KvUsage, Outc
 /// seen tenth in one pass (so eviction costs O(1) per insert, amortized).
 #[derive(Default)]
 pub struct MemoryHistory {
-    templates: Mutex<HashMap<TemplateId, HashMap<String, (History, u64)>>>,
+    templates: Mutex<HashMap<TemplateId, Keys>>,
 }
+
+/// One template's keys: history and the host time each was last seen.
+type Keys = HashMap<String, (History, u64)>;
 
 impl HistoryStore for MemoryHistory {
     fn get(&self, template: &TemplateId, key: &str, _now_ms: u64) -> History {
@@ -67,7 +70,7 @@ impl HistoryStore for MemoryHistory {
 }
 
 /// Make room in a full template: expired keys, then the oldest tenth.
-fn forget_oldest(keys: &mut HashMap<String, (History, u64)>, now_ms: u64, bound: HistoryBound) {
+fn forget_oldest(keys: &mut Keys, now_ms: u64, bound: HistoryBound) {
     keys.retain(|_, (_, seen)| seen.saturating_add(bound.ttl_ms) > now_ms);
     if keys.len() < bound.keys {
         return;
