@@ -19,27 +19,6 @@ use crate::store::{
     run_retractions, run_writer, run_writer_with,
 };
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::postgres().await).await
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     migrations_apply_once_and_reopen,
     writes_a_batch_as_soon_as_it_is_full,

@@ -11,6 +11,29 @@
 //!   the database refuses left out alone, on both backends.
 //! * `urls`: url handling (scheme, create-if-missing, password masking).
 
+/// `on_both_backends!(a, b)` makes `sqlite::a`, `postgres::a`, ... test cases
+/// from `async fn a(TestDb)`; defined before the modules that use it.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::super::TestDb::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::super::TestDb::postgres().await).await
+                }
+            )*
+        }
+    };
+}
+
 mod backends;
 mod batching;
 mod outbox;

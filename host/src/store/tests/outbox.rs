@@ -8,27 +8,6 @@ use crate::store::{
     AlertLog, AlertQuery, AlertRecord, AlertStatus, DeliveryQuery, DeliveryRecord, DeliveryStatus,
 };
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::postgres().await).await
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     queue_is_ordered_and_enqueue_is_idempotent,
     sent_rows_are_never_due_again,

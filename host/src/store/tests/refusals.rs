@@ -15,27 +15,6 @@ use crate::store::bound::{self, MAX_KEY_BYTES};
 use crate::store::{AlertLog, AlertRecord, Backend, Split, StatusCounts, Written, run_writer};
 use crate::telemetry::metrics;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::sqlite()).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::super::TestDb::postgres().await).await
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     oversized_keys_and_nul_text_are_logged_bounded_among_good_rows,
     a_refused_row_is_left_out_alone_and_the_writer_keeps_writing,
