@@ -27,7 +27,7 @@ use crate::state::{KvStore, KvUsage};
 use crate::telemetry::metrics;
 
 use super::bindings::{Host, LogLevel, filter::klaxon::plugin::types};
-use super::call::CallError;
+use super::error::CallError;
 use super::{Breach, Limits, PluginKind, PluginRef};
 
 /// Longest panic message kept; longer ones are cut.

@@ -32,6 +32,7 @@ pub mod contain;
 mod convert;
 pub mod cooldown;
 pub mod engine;
+mod error;
 pub mod fallback;
 pub mod filter;
 pub mod formatter;
