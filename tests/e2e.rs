@@ -132,10 +132,12 @@ fn check_accepts_the_demo_config_and_lists_plugin_versions() {
 }
 
 /// Templates for the golden replay: every NKNUSDT trade over $10, and a
-/// book-top template with a 1m cooldown so suppressions show up.
+/// book-top template with a 1m cooldown so suppressions show up. The
+/// recording spans a second, so its windows are measured from what they
+/// hold (`flag_cold_windows = false`); see the cold-window test below.
 fn golden_config(dir: &std::path::Path) -> String {
     format!(
-        "{}[templates.nkn-trades]\nselect = {{ kinds = [\"trade\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 10 }} }}\n\
+        "{}[market]\nflag_cold_windows = false\n[templates.nkn-trades]\nselect = {{ kinds = [\"trade\"] }}\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 10 }} }}\n\
          [templates.quiet-books]\nselect = {{ kinds = [\"book-top\"] }}\nfilter = {{ plugin = \"price-move\", params = {{ min_change_1h_pct = 0, kinds = [\"book-top\"] }} }}\n\
          cooldown = {{ plugin = \"fixed\", params = {{ window = \"1m\" }} }}\nformatter = {{ plugin = \"plain\", params = {{ include_event = false }} }}\n",
         base_config(dir)
@@ -184,6 +186,29 @@ fn golden_replay_of_the_binance_spot_recording() {
         .unwrap();
     assert!(again.status.success());
     assert_eq!(alert_log_counts(&dir.path().join("alerts.db")), (2, 7));
+}
+
+/// The same replay on a fresh host that flags cold windows (the default):
+/// a second of market is not an hour of it, so `price-move` sees its
+/// windows missing and the "up 0.00% in 1h" alerts of the golden replay
+/// are never raised.
+#[test]
+fn a_fresh_host_flags_its_windows_missing_until_they_are_warm() {
+    let Some(fixtures) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = golden_config(dir.path()).replace("flag_cold_windows = false", "");
+    fs::write(dir.path().join("cold.toml"), config).unwrap();
+    let out = klaxon()
+        .args(["replay", "--config"])
+        .arg(dir.path().join("cold.toml"))
+        .arg(fixtures.join("binance/spot_2021-10-11.combined.ndjson"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("[nkn-trades] $20 buy on NKNUSDT"), "{stdout}");
+    assert!(!stdout.contains("[quiet-books]"), "a cold window passed for a full one:\n{stdout}");
+    assert!(stdout.contains("fired: 1  suppressed: 0"), "{stdout}");
 }
 
 #[test]
@@ -250,4 +275,41 @@ fn live_example_configs_pass_check() {
     }
     checked.sort();
     assert_eq!(checked, ["binance.toml", "evm.toml", "hyperliquid.toml", "solana.toml"]);
+}
+
+/// `klaxon replay` prints alerts in (exchange time, event id, template)
+/// order: its output is byte-identical across 1, 2 and 8 workers, though
+/// the workers decide concurrently and each template shards differently.
+#[test]
+fn replay_output_is_byte_identical_across_worker_counts() {
+    let Some(fixtures) = fixtures() else { return };
+    let frames = [
+        fixtures.join("binance/spot_2021-10-11.combined.ndjson"),
+        fixtures.join("hyperliquid/tardis_ws_messages.ndjson"),
+        fixtures.join("hyperliquid/testnet_userFills_2023-12.ndjson"),
+    ];
+    let run = |workers: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "{}[pipeline]\nworkers = {workers}\n\
+             [templates.every-trade]\nfilter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 0 }} }}\ndefault_cooldown = \"0s\"\n\
+             [templates.by-account]\nshard_by = \"account\"\nselect = {{ kinds = [\"perp-fill\"] }}\n\
+             filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 0, key_by = \"account\" }} }}\ndefault_cooldown = \"1m\"\n",
+            base_config(dir.path())
+        );
+        fs::write(dir.path().join("k.toml"), config).unwrap();
+        let out = klaxon()
+            .args(["replay", "--config"])
+            .arg(dir.path().join("k.toml"))
+            .args(&frames)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run(1);
+    assert!(one.lines().filter(|l| l.contains("[every-trade]")).count() >= 8, "{one}");
+    assert!(one.contains("[by-account]"), "{one}");
+    assert_eq!(run(2), one, "2 workers");
+    assert_eq!(run(8), one, "8 workers");
 }

@@ -18,7 +18,8 @@
 //! * `kv`: KV floods by value size, key size, key count and total bytes;
 //! * `batch`: duplicate and excess rows in a batch answer;
 //! * `logs`: log floods and log injection;
-//! * `configure`: a `create` that loops once it runs on a live worker.
+//! * `configure`: a `create` that loops once it runs on a live worker;
+//! * `compile`: function, memory and time bombs at compile.
 //!
 //! No assertion depends on wall-clock time: the market runs in event time,
 //! and budgets only decide which error a failing call ends with.
@@ -29,6 +30,8 @@ mod support;
 mod alerts;
 #[path = "hostile/batch.rs"]
 mod batch;
+#[path = "hostile/compile.rs"]
+mod compile;
 #[path = "hostile/configure.rs"]
 mod configure;
 #[path = "hostile/decide_format.rs"]

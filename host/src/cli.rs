@@ -258,7 +258,7 @@ async fn replay(path: &Path, args: ReplayArgs) -> Result<ExitCode> {
         unreachable!("built as a replay source")
     };
     let stdout: klaxon::sinks::SinkConfig =
-        serde_json::from_value(serde_json::json!({ "type": "stdout" }))
+        serde_json::from_value(serde_json::json!({ "type": "stdout", "order": "event" }))
             .context("building the stdout sink")?;
     let config = base.amend(|raw| {
         raw.sources = [("replay".to_owned(), source)].into();

@@ -178,6 +178,32 @@ pub struct Event {
     /// Best bid and ask for book-top events.
     pub best_bid: Option<Decimal>,
     pub best_ask: Option<Decimal>,
+    /// When the host received it (set as a source hands it on), for
+    /// `klaxon_alert_latency_seconds`; not part of what the event is.
+    #[serde(skip)]
+    pub received: ReceivedAt,
+}
+
+/// The monotonic instant an event entered the pipeline. It never makes two
+/// events different: equality, golden files and replays ignore it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceivedAt(Option<std::time::Instant>);
+
+impl ReceivedAt {
+    pub fn now() -> ReceivedAt {
+        ReceivedAt(Some(std::time::Instant::now()))
+    }
+
+    /// Time since receipt; `None` for an event no source stamped.
+    pub fn elapsed(self) -> Option<std::time::Duration> {
+        self.0.map(|at| at.elapsed())
+    }
+}
+
+impl PartialEq for ReceivedAt {
+    fn eq(&self, _: &ReceivedAt) -> bool {
+        true
+    }
 }
 
 impl Event {
@@ -206,6 +232,7 @@ impl Event {
             closed_pnl: None,
             best_bid: None,
             best_ask: None,
+            received: ReceivedAt::default(),
         }
     }
 

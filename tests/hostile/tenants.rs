@@ -60,3 +60,28 @@ channels = ["bad"]
         assert!(names.contains(r.event.symbol.as_str()), "{names:?} lacks {}", r.event.symbol);
     }
 }
+
+/// Bob's template is routed only BTCUSDT; his plugin is untrusted, so its
+/// instance is his alone. Whatever the worker's run holds for the healthy
+/// template (every symbol), the batch his filter gets holds his rows only:
+/// the symbol column it reads back names BTCUSDT and nothing else.
+#[test]
+fn a_tenant_reads_only_the_rows_routed_to_it() {
+    let btc = Sym::new("BTCUSDT").id().to_string();
+    let hostile = r#"
+[templates.hostile-rows]
+owner = "bob"
+select = { symbols = ["BTCUSDT"] }
+filter = { plugin = "hostile-filter", params = { mode = "batch-symbols" } }
+default_cooldown = "0s"
+channels = ["bad"]
+"#;
+    let o = harness::run(&Case { hostile, neighbours: "", rss_bound_mib: 96 });
+    let records = o.bad_records();
+    assert!(!records.is_empty(), "bob's filter answered some batches");
+    for r in &records {
+        assert_eq!(r.event.symbol, "BTCUSDT");
+        let symbols = r.fields.iter().find(|(n, _)| n == "symbols").map(|(_, v)| v.as_str());
+        assert_eq!(symbols, Some(btc.as_str()), "bob's batch held rows routed to others");
+    }
+}

@@ -14,7 +14,9 @@ pub mod validate;
 pub mod watch;
 
 pub use load::{DEMO_CONFIG, load_file, load_str};
-pub use raw::{PipelineConfig, PluginUse, RawConfig, Selectors, TemplateConfig, TimeMode};
+pub use raw::{
+    KeyScope, PipelineConfig, PluginUse, RawConfig, Selectors, ShardKey, TemplateConfig, TimeMode,
+};
 pub use validate::{ValidConfig, validate};
 
 use crate::issue::ConfigIssue;

@@ -60,8 +60,9 @@ pub enum TimeMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
-    /// Evaluation worker threads. Events are sharded by symbol, so all events
-    /// of one alert key stay on one worker, in order.
+    /// Evaluation worker threads. Each template's events are sharded by its
+    /// `shard_by` key (symbol by default), so all events of one key stay on
+    /// one worker, in order.
     pub workers: usize,
     /// Most events a worker takes in one batch. It never waits to fill one.
     pub batch_max: usize,
@@ -179,6 +180,35 @@ pub struct TemplateConfig {
     /// Overrides of `[limits]` for this template (see `config::limits`).
     #[serde(default)]
     pub limits: super::limits::RawLimits,
+    /// What this template's events are sharded to workers by. Every event
+    /// of one value meets one worker, in order, so keys made of it (and
+    /// window sums a plugin keeps per key) have a single owner.
+    #[serde(default)]
+    pub shard_by: ShardKey,
+    /// Whether one alert key's cooldown history is kept per venue (spot and
+    /// futures `BTCUSDT` apart, the default) or across venues.
+    #[serde(default)]
+    pub alert_keys: KeyScope,
+}
+
+/// What a template's events are sharded by (`shard_by`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShardKey {
+    /// The instrument's symbol (the default).
+    #[default]
+    Symbol,
+    /// The event's account (wallet, trader); events without one by symbol.
+    Account,
+}
+
+/// Where one alert key's decisions are kept (`alert_keys`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyScope {
+    #[default]
+    PerVenue,
+    CrossVenue,
 }
 
 fn yes() -> bool {

@@ -22,9 +22,10 @@
 //!   Money is converted with `dec_to_f64`, not `ToPrimitive::to_f64`; with
 //!   both changes `apply` went from ~450 to ~120–170 ns/event on this
 //!   (shared, loaded) machine in an ad-hoc loop, not a benchmark.
-//! * **Keyed by symbol name, across venues**: `BTCUSDT` from two venues
-//!   shares last price, windows and book, matching the WIT `price` import
-//!   ("on any venue"). Sources that need to keep venues apart name symbols apart.
+//! * **Keyed by instrument** ([`Instrument`]: venue and symbol): spot and
+//!   USD-M `BTCUSDT` keep their own windows, book and last price. Only the
+//!   WIT `price(symbol)` import answers across venues ("on any venue"): one
+//!   price cell per name, set by whichever venue traded last.
 //! * **What feeds what**: trades, swaps, perp fills and liquidations update
 //!   the last price, the windows' volume (USD notional when known, else 0)
 //!   and trade counts. `BookTop` replaces best bid and ask (a side that is
@@ -38,10 +39,12 @@
 //!   (a late event does not overwrite them); late trades still count in the
 //!   windows, folded into the newest bucket (see `window.rs`).
 //! * **Missing flags**: `last-price` until any price is known; `window-Xm`
-//!   when the window holds no trade with a usable price (a window whose
-//!   history is shorter than its span is *not* missing: its change is measured
-//!   from the oldest price it has); `best-bid` / `best-ask` until a book-top
-//!   gives them.
+//!   when the window holds no trade with a usable price, and while it is
+//!   *cold*: until the market has been watched for the window's whole span
+//!   (from the first event the host saw, or for an instrument admitted
+//!   after an eviction, from its own first event), so a fresh host never
+//!   passes off 0.4 s of history as a full hour. A missing window reads 0;
+//!   `best-bid` / `best-ask` until a book-top gives them.
 
 mod prices;
 mod samples;
@@ -81,6 +84,16 @@ pub struct MarketConfig {
     /// near 60 MB even when DEX feeds bring endless new tokens. Default 10000.
     #[serde(default = "default_max_symbols")]
     pub max_symbols: usize,
+    /// Flag a window missing (and read 0) until the host has watched the
+    /// market for the window's whole span. `false` measures a young window
+    /// from what it holds, for replays of short recordings that want
+    /// changes over less than a span. Default `true`.
+    #[serde(default = "yes")]
+    pub flag_cold_windows: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_max_symbols() -> usize {
@@ -89,7 +102,7 @@ fn default_max_symbols() -> usize {
 
 impl Default for MarketConfig {
     fn default() -> MarketConfig {
-        MarketConfig { max_symbols: default_max_symbols() }
+        MarketConfig { max_symbols: default_max_symbols(), flag_cold_windows: true }
     }
 }
 
@@ -110,15 +123,31 @@ impl MarketConfig {
     }
 }
 
+/// What market state is kept per: one symbol on one venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instrument {
+    pub venue: Sym,
+    pub symbol: Sym,
+}
+
+impl Instrument {
+    pub fn of(ev: &Event) -> Instrument {
+        Instrument { venue: ev.venue, symbol: ev.symbol }
+    }
+}
+
 /// The market stage's state. Single owner; see the module docs.
 #[derive(Debug)]
 pub struct MarketState {
-    symbols: Table<SymbolState>,
+    symbols: Table<Instrument, SymbolState>,
     prices: Prices,
     samples: Samples,
     seen: u64,
     /// Newest exchange time seen on any event: "now" for [`snapshot`](Self::snapshot).
     now_ms: u64,
+    /// Exchange time of the first event: windows are cold until they reach back to it.
+    watched_from: Option<u64>,
+    flag_cold_windows: bool,
     evictions: u64,
 }
 
@@ -133,6 +162,8 @@ impl MarketState {
             samples: Samples::default(),
             seen: 0,
             now_ms: 0,
+            watched_from: None,
+            flag_cold_windows: cfg.flag_cold_windows,
             evictions: 0,
         };
         (state, prices)
@@ -167,13 +198,22 @@ impl MarketState {
     /// (benchmarks and tests holding shared events): folds it in unchanged.
     pub fn fold(&mut self, ev: &Event) -> Snapshot {
         self.now_ms = self.now_ms.max(ev.exchange_time_ms);
+        let watched_from = *self.watched_from.get_or_insert(ev.exchange_time_ms);
+        // After an eviction, a new instrument may be one whose history was
+        // forgotten: its windows cover only what it has seen itself.
+        let covered_from = self.flag_cold_windows.then_some(if self.evictions == 0 {
+            watched_from
+        } else {
+            ev.exchange_time_ms
+        });
         let prices = &self.prices;
-        let (state, evicted) =
-            self.symbols.upsert(ev.symbol, || SymbolState::new(prices, ev.symbol));
+        let (state, evicted) = self
+            .symbols
+            .upsert(Instrument::of(ev), || SymbolState::new(prices, ev.symbol, covered_from));
         state.apply(ev);
         let snapshot = state.snapshot_at(state.latest_ms);
         if let Some((_, old)) = evicted {
-            self.prices.unregister(&old.name);
+            self.prices.unregister(&old.name, old.cell);
             self.evictions += 1;
         }
         snapshot
@@ -185,17 +225,19 @@ impl MarketState {
         if ev.notional_usd.is_some() {
             return;
         }
-        let price = self.symbols.get(reference).and_then(|s| s.last).map(|(_, p)| p);
+        // The reference is priced on any venue (`BNBUSDT` wherever it trades).
+        let price = self.prices.get(&reference.name());
         if let Some(price) = price.and_then(|p| Decimal::try_from(p).ok()) {
             ev.notional_usd = amount.checked_mul(price);
         }
     }
 
-    /// `sym`'s snapshot now (the newest exchange time seen on any event), so
-    /// an idle symbol's windows have emptied. [`Snapshot::UNKNOWN`] if the
-    /// symbol is not held. Read-only: it does not count as an update.
-    pub fn snapshot(&self, sym: Sym) -> Snapshot {
-        match self.symbols.get(sym) {
+    /// `instrument`'s snapshot now (the newest exchange time seen on any
+    /// event), so an idle instrument's windows have emptied.
+    /// [`Snapshot::UNKNOWN`] if it is not held. Read-only: it does not count
+    /// as an update.
+    pub fn snapshot(&self, instrument: Instrument) -> Snapshot {
+        match self.symbols.get(instrument) {
             Some(state) => state.snapshot_at(self.now_ms.max(state.latest_ms)),
             None => Snapshot::UNKNOWN,
         }
@@ -224,6 +266,9 @@ struct SymbolState {
     cell: Arc<PriceCell>,
     /// Newest exchange time of any event of this symbol: the windows' "now".
     latest_ms: u64,
+    /// Since when this instrument's windows hold everything that happened;
+    /// `None` when cold windows are not flagged.
+    covered_from: Option<u64>,
     /// Last price and its exchange time.
     last: Option<(u64, f64)>,
     /// Whether `last` came from a trade (then book-top mids no longer set it).
@@ -236,12 +281,13 @@ struct SymbolState {
 }
 
 impl SymbolState {
-    fn new(prices: &Prices, sym: Sym) -> SymbolState {
+    fn new(prices: &Prices, sym: Sym, covered_from: Option<u64>) -> SymbolState {
         let name = sym.name();
         SymbolState {
             cell: prices.register(name.clone()),
             name,
             latest_ms: 0,
+            covered_from,
             last: None,
             last_from_trade: false,
             best_bid: None,
@@ -299,9 +345,12 @@ impl SymbolState {
         }
         let flags = [Missing::WINDOW_1M, Missing::WINDOW_5M, Missing::WINDOW_1H];
         let mut out = [WindowStats::default(); 3];
-        for ((stats, flag), out) in
-            self.windows.stats_at(now_ms).into_iter().zip(flags).zip(&mut out)
-        {
+        let windows = self.windows.stats_at(now_ms).into_iter().zip(Windows::SPANS_MS);
+        for (((stats, span), flag), out) in windows.zip(flags).zip(&mut out) {
+            if self.covered_from.is_some_and(|from| now_ms.saturating_sub(from) < span) {
+                missing |= flag;
+                continue;
+            }
             out.volume_usd = stats.volume_usd;
             out.trades = stats.trades;
             match (stats.start_price, last) {

@@ -75,15 +75,21 @@ impl Prices {
     }
 
     /// Start answering for `name`; the market stage keeps the returned cell.
+    /// Instruments of one name on several venues share one cell: `price`
+    /// answers "on any venue", with the latest price any of them set.
     pub(super) fn register(&self, name: Arc<str>) -> Arc<PriceCell> {
-        let cell = Arc::new(PriceCell::new());
-        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(name, cell.clone());
-        cell
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        map.entry(name).or_insert_with(|| Arc::new(PriceCell::new())).clone()
     }
 
-    /// Stop answering for `name` (the symbol was evicted).
-    pub(super) fn unregister(&self, name: &str) {
-        self.map.write().unwrap_or_else(PoisonError::into_inner).remove(name);
+    /// An instrument holding `cell` for `name` was evicted: stop answering
+    /// once no other instrument of that name holds it.
+    pub(super) fn unregister(&self, name: &str, cell: Arc<PriceCell>) {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        // The map's reference and `cell`: nobody else holds it.
+        if Arc::strong_count(&cell) <= 2 {
+            map.remove(name);
+        }
     }
 }
 
@@ -92,6 +98,10 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+
+    fn reader_get(prices: &Prices) -> Option<f64> {
+        prices.get("ETHUSDT")
+    }
 
     #[test]
     fn cells_publish_to_readers_on_other_threads() {
@@ -103,7 +113,12 @@ mod tests {
         let reader = prices.clone();
         let seen = std::thread::spawn(move || reader.get("ETHUSDT")).join().unwrap();
         assert_eq!(seen, Some(3_000.5));
-        prices.unregister("ETHUSDT");
+        let other_venue = prices.register(Arc::from("ETHUSDT"));
+        other_venue.set(3_001.0);
+        assert_eq!(reader_get(&prices), Some(3_001.0), "one name, one cell: any venue");
+        prices.unregister("ETHUSDT", cell);
+        assert_eq!(prices.get("ETHUSDT"), Some(3_001.0), "still held by the other venue");
+        prices.unregister("ETHUSDT", other_venue);
         assert_eq!(prices.get("ETHUSDT"), None);
         assert!(prices.is_empty());
     }

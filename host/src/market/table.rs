@@ -1,9 +1,9 @@
-//! `Table`: per-symbol state with a hard size cap and least-recently-updated
+//! `Table`: per-instrument state with a hard size cap and least-recently-updated
 //! eviction, all in O(1).
 //!
 //! Entries live in a `Vec` of slots threaded by an intrusive doubly linked
 //! list (indices, not pointers) from most to least recently updated, plus a
-//! `Sym → slot` index. Every `upsert` moves its entry to the front; when the
+//! `key → slot` index. Every `upsert` moves its entry to the front; when the
 //! table is full, a new symbol takes over the slot at the back. So the table
 //! never holds more than `cap` entries, never reallocates past `cap` slots,
 //! and needs no free list (slots are only ever reused, never vacated).
@@ -14,17 +14,16 @@
 //! A hand-rolled list rather than the `lru` crate: the host does not depend
 //! on it, this module cannot add dependencies, and the list is ~40 lines.
 
+use std::hash::Hash;
 use std::mem;
 
 use ahash::AHashMap;
 
-use crate::event::Sym;
-
 const NIL: u32 = u32::MAX;
 
 #[derive(Debug)]
-struct Slot<T> {
-    sym: Sym,
+struct Slot<K, T> {
+    key: K,
     /// Towards the most recently updated entry; `NIL` at the front.
     prev: u32,
     /// Towards the least recently updated entry; `NIL` at the back.
@@ -33,9 +32,9 @@ struct Slot<T> {
 }
 
 #[derive(Debug)]
-pub(super) struct Table<T> {
-    slots: Vec<Slot<T>>,
-    index: AHashMap<Sym, u32>,
+pub(super) struct Table<K, T> {
+    slots: Vec<Slot<K, T>>,
+    index: AHashMap<K, u32>,
     /// Most recently updated slot, `NIL` when empty.
     front: u32,
     /// Least recently updated slot: the next to be evicted.
@@ -43,9 +42,9 @@ pub(super) struct Table<T> {
     cap: usize,
 }
 
-impl<T> Table<T> {
+impl<K: Copy + Eq + Hash, T> Table<K, T> {
     /// A table of at most `cap` entries (at least 1, below `u32::MAX`).
-    pub(super) fn new(cap: usize) -> Table<T> {
+    pub(super) fn new(cap: usize) -> Table<K, T> {
         let cap = cap.clamp(1, NIL as usize - 1);
         Table { slots: Vec::new(), index: AHashMap::new(), front: NIL, back: NIL, cap }
     }
@@ -54,19 +53,15 @@ impl<T> Table<T> {
         self.slots.len()
     }
 
-    pub(super) fn get(&self, sym: Sym) -> Option<&T> {
-        self.index.get(&sym).map(|&i| &self.slots[i as usize].value)
+    pub(super) fn get(&self, key: K) -> Option<&T> {
+        self.index.get(&key).map(|&i| &self.slots[i as usize].value)
     }
 
-    /// The entry for `sym`, made the most recently updated; created with
+    /// The entry for `key`, made the most recently updated; created with
     /// `make` if absent. When that overflows the cap, the least recently
-    /// updated entry is evicted and returned with its symbol.
-    pub(super) fn upsert(
-        &mut self,
-        sym: Sym,
-        make: impl FnOnce() -> T,
-    ) -> (&mut T, Option<(Sym, T)>) {
-        if let Some(&i) = self.index.get(&sym) {
+    /// updated entry is evicted and returned with its key.
+    pub(super) fn upsert(&mut self, key: K, make: impl FnOnce() -> T) -> (&mut T, Option<(K, T)>) {
+        if let Some(&i) = self.index.get(&key) {
             if self.front != i {
                 self.unlink(i);
                 self.link_front(i);
@@ -75,19 +70,19 @@ impl<T> Table<T> {
         }
         let (i, evicted) = if self.slots.len() < self.cap {
             let i = self.slots.len() as u32;
-            self.slots.push(Slot { sym, prev: NIL, next: NIL, value: make() });
+            self.slots.push(Slot { key, prev: NIL, next: NIL, value: make() });
             (i, None)
         } else {
             let i = self.back;
             self.unlink(i);
             let slot = &mut self.slots[i as usize];
-            let old_sym = mem::replace(&mut slot.sym, sym);
+            let old_key = mem::replace(&mut slot.key, key);
             let old = mem::replace(&mut slot.value, make());
-            self.index.remove(&old_sym);
-            (i, Some((old_sym, old)))
+            self.index.remove(&old_key);
+            (i, Some((old_key, old)))
         };
         self.link_front(i);
-        self.index.insert(sym, i);
+        self.index.insert(key, i);
         (&mut self.slots[i as usize].value, evicted)
     }
 
@@ -119,6 +114,7 @@ impl<T> Table<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Sym;
 
     #[test]
     fn evicts_least_recently_updated_and_stays_bounded() {

@@ -38,8 +38,19 @@ fn book(symbol: &str, t_ms: u64, bid: Option<f64>, ask: Option<f64>) -> Event {
     ev
 }
 
+fn inst(symbol: &str) -> Instrument {
+    Instrument { venue: Sym::new("test-venue"), symbol: Sym::new(symbol) }
+}
+
+/// A market that measures young windows from what they hold, so the
+/// window arithmetic is testable in seconds of events; the cold-window
+/// tests use [`watched_market`].
 fn market(max_symbols: usize) -> (MarketState, Prices) {
-    MarketState::new(&MarketConfig { max_symbols })
+    MarketState::new(&MarketConfig { max_symbols, flag_cold_windows: false })
+}
+
+fn watched_market() -> (MarketState, Prices) {
+    MarketState::new(&MarketConfig::default())
 }
 
 #[test]
@@ -59,11 +70,12 @@ fn one_minute_change_after_ninety_seconds_of_trades() {
     assert_eq!(snap.last_price, 189.0);
     assert!((snap.w1m.change_pct - (189.0 - 130.0) / 130.0 * 100.0).abs() < 1e-9);
     assert_eq!((snap.w1m.trades, snap.w1m.volume_usd), (60, 3_000.0));
-    // 5m and 1h only have 90 s of history: measured from the oldest price, not missing.
+    // 5m and 1h only have 90 s of history: measured from the oldest price
+    // (cold windows are not flagged in this market).
     assert!((snap.w5m.change_pct - 89.0).abs() < 1e-9);
     assert_eq!((snap.w1h.trades, snap.w1h.volume_usd), (90, 4_500.0));
     assert_eq!(snap.missing, Missing::BEST_BID | Missing::BEST_ASK);
-    assert_eq!(m.snapshot(Sym::new("mk-90s")), snap);
+    assert_eq!(m.snapshot(inst("mk-90s")), snap);
     assert_eq!(prices.get("mk-90s"), Some(189.0));
 }
 
@@ -88,7 +100,7 @@ fn windows_empty_as_time_passes_and_flag_missing() {
     m.apply(&mut trade(EventKind::Trade, "mk-idle", 30_000, 22.0, Some(100.0)));
     // Another symbol moves "now" on; the idle one's 1m window empties.
     m.apply(&mut trade(EventKind::Trade, "mk-other", 100_000, 1.0, None));
-    let snap = m.snapshot(Sym::new("mk-idle"));
+    let snap = m.snapshot(inst("mk-idle"));
     assert_eq!(snap.missing, Missing::WINDOW_1M | Missing::BEST_BID | Missing::BEST_ASK);
     assert_eq!((snap.w1m.trades, snap.w1m.volume_usd, snap.w1m.change_pct), (0, 0.0, 0.0));
     assert!((snap.w5m.change_pct - 10.0).abs() < 1e-9);
@@ -96,7 +108,7 @@ fn windows_empty_as_time_passes_and_flag_missing() {
     assert_eq!(snap.last_price, 22.0, "last price never expires");
     // An hour later only the last price remains.
     m.apply(&mut trade(EventKind::Trade, "mk-other", 3_700_000, 1.0, None));
-    let snap = m.snapshot(Sym::new("mk-idle"));
+    let snap = m.snapshot(inst("mk-idle"));
     assert_eq!(
         snap.missing,
         Missing::from_bits_truncate(Missing::ALL.bits() & !Missing::LAST_PRICE.bits())
@@ -107,7 +119,7 @@ fn windows_empty_as_time_passes_and_flag_missing() {
 #[test]
 fn unknown_symbols_are_all_missing() {
     let (m, prices) = market(10);
-    assert_eq!(m.snapshot(Sym::new("mk-never")), Snapshot::UNKNOWN);
+    assert_eq!(m.snapshot(inst("mk-never")), Snapshot::UNKNOWN);
     assert_eq!(prices.get("mk-never"), None);
 }
 
@@ -183,7 +195,7 @@ fn eviction_keeps_the_bound_and_drops_the_least_recently_updated() {
     m.apply(&mut book("mk-ev-a", 10, Some(1.0), Some(2.0))); // any event counts as an update
     m.apply(&mut trade(EventKind::Trade, "mk-ev-d", 11, 4.0, None));
     assert_eq!((m.len(), m.evictions(), prices.len()), (3, 1, 3));
-    assert_eq!(m.snapshot(Sym::new("mk-ev-b")), Snapshot::UNKNOWN);
+    assert_eq!(m.snapshot(inst("mk-ev-b")), Snapshot::UNKNOWN);
     assert_eq!(prices.get("mk-ev-b"), None);
     assert_eq!(prices.get("mk-ev-a"), Some(1.0));
     for i in 0..100u64 {
@@ -199,10 +211,10 @@ fn eviction_keeps_the_bound_and_drops_the_least_recently_updated() {
 #[test]
 fn config_defaults_rejects_unknown_fields_and_validates() {
     let cfg: MarketConfig = toml::from_str("").unwrap();
-    assert_eq!(cfg, MarketConfig { max_symbols: 10_000 });
+    assert_eq!(cfg, MarketConfig { max_symbols: 10_000, flag_cold_windows: true });
     let err = toml::from_str::<MarketConfig>("max_symbol = 5").unwrap_err();
     assert!(err.to_string().contains("unknown field `max_symbol`"), "{err}");
-    let issues = MarketConfig { max_symbols: 0 }.validate();
+    let issues = MarketConfig { max_symbols: 0, ..MarketConfig::default() }.validate();
     assert_eq!(issues, vec![ConfigIssue::new("market.max_symbols", "must be greater than 0")]);
     assert!(MarketConfig::default().validate().is_empty());
 }
@@ -250,4 +262,53 @@ fn swap_in_native_coin_gets_usd_notional_from_the_reference_price() {
     known.notional_ref = Some((Sym::new("mk-BNBUSDT"), dec(2.5)));
     m.apply(&mut known);
     assert_eq!(known.notional_usd, Some(dec(7.0)));
+}
+
+#[test]
+fn windows_are_missing_until_they_cover_their_span() {
+    let (mut m, _) = watched_market();
+    let start = 1_000_000;
+    let at = |m: &mut MarketState, dt: u64, price: f64| {
+        m.apply(&mut trade(EventKind::Trade, "mk-cold", start + dt, price, Some(10.0)))
+    };
+    let all = Missing::WINDOW_1M | Missing::WINDOW_5M | Missing::WINDOW_1H;
+    // 0.4 s after start: up 0.67%, but nothing is known of the minute before.
+    at(&mut m, 0, 100.0);
+    let snap = at(&mut m, 400, 100.67);
+    assert!(snap.missing.contains(all), "{:?}", snap.missing);
+    assert_eq!(snap.w1m, WindowStats::default(), "a cold window reads 0");
+    // A full minute watched: the 1m window is warm, the others still cold.
+    let snap = at(&mut m, 60_000, 101.0);
+    assert!(!snap.missing.contains(Missing::WINDOW_1M));
+    assert!(snap.missing.contains(Missing::WINDOW_5M | Missing::WINDOW_1H));
+    assert!(snap.w1m.trades > 0);
+    let snap = at(&mut m, 3_600_000, 102.0);
+    assert_eq!(snap.missing.bits() & all.bits(), 0, "{:?}", snap.missing);
+}
+
+#[test]
+fn a_symbol_first_seen_later_is_warm_once_the_market_is() {
+    let (mut m, _) = watched_market();
+    m.apply(&mut trade(EventKind::Trade, "mk-early", 0, 1.0, None));
+    // The host watched the venue for 2 minutes before mk-late first traded:
+    // its 1m window is known to hold only this trade.
+    let snap = m.apply(&mut trade(EventKind::Trade, "mk-late", 120_000, 5.0, Some(1.0)));
+    assert!(!snap.missing.contains(Missing::WINDOW_1M));
+    assert!(snap.missing.contains(Missing::WINDOW_5M));
+}
+
+#[test]
+fn one_symbol_on_two_venues_keeps_two_states_and_one_price() {
+    let (mut m, prices) = market(10);
+    let on = |venue: &str, t: u64, price: f64, notional: f64| {
+        let mut ev = trade(EventKind::Trade, "mk-2v", t, price, Some(notional));
+        ev.venue = Sym::new(venue);
+        ev
+    };
+    m.apply(&mut on("mk-spot", 1_000, 100.0, 10.0));
+    let futures = m.apply(&mut on("mk-usdm", 2_000, 200.0, 99.0));
+    assert_eq!((futures.last_price, futures.w1h.volume_usd), (200.0, 99.0));
+    let spot = m.snapshot(Instrument { venue: Sym::new("mk-spot"), symbol: Sym::new("mk-2v") });
+    assert_eq!(spot.last_price, 100.0, "futures never move the spot instrument");
+    assert_eq!(prices.get("mk-2v"), Some(200.0), "price() answers on any venue: the latest");
 }

@@ -191,6 +191,9 @@ pub(super) struct Windows {
 }
 
 impl Windows {
+    /// Spans of the 1m, 5m and 1h windows, in `stats_at` order.
+    pub(super) const SPANS_MS: [u64; 3] = [60_000, 300_000, 3_600_000];
+
     pub(super) fn new() -> Windows {
         Windows { m1: Window::new(), m5: Window::new(), h1: Window::new() }
     }

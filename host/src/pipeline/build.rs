@@ -24,7 +24,7 @@ use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 
 use super::plan::Plan;
-use super::router::route_events;
+use super::router::{ROUTE_BATCH, Router};
 use super::stats::RunStats;
 use super::work::WorkerOutputs;
 use super::worker::{WorkerContext, spawn_worker};
@@ -56,7 +56,7 @@ pub struct Pipeline {
     pub retractions: mpsc::Sender<Retraction>,
     retractor: JoinHandle<Result<crate::store::RetractSummary, crate::store::StoreError>>,
     pub stats: Arc<RunStats>,
-    router: JoinHandle<()>,
+    router: std::thread::JoinHandle<()>,
     workers: Vec<std::thread::JoinHandle<()>>,
     sinks: Vec<(String, JoinHandle<Result<crate::sinks::SinkSummary, crate::sinks::SinkError>>)>,
     writer: JoinHandle<Result<crate::store::WriterSummary, crate::store::StoreError>>,
@@ -114,8 +114,10 @@ impl Pipeline {
         let delivery_bytes = crate::budget::ByteBudget::new(parts.pipeline.delivery_bytes);
         let mut worker_txs = Vec::new();
         let mut workers = Vec::new();
+        // Hand-offs to workers are batches of up to ROUTE_BATCH events.
+        let worker_cap = (cap / ROUTE_BATCH).max(2);
         for id in 0..parts.pipeline.workers {
-            let (tx, rx) = mpsc::channel(cap);
+            let (tx, rx) = mpsc::channel(worker_cap);
             worker_txs.push(tx);
             let ctx = WorkerContext {
                 id,
@@ -138,13 +140,13 @@ impl Pipeline {
         drop((alerts_tx, sink_txs));
 
         let (events, events_rx) = mpsc::channel(cap);
-        let router = tokio::spawn(route_events(
-            events_rx,
-            parts.market,
-            parts.plan,
-            worker_txs,
-            stats.clone(),
-        ));
+        let router = Router {
+            market: parts.market,
+            plan: parts.plan,
+            workers: worker_txs,
+            stats: stats.clone(),
+        }
+        .spawn(events_rx);
         Ok(Pipeline { events, retractions, retractor, stats, router, workers, sinks, writer })
     }
 
@@ -152,7 +154,11 @@ impl Pipeline {
     /// every clone of `events` (the sources end, so does the pipeline).
     pub async fn finish(self) -> Result<(), PipelineError> {
         drop(self.events);
-        self.router.await.map_err(|_| PipelineError::Panicked { stage: "route" })?;
+        let router = self.router;
+        let routed = tokio::task::spawn_blocking(move || router.join().is_ok()).await;
+        if !routed.unwrap_or(false) {
+            return Err(PipelineError::Panicked { stage: "route" });
+        }
         let workers = self.workers;
         let joined =
             tokio::task::spawn_blocking(move || workers.into_iter().all(|w| w.join().is_ok()))

@@ -14,8 +14,10 @@ use crate::plugins::cooldown::DecideItem;
 use crate::plugins::{DecideJob, InstancePool, RuleRef};
 use crate::state::{HistoryStore, Outcome};
 
+use crate::config::KeyScope;
+
 use super::evaluate::Passed;
-use super::plan::Plan;
+use super::plan::{Plan, TemplatePlan};
 use super::work::WorkItem;
 
 /// Decide every pass; returns (template index, alert) in pass order.
@@ -42,6 +44,16 @@ pub fn decide(
     alerts
 }
 
+/// Where a pass's history is kept: under its key on its event's venue, so
+/// spot and futures `BTCUSDT` cool down apart, unless the template keeps
+/// keys across venues.
+fn history_key(tp: &TemplatePlan, item: &WorkItem, key: &str) -> String {
+    match tp.alert_keys {
+        KeyScope::CrossVenue => key.to_owned(),
+        KeyScope::PerVenue => format!("{}/{key}", item.event.venue.name()),
+    }
+}
+
 /// Passes with distinct (template, key): their histories are independent.
 fn decide_wave(
     pool: &mut InstancePool,
@@ -55,10 +67,15 @@ fn decide_wave(
     if wave.is_empty() {
         return;
     }
+    let keys: Vec<String> = wave
+        .iter()
+        .map(|(row, t, p)| history_key(&plan.templates[*t as usize], &run[*row], &p.alert_key))
+        .collect();
     let histories: Vec<_> = wave
         .iter()
-        .map(|(row, t, p)| {
-            history.get(&plan.templates[*t as usize].id, &p.alert_key, now_ms(&run[*row]))
+        .zip(&keys)
+        .map(|((row, t, _), key)| {
+            history.get(&plan.templates[*t as usize].id, key, now_ms(&run[*row]))
         })
         .collect();
     let jobs: Vec<DecideJob<'_>> = wave
@@ -81,13 +98,14 @@ fn decide_wave(
     let times: Vec<u64> = jobs.iter().map(|j| j.item.now_ms).collect();
     let decisions = pool.decide(&jobs);
     drop(jobs);
-    for (((row, t, pass), decision), now) in wave.into_iter().zip(decisions).zip(times) {
+    let decided = wave.into_iter().zip(decisions).zip(times).zip(keys);
+    for ((((row, t, pass), decision), now), key) in decided {
         let tp = &plan.templates[t as usize];
         let (severity, outcome) = match &decision {
             Decision::Fire(s) => (*s, Outcome::Fired { severity: *s, value: pass.value }),
             Decision::Suppress(_) => (pass.severity, Outcome::Suppressed),
         };
-        history.record(&tp.id, &pass.alert_key, outcome, now, tp.limits.history_bound());
+        history.record(&tp.id, &key, outcome, now, tp.limits.history_bound());
         let event = run[row].event.clone();
         let alert = Alert {
             id: AlertId::derive(&tp.id, &pass.alert_key, &event.id),

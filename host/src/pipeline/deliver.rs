@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::alert::{Alert, Delivery};
 
+use crate::telemetry::metrics;
+
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
@@ -42,9 +44,16 @@ pub fn log_alerts(
     fired
 }
 
-/// Queue each message on its template's channels.
+/// Queue each message on its template's channels. Its latency is taken
+/// here, from its event's receipt to this hand-off.
 pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
     for delivery in deliveries {
+        if let Some(latency) = delivery.alert.event.received.elapsed() {
+            metrics()
+                .alert_latency
+                .with_label_values(&[delivery.alert.template.as_str()])
+                .observe(latency.as_secs_f64());
+        }
         for channel in delivery.channels.iter() {
             if let Some(tx) = outputs.sinks.get(channel)
                 && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()

@@ -4,13 +4,18 @@
 //! Templates whose rules live in the same instance (one plugin version, one
 //! trust domain) are judged together in one guest call, each on the rows
 //! routed to it; the columns are filled once per run, only those some rule
-//! declared. Failures are the pool's business (`plugins::pool`): a failing
+//! declared. An owner's instance (not stock, not `trusted`) sees only the
+//! rows routed to that owner's templates: its columns are gathered from
+//! those rows alone, so no tenant's plugin reads another tenant's events.
+//! Failures are the pool's business (`plugins::pool`): a failing
 //! rule fails closed, and what comes back here is plain passes.
 
 use crate::alert::Pass;
+use crate::event::Event;
+use crate::market::Snapshot;
 use crate::plugins::filter::RulePass;
 use crate::plugins::pool::group_by_key;
-use crate::plugins::{Columns, FilterJob, InstancePool, RuleRef, Run};
+use crate::plugins::{Columns, Domain, FilterJob, InstancePool, RuleRef, Run};
 
 use super::plan::Plan;
 use super::stats::RunStats;
@@ -23,6 +28,8 @@ pub type Passed = (usize, u32, Pass);
 #[derive(Default)]
 pub struct Evaluate {
     columns: Columns,
+    /// Columns of an owner's sub-run.
+    scoped: Columns,
 }
 
 impl Evaluate {
@@ -48,18 +55,89 @@ impl Evaluate {
             .collect();
         let events: Vec<_> = run.iter().map(|i| (&*i.event, &i.market)).collect();
         self.columns.reset(run.len());
-        let mut context = Run { rows: &events, columns: &mut self.columns, now_ms };
+        let mut whole = Run { rows: &events, columns: &mut self.columns, now_ms };
 
         let (mut passed, mut out, mut failed) = (Vec::new(), Vec::<RulePass>::new(), 0);
         for group in group_by_key(jobs.iter().map(|j| Some(&j.rule))) {
             let group_jobs: Vec<FilterJob<'_>> = group.iter().map(|&j| jobs[j]).collect();
             out.clear();
-            failed += pool.filter(&group_jobs, &mut context, &mut out);
+            failed += match owner_rows(&group_jobs, run.len()) {
+                None => pool.filter(&group_jobs, &mut whole, &mut out),
+                Some(rows) => {
+                    let scoped = Scoped::new(&group_jobs, rows);
+                    scoped.filter(pool, &events, &mut self.scoped, now_ms, &mut out)
+                }
+            };
             passed.extend(out.drain(..).map(|(j, row, pass)| (row, targets[group[j]], pass)));
         }
         count(plan, &targets, &rows, run.len(), failed, stats);
         passed.sort_by_key(|(row, t, _)| (*row, *t));
         passed
+    }
+}
+
+/// The rows an owner's instance may see, when that is not the whole run:
+/// the union of its rules' rows. `None` for a trusted instance, or when
+/// the rules together judge every row anyway.
+fn owner_rows(jobs: &[FilterJob<'_>], len: usize) -> Option<Vec<u32>> {
+    if matches!(jobs[0].rule.slot.domain, Domain::Trusted) {
+        return None;
+    }
+    let mut rows: Vec<u32> = Vec::new();
+    for job in jobs {
+        rows.extend_from_slice(job.rows?);
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    (rows.len() < len).then_some(rows)
+}
+
+/// An owner's jobs on the sub-run of its own rows, with every job's rows
+/// renumbered into it.
+struct Scoped<'a, 'j> {
+    jobs: &'j [FilterJob<'a>],
+    /// Run row of each sub-run row, ascending.
+    rows: Vec<u32>,
+    /// Each job's rows in sub-run numbering; `None` when it judges all.
+    renumbered: Vec<Option<Vec<u32>>>,
+}
+
+impl<'a, 'j> Scoped<'a, 'j> {
+    fn new(jobs: &'j [FilterJob<'a>], rows: Vec<u32>) -> Self {
+        let renumbered = jobs
+            .iter()
+            .map(|job| {
+                let own = job.rows.expect("an owner's sub-run is only made of row lists");
+                let at = |r: &u32| rows.binary_search(r).expect("a job's rows are in the union");
+                (own.len() < rows.len()).then(|| own.iter().map(|r| at(r) as u32).collect())
+            })
+            .collect();
+        Scoped { jobs, rows, renumbered }
+    }
+
+    /// Judge the sub-run; passes come back in run numbering.
+    fn filter(
+        &self,
+        pool: &mut InstancePool,
+        events: &[(&Event, &Snapshot)],
+        columns: &mut Columns,
+        now_ms: u64,
+        out: &mut Vec<RulePass>,
+    ) -> u64 {
+        let jobs: Vec<FilterJob<'_>> = self
+            .jobs
+            .iter()
+            .zip(&self.renumbered)
+            .map(|(job, rows)| FilterJob { rule: job.rule, rows: rows.as_deref() })
+            .collect();
+        let sub: Vec<_> = self.rows.iter().map(|&r| events[r as usize]).collect();
+        columns.reset(sub.len());
+        let start = out.len();
+        let failed = pool.filter(&jobs, &mut Run { rows: &sub, columns, now_ms }, out);
+        for (_, row, _) in &mut out[start..] {
+            *row = self.rows[*row] as usize;
+        }
+        failed
     }
 }
 

@@ -43,6 +43,8 @@ pub struct TemplatePlan {
     pub counters: TemplateCounters,
     /// `name@version` of each plugin, stamped on every alert it decides.
     pub versions: Arc<crate::alert::PluginVersions>,
+    pub shard_by: crate::config::ShardKey,
+    pub alert_keys: crate::config::KeyScope,
 }
 
 /// A template's metric series, looked up once per plan instead of hashing
@@ -325,6 +327,8 @@ fn plan_template(
                 limits,
                 counters: TemplateCounters::new(name),
                 versions,
+                shard_by: t.shard_by,
+                alert_keys: t.alert_keys,
             })
         }
         _ => Err(TemplateFailure { template: id, issues, files }),

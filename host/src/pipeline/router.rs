@@ -1,8 +1,15 @@
-//! The router: the one task between the sources and the workers. It folds
-//! each event into market state, finds the templates whose selectors match
-//! it (through the index, not a scan), and shards it to a worker by its
-//! routing key, so every event of an alert key meets the same worker, in
-//! order.
+//! The router: one OS thread of its own between the sources and the
+//! workers. It folds each event into market state, finds the templates
+//! whose selectors match it (through the index, not a scan), and shards it
+//! to workers by each template's declared key (`shard_by`), so every event
+//! of one symbol, or of one account, meets the same worker, in order.
+//!
+//! A thread, not a tokio task: routing is CPU-bound and runs for every
+//! event, so it must not share a runtime thread with the sockets that feed
+//! it. Hand-offs are batched: the router takes whatever events are already
+//! queued (up to [`ROUTE_BATCH`], never waiting for more) and sends each
+//! worker one `Vec` of them, one channel operation per batch instead of
+//! per event.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +17,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
 
-use crate::event::Event;
+use crate::config::ShardKey;
+use crate::event::{Event, Sym};
 use crate::market::MarketState;
 use crate::telemetry::metrics;
 
@@ -19,46 +27,156 @@ use super::stats::RunStats;
 use super::wait;
 use super::work::WorkItem;
 
-/// The router: update market state, find matching templates, shard by
-/// symbol. The plan is read per event, so a published swap applies from
-/// the next event on, and each item carries the plan it was routed with.
-pub async fn route_events(
-    mut rx: mpsc::Receiver<Event>,
-    mut market: MarketState,
-    plan: Arc<ArcSwap<Plan>>,
-    workers: Vec<mpsc::Sender<WorkItem>>,
-    stats: Arc<RunStats>,
-) {
-    let mut targets = Vec::new();
-    // Counter per venue, looked up once: a labelled lookup per event would
-    // hash the label on the hot path.
-    let mut events_in: HashMap<crate::event::Sym, prometheus::IntCounter> = HashMap::new();
-    while let Some(mut event) = rx.recv().await {
-        RunStats::add(&stats.events_in, 1);
-        events_in
-            .entry(event.venue)
-            .or_insert_with(|| {
-                metrics().pipeline_events_in.with_label_values(&[event.venue.name().as_ref()])
-            })
-            .inc();
-        let snapshot = market.apply(&mut event);
-        let current = plan.load_full();
-        targets.clear();
-        current.routes.route(&event, &mut targets);
-        if targets.is_empty() {
-            RunStats::add(&stats.events_unrouted, 1);
-            continue;
+/// Most events routed before the router hands its batches on.
+pub const ROUTE_BATCH: usize = 256;
+
+pub struct Router {
+    pub market: MarketState,
+    pub plan: Arc<ArcSwap<Plan>>,
+    pub workers: Vec<mpsc::Sender<Vec<WorkItem>>>,
+    pub stats: Arc<RunStats>,
+}
+
+impl Router {
+    pub fn spawn(self, rx: mpsc::Receiver<Event>) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("klaxon-router".into())
+            .spawn(move || self.run(rx))
+            .expect("cannot spawn router thread")
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+        let mut batches: Vec<Vec<WorkItem>> = self.workers.iter().map(|_| Vec::new()).collect();
+        let mut route = RouteBuffers::default();
+        while let Some(event) = rx.blocking_recv() {
+            self.route(event, &mut route, &mut batches);
+            for _ in 1..ROUTE_BATCH {
+                match rx.try_recv() {
+                    Ok(event) => self.route(event, &mut route, &mut batches),
+                    Err(_) => break,
+                }
+            }
+            if !self.hand_off(&mut batches) {
+                return;
+            }
         }
-        let shard = event.symbol.id() as usize % workers.len();
-        let item = WorkItem {
-            event: Arc::new(event),
-            market: snapshot,
-            plan: current,
-            targets: targets.clone(),
-        };
-        if wait::send(&workers[shard], item, "route").await.is_err() {
-            tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
+    }
+
+    /// Fold `event` into market state and queue it for each worker that
+    /// owns one of its templates. The plan is read per event, so a swap
+    /// applies from the next event on; each item carries its plan.
+    fn route(&mut self, mut event: Event, buf: &mut RouteBuffers, out: &mut [Vec<WorkItem>]) {
+        RunStats::add(&self.stats.events_in, 1);
+        buf.count_in(event.venue);
+        let snapshot = self.market.apply(&mut event);
+        let plan = self.plan.load_full();
+        buf.targets.clear();
+        plan.routes.route(&event, &mut buf.targets);
+        if buf.targets.is_empty() {
+            RunStats::add(&self.stats.events_unrouted, 1);
             return;
         }
+        let workers = out.len();
+        buf.shards.clear();
+        buf.shards.extend(
+            buf.targets
+                .iter()
+                .map(|t| shard_of(plan.templates[*t as usize].shard_by, &event, workers)),
+        );
+        let event = Arc::new(event);
+        let first = buf.shards[0];
+        if buf.shards.iter().all(|&s| s == first) {
+            let targets = buf.targets.clone();
+            let item = WorkItem { event, market: snapshot, plan, targets, first_share: true };
+            out[first].push(item);
+            return;
+        }
+        let mut first_share = true;
+        for (worker, batch) in out.iter_mut().enumerate() {
+            let targets: Vec<u32> = (buf.targets.iter().zip(&buf.shards))
+                .filter(|(_, s)| **s == worker)
+                .map(|(t, _)| *t)
+                .collect();
+            if !targets.is_empty() {
+                let (event, plan) = (event.clone(), plan.clone());
+                batch.push(WorkItem { event, market: snapshot, plan, targets, first_share });
+                first_share = false;
+            }
+        }
+    }
+
+    /// Send every non-empty batch; `false` once a worker is gone.
+    fn hand_off(&self, batches: &mut [Vec<WorkItem>]) -> bool {
+        for (shard, batch) in batches.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            let items = std::mem::take(batch);
+            if wait::blocking_send(&self.workers[shard], items, "route").is_err() {
+                tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The worker that owns `event` for a template sharded by `key`.
+fn shard_of(key: ShardKey, event: &Event, workers: usize) -> usize {
+    let by = match key {
+        ShardKey::Symbol => event.symbol,
+        ShardKey::Account => event.account.unwrap_or(event.symbol),
+    };
+    by.id() as usize % workers
+}
+
+/// The router's reusable per-event scratch.
+#[derive(Default)]
+struct RouteBuffers {
+    targets: Vec<u32>,
+    /// The worker of each target.
+    shards: Vec<usize>,
+    /// Counter per venue, looked up once: a labelled lookup per event would
+    /// hash the label on the hot path.
+    events_in: HashMap<Sym, prometheus::IntCounter>,
+}
+
+impl RouteBuffers {
+    fn count_in(&mut self, venue: Sym) {
+        self.events_in
+            .entry(venue)
+            .or_insert_with(|| metrics().pipeline_events_in.with_label_values(&[&venue.name()]))
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    fn fill(symbol: &str, account: Option<&str>) -> Event {
+        let mut e =
+            Event::new(EventKind::PerpFill, Sym::new("rt-venue"), Sym::new(symbol), "x".into(), 0);
+        e.account = account.map(Sym::new);
+        e
+    }
+
+    #[test]
+    fn an_account_sharded_template_keeps_one_account_on_one_worker() {
+        let symbols = ["rt-BTC", "rt-ETH", "rt-SOL", "rt-DOGE", "rt-ARB", "rt-OP", "rt-SUI"];
+        let by_account: Vec<usize> = symbols
+            .iter()
+            .map(|s| shard_of(ShardKey::Account, &fill(s, Some("rt-0xabc")), 4))
+            .collect();
+        assert!(by_account.iter().all(|&w| w == by_account[0]), "{by_account:?}");
+        let by_symbol: Vec<usize> = symbols
+            .iter()
+            .map(|s| shard_of(ShardKey::Symbol, &fill(s, Some("rt-0xabc")), 4))
+            .collect();
+        assert!(by_symbol.iter().any(|&w| w != by_symbol[0]), "symbols spread: {by_symbol:?}");
+        // No account: by symbol.
+        let e = fill("rt-BTC", None);
+        assert_eq!(shard_of(ShardKey::Account, &e, 4), shard_of(ShardKey::Symbol, &e, 4));
     }
 }

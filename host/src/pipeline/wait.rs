@@ -8,21 +8,8 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::telemetry::metrics;
 
-/// Send from async code; `Err` returns the item if the receiver is gone.
-pub async fn send<T>(tx: &mpsc::Sender<T>, item: T, stage: &str) -> Result<(), T> {
-    match tx.try_send(item) {
-        Ok(()) => Ok(()),
-        Err(TrySendError::Closed(item)) => Err(item),
-        Err(TrySendError::Full(item)) => {
-            let timer = metrics().stage_wait.with_label_values(&[stage]).start_timer();
-            let sent = tx.send(item).await.map_err(|e| e.0);
-            timer.observe_duration();
-            sent
-        }
-    }
-}
-
-/// Send from a worker thread (blocking).
+/// Send from a stage's own thread (blocking); `Err` returns the item if
+/// the receiver is gone.
 pub fn blocking_send<T>(tx: &mpsc::Sender<T>, item: T, stage: &str) -> Result<(), T> {
     match tx.try_send(item) {
         Ok(()) => Ok(()),
@@ -40,16 +27,25 @@ pub fn blocking_send<T>(tx: &mpsc::Sender<T>, item: T, stage: &str) -> Result<()
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn only_sends_into_a_full_channel_are_timed() {
+    #[test]
+    fn only_sends_into_a_full_channel_are_timed() {
         let waits = metrics().stage_wait.with_label_values(&["test-wait"]);
         let (tx, mut rx) = mpsc::channel(1);
-        send(&tx, 1, "test-wait").await.unwrap();
+        blocking_send(&tx, 1, "test-wait").unwrap();
         assert_eq!(waits.get_sample_count(), 0);
-        let consumer = tokio::spawn(async move { (rx.recv().await, rx.recv().await) });
-        send(&tx, 2, "test-wait").await.unwrap();
+        // The consumer starts late so that the second send finds the channel
+        // full (ordering only: nothing here measures the wait).
+        let consumer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            (rx.blocking_recv(), rx.blocking_recv())
+        });
+        blocking_send(&tx, 2, "test-wait").unwrap();
         assert_eq!(waits.get_sample_count(), 1);
-        assert_eq!(consumer.await.unwrap(), (Some(1), Some(2)));
-        assert_eq!(send(&tx, 3, "test-wait").await, Err(3), "a closed channel gives the item back");
+        assert_eq!(consumer.join().unwrap(), (Some(1), Some(2)));
+        assert_eq!(
+            blocking_send(&tx, 3, "test-wait"),
+            Err(3),
+            "a closed channel gives the item back"
+        );
     }
 }

@@ -20,6 +20,9 @@ pub struct WorkItem {
     pub plan: Arc<Plan>,
     /// Indices into `plan.templates`, ascending.
     pub targets: Vec<u32>,
+    /// False for the second and later shares of an event whose templates
+    /// shard to different workers: the event is counted once.
+    pub first_share: bool,
 }
 
 /// Where a worker's results go. Senders are dropped when the worker exits,

@@ -6,10 +6,10 @@
 //! `Mutex<Store>`). The router shards events by routing key, so every event
 //! of an alert key reaches the same worker, in order.
 //!
-//! Batching is natural: a worker blocks for the first item, then takes
-//! whatever else is already queued up to `batch_max`, and never waits for a
-//! batch to fill. A quiet market gets single-event latency; a busy one gets
-//! the column-batch price.
+//! Batching is natural: a worker blocks for the router's first hand-off (a
+//! batch of events), then takes whatever else is already queued up to
+//! `batch_max` events, and never waits for a batch to fill. A quiet market
+//! gets single-event latency; a busy one gets the column-batch price.
 //!
 //! Each item carries the plan it was routed with, so work already queued
 //! when a new plan is published finishes on the old plugin versions; nothing
@@ -46,7 +46,7 @@ pub struct WorkerContext {
 
 pub fn spawn_worker(
     ctx: WorkerContext,
-    rx: mpsc::Receiver<WorkItem>,
+    rx: mpsc::Receiver<Vec<WorkItem>>,
     outputs: WorkerOutputs,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
@@ -71,7 +71,7 @@ impl Worker {
         Worker { ctx, outputs, pool, evaluate: Evaluate::default(), generation: 0, label }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<WorkItem>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Vec<WorkItem>>) {
         let mut batch = Vec::with_capacity(self.ctx.batch_max);
         let m = metrics();
         let (batch_size, evaluated) = (
@@ -79,27 +79,34 @@ impl Worker {
             m.events_evaluated.with_label_values(&[&self.label]),
         );
         while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
+            batch.extend(first);
             while batch.len() < self.ctx.batch_max {
                 match rx.try_recv() {
-                    Ok(item) => batch.push(item),
+                    Ok(items) => batch.extend(items),
                     Err(_) => break,
                 }
             }
-            batch_size.observe(batch.len() as f64);
-            // Split into runs routed with the same plan (a swap mid-batch).
-            let mut start = 0;
-            while start < batch.len() {
-                let plan = &batch[start].plan;
-                let end = start
-                    + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
-                self.process(&batch[start..end]);
-                start = end;
+            for chunk in batch.chunks(self.ctx.batch_max.max(1)) {
+                batch_size.observe(chunk.len() as f64);
+                self.process_runs(chunk);
             }
-            let n = batch.len() as u64;
-            RunStats::add(&self.ctx.stats.events_evaluated, n);
-            evaluated.inc_by(n);
+            // A worker counts what it evaluated; the run counts each event once.
+            evaluated.inc_by(batch.len() as u64);
+            let events = batch.iter().filter(|i| i.first_share).count() as u64;
+            RunStats::add(&self.ctx.stats.events_evaluated, events);
             batch.clear();
+        }
+    }
+
+    /// Split `batch` into runs routed with the same plan (a swap mid-batch).
+    fn process_runs(&mut self, batch: &[WorkItem]) {
+        let mut start = 0;
+        while start < batch.len() {
+            let plan = &batch[start].plan;
+            let end =
+                start + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
+            self.process(&batch[start..end]);
+            start = end;
         }
     }
 

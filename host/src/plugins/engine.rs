@@ -49,21 +49,14 @@ pub struct PluginEngine {
     pub(crate) linker: Arc<Linker<HostState>>,
     pub(crate) cache: Option<Arc<ArtifactCache>>,
     pub(crate) limits: Arc<RuntimeLimits>,
+    pub(crate) settings: EngineSettings,
 }
 
 impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
-        let mut c = Config::new();
-        c.epoch_interruption(true)
-            .concurrency_support(false)
-            .max_wasm_stack(cfg.limits.wasm_stack_bytes);
-        // `KLAXON_WASM_PROFILE=perfmap` names guest functions in `perf`
-        // (wasmtime writes /tmp/perf-<pid>.map), for profiling plugins.
-        if std::env::var("KLAXON_WASM_PROFILE").is_ok_and(|v| v == "perfmap") {
-            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine =
-            Engine::new(&c).map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
+        let settings = EngineSettings::of(&cfg.limits);
+        let engine = Engine::new(&settings.config())
+            .map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
         spawn_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
@@ -74,7 +67,45 @@ impl PluginEngine {
             None => None,
         };
         let limits = Arc::new(cfg.limits.clone());
-        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits })
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, settings })
+    }
+}
+
+/// Everything the engine's `Config` is made from, so that a compile worker
+/// (another process, see `compile`) builds exactly the same one: wasmtime
+/// refuses an artifact compiled with other settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSettings {
+    pub wasm_stack_bytes: usize,
+}
+
+impl EngineSettings {
+    pub fn of(limits: &RuntimeLimits) -> EngineSettings {
+        EngineSettings { wasm_stack_bytes: limits.wasm_stack_bytes }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut c = Config::new();
+        c.epoch_interruption(true).concurrency_support(false).max_wasm_stack(self.wasm_stack_bytes);
+        // `KLAXON_WASM_PROFILE=perfmap` names guest functions in `perf`
+        // (wasmtime writes /tmp/perf-<pid>.map), for profiling plugins.
+        if std::env::var("KLAXON_WASM_PROFILE").is_ok_and(|v| v == "perfmap") {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        c
+    }
+
+    pub fn to_args(&self) -> Vec<String> {
+        vec![self.wasm_stack_bytes.to_string()]
+    }
+
+    pub fn from_args(args: &[String]) -> Result<EngineSettings, String> {
+        match args {
+            [stack] => Ok(EngineSettings {
+                wasm_stack_bytes: stack.parse().map_err(|_| format!("bad stack size `{stack}`"))?,
+            }),
+            _ => Err(format!("expected 1 engine setting, got {}", args.len())),
+        }
     }
 }
 

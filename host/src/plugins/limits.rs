@@ -158,6 +158,9 @@ pub struct RuntimeLimits {
     /// Longest a plugin may take to compile before it is refused.
     #[serde(with = "humantime_serde")]
     pub compile_timeout: Duration,
+    /// Most memory one compile may take, MiB (the worker process's
+    /// `RLIMIT_DATA`).
+    pub compile_memory_mib: usize,
     /// Maximum wasm stack of one call, bytes (wasmtime's `max_wasm_stack`).
     pub wasm_stack_bytes: usize,
     /// Most bytes one guest-to-host call may hand the host (wasmtime's
@@ -178,6 +181,7 @@ impl Default for RuntimeLimits {
             component_bytes: 64 << 20,
             component_functions: 50_000,
             compile_timeout: Duration::from_secs(60),
+            compile_memory_mib: 2048,
             wasm_stack_bytes: 512 << 10,
             hostcall_fuel: 128 << 20,
             store_instances: 64,
@@ -190,10 +194,11 @@ impl Default for RuntimeLimits {
 
 impl RuntimeLimits {
     /// The config keys that belong here rather than to a template.
-    pub const KEYS: [&'static str; 9] = [
+    pub const KEYS: [&'static str; 10] = [
         "component_bytes",
         "component_functions",
         "compile_timeout",
+        "compile_memory_mib",
         "wasm_stack_bytes",
         "hostcall_fuel",
         "store_instances",

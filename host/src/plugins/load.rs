@@ -2,7 +2,8 @@
 //!
 //! Every step that can reject a plugin runs here, off the hot path, before
 //! the plugin can go live: API version (custom section), size and function
-//! count, compile (or cache hit) under a timeout, import check (`Linker::instantiate_pre`) and export check
+//! count, compile (or cache hit) under a timeout and a memory bound
+//! ([`super::compile`]), import check (`Linker::instantiate_pre`) and export check
 //! (`<World>Pre::new`). Configure and smoke tests follow per template in
 //! [`super::instance`]. Each error names the plugin, its version (content
 //! hash) and where it came from.
@@ -15,6 +16,7 @@ use wasmtime::component::Component;
 use super::bindings::{
     API_VERSION, cooldown::CooldownPolicyPre, filter::FilterPre, formatter::FormatterPre,
 };
+use super::compile::{self, CompileBounds};
 use super::host_api::HostState;
 use super::version::{api_version_of, api_version_of_imports, compatible};
 use super::{Breach, PluginEngine, PluginError, PluginKind, PluginRef, error_chain};
@@ -114,32 +116,13 @@ fn compile(engine: &PluginEngine, bytes: &[u8], digest: &str) -> Result<Componen
     // Cranelift sees it.
     Breach::check("component_functions", function_count(bytes), limits.component_functions)
         .map_err(|b| b.to_string())?;
-    let component = compile_bounded(&engine.engine, bytes, limits.compile_timeout)?;
+    let bounds =
+        CompileBounds { timeout: limits.compile_timeout, memory_mib: limits.compile_memory_mib };
+    let component = compile::compile(&engine.engine, &engine.settings, bytes, bounds)?;
     if let Some(cache) = &engine.cache {
         cache.put(digest, &component);
     }
     Ok(component)
-}
-
-/// Compile on a thread of its own, waiting at most `timeout`. Cranelift
-/// cannot be interrupted, so a compile over time is abandoned, not stopped:
-/// its thread finishes in the background and its result is dropped. The
-/// function-count limit bounds how long that can be.
-fn compile_bounded(
-    engine: &wasmtime::Engine,
-    bytes: &[u8],
-    timeout: std::time::Duration,
-) -> Result<Component, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let (engine, bytes) = (engine.clone(), bytes.to_vec());
-    std::thread::Builder::new()
-        .name("klaxon-compile".into())
-        .spawn(move || drop(tx.send(Component::new(&engine, &bytes).map_err(|e| error_chain(&e)))))
-        .map_err(|e| format!("cannot start a compile thread: {e}"))?;
-    match rx.recv_timeout(timeout) {
-        Ok(result) => result,
-        Err(_) => Err(format!("compile took longer than `compile_timeout` ({timeout:?})")),
-    }
 }
 
 /// Functions defined by every core module of a component, nested ones too.

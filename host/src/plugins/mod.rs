@@ -2,6 +2,8 @@
 //!
 //! * [`engine`]: the one `Engine`, its epoch ticker thread, the shared `Linker`;
 //! * [`artifact`]: the on-disk compile cache (only artifacts this host made);
+//! * [`compile`]: compiling in a child process under a timeout and a
+//!   memory bound;
 //! * [`load`]: bytes → checked plugin (`LoadedPlugin`), or an error naming
 //!   the plugin, its version and the reason;
 //! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names);
@@ -27,6 +29,7 @@ pub mod bindings;
 pub mod builtin;
 pub mod call;
 pub mod columns;
+pub mod compile;
 pub mod componentize;
 pub mod contain;
 mod convert;

@@ -22,10 +22,25 @@ use crate::alert::Delivery;
 use crate::issue::ConfigIssue;
 use crate::sinks::{MAX_BATCH, SinkError, SinkSummary, count, next_batch};
 
-/// Print each alert as one line on standard output. No options yet.
+/// Print each alert as one line on standard output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StdoutConfig {}
+pub struct StdoutConfig {
+    /// `arrival` (default): each line as soon as its alert arrives.
+    /// `event`: every line held until the input ends, then written in
+    /// (exchange time, event id, template) order, so a replay prints the
+    /// same bytes whatever the worker count or speed (`klaxon replay`).
+    #[serde(default)]
+    pub order: LineOrder,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineOrder {
+    #[default]
+    Arrival,
+    Event,
+}
 
 impl StdoutConfig {
     pub fn validate(&self, _path: &str) -> Vec<ConfigIssue> {
@@ -34,11 +49,47 @@ impl StdoutConfig {
 }
 
 pub(crate) async fn run(
-    _config: StdoutConfig,
+    config: StdoutConfig,
     name: String,
     rx: mpsc::Receiver<Arc<Delivery>>,
 ) -> Result<SinkSummary, SinkError> {
-    write_lines(&name, rx, tokio::io::stdout()).await
+    match config.order {
+        LineOrder::Arrival => write_lines(&name, rx, tokio::io::stdout()).await,
+        LineOrder::Event => write_sorted(&name, rx, tokio::io::stdout()).await,
+    }
+}
+
+/// Hold every line (only the line: the delivery, and its share of the
+/// pipeline's byte budget, is let go at once), then write them in event
+/// order when the input ends.
+async fn write_sorted<W: AsyncWrite + Unpin>(
+    name: &str,
+    mut rx: mpsc::Receiver<Arc<Delivery>>,
+    out: W,
+) -> Result<SinkSummary, SinkError> {
+    let mut held: Vec<(u64, String, String, String)> = Vec::new();
+    while let Some(delivery) = rx.recv().await {
+        let alert = &delivery.alert;
+        let (time, id) = (alert.event.exchange_time_ms, alert.event.id.clone());
+        held.push((time, id, alert.template.as_str().to_owned(), format_line(&delivery)));
+    }
+    held.sort_unstable();
+    let mut out = BufWriter::new(out);
+    let written = async {
+        for (.., line) in &held {
+            out.write_all(line.as_bytes()).await?;
+            out.write_all(b"\n").await?;
+        }
+        out.flush().await
+    }
+    .await;
+    if let Err(source) = written {
+        count(name, "failed", held.len());
+        tracing::error!(sink = name, lost = held.len(), error = %source, "Stdout sink cannot write; lines not delivered.");
+        return Ok(SinkSummary::default());
+    }
+    count(name, "delivered", held.len());
+    Ok(SinkSummary { delivered: held.len() as u64 })
 }
 
 /// The sink's loop, over any writer so tests can capture the output.
@@ -194,6 +245,28 @@ mod tests {
         );
         Arc::make_mut(&mut d.alert).fields.clear();
         assert!(format_line(&d).ends_with("] Whale sell"));
+    }
+
+    #[tokio::test]
+    async fn event_order_holds_lines_and_writes_them_sorted() {
+        let (tx, rx) = mpsc::channel(8);
+        for (ms, id) in [(30, "c"), (10, "b"), (10, "a"), (20, "z")] {
+            let mut d = delivery(0, id, "");
+            let event = Arc::make_mut(&mut Arc::make_mut(&mut d.alert).event);
+            event.exchange_time_ms = ms;
+            event.id = id.into();
+            tx.send(Arc::new(d)).await.unwrap();
+        }
+        drop(tx);
+        let mut out = Vec::new();
+        let summary = write_sorted("test-sorted", rx, &mut out).await.unwrap();
+        assert_eq!(summary.delivered, 4);
+        let titles: Vec<&str> = std::str::from_utf8(&out)
+            .unwrap()
+            .lines()
+            .map(|l| l.split("] ").nth(1).unwrap().split(' ').next().unwrap())
+            .collect();
+        assert_eq!(titles, ["a", "b", "z", "c"]);
     }
 
     #[test]

@@ -276,7 +276,8 @@ impl Emitter {
     }
 
     /// Wait for room downstream (never drop), unless cancelled first.
-    pub(crate) async fn send(&mut self, event: Event) -> Result<Sent, SourceError> {
+    pub(crate) async fn send(&mut self, mut event: Event) -> Result<Sent, SourceError> {
+        event.received = crate::event::ReceivedAt::now();
         let (venue, exchange_ms) = (event.venue, event.exchange_time_ms);
         match self.cancel.run_until_cancelled(self.out.send(event)).await {
             None => Ok(Sent::Cancelled),

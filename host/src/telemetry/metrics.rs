@@ -69,6 +69,9 @@ pub struct Metrics {
     pub alerts_suppressed: IntCounterVec,
     /// Seconds a stage waited on a full downstream channel.
     pub stage_wait: HistogramVec,
+    /// Seconds from a source handing an event on to its alert's message
+    /// being handed to the sinks, by template.
+    pub alert_latency: HistogramVec,
     /// Size of the column batches handed to filters.
     pub batch_size: HistogramVec,
     /// Deliveries by sink and outcome.
@@ -286,6 +289,16 @@ pub fn metrics() -> &'static Metrics {
                 "Time a stage waited on a full channel",
                 &["stage"],
                 vec![0.0001, 0.001, 0.01, 0.1, 1.0],
+            ),
+            alert_latency: histogram(
+                &r,
+                "klaxon_alert_latency_seconds",
+                "Event received to alert message handed to delivery",
+                &["template"],
+                vec![
+                    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                    0.1, 0.25, 0.5, 1.0, 2.5,
+                ],
             ),
             batch_size: histogram(
                 &r,

@@ -17,6 +17,7 @@
 //! | `kv-count` | one new small KV key per event (value of `size` bytes) |
 //! | `dup-rows` | `evaluate-batch` answers its first live row `size` times |
 //! | `excess-rows` | `evaluate-batch` answers every row of the batch and `size` rows past its end |
+//! | `batch-symbols` | `evaluate-batch` answers its first live row with every symbol id of the whole batch, field `symbols` |
 //! | `log-flood` | `lines` log lines of `size` bytes per call, each tagged with the call |
 //! | `log-inject` | a log line with a newline, a carriage return and an ANSI escape, then a forged host line |
 //! | `configure-loop-later` | `create` loops forever once the host knows a price for any of `symbols` |
@@ -37,7 +38,9 @@
 //! itself (through the SDK's generated bindings, `klaxon_sdk::__private`):
 //! the honest answer first, then [`corrupt`] makes it hostile.
 
-use klaxon_sdk::__private::wit::{Pass as WitPass, RulePass, Severity as WitSeverity};
+use klaxon_sdk::__private::wit::{
+    Field as WitField, Pass as WitPass, RulePass, Severity as WitSeverity,
+};
 use klaxon_sdk::{Batch, Columns, Event, Filter, Market, Output, Pass, Rows, Verdict, host};
 use serde::Deserialize;
 
@@ -52,6 +55,7 @@ pub enum Mode {
     KvCount,
     DupRows,
     ExcessRows,
+    BatchSymbols,
     LogFlood,
     LogInject,
     ConfigureLoopLater,
@@ -207,7 +211,7 @@ impl Filter for HostileFilter {
                 Verdict::reject("logged")
             }
             // These misbehave only in their batch answer (see `corrupt`).
-            Mode::DupRows | Mode::ExcessRows | Mode::ConfigureLoopLater => {
+            Mode::DupRows | Mode::ExcessRows | Mode::BatchSymbols | Mode::ConfigureLoopLater => {
                 Verdict::reject("batch only")
             }
         }
@@ -230,8 +234,7 @@ impl Filter for HostileFilter {
 
 /// Turns the honest answer of `evaluate-batch` into the hostile one, for
 /// the rule at index `rule` (mode `mode`, extra rows `size`) that judged
-/// `given` rows of a batch of `len` rows (`None`: all of them), of which
-/// `live` are priced above its trigger. Passes stay ordered by rule, so the
+/// a batch of which `live` rows are its own and priced above its trigger. Passes stay ordered by rule, so the
 /// only contract breaches are the ones the mode is about: a repeated row
 /// (`dup-rows`), or rows the rule was not given and rows past the end of
 /// the batch (`excess-rows`).
@@ -239,11 +242,10 @@ pub fn corrupt(
     mode: Mode,
     size: usize,
     rule: u32,
-    len: u32,
-    live: &[u32],
+    batch: BatchView<'_>,
     passes: &mut Vec<RulePass>,
 ) {
-    let Some(&first) = live.first() else { return };
+    let Some(&first) = batch.live.first() else { return };
     let bad = |row: u32| RulePass {
         rule,
         row,
@@ -257,13 +259,32 @@ pub fn corrupt(
     };
     let extra: Vec<RulePass> = match mode {
         Mode::DupRows => (0..size).map(|_| bad(first)).collect(),
-        Mode::ExcessRows => (0..len + size as u32).map(bad).collect(),
+        Mode::ExcessRows => (0..batch.len + size as u32).map(bad).collect(),
+        Mode::BatchSymbols => {
+            let mut symbols = batch.symbols.to_vec();
+            symbols.sort_unstable();
+            symbols.dedup();
+            let list: Vec<String> = symbols.iter().map(u32::to_string).collect();
+            let mut pass = bad(first);
+            pass.pass.fields.push(WitField { name: "symbols".to_owned(), value: list.join(",") });
+            vec![pass]
+        }
         _ => return,
     };
     // This rule answered nothing honestly (its single-event path rejects),
     // so its passes go where rule `rule`'s section begins.
     let at = passes.iter().position(|p| p.rule > rule).unwrap_or(passes.len());
     passes.splice(at..at, extra);
+}
+
+/// What [`corrupt`] reads of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchView<'a> {
+    pub len: u32,
+    /// The whole batch's symbol column.
+    pub symbols: &'a [u32],
+    /// The rule's own rows priced above its trigger.
+    pub live: &'a [u32],
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -296,7 +317,8 @@ const _: () = {
                     .into_iter()
                     .filter(|&r| batch.prices.get(r as usize).is_some_and(|&p| f.live(p)))
                     .collect();
-                corrupt(f.p.mode, f.p.size, i as u32, batch.len, &live, &mut passes);
+                let view = BatchView { len: batch.len, symbols: &batch.symbol_ids, live: &live };
+                corrupt(f.p.mode, f.p.size, i as u32, view, &mut passes);
             }
             passes
         }

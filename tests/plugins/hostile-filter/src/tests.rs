@@ -98,17 +98,24 @@ fn corrupt_repeats_or_exceeds_rows() {
             fields: vec![],
         },
     };
+    let view = |len, live| BatchView { len, symbols: &[7, 3, 7, 9], live };
     let mut passes = vec![honest(0), honest(2)];
-    corrupt(Mode::DupRows, 3, 1, 4, &[2, 3], &mut passes);
+    corrupt(Mode::DupRows, 3, 1, view(4, &[2, 3]), &mut passes);
     let at: Vec<(u32, u32)> = passes.iter().map(|p| (p.rule, p.row)).collect();
     assert_eq!(at, [(0, 0), (1, 2), (1, 2), (1, 2), (2, 0)]);
 
     let mut passes = vec![honest(0)];
-    corrupt(Mode::ExcessRows, 2, 1, 3, &[1], &mut passes);
+    corrupt(Mode::ExcessRows, 2, 1, view(3, &[1]), &mut passes);
     let rows: Vec<u32> = passes.iter().skip(1).map(|p| p.row).collect();
     assert_eq!(rows, [0, 1, 2, 3, 4], "every row, given or not, and two past the end");
 
     let mut passes = vec![];
-    corrupt(Mode::DupRows, 3, 0, 4, &[], &mut passes);
+    corrupt(Mode::DupRows, 3, 0, view(4, &[]), &mut passes);
     assert!(passes.is_empty(), "no live row, no misbehaviour (the smoke run)");
+
+    let mut passes = vec![];
+    corrupt(Mode::BatchSymbols, 0, 0, view(4, &[1, 2]), &mut passes);
+    let answer: Vec<(u32, &str)> =
+        passes.iter().map(|p| (p.row, &*p.pass.fields[0].value)).collect();
+    assert_eq!(answer, [(1, "3,7,9")], "the first live row, every symbol of the batch");
 }
