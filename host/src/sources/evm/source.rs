@@ -22,16 +22,20 @@
 use std::time::Duration;
 
 use alloy_primitives::Address;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::config::EvmConfig;
 use super::metadata::{Metadata, PoolMeta, Rules};
 use super::parse::{
-    PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity, swap_topics,
+    ParamsMsg, PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity,
+    swap_topics,
 };
 use crate::event::{Retraction, Sym, USD_QUOTES};
 use crate::sources::frame::Parsed;
 use crate::sources::live::{ConnectionConfig, Ended, Incoming, LinkError, Rest, Session, Socket};
+use crate::sources::shape::{self, Shape, is_object, is_str};
 use crate::sources::{Emitter, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
@@ -265,7 +269,8 @@ impl EvmSource {
                 Err(e) => return Ok(Step::End(Err(e.into()))),
             };
             for log in &logs {
-                if let Step::End(outcome) = self.log(log, &log.to_string(), emitter).await? {
+                let text = log.to_string();
+                if let Step::End(outcome) = self.log(&text, &text, emitter).await? {
                     return Ok(Step::End(outcome));
                 }
             }
@@ -283,7 +288,7 @@ impl EvmSource {
     ) -> Result<Step, SourceError> {
         self.summary.frames += 1;
         match notification(text, subscription, heads) {
-            Notice::Log(log) => self.log(&log, text, emitter).await,
+            Notice::Log(log) => self.log(log, text, emitter).await,
             Notice::Head { number, timestamp } => {
                 // Logs of earlier blocks went out with those blocks; the
                 // head's own block may still be in flight, so it stays in.
@@ -319,10 +324,10 @@ impl EvmSource {
         Step::Go
     }
 
-    /// One log object, streamed or backfilled.
+    /// One log object's text, streamed or backfilled.
     async fn log(
         &mut self,
-        log: &Value,
+        log: &str,
         text: &str,
         emitter: &mut Emitter,
     ) -> Result<Step, SourceError> {
@@ -402,9 +407,9 @@ impl EvmSource {
 
 /// What one socket frame is, once the subscription is up.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Notice {
-    /// The log object of a notification for our subscription.
-    Log(Value),
+pub(crate) enum Notice<'a> {
+    /// The text of the log object of a notification for our subscription.
+    Log(&'a str),
     /// A new block header: its number and, when present, its timestamp
     /// (unix seconds).
     Head {
@@ -416,38 +421,52 @@ pub(crate) enum Notice {
     Malformed(String),
 }
 
-/// Classify one frame; pure, so it is property-tested.
-pub(crate) fn notification(text: &str, subscription: &str, heads: Option<&str>) -> Notice {
-    let mut value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return Notice::Malformed(format!("not JSON: {e}")),
+/// A header's fields we read.
+#[derive(Default, Deserialize)]
+struct HeadMsg<'a> {
+    #[serde(borrow)]
+    number: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+}
+
+/// Classify one frame; pure, so it is property-tested. Reads the top-level
+/// keys and `params` without a tree; the log itself is left as text.
+pub(crate) fn notification<'a>(
+    text: &'a str,
+    subscription: &str,
+    heads: Option<&str>,
+) -> Notice<'a> {
+    let shape = match Shape::of(text) {
+        Ok(Some(shape)) => shape,
+        Ok(None) => return Notice::Malformed("not a JSON object".into()),
+        Err(e) => return Notice::Malformed(e.to_string()),
     };
-    if !value.is_object() {
-        return Notice::Malformed("not a JSON object".into());
-    }
-    if value.get("method").and_then(Value::as_str) != Some("eth_subscription") {
+    if !is_str(shape.method, "eth_subscription") {
         return Notice::Other;
     }
-    let from = value.pointer("/params/subscription").and_then(Value::as_str);
-    if heads.is_some() && from == heads {
-        let field = |name: &str| {
-            value
-                .pointer(&format!("/params/result/{name}"))
-                .and_then(Value::as_str)
-                .and_then(quantity)
-        };
-        return match field("number") {
-            Some(number) => Notice::Head { number, timestamp: field("timestamp") },
+    let params: ParamsMsg = read_object(shape.params).unwrap_or_default();
+    let from = params.subscription.and_then(shape::string);
+    if heads.is_some() && from.as_deref() == heads {
+        let head: HeadMsg = read_object(params.result).unwrap_or_default();
+        let field = |raw: Option<&RawValue>| raw.and_then(shape::string).and_then(|s| quantity(&s));
+        return match field(head.number) {
+            Some(number) => Notice::Head { number, timestamp: field(head.timestamp) },
             None => Notice::Malformed("header without a hex `number`".into()),
         };
     }
-    if from != Some(subscription) {
+    if from.as_deref() != Some(subscription) {
         return Notice::Other;
     }
-    match value.pointer_mut("/params/result").map(Value::take) {
-        Some(log @ Value::Object(_)) => Notice::Log(log),
+    match params.result {
+        Some(log) if is_object(log.get()) => Notice::Log(log.get()),
         _ => Notice::Malformed("`params.result` is not a log".into()),
     }
+}
+
+/// A raw JSON object read into `T`; `None` for anything else.
+fn read_object<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<T> {
+    raw.filter(|r| is_object(r.get())).and_then(|r| serde_json::from_str(r.get()).ok())
 }
 
 /// `(blockHash or txHash, logIndex)`: the same log, streamed or backfilled.

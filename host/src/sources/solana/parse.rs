@@ -18,13 +18,18 @@
 //! (`getTransaction`): the k-th `ray_log` belongs to the k-th Raydium
 //! instruction in execution order, whose second account is the pool.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::event::{Event, EventKind, Side, Sym};
 use crate::sources::frame::{self, ParseError};
+use crate::sources::shape::{self, Shape};
 
 const VENUE: &str = "solana";
 const KIND: &str = "logsNotification";
@@ -145,21 +150,22 @@ impl RayLog {
     }
 }
 
-/// One `logsNotification`'s payload.
+/// One `logsNotification`'s payload, borrowing the frame's text (log lines
+/// are `Cow`: they may hold escaped quotes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxLogs {
+pub struct TxLogs<'a> {
     pub subscription: u64,
     pub slot: u64,
-    pub signature: String,
+    pub signature: Cow<'a, str>,
     /// `err` was not null: the tx failed and changed nothing.
     pub failed: bool,
-    pub logs: Vec<String>,
+    pub logs: Vec<Cow<'a, str>>,
 }
 
 /// What one socket frame is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
-    Logs(TxLogs),
+pub enum Frame<'a> {
+    Logs(TxLogs<'a>),
     /// A reply to our request `id`: a subscription id, or an error text.
     Reply {
         id: u64,
@@ -171,21 +177,20 @@ pub enum Frame {
     Other,
 }
 
-#[derive(Deserialize)]
-struct NotificationMsg {
-    params: ParamsMsg,
-}
+// The messages, read straight from the frame's text.
 
 #[derive(Deserialize)]
-struct ParamsMsg {
+struct ParamsMsg<'a> {
     subscription: u64,
-    result: ResultMsg,
+    #[serde(borrow)]
+    result: ResultMsg<'a>,
 }
 
 #[derive(Deserialize)]
-struct ResultMsg {
+struct ResultMsg<'a> {
     context: ContextMsg,
-    value: ValueMsg,
+    #[serde(borrow)]
+    value: ValueMsg<'a>,
 }
 
 #[derive(Deserialize)]
@@ -194,55 +199,76 @@ struct ContextMsg {
 }
 
 #[derive(Deserialize)]
-struct ValueMsg {
-    signature: String,
-    err: Option<Value>,
-    logs: Option<Vec<String>>,
+struct ValueMsg<'a> {
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+    /// Only whether it is there and not `null`.
+    err: Option<IgnoredAny>,
+    #[serde(borrow)]
+    logs: Option<Vec<Cow<'a, str>>>,
 }
 
-/// Classify and read one frame.
-pub fn parse_frame(text: &str) -> Result<Frame, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
-    let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
-    match obj.get("method").and_then(Value::as_str) {
+#[derive(Deserialize)]
+struct SlotParamsMsg {
+    result: SlotMsg,
+}
+
+#[derive(Deserialize)]
+struct SlotMsg {
+    slot: u64,
+}
+
+/// Classify and read one frame: its top-level keys first ([`Shape`]), then
+/// `params` once into the notification's typed struct.
+pub fn parse_frame(text: &str) -> Result<Frame<'_>, ParseError> {
+    let shape = Shape::of(text)?.ok_or_else(|| unrecognized("not a JSON object"))?;
+    let params = shape.params.map_or("null", RawValue::get);
+    match shape.method.and_then(shape::string).as_deref() {
         Some("logsNotification") => {
-            let msg: NotificationMsg = frame::typed(&value, VENUE, KIND)?;
-            let v = msg.params.result.value;
+            let msg: ParamsMsg = frame::typed(params, VENUE, KIND)?;
+            let v = msg.result.value;
             Ok(Frame::Logs(TxLogs {
-                subscription: msg.params.subscription,
-                slot: msg.params.result.context.slot,
+                subscription: msg.subscription,
+                slot: msg.result.context.slot,
                 signature: v.signature,
-                failed: v.err.is_some_and(|e| !e.is_null()),
+                failed: v.err.is_some(),
                 logs: v.logs.unwrap_or_default(),
             }))
         }
-        Some("slotNotification") => {
-            match value.pointer("/params/result/slot").and_then(Value::as_u64) {
-                Some(slot) => Ok(Frame::Slot(slot)),
-                None => Err(unrecognized("a slotNotification without `params.result.slot`")),
-            }
-        }
+        Some("slotNotification") => match serde_json::from_str::<SlotParamsMsg>(params) {
+            Ok(msg) if shape::is_object(params) => Ok(Frame::Slot(msg.result.slot)),
+            _ => Err(unrecognized("a slotNotification without `params.result.slot`")),
+        },
         Some(_) => Ok(Frame::Other),
-        None => {
-            let Some(id) = obj.get("id").and_then(Value::as_u64) else { return Ok(Frame::Other) };
-            let result = match (obj.get("result"), obj.get("error")) {
-                (Some(r), _) if r.is_u64() => Ok(r.as_u64().unwrap_or_default()),
-                (_, Some(e)) => Err(e.to_string()),
-                (Some(_), None) => return Ok(Frame::Other), // e.g. `true` for an unsubscribe
-                (None, None) => return Err(unrecognized("a reply without `result` or `error`")),
-            };
-            Ok(Frame::Reply { id, result })
-        }
+        // A non-string `method` is as good as none.
+        None => reply(&shape),
     }
+}
+
+/// A reply to one of our requests (rare: once per subscription).
+fn reply(shape: &Shape<'_>) -> Result<Frame<'static>, ParseError> {
+    let Some(id) = shape.id.and_then(|id| serde_json::from_str::<u64>(id.get()).ok()) else {
+        return Ok(Frame::Other);
+    };
+    let result = match (shape.result, shape.error) {
+        (Some(r), _) if serde_json::from_str::<u64>(r.get()).is_ok() => {
+            Ok(serde_json::from_str::<u64>(r.get()).unwrap_or_default())
+        }
+        (_, Some(e)) => Err(e.get().to_owned()),
+        (Some(_), None) => return Ok(Frame::Other), // e.g. `true` for an unsubscribe
+        (None, None) => return Err(unrecognized("a reply without `result` or `error`")),
+    };
+    Ok(Frame::Reply { id, result })
 }
 
 /// Every `ray_log` printed by `program` itself (not by programs it called),
 /// in order, decoded. Tracks the invoke stack from the `invoke`/`success`/
 /// `failed` lines.
-pub fn ray_logs(logs: &[String], program: &str) -> Vec<Result<RayLog, RayLogError>> {
+pub fn ray_logs<S: AsRef<str>>(logs: &[S], program: &str) -> Vec<Result<RayLog, RayLogError>> {
     let mut stack: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for line in logs {
+        let line = line.as_ref();
         if let Some(text) = line.strip_prefix("Program log: ray_log: ") {
             if stack.last() == Some(&program) {
                 out.push(decode_ray_log(text));
@@ -276,7 +302,7 @@ pub enum NoSwap {
 }
 
 /// The one Raydium swap of `tx`, which ran in the pool the subscription names.
-pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
+pub fn pool_swap(tx: &TxLogs<'_>, program: &str) -> Result<Swap, NoSwap> {
     if tx.failed {
         return Err(NoSwap::Failed);
     }
@@ -309,18 +335,18 @@ pub fn signatures_since(result: &Value, from_slot: u64) -> Vec<String> {
 }
 
 /// A `getTransaction` result as the logs a notification would have carried.
-pub fn tx_logs(signature: &str, result: &Value) -> Option<TxLogs> {
+pub fn tx_logs<'a>(signature: &'a str, result: &'a Value) -> Option<TxLogs<'a>> {
     let meta = result.get("meta")?;
     let logs = meta
         .get("logMessages")?
         .as_array()?
         .iter()
-        .map(|l| l.as_str().map(str::to_owned))
+        .map(|l| l.as_str().map(Cow::Borrowed))
         .collect::<Option<Vec<_>>>()?;
     Some(TxLogs {
         subscription: 0,
         slot: result.get("slot").and_then(Value::as_u64).unwrap_or(0),
-        signature: signature.to_owned(),
+        signature: Cow::Borrowed(signature),
         failed: meta.get("err").is_some_and(|e| !e.is_null()),
         logs,
     })
@@ -359,7 +385,7 @@ pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
 /// `ray_log`s: pairs the k-th `ray_log` with the k-th pool of `amm_ids`
 /// (see [`amm_ids_in_order`]). Counts that differ mean the pairing is unsafe.
 pub fn attribute(
-    tx: &TxLogs,
+    tx: &TxLogs<'_>,
     program: &str,
     amm_ids: &[String],
     pool: &str,
@@ -397,7 +423,7 @@ pub struct PoolInfo {
 pub fn swap_event(
     venue: Sym,
     pool: &PoolInfo,
-    tx: &TxLogs,
+    tx: &TxLogs<'_>,
     swap: Swap,
     leg: Option<usize>,
 ) -> Option<Event> {
@@ -416,7 +442,7 @@ pub fn swap_event(
     e.side = swap.side;
     e.notional_usd = pool.pc_is_usd.then_some(pc);
     e.notional_ref = pool.pc_ref.map(|r| (r, pc));
-    e.tx_hash = Some(tx.signature.clone());
+    e.tx_hash = Some(tx.signature.to_string());
     Some(e)
 }
 

@@ -293,7 +293,7 @@ impl SolanaSource {
     async fn tx(
         &mut self,
         pool: Option<&str>,
-        tx: &TxLogs,
+        tx: &TxLogs<'_>,
         text: &str,
         emitter: &mut Emitter,
     ) -> Result<Sent, SourceError> {
@@ -335,7 +335,13 @@ impl SolanaSource {
     }
 
     /// Count (and for undecodable logs, report) a tx that gave no swap.
-    fn no_swap(&mut self, reason: NoSwap, tx: &TxLogs, text: &str, emitter: &mut Emitter) -> Sent {
+    fn no_swap(
+        &mut self,
+        reason: NoSwap,
+        tx: &TxLogs<'_>,
+        text: &str,
+        emitter: &mut Emitter,
+    ) -> Sent {
         match reason {
             NoSwap::Bad(e) => {
                 self.summary.malformed += 1;
@@ -344,7 +350,7 @@ impl SolanaSource {
             NoSwap::Ambiguous(n) => {
                 tracing::debug!(
                     source = emitter.name(),
-                    signature = tx.signature,
+                    signature = &*tx.signature,
                     swaps = n,
                     "Multi-swap tx could not be attributed; skipped."
                 );
@@ -360,7 +366,7 @@ impl SolanaSource {
     async fn attribute(
         &self,
         pool: &str,
-        tx: &TxLogs,
+        tx: &TxLogs<'_>,
         source: &str,
     ) -> Result<(usize, Swap), NoSwap> {
         let commitment = self.read_commitment();
@@ -369,7 +375,7 @@ impl SolanaSource {
         let result = match self.rest.rpc(&self.http_url, "getTransaction", params).await {
             Ok(result) => result,
             Err(error) => {
-                tracing::warn!(source, signature = tx.signature, %error, "getTransaction failed; multi-swap tx skipped.");
+                tracing::warn!(source, signature = &*tx.signature, %error, "getTransaction failed; multi-swap tx skipped.");
                 return Err(ambiguous());
             }
         };
