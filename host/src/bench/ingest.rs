@@ -155,3 +155,16 @@ impl Solana {
         Ok(solana::swap_event(self.venue, &self.pool, &tx, swap, None).into_iter().collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench refuses to report on frames that do not parse to exactly
+    /// one event, or where the typed path and the old `Value` path differ.
+    #[test]
+    fn every_generated_format_parses_and_trades_match_the_old_path() {
+        let args = BenchArgs { events: 1_000, rounds: 1, seed: 11, only: None };
+        run(&args).unwrap();
+    }
+}

@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use super::config::{EvmConfig, PoolEntry, http_from_ws};
 use super::metadata::{IERC20, Metadata, Rules, Token, symbol_from_abi};
+use super::notice::{Notice, notification};
 use super::parse::{PoolInfo, decode_log, price_swap};
-use super::source::{Notice, notification};
 use crate::event::{Side, Sym};
 use crate::sources::frame::Parsed;
 use crate::sources::live::Rest;

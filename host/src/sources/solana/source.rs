@@ -30,10 +30,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::config::{Commitment, SOL_MINT, SolanaConfig};
-use super::parse::{
-    AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute,
-    parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
-};
+use super::parse::{Frame, NoSwap, PoolInfo, Swap, TxLogs, parse_frame, pool_swap, swap_event};
+use super::rpc::{AmmAccount, amm_account, amm_ids_in_order, attribute, signatures_since, tx_logs};
 use crate::event::{Sym, USD_QUOTES};
 use crate::sources::live::{
     ConnectionConfig, Ended, Incoming, LinkError, Rest, RestError, Session, Socket,

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 
 use super::config::SolanaConfig;
 use super::parse::*;
+use super::rpc::*;
 use crate::event::{Side, Sym};
 use crate::sources::tests::fixture;
 
