@@ -25,6 +25,7 @@ use crate::sources::{ParseError, VenueParser};
 const TARGET_NS: f64 = 500.0;
 
 type Generator = fn(&mut Digits, u64) -> String;
+type Parse<'a> = &'a dyn Fn(&str) -> Result<Vec<Event>, ParseError>;
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let n = args.events.clamp(1_000, 50_000);
@@ -36,7 +37,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let evm =
         EvmParser::new("ethereum", PoolRegistry::new(&[bench_pool()]).map_err(|e| e.to_string())?);
     let solana = Solana::new();
-    let rows: [(&str, Generator, &dyn Fn(&str) -> Result<Vec<Event>, ParseError>); 8] = [
+    let rows: [(&str, Generator, Parse<'_>); 8] = [
         ("binance spot @trade", frames::binance_spot_trade, &|f: &str| spot.parse(f)),
         ("binance spot @aggTrade", frames::binance_agg_trade, &|f: &str| spot.parse(f)),
         ("binance spot @bookTicker", frames::binance_book_ticker, &|f: &str| spot.parse(f)),
@@ -76,11 +77,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 
 /// Every generated frame must give exactly one event: a bench of a parser
 /// that rejects its input would measure the error path.
-fn check(
-    name: &str,
-    input: &[String],
-    parse: &dyn Fn(&str) -> Result<Vec<Event>, ParseError>,
-) -> Result<(), String> {
+fn check(name: &str, input: &[String], parse: Parse<'_>) -> Result<(), String> {
     for frame in input {
         match parse(frame) {
             Ok(events) if events.len() == 1 => {}

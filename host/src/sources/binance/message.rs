@@ -65,6 +65,9 @@ const UNHANDLED_STREAMS: &[&str] = &[
 ];
 
 /// A classified frame, borrowing from its text.
+// Lives on the stack for one frame; boxing the big variants would cost an
+// allocation per frame on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Message<'a> {
     Trade(TradeMsg<'a>),
