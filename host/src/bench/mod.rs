@@ -12,7 +12,10 @@
 //! 3. [`pipeline`]: the real threaded pipeline (route, market state,
 //!    evaluate, decide, format, alert log) with 100 and 1,000 templates, in
 //!    events/s;
-//! 4. [`alert_log`]: rows/s written into SQLite, batch by batch.
+//! 4. [`alert_log`]: rows/s written into SQLite, batch by batch;
+//! 5. [`ingest`]: ns per wire frame → `Event` for each venue format, over
+//!    frames the bench generates ([`frames`]), beside the cost of only
+//!    building a JSON tree of the same frame.
 //!
 //! Figures are medians of `--rounds` repetitions. Nothing here asserts a
 //! time; tests check behaviour, this reports.
@@ -20,6 +23,9 @@
 mod alert_log;
 mod filters;
 mod footprint;
+mod frames;
+mod ingest;
+mod legacy;
 mod native;
 mod pipeline;
 mod setup;
@@ -36,9 +42,8 @@ pub struct BenchArgs {
     pub rounds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Run one part only: `filters`, `footprint`, `pipeline` or `alert_log`
-    /// (or `single`,
-    /// the single-event call alone, for profiling).
+    /// Run one part only: `filters`, `footprint`, `pipeline`, `alert_log` or
+    /// `ingest` (or `single`, the single-event call alone, for profiling).
     #[arg(long)]
     pub only: Option<String>,
 }
@@ -49,6 +54,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     // First, so the RSS it reports holds no benchmark data.
     if wanted("footprint") {
         footprint::run(1000, 2).await?;
+    }
+    if wanted("ingest") {
+        ingest::run(&args)?;
     }
     let data = setup::market_data(args.events, args.seed);
     if wanted("filters") {

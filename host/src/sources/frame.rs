@@ -20,7 +20,6 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::event::Event;
 
@@ -111,17 +110,11 @@ impl ParseError {
     }
 }
 
-/// A venue's pure frame parser. Each venue implements only `parse_value`;
-/// the text entry points follow from it.
+/// A venue's pure frame parser: text in, typed structs borrowed from the text
+/// (never a `serde_json::Value` tree), events out.
 pub trait VenueParser {
-    /// One already-decoded frame → events or the reason it carries none.
-    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError>;
-
     /// One frame → events or the reason it carries none.
-    fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
-        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
-        self.parse_value(&value)
-    }
+    fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError>;
 
     /// One frame → its events (ignored frames give none).
     fn parse(&self, frame: &str) -> Result<Vec<Event>, ParseError> {
@@ -129,14 +122,14 @@ pub trait VenueParser {
     }
 }
 
-/// Decode a typed message out of an already-parsed JSON value; serde's error
-/// names the missing or mistyped field.
+/// Decode a typed message straight from its JSON text, borrowing its strings;
+/// serde's error names the missing or mistyped field.
 pub(crate) fn typed<'a, T: Deserialize<'a>>(
-    value: &'a Value,
+    text: &'a str,
     venue: &'static str,
     kind: &'static str,
 ) -> Result<T, ParseError> {
-    T::deserialize(value).map_err(|error| ParseError::Shape { venue, kind, error })
+    serde_json::from_str(text).map_err(|error| ParseError::Shape { venue, kind, error })
 }
 
 /// Parse a decimal string field. Venues send prices and sizes as strings so

@@ -7,8 +7,10 @@
 //! came from, and skipped.
 //!
 //! * [`frame`]: the shared parse outcome/error types and parser entry points;
-//! * [`binance`], [`hyperliquid`], [`evm`]: pure frame parsers (`&str` →
-//!   events), reused by replay now and by the live sockets later;
+//! * `shape`: a frame's top-level keys read in one pass, without a JSON tree;
+//! * [`binance`], [`hyperliquid`], [`evm`], [`solana`]: pure frame parsers
+//!   (`&str` → typed structs borrowing the text → events), shared by the live
+//!   sockets and replay;
 //! * [`replay`]: recorded NDJSON frames through the same parsers;
 //! * [`synthetic`]: a seeded random market for demos and benchmarks.
 //!
@@ -25,6 +27,7 @@ pub mod hyperliquid;
 pub mod interest;
 pub mod live;
 pub mod replay;
+pub(crate) mod shape;
 pub mod solana;
 pub mod synthetic;
 

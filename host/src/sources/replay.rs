@@ -48,7 +48,7 @@ use crate::issue::ConfigIssue;
 mod detect;
 mod pacer;
 
-pub use detect::{Format, FrameParser, Protocol, detect};
+pub use detect::{Format, FrameParser, Protocol};
 
 use pacer::Pacer;
 
@@ -264,10 +264,7 @@ impl Lines<'_> {
             return Line::Blank;
         }
         summary.frames += 1;
-        let parsed = match self.books.as_mut().and_then(|books| books.frame(text)) {
-            Some(handled) => handled.map(|parsed| (Protocol::Binance, parsed)),
-            None => self.parser.parse(text),
-        };
+        let parsed = self.parser.parse_with_books(text, self.books.as_mut());
         match parsed {
             Ok((_, Parsed::Events(mut events))) => {
                 for e in &mut events {

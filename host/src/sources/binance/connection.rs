@@ -15,7 +15,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
@@ -24,10 +23,11 @@ use tokio_util::sync::CancellationToken;
 use super::books::{DepthBooks, Outcome};
 use super::config::{BinanceConfig, Link};
 use super::dedup::Dedup;
-use super::depth::{self, DepthSnapshot, is_book_ticker, payload};
+use super::depth::{self, DepthSnapshot};
+use super::message::Message;
 use super::parse::BinanceParser;
 use crate::event::{Event, Sym};
-use crate::sources::frame::{ParseError, Parsed, VenueParser};
+use crate::sources::frame::{ParseError, Parsed};
 use crate::sources::live::{
     ConnectionGuard, Ended, Incoming, LinkError, Reconnect, Rest, RestError, Socket,
 };
@@ -174,35 +174,35 @@ impl Session<'_> {
 
     /// Handle one frame; `Some` ends the session.
     async fn on_text(&mut self, text: String) -> Option<Result<Ended, LinkError>> {
-        let value: Value = match serde_json::from_str(&text) {
-            Ok(value) => value,
-            Err(error) => return self.malformed(&ParseError::Json(error), text).await,
+        let message = match Message::read(&text) {
+            Ok(message) => message,
+            Err(error) => return self.malformed(&error, &text).await,
         };
-        let data = payload(&value);
-        if data.get("e").and_then(Value::as_str) == Some("serverShutdown") {
-            tracing::info!(
-                link = self.link.index,
-                "Binance announced a server shutdown; reconnecting."
-            );
-            return Some(Ok(Ended::Reconnect("server_shutdown")));
+        match message {
+            Message::Shutdown => {
+                tracing::info!(
+                    link = self.link.index,
+                    "Binance announced a server shutdown; reconnecting."
+                );
+                return Some(Ok(Ended::Reconnect("server_shutdown")));
+            }
+            Message::Depth(payload) => {
+                return match depth::parse_diff(payload) {
+                    Ok(diff) => {
+                        let symbol = diff.symbol.clone();
+                        let outcome = self.state.books.on_diff(diff);
+                        self.after_book(&symbol, outcome).await
+                    }
+                    Err(error) => self.malformed(&error, &text).await,
+                };
+            }
+            // With depth on, book tops come from the synced books only.
+            Message::BookTicker(_) if self.shared.config.depth => return None,
+            _ => {}
         }
-        if depth::depth_payload(&value).is_some() {
-            return match depth::parse_diff(data) {
-                Ok(diff) => {
-                    let symbol = diff.symbol.clone();
-                    let outcome = self.state.books.on_diff(diff);
-                    self.after_book(&symbol, outcome).await
-                }
-                Err(error) => self.malformed(&error, text).await,
-            };
-        }
-        // With depth on, book tops come from the synced books only.
-        if self.shared.config.depth && is_book_ticker(&value) {
-            return None;
-        }
-        match self.shared.parser.parse_value(&value) {
+        match self.shared.parser.events(&message) {
             Ok(Parsed::Events(events)) => {
-                if !self.state.dedup.admit(data) {
+                if !self.state.dedup.admit(message.sequence()) {
                     metrics()
                         .source_duplicates
                         .with_label_values(&[self.shared.source.as_str()])
@@ -212,7 +212,7 @@ impl Session<'_> {
                 self.emit_all(events).await
             }
             Ok(Parsed::Ignored(_)) => None,
-            Err(error) => self.malformed(&error, text).await,
+            Err(error) => self.malformed(&error, &text).await,
         }
     }
 
@@ -282,9 +282,9 @@ impl Session<'_> {
     async fn malformed(
         &mut self,
         error: &ParseError,
-        frame: String,
+        frame: &str,
     ) -> Option<Result<Ended, LinkError>> {
-        self.send(Out::Malformed { error: error.to_string(), frame }).await
+        self.send(Out::Malformed { error: error.to_string(), frame: frame.to_owned() }).await
     }
 
     /// `Some(Cancelled)` when the source stopped (cancelled or output gone).

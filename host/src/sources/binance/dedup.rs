@@ -11,8 +11,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 /// Which id sequence a payload belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Seq {
@@ -23,62 +21,62 @@ pub enum Seq {
 
 #[derive(Debug, Default)]
 pub struct Dedup {
-    last: HashMap<(String, Seq), u64>,
+    /// Per symbol, the last id emitted in each [`Seq`] (indexed by it).
+    /// Keyed by symbol alone so a lookup borrows the frame's `&str`.
+    last: HashMap<String, [Option<u64>; 3]>,
 }
 
 impl Dedup {
-    /// Whether the payload is new; remembers it if so. Payloads without a
-    /// recognizable id pass (the parser decides what they are).
-    pub fn admit(&mut self, data: &Value) -> bool {
-        let Some((symbol, seq, id)) = sequence_of(data) else { return true };
-        match self.last.get_mut(&(symbol.to_owned(), seq)) {
+    /// Whether a payload with this (symbol, sequence, id) is new; remembers
+    /// it if so. Payloads without a recognizable id (`None`, see
+    /// [`super::Message::sequence`]) pass: the parser decides what they are.
+    pub fn admit(&mut self, sequence: Option<(&str, Seq, u64)>) -> bool {
+        let Some((symbol, seq, id)) = sequence else { return true };
+        let Some(slots) = self.last.get_mut(symbol) else {
+            let mut slots = [None; 3];
+            slots[seq as usize] = Some(id);
+            self.last.insert(symbol.to_owned(), slots);
+            return true;
+        };
+        let slot = &mut slots[seq as usize];
+        match slot {
             Some(last) if id <= *last => false,
-            Some(last) => {
-                *last = id;
-                true
-            }
-            None => {
-                self.last.insert((symbol.to_owned(), seq), id);
+            _ => {
+                *slot = Some(id);
                 true
             }
         }
-    }
-}
-
-/// (symbol, sequence, id) of a trade, aggTrade or forceOrder payload.
-pub fn sequence_of(data: &Value) -> Option<(&str, Seq, u64)> {
-    let u64_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64);
-    match data.get("e")?.as_str()? {
-        "trade" => Some((data.get("s")?.as_str()?, Seq::Trade, u64_of(data, "t")?)),
-        "aggTrade" => Some((data.get("s")?.as_str()?, Seq::AggTrade, u64_of(data, "a")?)),
-        "forceOrder" => {
-            let order = data.get("o")?;
-            Some((order.get("s")?.as_str()?, Seq::Liquidation, u64_of(order, "T")?))
-        }
-        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::binance::Message;
 
-    fn v(s: &str) -> Value {
-        serde_json::from_str(s).unwrap()
+    fn admit(dedup: &mut Dedup, frame: &str) -> bool {
+        dedup.admit(Message::read(frame).unwrap().sequence())
     }
 
     #[test]
     fn skips_ids_at_or_below_the_last_emitted_per_symbol_and_kind() {
         let mut dedup = Dedup::default();
-        let t = |sym: &str, id: u64| v(&format!(r#"{{"e":"trade","s":"{sym}","t":{id}}}"#));
-        assert!(dedup.admit(&t("BTCUSDT", 5)));
-        assert!(!dedup.admit(&t("BTCUSDT", 5)));
-        assert!(!dedup.admit(&t("BTCUSDT", 4)));
-        assert!(dedup.admit(&t("ETHUSDT", 1)), "per symbol");
-        assert!(dedup.admit(&t("BTCUSDT", 6)));
-        assert!(dedup.admit(&v(r#"{"e":"aggTrade","s":"BTCUSDT","a":1}"#)), "per kind");
-        let liq = v(r#"{"e":"forceOrder","o":{"s":"BTCUSDT","T":100}}"#);
-        assert!(dedup.admit(&liq) && !dedup.admit(&liq));
-        assert!(dedup.admit(&v(r#"{"e":"trade"}"#)), "no id: the parser judges it");
+        let t = |sym: &str, id: u64| {
+            format!(r#"{{"e":"trade","s":"{sym}","t":{id},"p":"1","q":"1","m":true}}"#)
+        };
+        assert!(admit(&mut dedup, &t("BTCUSDT", 5)));
+        assert!(!admit(&mut dedup, &t("BTCUSDT", 5)));
+        assert!(!admit(&mut dedup, &t("BTCUSDT", 4)));
+        assert!(admit(&mut dedup, &t("ETHUSDT", 1)), "per symbol");
+        assert!(admit(&mut dedup, &t("BTCUSDT", 6)));
+        let agg = r#"{"e":"aggTrade","s":"BTCUSDT","a":1,"p":"1","q":"1","m":true}"#;
+        assert!(admit(&mut dedup, agg), "per kind");
+        let liq = r#"{"e":"forceOrder","o":{"s":"BTCUSDT","S":"BUY","q":"1","p":"1","T":100}}"#;
+        assert!(admit(&mut dedup, liq) && !admit(&mut dedup, liq));
+        let no_id = r#"{"e":"aggTrade","s":"BTCUSDT","f":1,"p":"1","q":"1","m":true}"#;
+        assert!(
+            admit(&mut dedup, no_id) && admit(&mut dedup, no_id),
+            "no id: the parser judges it"
+        );
     }
 }

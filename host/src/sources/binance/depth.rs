@@ -1,8 +1,8 @@
 //! Binance depth messages: diff-depth events (`<symbol>@depth@100ms`, spot
 //! and USD-M) and REST depth snapshots (`/api/v3/depth`, `/fapi/v1/depth`).
 //!
-//! Also the small frame-routing helpers the live source and replay share
-//! ([`payload`], [`is_book_ticker`], [`book_ticker_symbol`]).
+//! Which frames are depth diffs is decided by [`super::Message`]; this file
+//! reads their payload text (and snapshot bodies) into typed structs.
 //!
 //! Pure parsing only: text or JSON in, [`DepthDiff`] / [`DepthSnapshot`] or a
 //! [`ParseError`] naming the field out. Never panics on any input (property
@@ -12,12 +12,14 @@
 //! Prices and quantities stay exact (`Decimal`); a quantity of `0` means
 //! "remove this level" and is kept as is here.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::message::Message;
 use crate::sources::frame::{self, ParseError};
 
 const VENUE: &str = "binance";
@@ -52,8 +54,8 @@ pub struct DepthSnapshot {
 
 #[derive(Deserialize)]
 struct DiffMsg<'a> {
-    #[serde(rename = "s")]
-    symbol: &'a str,
+    #[serde(rename = "s", borrow)]
+    symbol: Cow<'a, str>,
     #[serde(rename = "U")]
     first_id: u64,
     #[serde(rename = "u")]
@@ -80,44 +82,19 @@ struct SnapshotMsg<'a> {
     asks: Vec<(&'a str, &'a str)>,
 }
 
-/// The payload of a combined frame, or the frame itself.
-pub fn payload(frame: &Value) -> &Value {
-    match (frame.get("stream"), frame.get("data")) {
-        (Some(_), Some(data)) => data,
-        _ => frame,
-    }
-}
-
-/// Spot `bookTicker` has no `e`; recognise it by stream name or shape.
-pub fn is_book_ticker(frame: &Value) -> bool {
-    if let Some(stream) = frame.get("stream").and_then(Value::as_str) {
-        return stream.ends_with("@bookTicker");
-    }
-    let has = |k: &str| frame.get(k).is_some();
-    frame.get("e").and_then(Value::as_str) == Some("bookTicker")
-        || (frame.get("e").is_none() && ["u", "s", "b", "a"].iter().all(|k| has(k)))
-}
-
-/// The symbol a `bookTicker` frame is about.
-pub fn book_ticker_symbol(frame: &Value) -> Option<&str> {
-    is_book_ticker(frame).then(|| payload(frame).get("s")?.as_str()).flatten()
-}
-
-/// The payload of a depth diff frame, raw or combined, or `None` when the
-/// frame is something else (trades, tickers, partial depth, acks).
-pub fn depth_payload(frame: &Value) -> Option<&Value> {
-    let data = payload(frame);
-    (data.get("e").and_then(Value::as_str) == Some("depthUpdate")).then_some(data)
-}
-
 /// Parse a frame's text: `Ok(None)` if it is valid JSON but not a depth diff.
 pub fn parse_depth_frame(text: &str) -> Result<Option<DepthDiff>, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
-    depth_payload(&value).map(parse_diff).transpose()
+    match Message::read(text) {
+        Ok(Message::Depth(payload)) => parse_diff(payload).map(Some),
+        Ok(_) => Ok(None),
+        Err(e @ ParseError::Json(_)) => Err(e),
+        // Valid JSON, just not a Binance frame: not a depth diff either.
+        Err(_) => Ok(None),
+    }
 }
 
-/// Decode a `depthUpdate` payload.
-pub fn parse_diff(data: &Value) -> Result<DepthDiff, ParseError> {
+/// Decode a `depthUpdate` payload's text.
+pub fn parse_diff(data: &str) -> Result<DepthDiff, ParseError> {
     const K: &str = "depthUpdate";
     let msg: DiffMsg = frame::typed(data, VENUE, K)?;
     if msg.first_id > msg.last_id {
@@ -129,7 +106,7 @@ pub fn parse_diff(data: &Value) -> Result<DepthDiff, ParseError> {
         });
     }
     Ok(DepthDiff {
-        symbol: msg.symbol.to_owned(),
+        symbol: msg.symbol.into_owned(),
         first_id: msg.first_id,
         last_id: msg.last_id,
         prev_last_id: msg.prev_last_id,
@@ -139,10 +116,21 @@ pub fn parse_diff(data: &Value) -> Result<DepthDiff, ParseError> {
     })
 }
 
-/// Decode a REST snapshot body (`{"lastUpdateId":..,"bids":..,"asks":..}`).
+/// Decode a REST snapshot body (`{"lastUpdateId":..,"bids":..,"asks":..}`),
+/// as the REST client returns it (a snapshot is fetched once per resync, so
+/// the tree costs nothing that matters).
 pub fn parse_snapshot(body: &Value) -> Result<DepthSnapshot, ParseError> {
     const K: &str = "depth snapshot";
-    let msg: SnapshotMsg = frame::typed(body, VENUE, K)?;
+    let msg = SnapshotMsg::deserialize(body).map_err(|error| ParseError::Shape {
+        venue: VENUE,
+        kind: K,
+        error,
+    })?;
+    snapshot(msg)
+}
+
+fn snapshot(msg: SnapshotMsg<'_>) -> Result<DepthSnapshot, ParseError> {
+    const K: &str = "depth snapshot";
     Ok(DepthSnapshot {
         last_update_id: msg.last_update_id,
         bids: levels(&msg.bids, K, "bids")?,
@@ -152,8 +140,8 @@ pub fn parse_snapshot(body: &Value) -> Result<DepthSnapshot, ParseError> {
 
 /// Parse a snapshot from text (a recorded `<SYMBOL>.json`).
 pub fn parse_snapshot_text(text: &str) -> Result<DepthSnapshot, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
-    parse_snapshot(&value)
+    const K: &str = "depth snapshot";
+    snapshot(frame::typed(text, VENUE, K)?)
 }
 
 fn levels(

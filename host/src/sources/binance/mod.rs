@@ -1,6 +1,7 @@
 //! Binance spot and USD-M futures.
 //!
-//! * [`parse`]: pure frame parser (trades, aggTrades, bookTicker, forceOrder);
+//! * `message`: a frame read into a typed [`Message`] (no JSON tree);
+//! * `parse`: messages → events (trades, aggTrades, bookTicker, forceOrder);
 //! * [`depth`]: pure depth-diff and REST-snapshot parsing;
 //! * [`book`], [`sync`], [`books`]: the local order book, the official sync
 //!   procedure (spot and USD-M rules) and the `BookTop`s it yields; pure, so
@@ -20,6 +21,7 @@ pub mod config;
 mod connection;
 pub mod dedup;
 pub mod depth;
+mod message;
 mod parse;
 pub mod recorded;
 pub mod sync;
@@ -30,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 pub use config::{BinanceConfig, Market, TradeStream};
+pub use message::Message;
 pub use parse::*;
 
 use super::live::{Rest, health};

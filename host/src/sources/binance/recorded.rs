@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::book::OrderBook;
 use super::books::{DepthBooks, Outcome};
 use super::depth::{self, DepthDiff, Level};
+use super::message::Message;
 use super::sync::Rules;
 use crate::event::{Event, Sym};
 use crate::sources::frame::{Ignored, ParseError, Parsed};
@@ -122,18 +123,21 @@ impl RecordedBooks {
         self.synced().into_iter().map(|(symbol, book)| BookView::of(symbol, book)).collect()
     }
 
-    /// A replayed frame's text: a depth diff, or a `bookTicker` of a symbol
-    /// whose book is kept (ignored); `None` leaves the frame to the parsers.
-    pub fn frame(&mut self, text: &str) -> Option<Result<Parsed, ParseError>> {
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        if let Some(data) = depth::depth_payload(&value) {
-            return Some(depth::parse_diff(data).map(|diff| match self.on_diff(diff) {
-                Some(events) => Parsed::Events(events),
-                None => Parsed::Ignored(Ignored::Unhandled),
-            }));
+    /// A replayed Binance frame: a depth diff, or a `bookTicker` of a symbol
+    /// whose book is kept (ignored); `None` leaves it to the parser.
+    pub fn message(&mut self, message: &Message<'_>) -> Option<Result<Parsed, ParseError>> {
+        match message {
+            Message::Depth(payload) => {
+                Some(depth::parse_diff(payload).map(|diff| match self.on_diff(diff) {
+                    Some(events) => Parsed::Events(events),
+                    None => Parsed::Ignored(Ignored::Unhandled),
+                }))
+            }
+            Message::BookTicker(m) => {
+                self.tracks(&m.symbol).then_some(Ok(Parsed::Ignored(Ignored::Unhandled)))
+            }
+            _ => None,
         }
-        let symbol = depth::book_ticker_symbol(&value)?;
-        self.tracks(symbol).then_some(Ok(Parsed::Ignored(Ignored::Unhandled)))
     }
 
     /// Count a resync, serve the snapshot if one is wanted, collect the tops.

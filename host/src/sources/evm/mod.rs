@@ -11,7 +11,9 @@
 
 pub mod config;
 mod metadata;
+mod notice;
 mod parse;
+mod pools;
 mod source;
 
 #[cfg(test)]

@@ -27,19 +27,19 @@
 //!   would grow the symbol table forever;
 //! * id `evm:<chain>:<txhash>:<logIndex>` (log index in decimal), venue = chain.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, I256, U256};
 use alloy_sol_types::SolEvent;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use crate::event::{Event, EventKind, Side, Sym, USD_QUOTES};
-use crate::issue::ConfigIssue;
+use crate::event::{Event, EventKind, Side, Sym};
 use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
+use crate::sources::shape::{self, Raw, Shape, is_object, is_str, present};
 
 const VENUE: &str = "evm";
 const KIND: &str = "log";
@@ -60,150 +60,9 @@ mod abi {
     }
 }
 
+pub use super::pools::{PoolConfig, PoolError, PoolRegistry};
+pub(crate) use super::pools::{PoolInfo, parse_address};
 pub use abi::{PancakeV3Pool, UniswapV2Pair, UniswapV3Pool};
-
-fn default_decimals() -> u8 {
-    18
-}
-
-fn default_true() -> bool {
-    true
-}
-
-/// One pool the EVM parser can price (`pools = [{ address = "0x..", ... }]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoolConfig {
-    /// Pool (pair) contract address, `0x` + 40 hex digits, any case.
-    pub address: String,
-    /// Symbol of the traded token, e.g. `PEPE`. Events read `BASE/QUOTE`.
-    pub base: String,
-    /// Symbol of the token prices are quoted in, e.g. `WETH` or `USDT`.
-    pub quote: String,
-    /// Decimals of the pool's token0 (the lower address). Default 18.
-    #[serde(default = "default_decimals")]
-    pub decimals0: u8,
-    /// Decimals of the pool's token1. Default 18. (BSC USDT/USDC have 18.)
-    #[serde(default = "default_decimals")]
-    pub decimals1: u8,
-    /// Whether token0 is the base. Default true.
-    #[serde(default = "default_true")]
-    pub base_is_token0: bool,
-    /// Whether the quote is a USD stable, so the quote leg is the USD
-    /// notional. Default: true when `quote` is one of USDT, USDC, BUSD, FDUSD,
-    /// TUSD, USD.
-    #[serde(default)]
-    pub quote_is_usd: Option<bool>,
-}
-
-impl PoolConfig {
-    /// Local checks; `path` is the TOML path of this entry (`sources.x.pools.0`).
-    pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
-        let mut issues = Vec::new();
-        if parse_address(&self.address).is_none() {
-            issues.push(ConfigIssue::new(
-                format!("{path}.address"),
-                format!("`{}` is not a 20-byte hex address", self.address),
-            ));
-        }
-        for (name, value) in [("base", &self.base), ("quote", &self.quote)] {
-            if value.trim().is_empty() {
-                issues.push(ConfigIssue::new(format!("{path}.{name}"), "must not be empty"));
-            }
-        }
-        // U256 holds at most 78 decimal digits.
-        for (name, value) in [("decimals0", self.decimals0), ("decimals1", self.decimals1)] {
-            if value > 77 {
-                issues.push(ConfigIssue::new(format!("{path}.{name}"), "must be at most 77"));
-            }
-        }
-        issues
-    }
-}
-
-/// What the parser knows about one pool.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PoolInfo {
-    /// `BASE/QUOTE`.
-    pub symbol: Sym,
-    pub decimals0: u8,
-    pub decimals1: u8,
-    pub base_is_token0: bool,
-    /// The quote leg is a USD stable: it is the notional.
-    pub quote_is_usd: bool,
-    /// The quote leg is the wrapped native coin, priced by this reference
-    /// symbol downstream (see `Event::notional_ref`).
-    pub quote_ref: Option<Sym>,
-}
-
-impl PoolInfo {
-    /// A pool nobody described: symbol = its address, 18/18 decimals, no USD.
-    fn unknown(address: Address) -> PoolInfo {
-        PoolInfo {
-            symbol: Sym::new(&format!("{address:#x}")),
-            decimals0: 18,
-            decimals1: 18,
-            base_is_token0: true,
-            quote_is_usd: false,
-            quote_ref: None,
-        }
-    }
-}
-
-/// Pools by address, built once from config and shared read-only.
-#[derive(Debug, Clone, Default)]
-pub struct PoolRegistry {
-    pools: HashMap<Address, PoolInfo>,
-}
-
-/// A pool entry the registry cannot use (config validation reports the same).
-#[derive(Debug, thiserror::Error)]
-#[error("pools.{index}.address: `{address}` is not a 20-byte hex address")]
-pub struct PoolError {
-    pub index: usize,
-    pub address: String,
-}
-
-impl PoolRegistry {
-    pub fn new(pools: &[PoolConfig]) -> Result<PoolRegistry, PoolError> {
-        let mut map = HashMap::with_capacity(pools.len());
-        for (index, p) in pools.iter().enumerate() {
-            let address = parse_address(&p.address)
-                .ok_or_else(|| PoolError { index, address: p.address.clone() })?;
-            let quote_is_usd = p
-                .quote_is_usd
-                .unwrap_or_else(|| USD_QUOTES.contains(&p.quote.to_ascii_uppercase().as_str()));
-            let info = PoolInfo {
-                symbol: Sym::new(&format!("{}/{}", p.base, p.quote)),
-                decimals0: p.decimals0,
-                decimals1: p.decimals1,
-                base_is_token0: p.base_is_token0,
-                quote_is_usd,
-                quote_ref: None,
-            };
-            map.insert(address, info);
-        }
-        Ok(PoolRegistry { pools: map })
-    }
-
-    pub fn len(&self) -> usize {
-        self.pools.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pools.is_empty()
-    }
-
-    /// The configured pools and what config says about them.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (&Address, &PoolInfo)> {
-        self.pools.iter()
-    }
-}
-
-pub(crate) fn parse_address(text: &str) -> Option<Address> {
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
-    (hex.len() == 40).then(|| Address::from_str(hex).ok()).flatten()
-}
 
 /// Parses EVM log notifications for one chain.
 #[derive(Debug, Clone)]
@@ -245,17 +104,66 @@ impl EvmParser {
         EvmParser { chain: Sym::new(chain), pools: Arc::new(pools) }
     }
 
-    fn log(&self, value: &Value) -> Result<Parsed, ParseError> {
+    /// A frame whose top-level keys were read → events.
+    pub(crate) fn parse_shape(&self, frame: &str, s: &Shape<'_>) -> Result<Parsed, ParseError> {
+        if is_str(s.method, "eth_subscription") {
+            let params = object(s.params).map(|p| {
+                // An object's keys always read: it was validated with the frame.
+                serde_json::from_str::<ParamsMsg>(p.get()).unwrap_or_default()
+            });
+            return match params.and_then(|p| p.result) {
+                Some(result) if is_object(result.get()) => self.result(result.get()),
+                // pending transaction hashes
+                Some(result) if result.get().starts_with('"') => {
+                    Ok(Parsed::Ignored(Ignored::Unhandled))
+                }
+                _ => Err(unrecognized("`params.result` is not a log")),
+            };
+        }
+        if s.topics.is_some() && s.address.is_some() {
+            return self.log(frame::typed(frame, VENUE, KIND)?);
+        }
+        if s.jsonrpc.is_some() && (s.result.is_some() || s.error.is_some()) {
+            return Ok(Parsed::Ignored(Ignored::Control));
+        }
+        if let Some(method) = s.method.and_then(shape::string)
+            && matches!(method.as_ref(), "logsNotification" | "slotNotification")
+        {
+            // Solana swaps need pool metadata from a live node to be priced.
+            return Err(unrecognized(&format!(
+                "Solana `{method}` cannot be replayed; use a `type = \"solana\"` source"
+            )));
+        }
+        Err(unrecognized("neither an `eth_subscription` notification nor a log"))
+    }
+
+    /// A notification's `result` object: a log (read optimistically, it is
+    /// what the subscription delivers), else a block header, else garbage.
+    fn result(&self, text: &str) -> Result<Parsed, ParseError> {
+        let error = match frame::typed::<LogMsg>(text, VENUE, KIND) {
+            Ok(log) => return self.log(log),
+            Err(error) => error,
+        };
+        let keys: ResultKeys = serde_json::from_str(text).unwrap_or_default();
+        if keys.topics.is_some() {
+            Err(error)
+        } else if keys.parent_hash.is_some() {
+            Ok(Parsed::Ignored(Ignored::Unhandled)) // a newHeads header
+        } else {
+            Err(unrecognized("`params.result` is not a log"))
+        }
+    }
+
+    fn log(&self, log: LogMsg<'_>) -> Result<Parsed, ParseError> {
         // Any reorged log counts as removed, swap or not.
-        if value.get("removed").and_then(Value::as_bool) == Some(true) {
-            frame::typed::<LogMsg>(value, VENUE, KIND)?;
+        if log.removed == Some(true) {
             return Ok(Parsed::Ignored(Ignored::RemovedLog));
         }
-        let Some(raw) = decode_log(value)? else {
+        let Some(raw) = decode_log_msg(&log)? else {
             return Ok(Parsed::Ignored(Ignored::OtherLog));
         };
         let unknown;
-        let pool = match self.pools.pools.get(&raw.address) {
+        let pool = match self.pools.get(&raw.address) {
             Some(pool) => pool,
             None => {
                 unknown = PoolInfo::unknown(raw.address);
@@ -267,36 +175,15 @@ impl EvmParser {
 }
 
 impl VenueParser for EvmParser {
-    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
-        let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
-        if obj.get("method").and_then(Value::as_str) == Some("eth_subscription") {
-            return match value.pointer("/params/result") {
-                Some(log @ Value::Object(o)) if o.contains_key("topics") => self.log(log),
-                // newHeads headers and pending transaction hashes
-                Some(Value::Object(o)) if o.contains_key("parentHash") => {
-                    Ok(Parsed::Ignored(Ignored::Unhandled))
-                }
-                Some(Value::String(_)) => Ok(Parsed::Ignored(Ignored::Unhandled)),
-                _ => Err(unrecognized("`params.result` is not a log")),
-            };
-        }
-        if obj.contains_key("topics") && obj.contains_key("address") {
-            return self.log(value);
-        }
-        if obj.contains_key("jsonrpc") && (obj.contains_key("result") || obj.contains_key("error"))
-        {
-            return Ok(Parsed::Ignored(Ignored::Control));
-        }
-        if let Some(method @ ("logsNotification" | "slotNotification")) =
-            obj.get("method").and_then(Value::as_str)
-        {
-            // Solana swaps need pool metadata from a live node to be priced.
-            return Err(unrecognized(&format!(
-                "Solana `{method}` cannot be replayed; use a `type = \"solana\"` source"
-            )));
-        }
-        Err(unrecognized("neither an `eth_subscription` notification nor a log"))
+    fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
+        let shape = Shape::of(frame)?.ok_or_else(|| unrecognized("not a JSON object"))?;
+        self.parse_shape(frame, &shape)
     }
+}
+
+/// A raw value that is a JSON object.
+fn object(raw: Raw<'_>) -> Option<&RawValue> {
+    raw.filter(|r| is_object(r.get()))
 }
 
 /// A swap log decoded but not yet priced (pricing needs the pool's tokens).
@@ -335,10 +222,13 @@ pub(crate) fn swap_topics() -> [B256; 3] {
     ]
 }
 
-/// One log object → its swap, `None` for any other (or anonymous) log.
-/// Removed logs are decoded too: a retraction needs their id.
-pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
-    let log: LogMsg = frame::typed(value, VENUE, KIND)?;
+/// One log object's text → its swap, `None` for any other (or anonymous)
+/// log. Removed logs are decoded too: a retraction needs their id.
+pub(crate) fn decode_log(text: &str) -> Result<Option<RawSwap>, ParseError> {
+    decode_log_msg(&frame::typed(text, VENUE, KIND)?)
+}
+
+fn decode_log_msg(log: &LogMsg<'_>) -> Result<Option<RawSwap>, ParseError> {
     let Some(topic0) = log.topics.first() else {
         return Ok(None); // anonymous event
     };
@@ -347,7 +237,7 @@ pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
         return Ok(None);
     }
     let topics = log.topics.iter().map(|t| word(t, "topics")).collect::<Result<Vec<B256>, _>>()?;
-    let data = alloy_primitives::hex::decode(log.data)
+    let data = alloy_primitives::hex::decode(log.data.as_ref())
         .map_err(|e| field("data", &format!("not hex: {e}")))?;
     let decode_err = |e: alloy_sol_types::Error| field("data", &format!("cannot decode swap: {e}"));
     let (d0, d1) = if topic0 == UniswapV2Pair::Swap::SIGNATURE_HASH {
@@ -361,11 +251,11 @@ pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
         (Delta::signed(s.amount0), Delta::signed(s.amount1))
     };
     let address =
-        parse_address(log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
-    let tx_hash = log.tx_hash.ok_or_else(|| field("transactionHash", "missing"))?;
-    let log_index = log.log_index.ok_or_else(|| field("logIndex", "missing"))?;
+        parse_address(&log.address).ok_or_else(|| field("address", "not a 20-byte hex address"))?;
+    let tx_hash = log.tx_hash.as_deref().ok_or_else(|| field("transactionHash", "missing"))?;
+    let log_index = log.log_index.as_deref().ok_or_else(|| field("logIndex", "missing"))?;
     let log_index = quantity(log_index).ok_or_else(|| field("logIndex", "not a hex quantity"))?;
-    let block_number = match log.block_number {
+    let block_number = match log.block_number.as_deref() {
         Some(n) => Some(quantity(n).ok_or_else(|| field("blockNumber", "not a hex quantity"))?),
         None => None,
     };
@@ -376,7 +266,7 @@ pub(crate) fn decode_log(value: &Value) -> Result<Option<RawSwap>, ParseError> {
         tx_hash: tx_hash.to_owned(),
         log_index,
         block_number,
-        block_hash: log.block_hash.map(str::to_owned),
+        block_hash: log.block_hash.as_deref().map(str::to_owned),
         removed: log.removed == Some(true),
     }))
 }
@@ -458,20 +348,43 @@ fn field(field: &'static str, reason: &str) -> ParseError {
     ParseError::Field { venue: VENUE, kind: KIND, field, reason: reason.to_owned() }
 }
 
+// The messages. Strings are `Cow`: borrowed from the frame unless escaped.
+
 #[derive(Deserialize)]
 struct LogMsg<'a> {
-    address: &'a str,
-    topics: Vec<&'a str>,
-    data: &'a str,
-    #[serde(rename = "transactionHash")]
-    tx_hash: Option<&'a str>,
-    #[serde(rename = "logIndex")]
-    log_index: Option<&'a str>,
-    #[serde(rename = "blockNumber")]
-    block_number: Option<&'a str>,
-    #[serde(rename = "blockHash")]
-    block_hash: Option<&'a str>,
+    #[serde(borrow)]
+    address: Cow<'a, str>,
+    #[serde(borrow)]
+    topics: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+    #[serde(rename = "transactionHash", borrow)]
+    tx_hash: Option<Cow<'a, str>>,
+    #[serde(rename = "logIndex", borrow)]
+    log_index: Option<Cow<'a, str>>,
+    #[serde(rename = "blockNumber", borrow)]
+    block_number: Option<Cow<'a, str>>,
+    #[serde(rename = "blockHash", borrow)]
+    block_hash: Option<Cow<'a, str>>,
     removed: Option<bool>,
+}
+
+/// `params` of a JSON-RPC notification, its parts left unparsed.
+#[derive(Default, Deserialize)]
+pub(crate) struct ParamsMsg<'a> {
+    #[serde(borrow)]
+    pub subscription: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub result: Option<&'a RawValue>,
+}
+
+/// What tells a `result` that is not a log apart.
+#[derive(Default, Deserialize)]
+struct ResultKeys<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    topics: Raw<'a>,
+    #[serde(rename = "parentHash", borrow, default, deserialize_with = "present")]
+    parent_hash: Raw<'a>,
 }
 
 #[cfg(test)]
@@ -518,25 +431,6 @@ mod tests {
         // 2^100 with 18 decimals is ~1.27e12 and keeps 28 significant digits.
         let d = to_decimal(U256::from(1u8) << 100, 18).unwrap();
         assert_eq!(d.trunc().to_string(), "1267650600228");
-    }
-
-    #[test]
-    fn pool_config_validation_names_fields() {
-        let bad = PoolConfig {
-            address: "0x1234".into(),
-            base: " ".into(),
-            quote: "USDT".into(),
-            decimals0: 80,
-            decimals1: 18,
-            base_is_token0: true,
-            quote_is_usd: None,
-        };
-        let paths: Vec<String> =
-            bad.validate("sources.r.pools.0").into_iter().map(|i| i.path).collect();
-        assert_eq!(
-            paths,
-            ["sources.r.pools.0.address", "sources.r.pools.0.base", "sources.r.pools.0.decimals0"]
-        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use super::config::EvmConfig;
 use super::metadata::{Metadata, PoolMeta, Rules};
+use super::notice::{Notice, notification};
 use super::parse::{
     PoolInfo, PoolRegistry, RawSwap, decode_log, parse_address, price_swap, quantity, swap_topics,
 };
@@ -265,7 +266,8 @@ impl EvmSource {
                 Err(e) => return Ok(Step::End(Err(e.into()))),
             };
             for log in &logs {
-                if let Step::End(outcome) = self.log(log, &log.to_string(), emitter).await? {
+                let text = log.to_string();
+                if let Step::End(outcome) = self.log(&text, &text, emitter).await? {
                     return Ok(Step::End(outcome));
                 }
             }
@@ -283,7 +285,7 @@ impl EvmSource {
     ) -> Result<Step, SourceError> {
         self.summary.frames += 1;
         match notification(text, subscription, heads) {
-            Notice::Log(log) => self.log(&log, text, emitter).await,
+            Notice::Log(log) => self.log(log, text, emitter).await,
             Notice::Head { number, timestamp } => {
                 // Logs of earlier blocks went out with those blocks; the
                 // head's own block may still be in flight, so it stays in.
@@ -319,10 +321,10 @@ impl EvmSource {
         Step::Go
     }
 
-    /// One log object, streamed or backfilled.
+    /// One log object's text, streamed or backfilled.
     async fn log(
         &mut self,
-        log: &Value,
+        log: &str,
         text: &str,
         emitter: &mut Emitter,
     ) -> Result<Step, SourceError> {
@@ -397,56 +399,6 @@ impl EvmSource {
             "Swap log removed by a reorg; retracting."
         );
         Ok(emitter.retract(Retraction { event_id, venue: self.chain }).await?.into())
-    }
-}
-
-/// What one socket frame is, once the subscription is up.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Notice {
-    /// The log object of a notification for our subscription.
-    Log(Value),
-    /// A new block header: its number and, when present, its timestamp
-    /// (unix seconds).
-    Head {
-        number: u64,
-        timestamp: Option<u64>,
-    },
-    /// Replies to other requests, node notices, a stale subscription's tail.
-    Other,
-    Malformed(String),
-}
-
-/// Classify one frame; pure, so it is property-tested.
-pub(crate) fn notification(text: &str, subscription: &str, heads: Option<&str>) -> Notice {
-    let mut value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return Notice::Malformed(format!("not JSON: {e}")),
-    };
-    if !value.is_object() {
-        return Notice::Malformed("not a JSON object".into());
-    }
-    if value.get("method").and_then(Value::as_str) != Some("eth_subscription") {
-        return Notice::Other;
-    }
-    let from = value.pointer("/params/subscription").and_then(Value::as_str);
-    if heads.is_some() && from == heads {
-        let field = |name: &str| {
-            value
-                .pointer(&format!("/params/result/{name}"))
-                .and_then(Value::as_str)
-                .and_then(quantity)
-        };
-        return match field("number") {
-            Some(number) => Notice::Head { number, timestamp: field("timestamp") },
-            None => Notice::Malformed("header without a hex `number`".into()),
-        };
-    }
-    if from != Some(subscription) {
-        return Notice::Other;
-    }
-    match value.pointer_mut("/params/result").map(Value::take) {
-        Some(log @ Value::Object(_)) => Notice::Log(log),
-        _ => Notice::Malformed("`params.result` is not a log".into()),
     }
 }
 

@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use super::config::{EvmConfig, PoolEntry, http_from_ws};
 use super::metadata::{IERC20, Metadata, Rules, Token, symbol_from_abi};
+use super::notice::{Notice, notification};
 use super::parse::{PoolInfo, decode_log, price_swap};
-use super::source::{Notice, notification};
 use crate::event::{Side, Sym};
 use crate::sources::frame::Parsed;
 use crate::sources::live::Rest;
@@ -79,7 +79,7 @@ fn validation_names_every_bad_field() {
 fn frames_are_classified_by_subscription() {
     let log = r#"{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0xab","result":{"address":"0x1"}}}"#;
     assert!(
-        matches!(notification(log, "0xab", Some("0xee")), Notice::Log(v) if v["address"] == "0x1")
+        matches!(notification(log, "0xab", Some("0xee")), Notice::Log(v) if v == r#"{"address":"0x1"}"#)
     );
     assert_eq!(notification(log, "0xcd", None), Notice::Other);
     assert_eq!(
@@ -125,8 +125,8 @@ fn v2_log(removed: bool) -> serde_json::Value {
 
 #[test]
 fn removed_logs_decode_with_the_id_their_swap_had() {
-    let live = decode_log(&v2_log(false)).unwrap().unwrap();
-    let gone = decode_log(&v2_log(true)).unwrap().unwrap();
+    let live = decode_log(&v2_log(false).to_string()).unwrap().unwrap();
+    let gone = decode_log(&v2_log(true).to_string()).unwrap().unwrap();
     assert!(gone.removed && !live.removed);
     let chain = Sym::new("ethereum");
     assert_eq!(gone.event_id(chain), live.event_id(chain));
@@ -139,7 +139,7 @@ fn removed_logs_decode_with_the_id_their_swap_had() {
 
 #[test]
 fn native_quoted_swap_carries_the_reference_amount() {
-    let raw = decode_log(&v2_log(false)).unwrap().unwrap();
+    let raw = decode_log(&v2_log(false).to_string()).unwrap().unwrap();
     let pool = PoolInfo {
         symbol: Sym::new("PEPE/WETH"),
         decimals0: 18,

@@ -1,6 +1,8 @@
 //! Hyperliquid WebSocket frames `{"channel":..,"data":..}` → [`Event`]s.
 //!
-//! Pure parsing; the live source (later issue) reuses it.
+//! Pure parsing, shared by the live source and replay: the frame's
+//! top-level keys are read without a tree ([`Shape`]), then `data` once into
+//! the channel's typed struct, borrowing its strings.
 //!
 //! * `trades` (WsTrade[]) → `Trade`: side `B` = aggressor bought, `A` = sold;
 //!   id `<venue>:<coin>:<tid>`; notional `px × sz` (perps are USD-quoted, spot
@@ -27,12 +29,16 @@
 //! Parsing is permissive about keys: old testnet frames lack `feeToken` and
 //! carry `liquidationMarkPx`, new ones add `twapId`, `cloid`, `builderFee`.
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
 use crate::event::{Direction, Event, EventKind, Side, Sym};
 use crate::sources::frame::{self, Ignored, ParseError, Parsed, VenueParser};
+use crate::sources::shape::{self, Raw, Shape, is_object, present};
 
 const VENUE: &str = "hyperliquid";
 
@@ -60,44 +66,67 @@ impl HyperliquidParser {
         HyperliquidParser { venue: Sym::new(venue) }
     }
 
-    fn trades(&self, data: &Value) -> Result<Parsed, ParseError> {
+    /// A frame whose top-level keys were read (`channel`, `data` as raw
+    /// text) → events; `data` is then read once, into the channel's type.
+    pub(crate) fn parse_shape(&self, shape: &Shape<'_>) -> Result<Parsed, ParseError> {
+        let channel = shape.channel.ok_or_else(|| unrecognized("no `channel`"))?;
+        let channel =
+            shape::string(channel).ok_or_else(|| field("frame", "channel", "not a string"))?;
+        let data = shape.data.map_or("null", RawValue::get);
+        match channel.as_ref() {
+            "trades" => self.trades(data),
+            "userFills" => self.user_fills(data),
+            "user" => self.user_events(data),
+            "bbo" => self.bbo(data),
+            "l2Book" => self.l2_book(data),
+            "subscriptionResponse" | "pong" | "error" | "post" => {
+                Ok(Parsed::Ignored(Ignored::Control))
+            }
+            _ => Ok(Parsed::Ignored(Ignored::Unhandled)),
+        }
+    }
+
+    fn trades(&self, data: &str) -> Result<Parsed, ParseError> {
         const K: &str = "trades";
         let trades: Vec<WsTrade> = frame::typed(data, VENUE, K)?;
         let mut events = Vec::with_capacity(trades.len());
         for t in trades {
             let id = format!("{}:{}:{}", self.venue, t.coin, t.tid);
-            let mut e = Event::new(EventKind::Trade, self.venue, Sym::new(t.coin), id, t.time);
-            e.price = frame::decimal(t.px, VENUE, K, "px")?;
-            e.size = frame::decimal(t.sz, VENUE, K, "sz")?;
-            e.side = side(t.side);
+            let mut e = Event::new(EventKind::Trade, self.venue, Sym::new(&t.coin), id, t.time);
+            e.price = frame::decimal(&t.px, VENUE, K, "px")?;
+            e.size = frame::decimal(&t.sz, VENUE, K, "sz")?;
+            e.side = side(&t.side);
             e.notional_usd = Some(e.price * e.size);
-            e.tx_hash = t.hash.map(str::to_owned);
+            e.tx_hash = t.hash.map(Cow::into_owned);
             events.push(e);
         }
         Ok(Parsed::Events(events))
     }
 
-    fn user_fills(&self, data: &Value) -> Result<Parsed, ParseError> {
+    fn user_fills(&self, data: &str) -> Result<Parsed, ParseError> {
         const K: &str = "userFills";
         let msg: WsUserFills = frame::typed(data, VENUE, K)?;
-        if msg.is_snapshot.as_ref().is_some_and(truthy) {
+        if msg.is_snapshot.is_some_and(truthy) {
             return Ok(Parsed::Ignored(Ignored::Snapshot));
         }
-        self.fills(&msg.fills, msg.user, K)
+        self.fills(&msg.fills, msg.user.as_deref(), K)
     }
 
-    fn user_events(&self, data: &Value) -> Result<Parsed, ParseError> {
+    fn user_events(&self, data: &str) -> Result<Parsed, ParseError> {
         const K: &str = "user";
-        let obj = data.as_object().ok_or_else(|| field(K, "data", "not an object"))?;
-        if !obj.contains_key("fills") {
+        if !is_object(data) {
+            return Err(field(K, "data", "not an object"));
+        }
+        let event: WsUserEvent = frame::typed(data, VENUE, K)?;
+        if event.fills.is_none() {
             // funding, liquidation (of the whole account), nonUserCancel
             return Ok(Parsed::Ignored(Ignored::Unhandled));
         }
         let msg: WsUserFills = frame::typed(data, VENUE, K)?;
-        if msg.is_snapshot.as_ref().is_some_and(truthy) {
+        if msg.is_snapshot.is_some_and(truthy) {
             return Ok(Parsed::Ignored(Ignored::Snapshot));
         }
-        self.fills(&msg.fills, msg.user, K)
+        self.fills(&msg.fills, msg.user.as_deref(), K)
     }
 
     fn fills(
@@ -109,41 +138,43 @@ impl HyperliquidParser {
         let account = user.map(Sym::new);
         let mut events = Vec::with_capacity(fills.len());
         for f in fills {
-            let liquidated = f.liquidation.as_ref().is_some_and(|v| !v.is_null())
-                || f.liquidation_mark_px.as_ref().is_some_and(|v| !v.is_null());
+            let liquidated = f.liquidation.is_some() || f.liquidation_mark_px.is_some();
             let event_kind = if liquidated { EventKind::Liquidation } else { EventKind::PerpFill };
-            let hash = f.hash.unwrap_or("");
+            let hash = f.hash.as_deref().unwrap_or("");
             let id = format!("{}:fill:{hash}:{}:{}", self.venue, f.tid, f.side);
-            let mut e = Event::new(event_kind, self.venue, Sym::new(f.coin), id, f.time);
-            e.price = frame::decimal(f.px, VENUE, kind, "px")?;
-            e.size = frame::decimal(f.sz, VENUE, kind, "sz")?;
-            e.side = side(f.side);
+            let mut e = Event::new(event_kind, self.venue, Sym::new(&f.coin), id, f.time);
+            e.price = frame::decimal(&f.px, VENUE, kind, "px")?;
+            e.size = frame::decimal(&f.sz, VENUE, kind, "sz")?;
+            e.side = side(&f.side);
             e.notional_usd = Some(e.price * e.size);
             e.account = account;
-            e.tx_hash = f.hash.map(str::to_owned);
-            e.direction = f.dir.map_or(Direction::None, direction);
-            e.closed_pnl =
-                f.closed_pnl.map(|p| frame::decimal(p, VENUE, kind, "closedPnl")).transpose()?;
+            e.tx_hash = f.hash.as_deref().map(str::to_owned);
+            e.direction = f.dir.as_deref().map_or(Direction::None, direction);
+            e.closed_pnl = f
+                .closed_pnl
+                .as_deref()
+                .map(|p| frame::decimal(p, VENUE, kind, "closedPnl"))
+                .transpose()?;
             events.push(e);
         }
         Ok(Parsed::Events(events))
     }
 
-    fn bbo(&self, data: &Value) -> Result<Parsed, ParseError> {
+    fn bbo(&self, data: &str) -> Result<Parsed, ParseError> {
         const K: &str = "bbo";
         let msg: WsBbo = frame::typed(data, VENUE, K)?;
         let bid = msg.bbo.first().and_then(Option::as_ref);
         let ask = msg.bbo.get(1).and_then(Option::as_ref);
-        self.book_top(msg.coin, msg.time, bid, ask, K)
+        self.book_top(&msg.coin, msg.time, bid, ask, K)
     }
 
-    fn l2_book(&self, data: &Value) -> Result<Parsed, ParseError> {
+    fn l2_book(&self, data: &str) -> Result<Parsed, ParseError> {
         const K: &str = "l2Book";
         let msg: WsBook = frame::typed(data, VENUE, K)?;
         // Bids descend and asks ascend, so the first level of each is the best.
         let bid = msg.levels.first().and_then(|side| side.first());
         let ask = msg.levels.get(1).and_then(|side| side.first());
-        self.book_top(msg.coin, msg.time, bid, ask, K)
+        self.book_top(&msg.coin, msg.time, bid, ask, K)
     }
 
     fn book_top(
@@ -157,8 +188,8 @@ impl HyperliquidParser {
         let (Some(bid), Some(ask)) = (bid, ask) else {
             return Ok(Parsed::Ignored(Ignored::OneSidedBook));
         };
-        let bid = frame::decimal(bid.px, VENUE, kind, "px")?;
-        let ask = frame::decimal(ask.px, VENUE, kind, "px")?;
+        let bid = frame::decimal(&bid.px, VENUE, kind, "px")?;
+        let ask = frame::decimal(&ask.px, VENUE, kind, "px")?;
         let id = format!("{}:{coin}:book:{time}", self.venue);
         let mut e = Event::new(EventKind::BookTop, self.venue, Sym::new(coin), id, time);
         e.best_bid = Some(bid);
@@ -169,46 +200,28 @@ impl HyperliquidParser {
 }
 
 impl VenueParser for HyperliquidParser {
-    /// As the default, except that the legacy non-JSON greeting is a
-    /// control frame, not malformed.
+    /// The legacy non-JSON greeting is a control frame, not malformed.
     fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
         if is_greeting(frame) {
             return Ok(Parsed::Ignored(Ignored::Control));
         }
-        let value: Value = serde_json::from_str(frame).map_err(ParseError::Json)?;
-        self.parse_value(&value)
-    }
-
-    fn parse_value(&self, value: &Value) -> Result<Parsed, ParseError> {
-        let channel = value
-            .get("channel")
-            .ok_or_else(|| unrecognized("no `channel`"))?
-            .as_str()
-            .ok_or_else(|| field("frame", "channel", "not a string"))?;
-        let data = value.get("data").unwrap_or(&Value::Null);
-        match channel {
-            "trades" => self.trades(data),
-            "userFills" => self.user_fills(data),
-            "user" => self.user_events(data),
-            "bbo" => self.bbo(data),
-            "l2Book" => self.l2_book(data),
-            "subscriptionResponse" | "pong" | "error" | "post" => {
-                Ok(Parsed::Ignored(Ignored::Control))
-            }
-            _ => Ok(Parsed::Ignored(Ignored::Unhandled)),
-        }
+        // Valid JSON that is not an object has no `channel`, as an empty one.
+        self.parse_shape(&Shape::of(frame)?.unwrap_or_default())
     }
 }
 
 /// `isSnapshot` may be absent, `false`, `true`, or (defensively) a number or
 /// string; anything but an explicit falsy value counts as a snapshot.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !(s.is_empty() || s.eq_ignore_ascii_case("false") || s == "0"),
-        Value::Array(_) | Value::Object(_) => true,
+fn truthy(value: &RawValue) -> bool {
+    let text = value.get();
+    match text.as_bytes().first() {
+        Some(b'n') => false,
+        Some(b't') => true,
+        Some(b'f') => false,
+        Some(b'"') => shape::string(value)
+            .is_some_and(|s| !(s.is_empty() || s.eq_ignore_ascii_case("false") || s == "0")),
+        Some(b'[' | b'{') => true,
+        _ => text.parse::<f64>().is_ok_and(|n| n != 0.0),
     }
 }
 
@@ -240,51 +253,75 @@ fn field(kind: &'static str, field: &'static str, reason: &str) -> ParseError {
     ParseError::Field { venue: VENUE, kind, field, reason: reason.to_owned() }
 }
 
+// The payloads. Strings are `Cow`: borrowed from the frame unless escaped.
+
 #[derive(Deserialize)]
 struct WsTrade<'a> {
-    coin: &'a str,
-    side: &'a str,
-    px: &'a str,
-    sz: &'a str,
+    #[serde(borrow)]
+    coin: Cow<'a, str>,
+    #[serde(borrow)]
+    side: Cow<'a, str>,
+    #[serde(borrow)]
+    px: Cow<'a, str>,
+    #[serde(borrow)]
+    sz: Cow<'a, str>,
     time: u64,
-    hash: Option<&'a str>,
+    #[serde(borrow)]
+    hash: Option<Cow<'a, str>>,
     tid: u64,
+}
+
+/// Only whether a `user` frame carries fills (key present, even `null`).
+#[derive(Deserialize)]
+struct WsUserEvent<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    fills: Raw<'a>,
 }
 
 #[derive(Deserialize)]
 struct WsUserFills<'a> {
-    #[serde(rename = "isSnapshot")]
-    is_snapshot: Option<Value>,
-    user: Option<&'a str>,
+    #[serde(rename = "isSnapshot", borrow)]
+    is_snapshot: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user: Option<Cow<'a, str>>,
     #[serde(borrow)]
     fills: Vec<WsFill<'a>>,
 }
 
 #[derive(Deserialize)]
 struct WsFill<'a> {
-    coin: &'a str,
-    px: &'a str,
-    sz: &'a str,
-    side: &'a str,
+    #[serde(borrow)]
+    coin: Cow<'a, str>,
+    #[serde(borrow)]
+    px: Cow<'a, str>,
+    #[serde(borrow)]
+    sz: Cow<'a, str>,
+    #[serde(borrow)]
+    side: Cow<'a, str>,
     time: u64,
-    dir: Option<&'a str>,
-    #[serde(rename = "closedPnl")]
-    closed_pnl: Option<&'a str>,
-    hash: Option<&'a str>,
+    #[serde(borrow)]
+    dir: Option<Cow<'a, str>>,
+    #[serde(rename = "closedPnl", borrow)]
+    closed_pnl: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    hash: Option<Cow<'a, str>>,
     tid: u64,
-    liquidation: Option<Value>,
+    /// Only whether it is there and not `null`.
+    liquidation: Option<IgnoredAny>,
     #[serde(rename = "liquidationMarkPx")]
-    liquidation_mark_px: Option<Value>,
+    liquidation_mark_px: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
 struct WsLevel<'a> {
-    px: &'a str,
+    #[serde(borrow)]
+    px: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 struct WsBbo<'a> {
-    coin: &'a str,
+    #[serde(borrow)]
+    coin: Cow<'a, str>,
     time: u64,
     #[serde(borrow)]
     bbo: Vec<Option<WsLevel<'a>>>,
@@ -292,7 +329,8 @@ struct WsBbo<'a> {
 
 #[derive(Deserialize)]
 struct WsBook<'a> {
-    coin: &'a str,
+    #[serde(borrow)]
+    coin: Cow<'a, str>,
     time: u64,
     #[serde(borrow)]
     levels: Vec<Vec<WsLevel<'a>>>,

@@ -14,7 +14,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -27,7 +26,8 @@ use super::subscription::{Desired, Limit, Subscription, desired};
 use crate::event::Sym;
 use crate::sources::frame::{ParseError, Parsed};
 use crate::sources::live::health;
-use crate::sources::{Emitter, Interest, Sent, SourceError, SourceSummary, VenueParser};
+use crate::sources::shape::{self, Raw, Shape};
+use crate::sources::{Emitter, Interest, Sent, SourceError, SourceSummary};
 use crate::telemetry::metrics;
 
 /// Label for malformed-frame counts.
@@ -198,17 +198,15 @@ impl Frames {
             self.summary.ignored += 1;
             return Ok(Sent::Delivered);
         }
-        let value: Value = match serde_json::from_str(&frame.text) {
-            Ok(value) => value,
-            Err(error) => {
-                return Ok(self.malformed(emitter, &ParseError::Json(error), &frame.text));
-            }
+        let shape = match Shape::of(&frame.text) {
+            Ok(shape) => shape.unwrap_or_default(),
+            Err(error) => return Ok(self.malformed(emitter, &error, &frame.text)),
         };
-        let channel = value.get("channel").and_then(Value::as_str);
-        if channel == Some("error") {
-            self.venue_error(emitter.name(), &frame, &value);
+        let channel = shape.channel.and_then(shape::string);
+        if channel.as_deref() == Some("error") {
+            self.venue_error(emitter.name(), &frame, shape.data);
         }
-        let events = match self.parser.parse_value(&value) {
+        let events = match self.parser.parse_shape(&shape) {
             Ok(Parsed::Events(events)) => events,
             Ok(Parsed::Ignored(_)) => {
                 self.summary.ignored += 1;
@@ -216,7 +214,7 @@ impl Frames {
             }
             Err(error) => return Ok(self.malformed(emitter, &error, &frame.text)),
         };
-        let account = match (channel, &frame.user_events) {
+        let account = match (channel.as_deref(), &frame.user_events) {
             (Some("user"), Some(user)) => Some(Sym::new(user)),
             _ => None,
         };
@@ -244,10 +242,11 @@ impl Frames {
 
     /// `{"channel":"error","data":"..."}`: the venue refused something we
     /// sent (a bad coin, a duplicate subscription, too many users).
-    fn venue_error(&mut self, source: &str, frame: &Inbound, value: &Value) {
-        let text = match value.get("data") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
+    fn venue_error(&mut self, source: &str, frame: &Inbound, data: Raw<'_>) {
+        let text = match data {
+            Some(raw) => {
+                shape::string(raw).map_or_else(|| raw.get().to_owned(), |s| s.into_owned())
+            }
             None => String::new(),
         };
         metrics().source_refused.with_label_values(&[source, "venue_error"]).inc();

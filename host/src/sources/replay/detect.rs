@@ -2,14 +2,19 @@
 //! router that hands it to that venue's parser. Only replay needs this: a
 //! live source knows its venue. Living here keeps the venue parsers free of
 //! each other (they import `frame`, and `frame` imports none of them).
+//!
+//! A frame's top-level keys are read once ([`Shape`]) and serve both the
+//! detection and the venue parser's own dispatch, so replay reads a frame
+//! no more often than the live source does.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::sources::binance::BinanceParser;
+use crate::sources::binance::recorded::RecordedBooks;
+use crate::sources::binance::{BinanceParser, Message};
 use crate::sources::evm::EvmParser;
 use crate::sources::frame::{Ignored, ParseError, Parsed, VenueParser};
 use crate::sources::hyperliquid::{self, HyperliquidParser};
+use crate::sources::shape::{Shape, is_str};
 
 /// A venue wire protocol we can parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -46,30 +51,29 @@ pub enum Format {
     Evm,
 }
 
-/// Which protocol a decoded frame belongs to, judged from its shape alone.
+/// Which protocol a frame belongs to, judged from its top-level keys alone.
 ///
 /// `method == "eth_subscription"` or a `jsonrpc` key (subscription acks) or a
 /// bare log (`topics` + `address`) → EVM; `channel` → Hyperliquid; `stream`,
 /// `e`, or Binance's control/bookTicker/partial-depth shapes → Binance. Order
 /// matters: a JSON-RPC ack has `result` and `id` like a Binance ack, so the
 /// `jsonrpc` check runs first.
-pub fn detect(frame: &Value) -> Option<Protocol> {
-    let obj = frame.as_object()?;
-    if obj.get("method").and_then(Value::as_str) == Some("eth_subscription")
-        || obj.contains_key("jsonrpc")
-        || (obj.contains_key("topics") && obj.contains_key("address"))
+pub(crate) fn detect(s: &Shape<'_>) -> Option<Protocol> {
+    if is_str(s.method, "eth_subscription")
+        || s.jsonrpc.is_some()
+        || (s.topics.is_some() && s.address.is_some())
     {
         return Some(Protocol::Evm);
     }
-    if obj.contains_key("channel") {
+    if s.channel.is_some() {
         return Some(Protocol::Hyperliquid);
     }
-    let binance_shape = obj.contains_key("stream")
-        || obj.contains_key("e")
-        || (obj.contains_key("result") && obj.contains_key("id"))
-        || (obj.contains_key("code") && obj.contains_key("msg"))
-        || obj.contains_key("lastUpdateId")
-        || ["u", "s", "b", "a"].iter().all(|k| obj.contains_key(*k));
+    let binance_shape = s.stream.is_some()
+        || s.e.is_some()
+        || (s.result.is_some() && s.id.is_some())
+        || (s.code.is_some() && s.msg.is_some())
+        || s.last_update_id.is_some()
+        || (s.u.is_some() && s.s.is_some() && s.b.is_some() && s.a.is_some());
     binance_shape.then_some(Protocol::Binance)
 }
 
@@ -98,8 +102,21 @@ impl FrameParser {
     /// labels) or the error; the error's [`ParseError::venue`] says how far
     /// attribution got.
     pub fn parse(&self, frame: &str) -> Result<(Protocol, Parsed), ParseError> {
-        let value: Value = match serde_json::from_str(frame) {
-            Ok(value) => value,
+        self.parse_with_books(frame, None)
+    }
+
+    /// As [`FrameParser::parse`], with Binance depth diffs and tracked
+    /// symbols' book tickers going to recorded order books.
+    pub(crate) fn parse_with_books(
+        &self,
+        frame: &str,
+        books: Option<&mut RecordedBooks>,
+    ) -> Result<(Protocol, Parsed), ParseError> {
+        let shape = match Shape::of(frame) {
+            Ok(Some(shape)) => shape,
+            // Valid JSON but not an object: only a forced venue's own words
+            // can say what is wrong with it.
+            Ok(None) => return self.not_an_object(frame),
             // Hyperliquid's legacy non-JSON greeting must not count as malformed.
             Err(_)
                 if matches!(self.format, Format::Auto | Format::Hyperliquid)
@@ -107,20 +124,36 @@ impl FrameParser {
             {
                 return Ok((Protocol::Hyperliquid, Parsed::Ignored(Ignored::Control)));
             }
-            Err(e) => return Err(ParseError::Json(e)),
+            Err(e) => return Err(e),
         };
         let protocol = match self.format {
-            Format::Auto => detect(&value).ok_or(ParseError::UnknownProtocol)?,
+            Format::Auto => detect(&shape).ok_or(ParseError::UnknownProtocol)?,
             Format::Binance => Protocol::Binance,
             Format::Hyperliquid => Protocol::Hyperliquid,
             Format::Evm => Protocol::Evm,
         };
         let parsed = match protocol {
-            Protocol::Binance => self.binance.parse_value(&value)?,
-            Protocol::Hyperliquid => self.hyperliquid.parse_value(&value)?,
-            Protocol::Evm => self.evm.parse_value(&value)?,
+            Protocol::Binance => {
+                let message = Message::from_shape(frame, &shape)?;
+                match books.and_then(|books| books.message(&message)) {
+                    Some(handled) => handled?,
+                    None => self.binance.events(&message)?,
+                }
+            }
+            Protocol::Hyperliquid => self.hyperliquid.parse_shape(&shape)?,
+            Protocol::Evm => self.evm.parse_shape(frame, &shape)?,
         };
         Ok((protocol, parsed))
+    }
+
+    fn not_an_object(&self, frame: &str) -> Result<(Protocol, Parsed), ParseError> {
+        let (protocol, parser): (Protocol, &dyn VenueParser) = match self.format {
+            Format::Auto => return Err(ParseError::UnknownProtocol),
+            Format::Binance => (Protocol::Binance, &self.binance),
+            Format::Hyperliquid => (Protocol::Hyperliquid, &self.hyperliquid),
+            Format::Evm => (Protocol::Evm, &self.evm),
+        };
+        parser.parse_frame(frame).map(|parsed| (protocol, parsed))
     }
 }
 
@@ -129,7 +162,7 @@ mod tests {
     use super::*;
 
     fn detect_str(s: &str) -> Option<Protocol> {
-        detect(&serde_json::from_str(s).unwrap())
+        detect(&Shape::of(s).unwrap()?)
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::parse::{RAYDIUM_AMM_V4, is_pubkey};
+use super::parse::RAYDIUM_AMM_V4;
+use super::rpc::is_pubkey;
 use crate::issue::ConfigIssue;
 use crate::sources::evm::config::http_from_ws;
 use crate::sources::live::ConnectionConfig;

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod parse;
+pub mod rpc;
 mod source;
 
 #[cfg(test)]

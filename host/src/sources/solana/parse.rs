@@ -14,17 +14,21 @@
 //! Logs do not say which pool a swap ran in; the subscription does (one
 //! `mentions` subscription per pool). A tx with several Raydium swaps (a
 //! multi-hop route) cannot be attributed from logs alone: [`pool_swap`]
-//! reports it as ambiguous, and [`attribute`] settles it with the tx itself
+//! reports it as ambiguous, and `rpc::attribute` settles it with the tx itself
 //! (`getTransaction`): the k-th `ray_log` belongs to the k-th Raydium
 //! instruction in execution order, whose second account is the pool.
+
+use std::borrow::Cow;
 
 use base64::Engine;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 
 use crate::event::{Event, EventKind, Side, Sym};
 use crate::sources::frame::{self, ParseError};
+use crate::sources::shape::{self, Shape};
 
 const VENUE: &str = "solana";
 const KIND: &str = "logsNotification";
@@ -145,21 +149,22 @@ impl RayLog {
     }
 }
 
-/// One `logsNotification`'s payload.
+/// One `logsNotification`'s payload, borrowing the frame's text (log lines
+/// are `Cow`: they may hold escaped quotes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxLogs {
+pub struct TxLogs<'a> {
     pub subscription: u64,
     pub slot: u64,
-    pub signature: String,
+    pub signature: Cow<'a, str>,
     /// `err` was not null: the tx failed and changed nothing.
     pub failed: bool,
-    pub logs: Vec<String>,
+    pub logs: Vec<Cow<'a, str>>,
 }
 
 /// What one socket frame is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
-    Logs(TxLogs),
+pub enum Frame<'a> {
+    Logs(TxLogs<'a>),
     /// A reply to our request `id`: a subscription id, or an error text.
     Reply {
         id: u64,
@@ -171,21 +176,20 @@ pub enum Frame {
     Other,
 }
 
-#[derive(Deserialize)]
-struct NotificationMsg {
-    params: ParamsMsg,
-}
+// The messages, read straight from the frame's text.
 
 #[derive(Deserialize)]
-struct ParamsMsg {
+struct ParamsMsg<'a> {
     subscription: u64,
-    result: ResultMsg,
+    #[serde(borrow)]
+    result: ResultMsg<'a>,
 }
 
 #[derive(Deserialize)]
-struct ResultMsg {
+struct ResultMsg<'a> {
     context: ContextMsg,
-    value: ValueMsg,
+    #[serde(borrow)]
+    value: ValueMsg<'a>,
 }
 
 #[derive(Deserialize)]
@@ -194,55 +198,76 @@ struct ContextMsg {
 }
 
 #[derive(Deserialize)]
-struct ValueMsg {
-    signature: String,
-    err: Option<Value>,
-    logs: Option<Vec<String>>,
+struct ValueMsg<'a> {
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+    /// Only whether it is there and not `null`.
+    err: Option<IgnoredAny>,
+    #[serde(borrow)]
+    logs: Option<Vec<Cow<'a, str>>>,
 }
 
-/// Classify and read one frame.
-pub fn parse_frame(text: &str) -> Result<Frame, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(ParseError::Json)?;
-    let obj = value.as_object().ok_or_else(|| unrecognized("not a JSON object"))?;
-    match obj.get("method").and_then(Value::as_str) {
+#[derive(Deserialize)]
+struct SlotParamsMsg {
+    result: SlotMsg,
+}
+
+#[derive(Deserialize)]
+struct SlotMsg {
+    slot: u64,
+}
+
+/// Classify and read one frame: its top-level keys first ([`Shape`]), then
+/// `params` once into the notification's typed struct.
+pub fn parse_frame(text: &str) -> Result<Frame<'_>, ParseError> {
+    let shape = Shape::of(text)?.ok_or_else(|| unrecognized("not a JSON object"))?;
+    let params = shape.params.map_or("null", RawValue::get);
+    match shape.method.and_then(shape::string).as_deref() {
         Some("logsNotification") => {
-            let msg: NotificationMsg = frame::typed(&value, VENUE, KIND)?;
-            let v = msg.params.result.value;
+            let msg: ParamsMsg = frame::typed(params, VENUE, KIND)?;
+            let v = msg.result.value;
             Ok(Frame::Logs(TxLogs {
-                subscription: msg.params.subscription,
-                slot: msg.params.result.context.slot,
+                subscription: msg.subscription,
+                slot: msg.result.context.slot,
                 signature: v.signature,
-                failed: v.err.is_some_and(|e| !e.is_null()),
+                failed: v.err.is_some(),
                 logs: v.logs.unwrap_or_default(),
             }))
         }
-        Some("slotNotification") => {
-            match value.pointer("/params/result/slot").and_then(Value::as_u64) {
-                Some(slot) => Ok(Frame::Slot(slot)),
-                None => Err(unrecognized("a slotNotification without `params.result.slot`")),
-            }
-        }
+        Some("slotNotification") => match serde_json::from_str::<SlotParamsMsg>(params) {
+            Ok(msg) if shape::is_object(params) => Ok(Frame::Slot(msg.result.slot)),
+            _ => Err(unrecognized("a slotNotification without `params.result.slot`")),
+        },
         Some(_) => Ok(Frame::Other),
-        None => {
-            let Some(id) = obj.get("id").and_then(Value::as_u64) else { return Ok(Frame::Other) };
-            let result = match (obj.get("result"), obj.get("error")) {
-                (Some(r), _) if r.is_u64() => Ok(r.as_u64().unwrap_or_default()),
-                (_, Some(e)) => Err(e.to_string()),
-                (Some(_), None) => return Ok(Frame::Other), // e.g. `true` for an unsubscribe
-                (None, None) => return Err(unrecognized("a reply without `result` or `error`")),
-            };
-            Ok(Frame::Reply { id, result })
-        }
+        // A non-string `method` is as good as none.
+        None => reply(&shape),
     }
+}
+
+/// A reply to one of our requests (rare: once per subscription).
+fn reply(shape: &Shape<'_>) -> Result<Frame<'static>, ParseError> {
+    let Some(id) = shape.id.and_then(|id| serde_json::from_str::<u64>(id.get()).ok()) else {
+        return Ok(Frame::Other);
+    };
+    let result = match (shape.result, shape.error) {
+        (Some(r), _) if serde_json::from_str::<u64>(r.get()).is_ok() => {
+            Ok(serde_json::from_str::<u64>(r.get()).unwrap_or_default())
+        }
+        (_, Some(e)) => Err(e.get().to_owned()),
+        (Some(_), None) => return Ok(Frame::Other), // e.g. `true` for an unsubscribe
+        (None, None) => return Err(unrecognized("a reply without `result` or `error`")),
+    };
+    Ok(Frame::Reply { id, result })
 }
 
 /// Every `ray_log` printed by `program` itself (not by programs it called),
 /// in order, decoded. Tracks the invoke stack from the `invoke`/`success`/
 /// `failed` lines.
-pub fn ray_logs(logs: &[String], program: &str) -> Vec<Result<RayLog, RayLogError>> {
+pub fn ray_logs<S: AsRef<str>>(logs: &[S], program: &str) -> Vec<Result<RayLog, RayLogError>> {
     let mut stack: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for line in logs {
+        let line = line.as_ref();
         if let Some(text) = line.strip_prefix("Program log: ray_log: ") {
             if stack.last() == Some(&program) {
                 out.push(decode_ray_log(text));
@@ -276,7 +301,7 @@ pub enum NoSwap {
 }
 
 /// The one Raydium swap of `tx`, which ran in the pool the subscription names.
-pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
+pub fn pool_swap(tx: &TxLogs<'_>, program: &str) -> Result<Swap, NoSwap> {
     if tx.failed {
         return Err(NoSwap::Failed);
     }
@@ -292,90 +317,6 @@ pub fn pool_swap(tx: &TxLogs, program: &str) -> Result<Swap, NoSwap> {
         [one] => Ok(*one),
         many => Err(NoSwap::Ambiguous(many.len())),
     }
-}
-
-/// From a `getSignaturesForAddress` result (newest first), the signatures
-/// of successful txs at or after `from_slot`, oldest first.
-pub fn signatures_since(result: &Value, from_slot: u64) -> Vec<String> {
-    let Some(entries) = result.as_array() else { return Vec::new() };
-    let mut out: Vec<String> = entries
-        .iter()
-        .filter(|e| e.get("slot").and_then(Value::as_u64).is_some_and(|s| s >= from_slot))
-        .filter(|e| e.get("err").is_none_or(Value::is_null))
-        .filter_map(|e| e.get("signature").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    out.reverse();
-    out
-}
-
-/// A `getTransaction` result as the logs a notification would have carried.
-pub fn tx_logs(signature: &str, result: &Value) -> Option<TxLogs> {
-    let meta = result.get("meta")?;
-    let logs = meta
-        .get("logMessages")?
-        .as_array()?
-        .iter()
-        .map(|l| l.as_str().map(str::to_owned))
-        .collect::<Option<Vec<_>>>()?;
-    Some(TxLogs {
-        subscription: 0,
-        slot: result.get("slot").and_then(Value::as_u64).unwrap_or(0),
-        signature: signature.to_owned(),
-        failed: meta.get("err").is_some_and(|e| !e.is_null()),
-        logs,
-    })
-}
-
-/// From a `getTransaction` result (`jsonParsed` encoding), the pool (second
-/// account) of every `program` instruction in execution order: each
-/// top-level instruction, then the inner instructions it invoked. `None` when
-/// the result does not have that shape.
-pub fn amm_ids_in_order(tx: &Value, program: &str) -> Option<Vec<String>> {
-    let top = tx.pointer("/transaction/message/instructions")?.as_array()?;
-    let inner = tx.pointer("/meta/innerInstructions").and_then(Value::as_array);
-    let mut out = Vec::new();
-    let mut take = |ix: &Value| -> Option<()> {
-        if ix.get("programId").and_then(Value::as_str) == Some(program) {
-            out.push(ix.get("accounts")?.get(1)?.as_str()?.to_owned());
-        }
-        Some(())
-    };
-    for (i, ix) in top.iter().enumerate() {
-        take(ix)?;
-        for group in inner
-            .into_iter()
-            .flatten()
-            .filter(|g| g.get("index").and_then(Value::as_u64) == Some(i as u64))
-        {
-            for ix in group.get("instructions")?.as_array()? {
-                take(ix)?;
-            }
-        }
-    }
-    Some(out)
-}
-
-/// `pool`'s swap in a multi-swap tx, with its position among the tx's
-/// `ray_log`s: pairs the k-th `ray_log` with the k-th pool of `amm_ids`
-/// (see [`amm_ids_in_order`]). Counts that differ mean the pairing is unsafe.
-pub fn attribute(
-    tx: &TxLogs,
-    program: &str,
-    amm_ids: &[String],
-    pool: &str,
-) -> Result<(usize, Swap), NoSwap> {
-    let logs = ray_logs(&tx.logs, program)
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(NoSwap::Bad)?;
-    if logs.len() != amm_ids.len() {
-        return Err(NoSwap::Ambiguous(logs.len()));
-    }
-    logs.iter()
-        .zip(amm_ids)
-        .enumerate()
-        .find_map(|(k, (log, id))| if id == pool { log.swap().map(|s| (k, s)) } else { None })
-        .ok_or(NoSwap::None)
 }
 
 /// What pricing needs to know about one pool.
@@ -397,7 +338,7 @@ pub struct PoolInfo {
 pub fn swap_event(
     venue: Sym,
     pool: &PoolInfo,
-    tx: &TxLogs,
+    tx: &TxLogs<'_>,
     swap: Swap,
     leg: Option<usize>,
 ) -> Option<Event> {
@@ -416,83 +357,13 @@ pub fn swap_event(
     e.side = swap.side;
     e.notional_usd = pool.pc_is_usd.then_some(pc);
     e.notional_ref = pool.pc_ref.map(|r| (r, pc));
-    e.tx_hash = Some(tx.signature.clone());
+    e.tx_hash = Some(tx.signature.to_string());
     Some(e)
 }
 
 /// `raw / 10^decimals`; `None` past `Decimal`'s 28-digit scale.
 fn scaled(raw: u64, decimals: u8) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(i128::from(raw), u32::from(decimals)).ok()
-}
-
-/// The AMM account fields we need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AmmAccount {
-    pub coin_decimals: u8,
-    pub pc_decimals: u8,
-    /// Base58 mint addresses.
-    pub coin_mint: String,
-    pub pc_mint: String,
-}
-
-/// Offsets in Raydium AMM v4's `AmmInfo` (`#[repr(C, packed)]`, 752 bytes),
-/// from raydium-io/raydium-amm `program/src/state.rs` @ 02f35133: sixteen
-/// `u64`s (`status, nonce, order_num, depth, coin_decimals, pc_decimals, …`),
-/// `Fees` (8 × u64 = 64), `StateData` (144), then `coin_vault, pc_vault,
-/// coin_vault_mint, pc_vault_mint, …` (32-byte keys).
-pub const AMM_INFO_LEN: usize = 752;
-const COIN_DECIMALS: usize = 4 * 8;
-const PC_DECIMALS: usize = 5 * 8;
-const COIN_MINT: usize = 16 * 8 + 64 + 144 + 2 * 32;
-const PC_MINT: usize = COIN_MINT + 32;
-
-/// Why an account is not a Raydium AMM v4 pool.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccountError {
-    #[error("no such account")]
-    Missing,
-    #[error("account data is not base64: {0}")]
-    Encoding(String),
-    #[error("account is {0} bytes, an AMM v4 pool has {AMM_INFO_LEN}")]
-    Size(usize),
-    #[error("decimals {0} out of range")]
-    Decimals(u64),
-}
-
-/// Read `getAccountInfo`'s `result` (`{context, value: {data: [b64, "base64"], …}}`).
-pub fn amm_account(result: &Value) -> Result<AmmAccount, AccountError> {
-    let value = result.get("value").filter(|v| !v.is_null()).ok_or(AccountError::Missing)?;
-    let b64 = value
-        .pointer("/data/0")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AccountError::Encoding("`data` is not [base64, \"base64\"]".into()))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| AccountError::Encoding(e.to_string()))?;
-    amm_account_bytes(&bytes)
-}
-
-pub fn amm_account_bytes(bytes: &[u8]) -> Result<AmmAccount, AccountError> {
-    if bytes.len() != AMM_INFO_LEN {
-        return Err(AccountError::Size(bytes.len()));
-    }
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8-byte slice"));
-    let decimals = |at: usize| {
-        let d = word(at);
-        u8::try_from(d).ok().filter(|d| *d <= 28).ok_or(AccountError::Decimals(d))
-    };
-    let key = |at: usize| bs58::encode(&bytes[at..at + 32]).into_string();
-    Ok(AmmAccount {
-        coin_decimals: decimals(COIN_DECIMALS)?,
-        pc_decimals: decimals(PC_DECIMALS)?,
-        coin_mint: key(COIN_MINT),
-        pc_mint: key(PC_MINT),
-    })
-}
-
-/// Whether `text` is a base58 32-byte public key.
-pub fn is_pubkey(text: &str) -> bool {
-    bs58::decode(text).into_vec().is_ok_and(|b| b.len() == 32)
 }
 
 fn unrecognized(what: &str) -> ParseError {

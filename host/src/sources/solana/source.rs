@@ -30,10 +30,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::config::{Commitment, SOL_MINT, SolanaConfig};
-use super::parse::{
-    AmmAccount, Frame, NoSwap, PoolInfo, Swap, TxLogs, amm_account, amm_ids_in_order, attribute,
-    parse_frame, pool_swap, signatures_since, swap_event, tx_logs,
-};
+use super::parse::{Frame, NoSwap, PoolInfo, Swap, TxLogs, parse_frame, pool_swap, swap_event};
+use super::rpc::{AmmAccount, amm_account, amm_ids_in_order, attribute, signatures_since, tx_logs};
 use crate::event::{Sym, USD_QUOTES};
 use crate::sources::live::{
     ConnectionConfig, Ended, Incoming, LinkError, Rest, RestError, Session, Socket,
@@ -293,7 +291,7 @@ impl SolanaSource {
     async fn tx(
         &mut self,
         pool: Option<&str>,
-        tx: &TxLogs,
+        tx: &TxLogs<'_>,
         text: &str,
         emitter: &mut Emitter,
     ) -> Result<Sent, SourceError> {
@@ -335,7 +333,13 @@ impl SolanaSource {
     }
 
     /// Count (and for undecodable logs, report) a tx that gave no swap.
-    fn no_swap(&mut self, reason: NoSwap, tx: &TxLogs, text: &str, emitter: &mut Emitter) -> Sent {
+    fn no_swap(
+        &mut self,
+        reason: NoSwap,
+        tx: &TxLogs<'_>,
+        text: &str,
+        emitter: &mut Emitter,
+    ) -> Sent {
         match reason {
             NoSwap::Bad(e) => {
                 self.summary.malformed += 1;
@@ -344,7 +348,7 @@ impl SolanaSource {
             NoSwap::Ambiguous(n) => {
                 tracing::debug!(
                     source = emitter.name(),
-                    signature = tx.signature,
+                    signature = &*tx.signature,
                     swaps = n,
                     "Multi-swap tx could not be attributed; skipped."
                 );
@@ -360,7 +364,7 @@ impl SolanaSource {
     async fn attribute(
         &self,
         pool: &str,
-        tx: &TxLogs,
+        tx: &TxLogs<'_>,
         source: &str,
     ) -> Result<(usize, Swap), NoSwap> {
         let commitment = self.read_commitment();
@@ -369,7 +373,7 @@ impl SolanaSource {
         let result = match self.rest.rpc(&self.http_url, "getTransaction", params).await {
             Ok(result) => result,
             Err(error) => {
-                tracing::warn!(source, signature = tx.signature, %error, "getTransaction failed; multi-swap tx skipped.");
+                tracing::warn!(source, signature = &*tx.signature, %error, "getTransaction failed; multi-swap tx skipped.");
                 return Err(ambiguous());
             }
         };

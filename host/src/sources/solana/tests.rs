@@ -3,12 +3,15 @@
 //! the AMM account layout, the real recorded notifications, config checks,
 //! and "never panics" properties.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
 use super::config::SolanaConfig;
 use super::parse::*;
+use super::rpc::*;
 use crate::event::{Side, Sym};
 use crate::sources::tests::fixture;
 
@@ -81,7 +84,8 @@ fn only_ray_logs_printed_by_the_program_itself_count() {
     assert_eq!(ray_logs(&logs, RAYDIUM_AMM_V4).len(), 1);
 }
 
-fn tx(failed: bool, logs: Vec<String>) -> TxLogs {
+fn tx(failed: bool, logs: Vec<String>) -> TxLogs<'static> {
+    let logs = logs.into_iter().map(Cow::Owned).collect();
     TxLogs { subscription: 7, slot: 1, signature: "sig".into(), failed, logs }
 }
 
@@ -199,9 +203,8 @@ fn a_multi_hop_swap_is_attributed_with_the_transaction() {
         let line = text.lines().find(|l| l.contains("VYDwTuhxqaiL")).unwrap().to_owned();
         serde_json::from_str::<serde_json::Value>(&line).unwrap()
     };
-    let Frame::Logs(notification) = parse_frame(&find(&logs).to_string()).unwrap() else {
-        panic!()
-    };
+    let text = find(&logs).to_string();
+    let Frame::Logs(notification) = parse_frame(&text).unwrap() else { panic!() };
     assert_eq!(pool_swap(&notification, RAYDIUM_AMM_V4), Err(NoSwap::Ambiguous(2)));
     // The recorded tx in `getTransaction`'s jsonParsed shape.
     let tx = find(&txs)["params"]["result"]["transaction"].clone();
