@@ -1,6 +1,8 @@
 //! Delivery end to end through the `klaxon` binary and local mock services:
 //! kill -9 mid-delivery and restart, dead letters and `alerts resend`, a
-//! blackholed channel, and no secret in logs, metrics or the alert log.
+//! blackholed channel, no secret in logs, metrics or the alert log, owner
+//! caps, and a time-window digest kept across kill -9 and formatted by the
+//! template's formatter.
 
 mod support;
 
@@ -388,4 +390,59 @@ fn an_owner_over_the_cap_gets_one_digest_of_the_overflow() {
     assert_eq!(folded, rows.len() - 6);
     let fired = support::alert_log_counts(&dir.path().join("alerts.db")).0;
     assert_eq!(fired, rows.len() as u64, "the alert log has every alert");
+}
+
+#[test]
+fn a_digest_window_survives_kill_9_and_goes_out_through_the_formatters_format_digest() {
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("alerts.db");
+    let template = "[templates.all-trades]\nselect = { kinds = [\"trade\"] }\n\
+        filter = { plugin = \"amount-threshold\", params = { min_notional_usd = 1 } }\n\
+        formatter = { plugin = \"plain\", params = { max_digest_items = 3 } }\n\
+        default_cooldown = \"0s\"\nchannels = [\"hook\"]\n\
+        digest = { wait = \"1h\", interval = \"1h\" }\n";
+    let body = format!("{}{template}", hook("hook", &mock, FAST));
+    let config = dir.path().join("k.toml");
+    fs::write(&config, format!("{}{}{body}", base_config(dir.path()), synthetic(500))).unwrap();
+    let mut cmd = klaxon();
+    cmd.args(["run", "--config"]).arg(&config);
+    let running = Running::spawn(cmd);
+    let start = Instant::now();
+    while outbox(&db).len() < 20 {
+        assert!(start.elapsed() < HANG_GUARD, "no alerts held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.signal("KILL");
+    let (code, _, _) = running.wait(HANG_GUARD);
+    assert_eq!(code, None, "killed by a signal");
+    let held = outbox(&db);
+    assert!(
+        held.iter().all(|r| r.status == DeliveryStatus::Held && r.alert.is_some()),
+        "every alert waits in the outbox for its window, with the alert itself"
+    );
+    assert!(mock.accepted().is_empty(), "nothing sent before the window closes");
+
+    // Restart with no source: the window's alerts survived, and at shutdown
+    // they go out at once, through `plain`'s `format-digest`.
+    fs::write(&config, format!("{}{body}", base_config(dir.path()))).unwrap();
+    let mut cmd = klaxon();
+    cmd.args(["run", "--config"]).arg(&config);
+    let (code, stderr, _) = Running::spawn(cmd).wait(HANG_GUARD);
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = outbox(&db);
+    assert_eq!(after.len(), held.len(), "no delivery appeared or vanished");
+    assert!(after.iter().all(|r| r.status == DeliveryStatus::Sent), "every held alert delivered");
+    let sent = mock.accepted();
+    assert_eq!(sent.len(), 1, "one digest for the window");
+    let data = &sent[0].json()["data"];
+    let n = held.len();
+    assert_eq!(data["alerts"].as_u64(), Some(n as u64), "the digest counts every alert");
+    // `plain`'s digest shape: "N alerts", one line per listed alert, the
+    // rest counted (not the host's "N alerts (digest of ...)").
+    assert_eq!(data["title"], format!("{n} alerts"));
+    let text = data["body"].as_str().unwrap();
+    assert!(text.starts_with(&format!("{n} alerts\n[")), "{text}");
+    assert_eq!(text.lines().count(), 1 + 3 + 1, "{text}");
+    assert!(text.ends_with(&format!("… and {} more", n - 3)), "{text}");
 }

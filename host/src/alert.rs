@@ -149,6 +149,63 @@ impl Alert {
     }
 }
 
+/// A fired alert as the outbox keeps it while a time-window digest holds
+/// it, so that the digest can go through the formatter's `format-digest`
+/// when the window closes, after a restart too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlert {
+    pub id: AlertId,
+    pub template: TemplateId,
+    pub key: String,
+    pub severity: Severity,
+    /// JSON has no NaN: serde_json writes it as `null`, read back as NaN.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub value: f64,
+    pub title: String,
+    pub fields: Vec<(String, String)>,
+    pub event: Event,
+    pub decided_at_ms: u64,
+    pub versions: PluginVersions,
+}
+
+impl StoredAlert {
+    pub fn of(alert: &Alert) -> StoredAlert {
+        StoredAlert {
+            id: alert.id.clone(),
+            template: alert.template.clone(),
+            key: alert.key.clone(),
+            severity: alert.severity,
+            value: alert.value,
+            title: alert.title.clone(),
+            fields: alert.fields.clone(),
+            event: (*alert.event).clone(),
+            decided_at_ms: alert.decided_at_ms,
+            versions: (*alert.versions).clone(),
+        }
+    }
+
+    /// The fired alert again.
+    pub fn into_alert(self) -> Alert {
+        Alert {
+            id: self.id,
+            template: self.template,
+            key: self.key,
+            severity: self.severity,
+            value: self.value,
+            title: self.title,
+            fields: self.fields,
+            event: Arc::new(self.event),
+            decision: Decision::Fire(self.severity),
+            decided_at_ms: self.decided_at_ms,
+            versions: Arc::new(self.versions),
+        }
+    }
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// How a message body is marked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

@@ -69,11 +69,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         pipeline::run(&args, &data).await?;
     }
     if wanted("alert_log") {
-        let dir = setup::scratch()?;
-        let rows_per_s = alert_log::sqlite_rows_per_second(&dir, 100_000, 256, args.rounds).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        println!("\nalert log (SQLite, 100,000 rows in batches of 256):");
-        println!("  writes         {:>12.0} rows/s", rows_per_s?);
+        alert_log::run(&args).await?;
     }
     Ok(())
 }

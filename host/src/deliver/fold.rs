@@ -4,9 +4,9 @@
 //! with the message that carried it (`folded_into`), and the message says
 //! how many alerts it holds.
 
-use crate::alert::{Markup, Severity};
+use crate::alert::{Markup, Message, Severity};
 use crate::sinks::remote::{Action, Outgoing, text_of};
-use crate::store::DeliveryRecord;
+use crate::store::{DeliveryRecord, bound};
 
 /// The leading rows of `due` that can share one message: same markup, same
 /// action (a resolve is never folded with triggers).
@@ -61,6 +61,23 @@ pub(super) fn digest(
         severity,
         fields: Vec::new(),
         alerts: n as u32,
+        ..first.clone()
+    }
+}
+
+/// One message for every row of `group`, as a formatter wrote it (a
+/// window's `format-digest`): its text, the group's highest severity and
+/// count, and the first row's ids.
+pub(super) fn formatted(group: &[DeliveryRecord], message: Message) -> Outgoing {
+    let first = &group[0].out;
+    let severity = group.iter().map(|r| r.out.severity).max().unwrap_or(Severity::Info);
+    Outgoing {
+        title: bound::text(&message.title, bound::MAX_TITLE_BYTES).into_owned(),
+        body: bound::text(&message.body, bound::MAX_BODY_BYTES).into_owned(),
+        markup: message.markup,
+        severity,
+        fields: Vec::new(),
+        alerts: group.len() as u32,
         ..first.clone()
     }
 }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::alert::Delivery;
+use crate::alert::{Delivery, StoredAlert};
 use crate::clock::{Clock, SystemClock};
 use crate::sinks::remote::{DeliveryOptions, EnvLookup};
 use crate::sinks::{RemoteSink, SinkConfig, SinkError, SinkSummary};
@@ -39,7 +39,22 @@ use crate::telemetry::metrics;
 pub use health::{ChannelHealth, health};
 pub use owners::{OwnerCaps, OwnerConfig};
 pub use send::{SendSummary, drain_channel};
-pub use window::{DigestConfig, DigestWindow};
+pub use window::{DigestConfig, DigestFormat, DigestWindow};
+
+/// What holds deliveries back and composes them when released: the run's
+/// owner caps and digest windows, and the formatter of window digests
+/// (`None`: the host composes them from each alert's own message).
+#[derive(Clone, Default)]
+pub struct Holds {
+    pub caps: Arc<OwnerCaps>,
+    pub digests: Option<Arc<dyn DigestFormat>>,
+}
+
+impl From<Arc<OwnerCaps>> for Holds {
+    fn from(caps: Arc<OwnerCaps>) -> Holds {
+        Holds { caps, digests: None }
+    }
+}
 
 /// Deliveries taken from the workers per outbox transaction.
 const INTAKE_BATCH: usize = 512;
@@ -52,7 +67,7 @@ pub async fn run_channel(
     name: String,
     log: AlertLog,
     mut rx: mpsc::Receiver<Arc<Delivery>>,
-    owners: Arc<OwnerCaps>,
+    holds: Holds,
     env: EnvLookup<'_>,
 ) -> Result<SinkSummary, SinkError> {
     let options = config.delivery().cloned().unwrap_or_default();
@@ -78,9 +93,10 @@ pub async fn run_channel(
             options.clone(),
             wake.clone(),
             closed_rx,
-            owners.clone(),
+            holds.clone(),
         ))
     });
+    let owners = holds.caps;
     let resolvable = sink.as_deref().is_some_and(RemoteSink::resolves);
     let mut batch = Vec::with_capacity(INTAKE_BATCH);
     while rx.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
@@ -96,6 +112,8 @@ pub async fn run_channel(
                         Some((until, format!("held: over owner `{owner}`'s cap")))
                     }
                     None => owners.digest_hold(template, &name, now).map(|until| {
+                        // Kept for the formatter's `format-digest` at release.
+                        row.alert = serde_json::to_string(&StoredAlert::of(&d.alert)).ok();
                         (until, format!("held: digest window of template `{template}`"))
                     }),
                 };
@@ -192,19 +210,19 @@ async fn enqueue_retrying(
 /// Deliver everything from `rx` to the sink `config` until it closes, then
 /// flush and return. `name` is the sink's name in the config; it labels
 /// metrics and errors. Local sinks write directly; network sinks queue
-/// through the outbox in `log`, under `owners`' caps.
+/// through the outbox in `log`, under `holds`.
 pub async fn run_sink(
     config: SinkConfig,
     name: String,
     rx: mpsc::Receiver<Arc<Delivery>>,
     log: AlertLog,
-    owners: Arc<OwnerCaps>,
+    holds: Holds,
 ) -> Result<SinkSummary, SinkError> {
     match config {
         SinkConfig::Stdout(c) => crate::sinks::stdout::run(c, name, rx).await,
         SinkConfig::File(c) => crate::sinks::file::run(c, name, rx).await,
         remote => {
-            run_channel(remote, name, log, rx, owners, &crate::sinks::remote::process_env).await
+            run_channel(remote, name, log, rx, holds, &crate::sinks::remote::process_env).await
         }
     }
 }

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use crate::clock::{Clock, SystemClock};
 use crate::sinks::RemoteSink;
 
-use super::OwnerCaps;
+use super::Holds;
 use crate::sinks::remote::{Attempt, DeliveryOptions, Outgoing};
 use crate::store::{AlertLog, DeliveryRecord, DeliveryStatus, error_chain};
 use crate::telemetry::metrics;
@@ -51,7 +51,7 @@ pub(super) async fn run_sender(
     options: DeliveryOptions,
     wake: Arc<Notify>,
     closed: watch::Receiver<bool>,
-    owners: Arc<OwnerCaps>,
+    holds: Holds,
 ) -> SendSummary {
     let mut summary = SendSummary::default();
     let mut stop = Shutdown { closed, grace: options.shutdown_grace, deadline: None };
@@ -63,7 +63,7 @@ pub(super) async fn run_sender(
             &log,
             &options,
             SystemClock.now_ms(),
-            &owners,
+            &holds,
             &mut stop,
             &mut summary,
         )
@@ -91,7 +91,7 @@ pub(super) async fn run_sender(
                     &log,
                     &options,
                     u64::MAX >> 2,
-                    &owners,
+                    &holds,
                     &mut stop,
                     &mut summary,
                 )
@@ -279,7 +279,7 @@ async fn release_held(
     log: &AlertLog,
     options: &DeliveryOptions,
     until: u64,
-    owners: &OwnerCaps,
+    holds: &Holds,
     stop: &mut Shutdown,
     summary: &mut SendSummary,
 ) -> Option<bool> {
@@ -295,14 +295,66 @@ async fn release_held(
     let held: Vec<DeliveryRecord> =
         held.into_iter().take_while(|r| r.last_error == reason).collect();
     let reason = reason.unwrap_or_default();
-    let (note, max_items) = if reason.starts_with("held: digest window") {
-        let template = &held[0].out.template;
-        (format!("digest of {template}"), owners.max_items(template))
+    let parts = if reason.starts_with("held: digest window") {
+        window_digest(held, holds).await
     } else {
-        (format!("held by the owner's cap: {}", owner_note(&held)), None)
+        let note = format!("held by the owner's cap: {}", owner_note(&held));
+        let out = fold::digest(&held, Some(&note), None);
+        vec![(held, out)]
     };
-    let out = fold::digest(&held, Some(&note), max_items);
-    Some(deliver(name, sink, log, options, (held, out), stop, summary).await)
+    for part in parts {
+        // Each message of a digest is paced like any other.
+        if !stop.run(sink.pacer().acquire()).await
+            || !deliver(name, sink, log, options, part, stop, summary).await
+        {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// A closed window's messages: through the template's formatter
+/// (`format-digest`) when the rows kept their alerts and the template is
+/// running, else composed by the host from each alert's own message.
+async fn window_digest(
+    held: Vec<DeliveryRecord>,
+    holds: &Holds,
+) -> Vec<(Vec<DeliveryRecord>, Outgoing)> {
+    let template = held[0].out.template.clone();
+    let alerts: Option<Vec<Arc<crate::alert::Alert>>> =
+        held.iter().map(|r| r.stored_alert().map(|a| Arc::new(a.into_alert()))).collect();
+    let formatted = match (holds.digests.clone(), alerts) {
+        (Some(digests), Some(alerts)) => {
+            let t = template.clone();
+            tokio::task::spawn_blocking(move || digests.format_digest(&t, &alerts))
+                .await
+                .ok()
+                .flatten()
+        }
+        _ => None,
+    };
+    let Some(messages) = formatted else {
+        let note = format!("digest of {template}");
+        let out = fold::digest(&held, Some(&note), holds.caps.max_items(&template));
+        return vec![(held, out)];
+    };
+    let mut rest = held;
+    let mut parts = Vec::with_capacity(messages.len());
+    for (n, message) in messages {
+        if rest.is_empty() {
+            break;
+        }
+        let tail = rest.split_off(n.clamp(1, rest.len()));
+        let group = std::mem::replace(&mut rest, tail);
+        let out = fold::formatted(&group, message);
+        parts.push((group, out));
+    }
+    if !rest.is_empty() {
+        // A formatter service that covered too few: the rest as the host's.
+        let out = fold::digest(&rest, Some(&format!("digest of {template}")), None);
+        parts.push((rest, out));
+    }
+    parts
 }
 
 /// `owner `x`` from the hold reason the intake wrote.
@@ -345,8 +397,8 @@ pub async fn drain_channel(
     let options = DeliveryOptions { shutdown_grace: limit, ..options };
     let (closed_tx, closed_rx) = watch::channel(true);
     let wake = Arc::new(Notify::new());
-    let owners = Arc::default();
-    let summary = run_sender(name.to_owned(), sink, log, options, wake, closed_rx, owners).await;
+    let holds = Holds::default();
+    let summary = run_sender(name.to_owned(), sink, log, options, wake, closed_rx, holds).await;
     drop(closed_tx);
     summary
 }

@@ -4,16 +4,34 @@
 //! The first alert of a template on a channel is held for `wait`, and every
 //! alert of that template arriving meanwhile joins it; the group goes out as
 //! one message. The next group goes out no sooner than `interval` after.
-//! Each alert is formatted by the template's formatter (`format`) when it
-//! fires; the digest is those messages, headed "N alerts", the first
-//! `max_items` listed and the rest counted. (`digest = true` keeps the
-//! same-batch grouping through the formatter's `format-digest`.)
+//!
+//! Held rows wait in the outbox with the alert itself (`StoredAlert`), so a
+//! restart keeps them. When the window closes, the channel's sender hands
+//! the group to a [`DigestFormat`]: in the running host, the template's
+//! formatter's `format-digest` (`pipeline::WindowDigests`), with the same
+//! input bounds (`digest_bytes`) and failure policy as `digest = true`.
+//! Without one (a row written before alerts were kept, a template gone
+//! from the plan), the host composes the digest from each alert's own
+//! message, headed "N alerts", the first `max_items` listed and the rest
+//! counted.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::alert::{Alert, Message};
 use crate::issue::ConfigIssue;
+
+/// Formats a closed window's alerts. Called off the async runtime (it runs
+/// plugin code); `alerts` are one template's, oldest first.
+pub trait DigestFormat: Send + Sync {
+    /// The messages for `alerts`, each with how many of them (from the
+    /// front, in order) it stands for; together they cover every alert.
+    /// `None`: the template is not in the running plan; the host composes.
+    fn format_digest(&self, template: &str, alerts: &[Arc<Alert>])
+    -> Option<Vec<(usize, Message)>>;
+}
 
 /// A template's `digest`: `true`/`false`, or a time window.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

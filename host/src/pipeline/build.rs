@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::alert::Delivery;
 use crate::clock::SharedClock;
 use crate::config::PipelineConfig;
+use crate::deliver::Holds;
 use crate::event::{Event, Retraction};
 use crate::market::MarketState;
 use crate::plugins::host_api::HostServices;
@@ -23,6 +24,7 @@ use crate::sinks::SinkConfig;
 use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 
+use super::digest::WindowDigests;
 use super::plan::Plan;
 use super::router::{ROUTE_BATCH, Router};
 use super::stats::RunStats;
@@ -94,6 +96,15 @@ impl Pipeline {
             parts.alert_log.flush_interval,
         ));
 
+        let digests: Arc<dyn crate::deliver::DigestFormat> = Arc::new(WindowDigests::new(
+            parts.plan.clone(),
+            parts.engine.clone(),
+            parts.services.clone(),
+            parts.ledger.clone(),
+            parts.clock.clone(),
+            parts.pipeline.time,
+        ));
+        let holds = Holds { caps: parts.owners.clone(), digests: Some(digests) };
         let mut sink_txs: HashMap<String, mpsc::Sender<Arc<Delivery>>> = HashMap::new();
         let mut sinks = Vec::new();
         for (name, cfg) in parts.sinks {
@@ -101,13 +112,7 @@ impl Pipeline {
             sink_txs.insert(name.clone(), tx);
             sinks.push((
                 name.clone(),
-                tokio::spawn(crate::deliver::run_sink(
-                    cfg,
-                    name,
-                    rx,
-                    log.clone(),
-                    parts.owners.clone(),
-                )),
+                tokio::spawn(crate::deliver::run_sink(cfg, name, rx, log.clone(), holds.clone())),
             ));
         }
 

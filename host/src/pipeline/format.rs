@@ -53,7 +53,7 @@ pub fn format(
 /// A digest whose input would exceed `digest_bytes` goes as several, each
 /// within it, so no formatter is handed more than its limit allows and no
 /// alert is left out.
-fn split_digest(
+pub(super) fn split_digest(
     mut alerts: Vec<Arc<Alert>>,
     limits: &Limits,
 ) -> impl Iterator<Item = Vec<Arc<Alert>>> {

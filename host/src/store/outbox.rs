@@ -66,6 +66,9 @@ pub struct DeliveryRecord {
     pub folded_into: Option<String>,
     /// When a `held` row is released (unix ms).
     pub hold_until: Option<u64>,
+    /// The alert itself (`StoredAlert` JSON), kept only while a
+    /// time-window digest holds the row, for the formatter's `format-digest`.
+    pub alert: Option<String>,
     pub seq: i64,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
@@ -142,16 +145,22 @@ impl DeliveryRecord {
             message_id: None,
             folded_into: None,
             hold_until: None,
+            alert: None,
             seq: next_seq(),
             created_at_ms: now,
             updated_at_ms: now,
         }
     }
+
+    /// The alert kept with a held row, if it has one that reads back.
+    pub fn stored_alert(&self) -> Option<crate::alert::StoredAlert> {
+        serde_json::from_str(self.alert.as_deref()?).ok()
+    }
 }
 
 const COLUMNS: &str = "id, alert_id, channel, action, template, alert_key, severity, title, body, \
     markup, fields, event_id, event_time_ms, versions, resolvable, status, attempts, last_error, message_id, \
-    folded_into, hold_until, seq, created_at_ms, updated_at_ms";
+    folded_into, hold_until, seq, created_at_ms, updated_at_ms, alert";
 
 /// Which deliveries [`AlertLog::deliveries`] lists.
 #[derive(Debug, Clone, Default)]
@@ -181,7 +190,7 @@ impl AlertLog {
     ) -> Result<(super::Written, u64), StoreError> {
         let sql = format!(
             "INSERT INTO deliveries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (id) DO NOTHING"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT (id) DO NOTHING"
         );
         let mut tx =
             self.pool.begin().await.map_err(self.query_error("beginning a transaction"))?;
@@ -215,6 +224,7 @@ impl AlertLog {
                 .bind(r.seq)
                 .bind(to_i64(r.created_at_ms))
                 .bind(to_i64(r.updated_at_ms))
+                .bind(r.alert.as_deref())
                 .execute(&mut *tx)
                 .await
                 .map_err(self.query_error("queueing deliveries"))?;
@@ -277,7 +287,8 @@ impl AlertLog {
             let folded = (Some(id.as_str()) != first).then_some(first).flatten();
             sqlx::query(
                 "UPDATE deliveries SET status = $1, attempts = $2, last_error = $3, \
-                 message_id = COALESCE($4, message_id), folded_into = $5, updated_at_ms = $6 \
+                 message_id = COALESCE($4, message_id), folded_into = $5, updated_at_ms = $6, \
+                 alert = CASE WHEN $1 = 'sent' THEN NULL ELSE alert END \
                  WHERE id = $7 AND status <> 'sent'",
             )
             .bind(status.as_str())
@@ -366,6 +377,7 @@ impl AlertLog {
                     message_id: None,
                     folded_into: None,
                     hold_until: None,
+                    alert: None,
                     seq: next_seq(),
                     created_at_ms: now,
                     updated_at_ms: now,
@@ -423,6 +435,7 @@ impl AlertLog {
                 .try_get::<Option<i64>, _>("hold_until")
                 .map_err(self.query_error("reading `hold_until`"))?
                 .map(|v| v.max(0) as u64),
+            alert: opt("alert")?,
             seq: int("seq")?,
             created_at_ms: int("created_at_ms")?.max(0) as u64,
             updated_at_ms: int("updated_at_ms")?.max(0) as u64,

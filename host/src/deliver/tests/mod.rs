@@ -63,7 +63,7 @@ pub(crate) async fn run(
     let (log, name) = (db.log.clone(), name.to_owned());
     let task = tokio::spawn(async move {
         let lookup = move |k: &str| env.get(k).cloned();
-        crate::deliver::run_channel(config, name, log, rx, Arc::default(), &lookup).await
+        crate::deliver::run_channel(config, name, log, rx, Default::default(), &lookup).await
     });
     for d in deliveries {
         tx.send(Arc::new(d)).await.unwrap();

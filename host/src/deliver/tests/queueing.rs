@@ -78,7 +78,7 @@ async fn a_blackholed_channel_blocks_neither_intake_nor_other_channels() {
         let (tx, rx) = mpsc::channel(2);
         let (config, log) = (hook(mock, opts), db.log.clone());
         tasks.push(tokio::spawn(async move {
-            crate::deliver::run_channel(config, name.into(), log, rx, Arc::default(), &|_| None)
+            crate::deliver::run_channel(config, name.into(), log, rx, Default::default(), &|_| None)
                 .await
         }));
         txs.push(tx);
@@ -162,7 +162,7 @@ async fn alerts_over_an_owner_cap_are_held_then_released_as_one_digest_when_the_
     let (tx, rx) = mpsc::channel(8);
     let (config, log) = (hook(&mock, FAST), db.log.clone());
     let task = tokio::spawn(async move {
-        crate::deliver::run_channel(config, "hook".into(), log, rx, caps, &|_| None).await
+        crate::deliver::run_channel(config, "hook".into(), log, rx, caps.into(), &|_| None).await
     });
     for d in deliveries(5, |i| format!("alert {i}")) {
         tx.send(Arc::new(d)).await.unwrap();
@@ -199,7 +199,7 @@ async fn a_time_window_digest_groups_a_templates_alerts_into_one_message() {
     let (tx, rx) = mpsc::channel(8);
     let (config, log) = (hook(&mock, FAST), db.log.clone());
     let task = tokio::spawn(async move {
-        crate::deliver::run_channel(config, "hook".into(), log, rx, caps, &|_| None).await
+        crate::deliver::run_channel(config, "hook".into(), log, rx, caps.into(), &|_| None).await
     });
     for d in deliveries(4, |i| format!("alert {i}")) {
         tx.send(Arc::new(d)).await.unwrap();
@@ -223,4 +223,90 @@ async fn a_time_window_digest_groups_a_templates_alerts_into_one_message() {
     task.await.unwrap().unwrap();
     assert_eq!(mock.accepted().len(), 2);
     assert_eq!(rows(&db, DeliveryStatus::Sent).await.len(), 5);
+}
+
+/// A window formatter that answers two messages per window (as a group
+/// over `digest_bytes` is split), and remembers the alerts it was handed.
+#[derive(Default)]
+struct Halves {
+    seen: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl crate::deliver::DigestFormat for Halves {
+    fn format_digest(
+        &self,
+        template: &str,
+        alerts: &[Arc<crate::alert::Alert>],
+    ) -> Option<Vec<(usize, crate::alert::Message)>> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(alerts.iter().map(|a| (a.id.0.clone(), a.event.id.clone())));
+        let first = alerts.len().div_ceil(2);
+        let message = |n: usize, from: usize| crate::alert::Message {
+            title: format!("{n} of {template}"),
+            body: format!("formatted {n}, from {}", alerts[from].event.id),
+            markup: crate::alert::Markup::Plain,
+        };
+        Some(vec![
+            (first, message(first, 0)),
+            (alerts.len() - first, message(alerts.len() - first, first)),
+        ])
+    }
+}
+
+#[tokio::test]
+async fn a_closed_window_is_formatted_by_its_formatter_from_the_alerts_kept_in_the_outbox() {
+    use std::collections::BTreeMap;
+
+    use crate::deliver::{Holds, OwnerCaps};
+    let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
+    let db = sqlite().await;
+    let template: crate::config::TemplateConfig = toml::from_str(
+        "filter = { plugin = \"amount-threshold\" }\ndigest = { wait = \"200ms\", interval = \"1h\" }",
+    )
+    .unwrap();
+    let templates = BTreeMap::from([("whale-trades".to_owned(), template)]);
+    let halves = Arc::new(Halves::default());
+    let holds = Holds {
+        caps: Arc::new(OwnerCaps::new(&BTreeMap::new(), &templates)),
+        digests: Some(halves.clone()),
+    };
+    let (tx, rx) = mpsc::channel(8);
+    let (config, log) = (hook(&mock, FAST), db.log.clone());
+    let task = tokio::spawn(async move {
+        crate::deliver::run_channel(config, "hook".into(), log, rx, holds, &|_| None).await
+    });
+    let sent = deliveries(5, |i| format!("alert {i}"));
+    let expected: Vec<(String, String)> =
+        sent.iter().map(|d| (d.alert.id.0.clone(), d.alert.event.id.clone())).collect();
+    for d in sent {
+        tx.send(Arc::new(d)).await.unwrap();
+    }
+    let start = std::time::Instant::now();
+    while mock.accepted().len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no digest");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(tx);
+    task.await.unwrap().unwrap();
+    // The formatter got every alert back from its outbox row, in order.
+    assert_eq!(*halves.seen.lock().unwrap(), expected);
+    let got: Vec<(u64, String)> = mock
+        .accepted()
+        .iter()
+        .map(|r| {
+            let d = &r.json()["data"];
+            (d["alerts"].as_u64().unwrap(), d["body"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "formatted 3, from binance:BTCUSDT:a:0".to_owned()),
+            (2, "formatted 2, from binance:BTCUSDT:a:3".to_owned())
+        ]
+    );
+    let sent = rows(&db, DeliveryStatus::Sent).await;
+    assert_eq!(sent.len(), 5, "every alert accounted for");
+    assert_eq!(sent.iter().filter(|r| r.folded_into.is_some()).count(), 3);
+    assert!(sent.iter().all(|r| r.alert.is_none()), "a sent row no longer keeps its alert");
 }
