@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod disabled;
 pub mod evaluate;
 pub mod format;
+pub mod library;
 pub mod plan;
 pub mod route;
 pub mod router;

@@ -49,11 +49,31 @@ pub struct PluginEngine {
     pub(crate) linker: Arc<Linker<HostState>>,
     pub(crate) cache: Option<Arc<ArtifactCache>>,
     pub(crate) limits: Arc<RuntimeLimits>,
+    /// Whether guests burn fuel here (see `meter`): never the production
+    /// engine, only the one `metered` builds for measurements.
+    pub(crate) metered: bool,
 }
 
 impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
+        PluginEngine::build(cfg, false)
+    }
+
+    /// An engine that counts wasm fuel (instructions) per call, for
+    /// measuring plugins: the same settings and limits otherwise, no
+    /// compile cache (its artifacts differ), and its own compiles.
+    pub fn metered(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
+        PluginEngine::build(&RuntimeConfig { cache_dir: None, ..cfg.clone() }, true)
+    }
+
+    /// The settings this engine was built with (a metered twin takes them).
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig { cache_dir: None, limits: (*self.limits).clone() }
+    }
+
+    fn build(cfg: &RuntimeConfig, metered: bool) -> Result<PluginEngine, String> {
         let mut c = Config::new();
+        c.consume_fuel(metered);
         c.epoch_interruption(true)
             .concurrency_support(false)
             .max_wasm_stack(cfg.limits.wasm_stack_bytes);
@@ -74,7 +94,7 @@ impl PluginEngine {
             None => None,
         };
         let limits = Arc::new(cfg.limits.clone());
-        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits })
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, metered })
     }
 }
 
