@@ -89,13 +89,16 @@ fn assert_error(lang: Lang, mode: &str, above: &str, error: &str) {
         // stack, then wasmtime's account of the trap.
         _ => {
             let (kind, stack) = match lang {
-                Lang::Python => ("RuntimeError", "Traceback (most recent call last):"),
+                Lang::Python => ("RuntimeError", "\nTraceback (most recent call last):\n"),
                 Lang::Js => ("Error", "fail@"),
             };
             let head = format!("trapped: panicked: {kind}: {p}-misbehave: price ");
             assert!(error.starts_with(&head), "{error}");
             assert!(error.contains(&format!(" > {above}\n")), "{error}");
             assert!(error.contains(stack), "no guest stack in: {error}");
+            // The frame that raised, by the guest's own function name.
+            let frame = if lang == Lang::Python { ", in fail\n" } else { "fail@" };
+            assert!(error.contains(frame), "no `fail` frame in: {error}");
             assert!(error.contains("wasm trap: "), "{error}");
         }
     }
