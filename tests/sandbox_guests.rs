@@ -97,7 +97,7 @@ fn assert_error(lang: Lang, mode: &str, above: &str, error: &str) {
             assert!(error.contains(&format!(" > {above}\n")), "{error}");
             assert!(error.contains(stack), "no guest stack in: {error}");
             // The frame that raised, by the guest's own function name.
-            let frame = if lang == Lang::Python { ", in fail\n" } else { "fail@" };
+            let frame = if lang == Lang::Python { ", in fail" } else { "fail@" };
             assert!(error.contains(frame), "no `fail` frame in: {error}");
             assert!(error.contains("wasm trap: "), "{error}");
         }
