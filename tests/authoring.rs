@@ -8,7 +8,9 @@
 //!   line fails with a diff naming the alert and field, `--update` fixes it;
 //! * Python and JS equivalents of stock `amount-threshold` (its
 //!   `min_notional_usd` path) raise exactly the stock plugin's alerts, on a
-//!   seeded synthetic market and on the recorded Binance spot fixture.
+//!   seeded synthetic market and on the recorded Binance spot fixture;
+//!   `klaxon plugin bench` measures the three in wall time and fuel per
+//!   event on both filter paths, and each passes the same events.
 //!
 //! Python and JS need componentize-py and componentize-js (`.ci/run`
 //! installs them under `target/authoring-tools`); without them those tests
@@ -204,7 +206,87 @@ fn js_scaffolds_build_test_and_match_their_golden() {
     scaffolds("js");
 }
 
+/// A Rust filter that builds but never calls `export_filter!`: `plugin
+/// build` refuses it naming the missing export, the world and version it
+/// expected and the macro, and writes nothing.
+#[test]
+fn a_rust_plugin_without_its_export_macro_is_refused_naming_the_export() {
+    let root = outside_repo();
+    let dir = root.path().join("no-export");
+    let mut new = klaxon(root.path());
+    new.args(["plugin", "new", "no-export", "--kind", "filter", "--lang", "rust"]).arg(&dir);
+    ok(new);
+    let lib = dir.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    let without = source.replace("export_filter!(Plugin);", "").replace("export_filter,", "");
+    assert_ne!(without, source);
+    std::fs::write(&lib, without).unwrap();
+    // As a project, then as a bare crate (no klaxon-plugin.toml).
+    for bare in [false, true] {
+        if bare {
+            std::fs::remove_file(dir.join("klaxon-plugin.toml")).unwrap();
+        }
+        let mut build = klaxon(&dir);
+        build.args(["plugin", "build", ".", "-o", "x.wasm"]);
+        let out = build.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("not a `klaxon:plugin/filter@0.2.0` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("hint: does the plugin call `export_filter!(YourType)`?"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("without klaxon-sdk"), "{stderr}");
+    }
+    assert!(!dir.join("x.wasm").exists(), "nothing is written");
+}
+
 // ----------------------------------------------------------- equivalence
+
+/// `(path, ns/event, fuel/event)` of each path, and the passes, of
+/// `klaxon plugin bench` on `wasm`.
+fn bench(root: &Path, wasm: &Path) -> (Vec<(String, f64, f64)>, String) {
+    let mut c = klaxon(root);
+    c.args(["plugin", "bench"]).arg(wasm);
+    c.args(["--params", r#"{"min_notional_usd": 100000}"#, "--events", "5000", "--rounds", "3"]);
+    let out = ok(c);
+    eprintln!("{out}");
+    let mut paths = Vec::new();
+    let mut passes = String::new();
+    for line in out.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(at) = words.iter().position(|w| *w == "ns/event") {
+            let (ns, fuel) = (words[at - 1].parse().unwrap(), words[at + 1].parse().unwrap());
+            assert_eq!(words[at + 2], "fuel/event", "{line}");
+            paths.push((words[..at - 1].join(" "), ns, fuel));
+        }
+        if words.first() == Some(&"passes") {
+            passes = words[1..].join(" ");
+        }
+    }
+    assert!(out.contains("MiB per instance"), "{out}");
+    (paths, passes)
+}
+
+/// `klaxon plugin bench` on the three `amount-threshold`s: both filter
+/// paths measured, in time and fuel, and the same passes from each.
+fn bench_figures(root: &Path, plugins: &Path) {
+    let stock = Path::new(env!("KLAXON_PLUGINS_DIR")).join("amount-threshold.wasm");
+    let runs: Vec<_> = [stock, plugins.join("at-python.wasm"), plugins.join("at-js.wasm")]
+        .iter()
+        .map(|wasm| bench(root, wasm))
+        .collect();
+    for (paths, passes) in &runs {
+        let names: Vec<&str> = paths.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(names, ["batch 64", "single-event"]);
+        assert!(paths.iter().all(|(_, ns, fuel)| *ns > 0.0 && *fuel > 0.0), "{paths:?}");
+        assert_eq!(passes, &runs[0].1, "every language passes the same events");
+    }
+    assert!(runs[0].1.starts_with(|c: char| c.is_ascii_digit() && c != '0'), "{}", runs[0].1);
+}
 
 /// A scaffolded project whose plugin source is replaced by `source`, built.
 fn equivalent(root: &Path, lang: &str, source: &str) -> PathBuf {
@@ -234,7 +316,7 @@ const TEMPLATES: [(&str, &str); 3] =
 async fn alerts(root: &Path, source: &str, params: &str) -> Vec<Vec<serde_json::Value>> {
     let d = root.display();
     let mut text = format!(
-        "[pipeline]\nworkers = 2\ntime = \"event\"\n\n[plugins]\ndir = \"{d}/plugins\"\ncache_dir = \"\"\nwatch = false\n\n\
+        "[limits]\ncompile_timeout = \"10m\"\n\n[pipeline]\nworkers = 2\ntime = \"event\"\n\n[plugins]\ndir = \"{d}/plugins\"\ncache_dir = \"\"\nwatch = false\n\n\
          [alert_log]\nurl = \"sqlite://{d}/alerts.db\"\n\n{source}\n"
     );
     for (t, plugin) in TEMPLATES {
@@ -294,6 +376,7 @@ async fn python_and_js_amount_threshold_equal_the_stock_plugin() {
         let wasm = equivalent(root.path(), lang, source);
         std::fs::copy(wasm, plugins.join(format!("at-{lang}.wasm"))).unwrap();
     }
+    bench_figures(root.path(), &plugins);
     let synthetic = "[sources.market]\ntype = \"synthetic\"\nrate = 0\nlimit = 3000\nseed = 11\nwhale_probability = 0.02\n";
     let runs = alerts(root.path(), synthetic, "{ min_notional_usd = 100000 }").await;
     assert!(runs[0].len() >= 20, "the synthetic market should raise alerts: {}", runs[0].len());

@@ -84,7 +84,8 @@ fn plugin_swap_under_load_changes_alerts_without_restart_or_loss() {
     {
         let err = running.stderr.lock().unwrap();
         assert!(
-            err.contains("plugin `probe`") && err.contains("not a `filter` component"),
+            err.contains("plugin `probe`")
+                && err.contains("not a `klaxon:plugin/filter@0.2.0` component"),
             "{err}"
         );
         assert!(

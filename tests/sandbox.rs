@@ -270,7 +270,7 @@ async fn a_wrong_world_or_wasi_imports_are_rejected_at_load_and_nothing_runs() {
     let wrong_world = "\n[templates.formatter-as-filter]\nfilter = { plugin = \"plain\" }\n";
     let wasi = "\n[templates.reads-files]\nfilter = { plugin = \"wasi-fs\" }\n";
     let plain_expected = format!(
-        "plugin `plain` {} (builtin): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`",
+        "plugin `plain` {} (builtin): not a `klaxon:plugin/filter@0.2.0` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`",
         stock_version("plain")
     );
     let wasi_prefix = format!(

@@ -1,4 +1,4 @@
-//! The `klaxon plugin new | build | test` subcommands: printing and exit
+//! The `klaxon plugin new | build | test | bench` subcommands: printing and exit
 //! codes over [`klaxon::authoring`], kept out of the lead's `cli.rs`.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 
 use klaxon::authoring::golden::{Outcome, TestArgs};
-use klaxon::authoring::{Kind, Lang, builder, embedded::API_VERSION, golden, scaffold};
+use klaxon::authoring::{Kind, Lang, bench, builder, embedded::API_VERSION, golden, scaffold};
 
 pub fn new(name: &str, kind: Kind, lang: Lang, dir: Option<PathBuf>) -> Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
@@ -55,4 +55,10 @@ pub async fn test(args: &TestArgs) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+pub fn bench(args: &bench::BenchArgs) -> Result<ExitCode> {
+    let report = bench::run(args).map_err(|e| anyhow!(e))?;
+    report.lines().iter().for_each(|l| println!("{l}"));
+    Ok(ExitCode::SUCCESS)
 }

@@ -142,6 +142,9 @@ pub enum PluginCommand {
         #[arg(long, value_enum)]
         kind: Option<klaxon::authoring::Kind>,
     },
+    /// Measure a plugin per event: wall time, wasm fuel (metered on a
+    /// separate engine) and memory per instance.
+    Bench(klaxon::authoring::bench::BenchArgs),
 }
 
 pub async fn dispatch(command: Command) -> Result<ExitCode> {
@@ -167,6 +170,7 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
             };
             crate::authoring_cli::test(&args).await
         }
+        Command::Plugin(PluginCommand::Bench(args)) => crate::authoring_cli::bench(&args),
         Command::Alerts(args) => alerts::alerts(args).await,
         Command::Sink(SinkCommand::Test { name, config }) => {
             alerts::sink_test(&config, &name).await
@@ -313,10 +317,7 @@ fn inspect_plugin(file: &Path) -> Result<ExitCode> {
     let report = inspect::inspect(&engine, name, &bytes)
         .map_err(|e| anyhow::anyhow!("{}: not a valid component: {e}", file.display()))?;
     println!("{} (version {})", file.display(), report.version);
-    println!(
-        "api version: {}",
-        report.api_version.as_deref().unwrap_or("not stamped (built without klaxon-sdk)")
-    );
+    println!("api version: {}", report.api_version_note());
     println!("imports:");
     report.imports.iter().for_each(|i| println!("  {i}"));
     println!("exports:");
@@ -340,7 +341,7 @@ fn build_plugin(dir: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
     }
     let manifest = dir.join("Cargo.toml");
     let package = package_name(&manifest)?;
-    let target_dir = dir.join("target").join("klaxon");
+    let target_dir = klaxon::authoring::builder::rust_target_dir(dir);
     let core = componentize::build_plugin(
         &manifest,
         &package,
@@ -349,12 +350,18 @@ fn build_plugin(dir: &Path, out: Option<PathBuf>) -> Result<ExitCode> {
         &target_dir,
     )?;
     let component = componentize::component_from_file(&package, &core)?;
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    let origin = dir.display().to_string();
+    let kind = klaxon::authoring::builder::check_crate(&text, &package, &origin, &component)
+        .map_err(anyhow::Error::msg)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{package}.wasm")));
     std::fs::write(&out, &component).with_context(|| format!("cannot write {}", out.display()))?;
     println!(
-        "built {} (version {})",
+        "built {} (version {}, world klaxon:plugin/{}@{})",
         out.display(),
-        klaxon::plugins::load::content_version(&component).0
+        klaxon::plugins::load::content_version(&component).0,
+        kind.world(),
+        klaxon::plugins::bindings::API_VERSION
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -69,6 +69,16 @@ impl Sandbox {
         Sandbox { dir }
     }
 
+    /// A sandbox whose plugins directory holds `files`, by plugin name.
+    pub fn with_files(files: &[(&str, &Path)]) -> Sandbox {
+        let sandbox = Sandbox::new(&[]);
+        for (name, file) in files {
+            let to = sandbox.path(&format!("plugins/{name}.wasm"));
+            std::fs::copy(file, to).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        sandbox
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }

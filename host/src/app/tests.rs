@@ -142,7 +142,7 @@ fn a_bad_upload_is_moved_aside_the_live_version_put_back_and_a_restart_runs_it()
     // A formatter uploaded as the filter `probe`.
     site.deploy("probe", &plain);
     let err = running.reloader.reload().unwrap_err();
-    assert!(err.to_string().contains("not a `filter` component"), "{err}");
+    assert!(err.to_string().contains("not a `klaxon:plugin/filter@0.2.0` component"), "{err}");
     assert_eq!(running.filters(), [probe(&v1)], "v1 keeps serving");
     assert_eq!(read(&site.rejected("probe")), plain);
     let reason = std::fs::read_to_string(reason_path(&site.rejected("probe"))).unwrap();
@@ -153,7 +153,10 @@ fn a_bad_upload_is_moved_aside_the_live_version_put_back_and_a_restart_runs_it()
     );
     assert!(reason.starts_with(&first_line), "{reason}");
     assert!(reason.contains("\ntemplates.probe.filter: plugin `probe`"), "{reason}");
-    assert!(reason.contains("not a `filter` component: no exported instance"), "{reason}");
+    assert!(
+        reason.contains("not a `klaxon:plugin/filter@0.2.0` component: no exported instance"),
+        "{reason}"
+    );
     assert_eq!(read(&site.file("probe")), v1, "the live version is back in place");
     let moved = metrics().plugin_uploads_rejected.with_label_values(&["probe"]).get();
     assert_eq!(moved - moved_before, 1);

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use super::{Lang, Manifest};
 use crate::plugins::componentize::{self, CORE_TARGET};
-use crate::plugins::{PluginEngine, PluginKind, RuntimeConfig, load};
+use crate::plugins::{PluginEngine, PluginKind, load};
 
 /// A component that passed the host's load checks.
 #[derive(Debug)]
@@ -44,7 +44,7 @@ pub fn build(dir: &Path, out: Option<PathBuf>) -> Result<Built, String> {
         Lang::Python => build_python(dir, kind)?,
         Lang::Js => build_js(dir, kind)?,
     };
-    let engine = PluginEngine::new(&RuntimeConfig::default())?;
+    let engine = PluginEngine::new(&super::author_runtime())?;
     load::load(&engine, &manifest.name, &dir.display().to_string(), &bytes, kind)
         .map_err(|e| hint(e.to_string(), manifest.lang, kind))?;
     let path = out.unwrap_or_else(|| default_output(dir, &manifest));
@@ -53,6 +53,44 @@ pub fn build(dir: &Path, out: Option<PathBuf>) -> Result<Built, String> {
     }
     std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Built { path, size: bytes.len(), kind, version: load::content_version(&bytes).0 })
+}
+
+/// Checks the component of a bare Rust crate (no `klaxon-plugin.toml`)
+/// the way [`build`] checks a project's, before it is written: against the
+/// world its `klaxon-sdk` features name, else against each world. The
+/// error names the missing export with the world and version it expected,
+/// and the macro that registers it.
+pub fn check_crate(
+    manifest: &str,
+    name: &str,
+    origin: &str,
+    bytes: &[u8],
+) -> Result<PluginKind, String> {
+    let engine = PluginEngine::new(&super::author_runtime())?;
+    let kinds = match sdk_world(manifest) {
+        Some(kind) => vec![kind],
+        None => vec![PluginKind::Filter, PluginKind::Cooldown, PluginKind::Formatter],
+    };
+    let mut reasons = Vec::new();
+    for &kind in &kinds {
+        match load::load(&engine, name, origin, bytes, kind) {
+            Ok(_) => return Ok(kind),
+            Err(e) => reasons.push(hint(e.to_string(), Lang::Rust, kind)),
+        }
+    }
+    Err(reasons.join("\n"))
+}
+
+/// The world a crate's `klaxon-sdk` dependency selects with its feature.
+fn sdk_world(manifest: &str) -> Option<PluginKind> {
+    let doc: toml::Table = toml::from_str(manifest).ok()?;
+    let features = doc.get("dependencies")?.get("klaxon-sdk")?.get("features")?.as_array()?;
+    features.iter().find_map(|f| match f.as_str()? {
+        "filter" => Some(PluginKind::Filter),
+        "cooldown" => Some(PluginKind::Cooldown),
+        "formatter" => Some(PluginKind::Formatter),
+        _ => None,
+    })
 }
 
 /// The registration each language needs for `kind`'s exports.
@@ -75,11 +113,16 @@ fn hint(message: String, lang: Lang, kind: PluginKind) -> String {
     }
 }
 
-fn build_rust(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>, String> {
-    let target_dir = std::env::var_os("KLAXON_PLUGIN_TARGET_DIR")
+/// The target directory Rust plugin builds share with `cargo test`.
+pub fn rust_target_dir(dir: &Path) -> PathBuf {
+    std::env::var_os("KLAXON_PLUGIN_TARGET_DIR")
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
         .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join("target"));
+        .unwrap_or_else(|| dir.join("target"))
+}
+
+fn build_rust(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>, String> {
+    let target_dir = rust_target_dir(dir);
     let cargo_toml = dir.join("Cargo.toml");
     let core =
         componentize::build_plugin(&cargo_toml, &manifest.name, &[], CORE_TARGET, &target_dir)
@@ -130,29 +173,36 @@ fn build_python(dir: &Path, kind: PluginKind) -> Result<Vec<u8>, String> {
     std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))
 }
 
-fn build_js(dir: &Path, kind: PluginKind) -> Result<Vec<u8>, String> {
+/// The entry module `componentize-js` is given: the host import plugged
+/// into the SDK, the author's module, and the SDK's export for `kind`.
+pub fn js_entry(kind: PluginKind) -> String {
     let export = match kind {
         PluginKind::Filter => "filterRules",
         PluginKind::Cooldown => "cooldownPolicies",
         PluginKind::Formatter => "formatters",
     };
-    // componentize-js resolves imports relative to the entry, so it sits in
-    // the project for the build only.
-    let entry = dir.join(".klaxon-entry.js");
-    let text = format!(
+    format!(
         "import * as witHost from 'klaxon:plugin/host@{api}';\n\
          import {{ setBackend }} from './klaxon-sdk/host.js';\n\
          import './plugin.js';\n\
          export {{ {export} }} from './klaxon-sdk/wit.js';\n\
          setBackend(witHost);\n",
         api = crate::plugins::bindings::API_VERSION
-    );
-    std::fs::write(&entry, text).map_err(|e| format!("{}: {e}", entry.display()))?;
+    )
+}
+
+/// Where `build_js` writes the entry: in the project, since componentize-js
+/// resolves imports relative to it (there for the build only).
+pub const JS_ENTRY: &str = ".klaxon-entry.js";
+
+fn build_js(dir: &Path, kind: PluginKind) -> Result<Vec<u8>, String> {
+    let entry = dir.join(JS_ENTRY);
+    std::fs::write(&entry, js_entry(kind)).map_err(|e| format!("{}: {e}", entry.display()))?;
     let out_dir = dir.join("target").join("klaxon").join("js");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let out = out_dir.join("plugin.wasm");
     let mut cmd = Command::new(tool("KLAXON_COMPONENTIZE_JS", "componentize-js"));
-    cmd.current_dir(dir).args([".klaxon-entry.js", "-w", "wit", "-n", kind.world()]);
+    cmd.current_dir(dir).args([JS_ENTRY, "-w", "wit", "-n", kind.world()]);
     cmd.args(["-d", "stdio", "random", "clocks", "http", "fetch-event", "-o"]).arg(&out);
     let result = run(
         cmd,

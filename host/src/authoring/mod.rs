@@ -1,4 +1,4 @@
-//! Plugin authoring: what `klaxon plugin new | build | test` do for a
+//! Plugin authoring: what `klaxon plugin new | build | test | bench` do for a
 //! strategy author, in Rust, Python or JavaScript.
 //!
 //! * [`scaffold`]: `plugin new` writes a self-contained project (WIT, SDK
@@ -6,10 +6,13 @@
 //! * [`builder`]: `plugin build` detects the language, runs its toolchain
 //!   with no WASI, and checks the component against its world;
 //! * [`golden`]: `plugin test` replays frames through the real pipeline in
-//!   simulated time and diffs the alerts with a golden NDJSON file.
+//!   simulated time and diffs the alerts with a golden NDJSON file;
+//! * [`bench`]: `plugin bench` measures wall time and wasm fuel per event
+//!   and memory per instance.
 //!
 //! A project is described by `klaxon-plugin.toml` ([`Manifest`]).
 
+pub mod bench;
 pub mod builder;
 pub mod embedded;
 pub mod golden;
@@ -110,6 +113,19 @@ pub struct TestSpec {
     /// plugin name and its params).
     #[serde(default)]
     pub filter: Option<toml::Value>,
+}
+
+/// The runtime `plugin build | bench` check and measure with: the host's
+/// defaults, except that a compile may take ten minutes. The 60 s default
+/// guards a server from hostile uploads; here the author compiles what
+/// they just built, and an 18 MiB Python component on a busy laptop can
+/// take longer than that.
+pub fn author_runtime() -> crate::plugins::RuntimeConfig {
+    let limits = crate::plugins::RuntimeLimits {
+        compile_timeout: std::time::Duration::from_secs(600),
+        ..Default::default()
+    };
+    crate::plugins::RuntimeConfig { cache_dir: None, limits }
 }
 
 impl Manifest {

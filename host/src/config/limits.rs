@@ -47,6 +47,9 @@ pub fn template(global: &RawLimits, own: &RawLimits, at: &str) -> Result<Limits,
     if limits.memory_mib > 4096 {
         return Err(ConfigIssue::new(format!("{origin}.memory_mib"), "must be between 1 and 4096"));
     }
+    if limits.fuel_per_call == Some(0) {
+        return Err(ConfigIssue::new(format!("{origin}.fuel_per_call"), "must be greater than 0"));
+    }
     if limits.call_timeout.is_zero() {
         return Err(ConfigIssue::new(format!("{origin}.call_timeout"), "must be greater than 0"));
     }

@@ -12,6 +12,7 @@ pub mod digest;
 pub mod disabled;
 pub mod evaluate;
 pub mod format;
+pub mod library;
 pub mod plan;
 pub mod route;
 pub mod router;

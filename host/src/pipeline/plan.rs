@@ -3,29 +3,27 @@
 //!
 //! Building a plan loads every referenced plugin (compile or cache hit,
 //! type-check against its world), configures it with each template's params
-//! and smoke-runs it. [`build_plan`] is all or nothing: only if every
+//! and smoke-runs it (measuring its fuel per event against
+//! `limits.fuel_per_call`, where a template sets one). [`build_plan`] is all or nothing: only if every
 //! template passes does the plan go live; otherwise the caller keeps the old
 //! one and reports the issues, each naming the template field, the plugin
 //! and its version. [`plan_enabled`] plans what it can and says why each
 //! other template failed, and which plugin files failed for it (startup
 //! disables those templates; a reload moves bad uploads aside).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::alert::TemplateId;
 use crate::config::{PluginUse, TemplateConfig, ValidConfig};
 use crate::issue::ConfigIssue;
 use crate::plugins::host_api::HostServices;
-use crate::plugins::{
-    Domain, Limits, LoadedPlugin, PluginEngine, PluginError, PluginKind, RuleRef, builtin, load,
-    smoke,
-};
+use crate::plugins::{Domain, Limits, PluginError, PluginKind, RuleRef, smoke};
 use crate::telemetry::metrics;
 
 use super::route::RouteIndex;
 
+pub use super::library::{PluginLibrary, Unresolved};
 pub use crate::plugins::PluginSlot;
 
 /// One template, ready to run.
@@ -98,10 +96,6 @@ pub struct FailedFile {
     pub reason: String,
 }
 
-/// Why [`PluginLibrary::resolve`] failed, and the file and version that
-/// failed, if a file did.
-pub type Unresolved = (String, Option<(PathBuf, String)>);
-
 /// Everything the router and workers need for one config generation.
 pub struct Plan {
     pub generation: u64,
@@ -137,91 +131,6 @@ impl Plan {
         domain: &Domain,
     ) -> bool {
         self.slots_of(template).any(|s| &s.plugin.reference == plugin && &s.domain == domain)
-    }
-}
-
-/// Loaded plugin versions, reused across plans so that a reload which does
-/// not touch a plugin neither recompiles it nor rebuilds its instances.
-pub struct PluginLibrary {
-    engine: PluginEngine,
-    dir: Option<PathBuf>,
-    trusted: Vec<String>,
-    loaded: Mutex<HashMap<(String, PluginKind, String), Arc<LoadedPlugin>>>,
-}
-
-impl PluginLibrary {
-    pub fn new(engine: PluginEngine, dir: Option<PathBuf>, trusted: Vec<String>) -> PluginLibrary {
-        PluginLibrary { engine, dir, trusted, loaded: Mutex::default() }
-    }
-
-    /// Who may share an instance of `plugin` used by `template`: stock and
-    /// `trusted` plugins serve everyone from one instance; any other is
-    /// confined to its owner (or to the template, if it names no owner).
-    pub fn domain(&self, plugin: &LoadedPlugin, template: &str, owner: Option<&str>) -> Domain {
-        let name = &*plugin.reference.name;
-        if plugin.origin == "builtin" || self.trusted.iter().any(|t| t == name) {
-            return Domain::Trusted;
-        }
-        match owner {
-            Some(owner) => Domain::Owner(Arc::from(format!("owner:{owner}"))),
-            None => Domain::Owner(Arc::from(format!("template:{template}"))),
-        }
-    }
-
-    pub fn engine(&self) -> &PluginEngine {
-        &self.engine
-    }
-
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
-    /// `<dir>/<name>.wasm` if present, else the stock plugin `name`. A
-    /// failure says which file and version failed, if a file did.
-    pub fn resolve(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, Unresolved> {
-        let (bytes, origin) = match self
-            .dir
-            .as_ref()
-            .map(|d| d.join(format!("{name}.wasm")))
-            .filter(|p| p.exists())
-        {
-            Some(path) => (
-                std::fs::read(&path)
-                    .map_err(|e| (format!("cannot read `{}`: {e}", path.display()), None))?,
-                path.display().to_string(),
-            ),
-            None => match builtin::stock(name) {
-                Some((_, bytes)) => (bytes.to_vec(), "builtin".to_owned()),
-                None => return Err((self.not_found(name), None)),
-            },
-        };
-        let version = load::content_version(&bytes).0;
-        let file = (origin != "builtin").then(|| (PathBuf::from(&origin), version.clone()));
-        let key = (name.to_owned(), kind, version);
-        if let Some(p) = self.loaded.lock().expect("library poisoned").get(&key) {
-            return Ok(p.clone());
-        }
-        let plugin = load::load(&self.engine, name, &origin, &bytes, kind).map_err(|e| {
-            metrics().plugin_rejected.with_label_values(&[name, e.reason_label()]).inc();
-            (e.to_string(), file)
-        })?;
-        self.loaded.lock().expect("library poisoned").insert(key, plugin.clone());
-        Ok(plugin)
-    }
-
-    fn not_found(&self, name: &str) -> String {
-        let stock: Vec<&str> = builtin::STOCK.iter().map(|(n, _, _)| *n).collect();
-        match &self.dir {
-            Some(dir) => format!(
-                "no plugin `{name}`: `{}` does not exist and no stock plugin has that name (stock: {})",
-                dir.join(format!("{name}.wasm")).display(),
-                stock.join(", ")
-            ),
-            None => format!(
-                "no plugin `{name}`: not a stock plugin (stock: {}) and no `plugins.dir` is set",
-                stock.join(", ")
-            ),
-        }
     }
 }
 
@@ -290,7 +199,10 @@ fn plan_template(
         let domain = library.domain(&plugin, name, t.owner.as_deref());
         let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()), domain };
         let rule = RuleRef { template: &id, slot: &slot, limits: &limits };
-        if let Err(e) = smoke::smoke(library.engine(), rule, services) {
+        let validated = smoke::smoke(library.engine(), rule, services).and_then(|()| {
+            limits.fuel_per_call.map_or(Ok(()), |max| library.check_fuel(rule, services, max))
+        });
+        if let Err(e) = validated {
             let sub = if matches!(e, PluginError::Configure { .. }) { "params" } else { "plugin" };
             metrics().plugin_rejected.with_label_values(&[&used.plugin, e.reason_label()]).inc();
             if slot.plugin.origin != "builtin" {

@@ -50,11 +50,30 @@ pub struct PluginEngine {
     pub(crate) cache: Option<Arc<ArtifactCache>>,
     pub(crate) limits: Arc<RuntimeLimits>,
     pub(crate) settings: EngineSettings,
+    /// Whether guests burn fuel here (see `meter`): never the production
+    /// engine, only the one `metered` builds for measurements.
+    pub(crate) metered: bool,
 }
 
 impl PluginEngine {
     pub fn new(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
-        let settings = EngineSettings::of(&cfg.limits);
+        PluginEngine::build(cfg, false)
+    }
+
+    /// An engine that counts wasm fuel (instructions) per call, for
+    /// measuring plugins: the same settings and limits otherwise, no
+    /// compile cache (its artifacts differ), and its own compiles.
+    pub fn metered(cfg: &RuntimeConfig) -> Result<PluginEngine, String> {
+        PluginEngine::build(&RuntimeConfig { cache_dir: None, ..cfg.clone() }, true)
+    }
+
+    /// The settings this engine was built with (a metered twin takes them).
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        RuntimeConfig { cache_dir: None, limits: (*self.limits).clone() }
+    }
+
+    fn build(cfg: &RuntimeConfig, metered: bool) -> Result<PluginEngine, String> {
+        let settings = EngineSettings { metered, ..EngineSettings::of(&cfg.limits) };
         let engine = Engine::new(&settings.config())
             .map_err(|e| format!("cannot create wasmtime engine: {e:#}"))?;
         spawn_epoch_ticker(&engine);
@@ -67,7 +86,7 @@ impl PluginEngine {
             None => None,
         };
         let limits = Arc::new(cfg.limits.clone());
-        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, settings })
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, settings, metered })
     }
 }
 
@@ -77,15 +96,18 @@ impl PluginEngine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineSettings {
     pub wasm_stack_bytes: usize,
+    /// Guests burn fuel: only the engine `PluginEngine::metered` builds.
+    pub metered: bool,
 }
 
 impl EngineSettings {
     pub fn of(limits: &RuntimeLimits) -> EngineSettings {
-        EngineSettings { wasm_stack_bytes: limits.wasm_stack_bytes }
+        EngineSettings { wasm_stack_bytes: limits.wasm_stack_bytes, metered: false }
     }
 
     pub fn config(&self) -> Config {
         let mut c = Config::new();
+        c.consume_fuel(self.metered);
         c.epoch_interruption(true).concurrency_support(false).max_wasm_stack(self.wasm_stack_bytes);
         // `KLAXON_WASM_PROFILE=perfmap` names guest functions in `perf`
         // (wasmtime writes /tmp/perf-<pid>.map), for profiling plugins.
@@ -96,16 +118,17 @@ impl EngineSettings {
     }
 
     pub fn to_args(&self) -> Vec<String> {
-        vec![self.wasm_stack_bytes.to_string()]
+        vec![self.wasm_stack_bytes.to_string(), self.metered.to_string()]
     }
 
     pub fn from_args(args: &[String]) -> Result<EngineSettings, String> {
-        match args {
-            [stack] => Ok(EngineSettings {
-                wasm_stack_bytes: stack.parse().map_err(|_| format!("bad stack size `{stack}`"))?,
-            }),
-            _ => Err(format!("expected 1 engine setting, got {}", args.len())),
-        }
+        let [stack, metered] = args else {
+            return Err(format!("expected 2 engine settings, got {}", args.len()));
+        };
+        Ok(EngineSettings {
+            wasm_stack_bytes: stack.parse().map_err(|_| format!("bad stack size `{stack}`"))?,
+            metered: metered.parse().map_err(|_| format!("bad metered flag `{metered}`"))?,
+        })
     }
 }
 

@@ -18,8 +18,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmtime::StoreLimits;
-
 use crate::alert::TemplateId;
 use crate::event::Sym;
 use crate::market::{Prices, Samples};
@@ -28,6 +26,7 @@ use crate::telemetry::metrics;
 
 use super::bindings::{Host, LogLevel, filter::klaxon::plugin::types};
 use super::error::CallError;
+use super::meter::StoreMeter;
 use super::{Breach, Limits, PluginKind, PluginRef};
 
 /// Longest panic message kept; longer ones are cut.
@@ -59,7 +58,7 @@ pub struct HostState {
     pub(crate) services: HostServices,
     /// Host clock for this call: wall time, or the event's time in replay.
     pub(crate) now_ms: u64,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: StoreMeter,
     /// The limits of every rule the instance holds, by template.
     pub(crate) rule_limits: HashMap<TemplateId, Arc<Limits>>,
     /// The templates the current call may act for, by entry index.
@@ -92,7 +91,7 @@ impl HostState {
         plugin: PluginRef,
         kind: PluginKind,
         services: HostServices,
-        limits: StoreLimits,
+        limits: StoreMeter,
     ) -> HostState {
         HostState {
             plugin,

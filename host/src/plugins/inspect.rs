@@ -3,7 +3,7 @@
 
 use wasmtime::component::Component;
 
-use super::version::api_version_of;
+use super::version::{api_version_of, api_version_of_imports};
 use super::{PluginEngine, PluginKind, error_chain, load};
 
 /// What `klaxon plugin inspect` prints.
@@ -15,6 +15,28 @@ pub struct Inspection {
     pub exports: Vec<String>,
     /// For each world: `Ok` if the component satisfies it, else why not.
     pub worlds: Vec<(PluginKind, Result<(), String>)>,
+}
+
+impl Inspection {
+    /// The API version line: the SDK's stamp, else what the imports say,
+    /// else why there is neither.
+    pub fn api_version_note(&self) -> String {
+        if let Some(v) = &self.api_version {
+            return v.clone();
+        }
+        if let Some(v) = api_version_of_imports(self.imports.iter().map(String::as_str)) {
+            return format!(
+                "{v} (from its imports; not stamped, as Python and JS components are not)"
+            );
+        }
+        if self.exports.is_empty() {
+            return "none: the component exports nothing, so it implements no world; a Rust plugin \
+                    that does not call `export_filter!`, `export_cooldown!` or \
+                    `export_formatter!` builds like this"
+                .into();
+        }
+        "not stamped, and it imports nothing of klaxon:plugin (not built with a Klaxon SDK)".into()
+    }
 }
 
 pub fn inspect(engine: &PluginEngine, name: &str, bytes: &[u8]) -> Result<Inspection, String> {
@@ -87,13 +109,13 @@ mod tests {
         assert_eq!(
             why_not(&i, PluginKind::Cooldown),
             format!(
-                "plugin `amount-threshold` {v} (inspect): not a `cooldown-policy` component: no exported instance named `klaxon:plugin/cooldown-policies@0.2.0`"
+                "plugin `amount-threshold` {v} (inspect): not a `klaxon:plugin/cooldown-policy@0.2.0` component: no exported instance named `klaxon:plugin/cooldown-policies@0.2.0`"
             )
         );
         assert_eq!(
             why_not(&i, PluginKind::Formatter),
             format!(
-                "plugin `amount-threshold` {v} (inspect): not a `formatter` component: no exported instance named `klaxon:plugin/formatters@0.2.0`"
+                "plugin `amount-threshold` {v} (inspect): not a `klaxon:plugin/formatter@0.2.0` component: no exported instance named `klaxon:plugin/formatters@0.2.0`"
             )
         );
     }
@@ -107,7 +129,7 @@ mod tests {
         assert_eq!(
             why_not(&i, PluginKind::Filter),
             format!(
-                "plugin `fixed` {v} (inspect): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
+                "plugin `fixed` {v} (inspect): not a `klaxon:plugin/filter@0.2.0` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
     }
@@ -121,7 +143,7 @@ mod tests {
         assert_eq!(
             why_not(&i, PluginKind::Filter),
             format!(
-                "plugin `plain` {v} (inspect): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
+                "plugin `plain` {v} (inspect): not a `klaxon:plugin/filter@0.2.0` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
     }
@@ -172,6 +194,37 @@ mod tests {
                 "{reason}"
             );
         }
+    }
+
+    /// What a Rust plugin without its `export_*!` macro builds to: a
+    /// component with no exports (and no stamp, no imports). Each world
+    /// names the export it misses with its version, and the API line says
+    /// why rather than blaming the SDK.
+    #[test]
+    fn a_component_exporting_nothing_names_the_missing_export_per_world() {
+        let empty = b"\0asm\x0d\0\x01\0";
+        let i = inspect(engine(), "no-export", empty).expect("an empty component is valid");
+        assert!(i.imports.is_empty() && i.exports.is_empty());
+        assert!(matching(&i).is_empty());
+        let v = load::content_version(empty).0;
+        for (kind, export) in [
+            (PluginKind::Filter, "filter-rules"),
+            (PluginKind::Cooldown, "cooldown-policies"),
+            (PluginKind::Formatter, "formatters"),
+        ] {
+            assert_eq!(
+                why_not(&i, kind),
+                format!(
+                    "plugin `no-export` {v} (inspect): not a `klaxon:plugin/{}@0.2.0` component: no exported instance named `klaxon:plugin/{export}@0.2.0`",
+                    kind.world()
+                )
+            );
+        }
+        let note = i.api_version_note();
+        assert!(note.starts_with("none: the component exports nothing"), "{note}");
+        assert!(note.contains("`export_filter!`"), "{note}");
+        let (stock, _) = inspected("amount-threshold");
+        assert_eq!(stock.api_version_note(), API_VERSION);
     }
 
     #[test]

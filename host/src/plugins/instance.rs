@@ -21,6 +21,7 @@ use super::bindings::{cooldown::CooldownPolicy, filter::Filter, formatter::Forma
 use super::call::{self, CallError, CallSpec};
 use super::host_api::{HostServices, HostState};
 use super::load::KindPre;
+use super::meter::{FUEL_TANK, StoreMeter};
 use super::{Limits, LoadedPlugin, PluginEngine, PluginError};
 
 /// The typed exports of an instance, per world.
@@ -65,10 +66,21 @@ impl Instance {
             .table_elements(runtime.store_table_elements)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState::new(plugin.reference.clone(), plugin.kind, services.clone(), limits);
+        let state = HostState::new(
+            plugin.reference.clone(),
+            plugin.kind,
+            services.clone(),
+            StoreMeter::new(limits),
+        );
         let mut store = Store::new(&engine.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_hostcall_fuel(runtime.hostcall_fuel);
+        if engine.metered {
+            store.set_fuel(FUEL_TANK).map_err(|e| PluginError::Instantiate {
+                plugin: plugin.reference.clone(),
+                reason: format!("cannot fill the fuel tank: {e:#}"),
+            })?;
+        }
         // Instantiation runs guest start code too; it gets one rule's budget.
         let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
         let exports =
@@ -85,6 +97,16 @@ impl Instance {
         scopes: &'a [TemplateId],
     ) -> CallSpec<'a> {
         CallSpec { budget, memory_bytes: self.memory_bytes, now_ms, scopes, times: &[] }
+    }
+
+    /// Fuel burnt so far, on a metered engine (`None` on any other).
+    pub fn fuel_used(&self) -> Option<u64> {
+        self.store.get_fuel().ok().map(|left| FUEL_TANK - left)
+    }
+
+    /// The instance's linear memory now, bytes.
+    pub fn linear_memory_bytes(&self) -> usize {
+        self.store.data().limits.memory_bytes()
     }
 
     /// Whether `template` has a rule here built from `params`.

@@ -54,6 +54,12 @@ pub struct Limits {
     /// History of a key not seen for this long is forgotten.
     #[serde(with = "humantime_serde")]
     pub history_ttl: Duration,
+    /// Most wasm fuel (about one unit per instruction) one event may cost
+    /// the plugin: a call over `n` events (rows times rules, decide items,
+    /// alerts) may burn `n` times this. Checked when a version is
+    /// validated (its smoke calls are measured on a metered engine), not
+    /// on live calls. Unset: not checked. `klaxon plugin bench` prints it.
+    pub fuel_per_call: Option<u64>,
 }
 
 impl Default for Limits {
@@ -80,6 +86,7 @@ impl Default for Limits {
             kv_bytes: 8 << 20,
             history_keys: 100_000,
             history_ttl: Duration::from_secs(24 * 3600),
+            fuel_per_call: None,
         }
     }
 }

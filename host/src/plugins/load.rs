@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "plugin `plain` {version} (builtin): not a `filter` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
+                "plugin `plain` {version} (builtin): not a `klaxon:plugin/filter@0.2.0` component: no exported instance named `klaxon:plugin/filter-rules@0.2.0`"
             )
         );
         assert_eq!(err.reason_label(), "wrong_world");

@@ -12,6 +12,8 @@
 //! * [`instance`]: one Store + instance with limits, holding one rule
 //!   (resource) per template it serves;
 //! * [`limits`]: bounds on everything a guest hands the host;
+//! * [`meter`]: what an instance costs (linear memory, and wasm fuel on a
+//!   metered engine);
 //! * [`columns`]: column batches with projection;
 //! * [`filter`], [`cooldown`], [`formatter`]: typed calls per world;
 //! * [`pool`]: a worker's instances (one per version and trust domain) and
@@ -44,6 +46,7 @@ pub mod inspect;
 pub mod instance;
 pub mod limits;
 pub mod load;
+pub mod meter;
 pub mod pool;
 pub mod smoke;
 pub mod traps;
@@ -126,7 +129,10 @@ pub enum PluginError {
     ApiVersion { plugin: PluginRef, origin: String, found: String, expected: &'static str },
     #[error("plugin {plugin} ({origin}): wrong imports: {reason}")]
     Imports { plugin: PluginRef, origin: String, reason: String },
-    #[error("plugin {plugin} ({origin}): not a `{world}` component: {reason}")]
+    #[error(
+        "plugin {plugin} ({origin}): not a `klaxon:plugin/{world}@{}` component: {reason}",
+        bindings::API_VERSION
+    )]
     WrongWorld { plugin: PluginRef, origin: String, world: &'static str, reason: String },
     #[error("plugin {plugin}: cannot instantiate: {reason}")]
     Instantiate { plugin: PluginRef, reason: String },
@@ -134,6 +140,11 @@ pub enum PluginError {
     Configure { plugin: PluginRef, reason: String },
     #[error("plugin {plugin}: smoke test failed: {reason}")]
     Smoke { plugin: PluginRef, reason: String },
+    #[error(
+        "plugin {plugin}: its smoke calls cost up to {used} fuel per event, over template \
+         `{template}`'s limits.fuel_per_call = {limit}"
+    )]
+    Fuel { plugin: PluginRef, template: String, used: u64, limit: u64 },
 }
 
 impl PluginError {
@@ -148,6 +159,7 @@ impl PluginError {
             PluginError::Instantiate { .. } => "instantiate",
             PluginError::Configure { .. } => "configure",
             PluginError::Smoke { .. } => "smoke",
+            PluginError::Fuel { .. } => "fuel",
         }
     }
 }

@@ -5,7 +5,8 @@
 //! from market state (`market::Samples`), so a version that behaves only on
 //! the synthetic event is caught. Its answers are held to the template's
 //! limits like any live call's. Any failure is the reason the plan is
-//! refused.
+//! refused. Run on a metered engine ([`smoke_fuel`]), the same calls say
+//! what an event costs in fuel, for `limits.fuel_per_call`.
 
 use std::sync::Arc;
 
@@ -23,6 +24,27 @@ pub fn smoke(
     rule: RuleRef<'_>,
     services: &HostServices,
 ) -> Result<(), PluginError> {
+    run(engine, rule, services).map(|_| ())
+}
+
+/// The smoke run on a metered engine (`PluginEngine::metered`, with the
+/// plugin loaded there): the most fuel per event any of its calls burnt,
+/// a call over `n` events counting `1/n` of its fuel per event. Setting
+/// up (instantiation, `create`) is not counted.
+pub fn smoke_fuel(
+    engine: &PluginEngine,
+    rule: RuleRef<'_>,
+    services: &HostServices,
+) -> Result<u64, PluginError> {
+    run(engine, rule, services)
+}
+
+/// Every smoke call; the most fuel per event (0 on an unmetered engine).
+fn run(
+    engine: &PluginEngine,
+    rule: RuleRef<'_>,
+    services: &HostServices,
+) -> Result<u64, PluginError> {
     let plugin = rule.slot.plugin.clone();
     let failed = |e: CallError| PluginError::Smoke {
         plugin: plugin.reference.clone(),
@@ -36,16 +58,19 @@ pub fn smoke(
     let mut events = vec![(smoke_event(), Snapshot::default())];
     events.extend(services.samples.recent());
     let (event, market) = &events[0];
+    let mut fuel = Fuel::default();
     match plugin.kind {
         PluginKind::Filter => {
-            instance.evaluate(template, event, market, 1).map_err(failed)?;
+            fuel.measure(&mut instance, 1, |i| i.evaluate(template, event, market, 1).map(drop))
+                .map_err(failed)?;
             let run: Vec<(&Event, &Snapshot)> = events.iter().map(|(e, m)| (e, m)).collect();
             let mut columns = Columns::default();
             columns.reset(run.len());
             let rules = [RuleRows { template, rows: None }];
-            instance
-                .evaluate_batch(&mut columns, &run, &rules, 1, &mut Vec::new())
-                .map_err(failed)?;
+            fuel.measure(&mut instance, run.len(), |i| {
+                i.evaluate_batch(&mut columns, &run, &rules, 1, &mut Vec::new())
+            })
+            .map_err(failed)?;
         }
         PluginKind::Cooldown => {
             let (pass, history) = (smoke_pass(), History::default());
@@ -59,16 +84,41 @@ pub fn smoke(
                     now_ms: 1,
                 })
                 .collect();
-            instance.decide_batch(&items).map_err(failed)?;
+            fuel.measure(&mut instance, items.len(), |i| i.decide_batch(&items).map(drop))
+                .map_err(failed)?;
         }
         PluginKind::Formatter => {
             let alerts: Vec<Arc<Alert>> =
                 events.iter().map(|(e, _)| smoke_alert(template, e.clone())).collect();
-            instance.format(template, &alerts[..1], 1).map_err(failed)?;
-            instance.format(template, &alerts, 1).map_err(failed)?;
+            fuel.measure(&mut instance, 1, |i| i.format(template, &alerts[..1], 1).map(drop))
+                .map_err(failed)?;
+            fuel.measure(&mut instance, alerts.len(), |i| i.format(template, &alerts, 1).map(drop))
+                .map_err(failed)?;
         }
     }
-    Ok(())
+    Ok(fuel.per_event)
+}
+
+/// The most fuel per event seen so far.
+#[derive(Default)]
+struct Fuel {
+    per_event: u64,
+}
+
+impl Fuel {
+    fn measure<T>(
+        &mut self,
+        instance: &mut Instance,
+        events: usize,
+        call: impl FnOnce(&mut Instance) -> Result<T, CallError>,
+    ) -> Result<T, CallError> {
+        let before = instance.fuel_used();
+        let out = call(instance)?;
+        if let (Some(before), Some(after)) = (before, instance.fuel_used()) {
+            self.per_event = self.per_event.max((after - before).div_ceil(events.max(1) as u64));
+        }
+        Ok(out)
+    }
 }
 
 fn smoke_event() -> Event {

@@ -6,7 +6,6 @@ parses the params into the class's `Params` dataclass and builds the rule;
 the batch path scopes host calls to each rule, then walks its rows into
 `evaluate` through views narrowed to the rule's `columns()`."""
 
-import traceback
 from typing import Any, Iterable, List, Optional, Tuple
 
 from . import host
@@ -87,11 +86,25 @@ def registered(kind: str):
 def report_and_reraise(err: BaseException) -> None:
     """The Rust SDK's panic hook: the host's error names the message and the
     guest's own stack before the instance traps."""
-    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
     try:
-        host.backend.report_panic(f"{type(err).__name__}: {err}\n{text}")
+        host.backend.report_panic(f"{type(err).__name__}: {err}\n{_traceback(err)}")
     finally:
         raise err
+
+
+def _traceback(err: BaseException) -> str:
+    """`Traceback (most recent call last):` and one `File …, line …, in …`
+    per frame, innermost last, as Python prints it but without the source
+    lines: `traceback` reads them from files (`os.stat`), and in a component
+    built with `--stub-wasi` any file access traps, so the report itself
+    would trap before reaching the host."""
+    lines = ["Traceback (most recent call last):"]
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
+        tb = tb.tb_next
+    return "\n".join(lines)
 
 
 def build(kind: str, params_json: str):

@@ -70,7 +70,12 @@ fn a_kv_write_over_the_quota_fails_the_call_and_writes_nothing() {
 /// A host state serving one template, outside any instance.
 fn host_state(name: &str, limits: Limits) -> HostState {
     let plugin = loaded("kv-probe", PluginKind::Filter).reference.clone();
-    let mut state = HostState::new(plugin, PluginKind::Filter, services(), StoreLimits::default());
+    let mut state = HostState::new(
+        plugin,
+        PluginKind::Filter,
+        services(),
+        crate::plugins::meter::StoreMeter::new(StoreLimits::default()),
+    );
     state.rule_limits.insert(template(name), Arc::new(limits));
     state.begin_call(5_000, &[template(name)], &[]);
     state

@@ -4,6 +4,7 @@
 //! event builders. Also checks the small vocabulary of `plugins/mod.rs`.
 
 mod equivalence;
+mod fuel;
 mod limits;
 mod sandbox;
 mod shared;
