@@ -40,6 +40,10 @@ pub struct RawConfig {
     /// templates' `owner`.
     #[serde(default)]
     pub owners: BTreeMap<String, crate::deliver::OwnerConfig>,
+    /// Named lists plugins query (`[watchlists.<name>]`), inline or in a
+    /// file; edits apply live.
+    #[serde(default)]
+    pub watchlists: crate::watchlists::WatchlistConfigs,
     /// Bounds on what plugins hand the host (`plugins::Limits`, defaults
     /// for every template) and on the runtime (`plugins::RuntimeLimits`).
     #[serde(default)]
@@ -179,6 +183,9 @@ pub struct TemplateConfig {
     /// Overrides of `[limits]` for this template (see `config::limits`).
     #[serde(default)]
     pub limits: super::limits::RawLimits,
+    /// The watchlists its plugins may read, by name; any other is refused.
+    #[serde(default)]
+    pub watchlists: Vec<String>,
 }
 
 fn yes() -> bool {

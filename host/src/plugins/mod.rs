@@ -4,7 +4,8 @@
 //! * [`artifact`]: the on-disk compile cache (only artifacts this host made);
 //! * [`load`]: bytes → checked plugin (`LoadedPlugin`), or an error naming
 //!   the plugin, its version and the reason;
-//! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names);
+//! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names),
+//!   and `host_watchlists`: the watchlists a template declares;
 //! * [`call`]: the one call point every guest call goes through, and its
 //!   typed outcome ([`CallError`]);
 //! * [`instance`]: one Store + instance with limits, holding one rule
@@ -37,6 +38,7 @@ pub mod fallback;
 pub mod filter;
 pub mod formatter;
 pub mod host_api;
+mod host_watchlists;
 pub mod inspect;
 pub mod instance;
 pub mod limits;

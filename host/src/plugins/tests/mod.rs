@@ -8,6 +8,7 @@ mod limits;
 mod sandbox;
 mod shared;
 mod stock;
+mod watchlists;
 
 use std::sync::{Arc, OnceLock};
 
@@ -66,6 +67,7 @@ pub(crate) fn services() -> HostServices {
         kv: Arc::new(MemoryKv::new()),
         prices: Prices::default(),
         samples: Default::default(),
+        watchlists: Default::default(),
     }
 }
 
@@ -77,7 +79,12 @@ pub(crate) fn pool(disable_after: u32) -> InstancePool {
 
 /// `name` used with `params` in the trusted domain.
 pub(crate) fn slot(name: &str, kind: PluginKind, params: &str) -> PluginSlot {
-    PluginSlot { plugin: loaded(name, kind), params: Arc::from(params), domain: Domain::Trusted }
+    PluginSlot {
+        plugin: loaded(name, kind),
+        params: Arc::from(params),
+        domain: Domain::Trusted,
+        watchlists: Arc::from([]),
+    }
 }
 
 pub(crate) fn template(name: &str) -> TemplateId {
