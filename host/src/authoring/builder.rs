@@ -141,10 +141,13 @@ fn build_js(dir: &Path, kind: PluginKind) -> Result<Vec<u8>, String> {
     let entry = dir.join(".klaxon-entry.js");
     let text = format!(
         "import * as witHost from 'klaxon:plugin/host@{api}';\n\
+         import * as witWatchlists from 'klaxon:plugin/watchlists@{api}';\n\
          import {{ setBackend }} from './klaxon-sdk/host.js';\n\
+         import {{ setBackend as setWatchlists }} from './klaxon-sdk/watchlist.js';\n\
          import './plugin.js';\n\
          export {{ {export} }} from './klaxon-sdk/wit.js';\n\
-         setBackend(witHost);\n",
+         setBackend(witHost);\n\
+         setWatchlists(witWatchlists);\n",
         api = crate::plugins::bindings::API_VERSION
     );
     std::fs::write(&entry, text).map_err(|e| format!("{}: {e}", entry.display()))?;
