@@ -121,6 +121,8 @@ async fn python_and_js_plugins_read_watchlists_as_the_stock_plugin_does() {
     if !have_toolchains() {
         return;
     }
+    // A template disabled at startup says why in the test's output.
+    let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     std::fs::create_dir(r.join("plugins")).unwrap();
@@ -131,7 +133,9 @@ async fn python_and_js_plugins_read_watchlists_as_the_stock_plugin_does() {
     frames(&r.join("fills.ndjson"));
     let d = r.display();
     let mut text = format!(
-        "[pipeline]\ntime = \"event\"\n[plugins]\ndir = \"{d}/plugins\"\ncache_dir = \"\"\nwatch = false\n\
+        // A hang guard, not a timing: Python components take long to
+        // compile on a loaded machine.
+        "[limits]\ncompile_timeout = \"600s\"\n[pipeline]\ntime = \"event\"\n[plugins]\ndir = \"{d}/plugins\"\ncache_dir = \"\"\nwatch = false\n\
          [alert_log]\nurl = \"sqlite://{d}/alerts.db\"\n\
          [sources.hl]\ntype = \"replay\"\nfiles = [\"{d}/fills.ndjson\"]\n\
          [watchlists.whales]\nentries = {{ \"{}\" = \"fund A\", \"{}\" = \"\" }}\n",
