@@ -9,6 +9,7 @@
 //! * [`sources`]: venue feeds, replay and the synthetic market, emitting `Event`s;
 //! * [`market`]: host-owned market state (last prices, rolling windows, tops of book);
 //! * [`state`]: cooldown history and the plugins' key-value store;
+//! * [`watchlists`]: named lists ops edit live, which plugins query;
 //! * [`plugins`]: the wasmtime runtime that loads, checks, hot-swaps and calls plugins;
 //! * [`pipeline`]: route → evaluate → decide → format, wired in `pipeline::build`;
 //! * [`sinks`]: where messages go (stdout, NDJSON file, Telegram, Discord,
@@ -41,3 +42,4 @@ pub mod pipeline;
 pub mod plugins;
 pub mod server;
 pub mod state;
+pub mod watchlists;

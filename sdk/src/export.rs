@@ -27,7 +27,7 @@ use crate::{
 /// Rust types and the host wrappers work whichever world is compiled in.
 pub mod base {
     wit_bindgen::generate!({
-        inline: "package klaxon:sdk; world base { import klaxon:plugin/host@0.2.0; import klaxon:plugin/types@0.2.0; }",
+        inline: "package klaxon:sdk; world base { import klaxon:plugin/host@0.2.0; import klaxon:plugin/watchlists@0.2.0; import klaxon:plugin/types@0.2.0; }",
         path: "../wit",
         world: "klaxon:sdk/base",
         generate_all,
@@ -49,6 +49,7 @@ pub mod filter {
         with: {
             "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
             "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/watchlists@0.2.0": super::base::klaxon::plugin::watchlists,
         },
     });
 }
@@ -64,6 +65,7 @@ pub mod cooldown {
         with: {
             "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
             "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/watchlists@0.2.0": super::base::klaxon::plugin::watchlists,
         },
     });
 }
@@ -79,6 +81,7 @@ pub mod formatter {
         with: {
             "klaxon:plugin/types@0.2.0": super::base::klaxon::plugin::types,
             "klaxon:plugin/host@0.2.0": super::base::klaxon::plugin::host,
+            "klaxon:plugin/watchlists@0.2.0": super::base::klaxon::plugin::watchlists,
         },
     });
 }

@@ -71,6 +71,8 @@
 //!   [`Filter::evaluate_batch`]); names resolve only when you ask
 //!   ([`Symbol::name`]), once per id per instance;
 //! * a panic's message reaches the host's log before the instance traps;
+//! * [`watchlist`] asks the host about the lists ops keep live
+//!   (membership, a value per entry), by name or by interned id;
 //! * [`host`] wraps the host imports (log, clock, KV, prices, names), and on
 //!   non-wasm targets they run against the in-memory double in [`testing`],
 //!   so plugin tests are plain `cargo test`;
@@ -94,6 +96,7 @@ mod names;
 mod panic;
 mod params;
 mod verdict;
+pub mod watchlist;
 mod window;
 
 #[cfg(not(target_arch = "wasm32"))]

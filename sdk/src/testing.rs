@@ -12,6 +12,8 @@
 //! * [`CooldownHarness`] and [`FormatterHarness`] do the same for the other
 //!   kinds.
 //!
+//! Watchlists are set with [`set_watchlist`].
+//!
 //! The host double is thread-local. Rust's test runner gives every test its
 //! own thread, so tests start from a clean host; call [`reset`] if you run
 //! several scenarios in one test. The clock starts at [`START_MS`]. Like the
@@ -104,6 +106,7 @@ fn with_host<R>(f: impl FnOnce(&mut TestHost) -> R) -> R {
 pub fn reset() {
     with_host(|h| *h = TestHost::new());
     crate::names::clear();
+    crate::watchlist::double::clear();
 }
 
 /// Sets the host clock (unix ms).
@@ -134,6 +137,19 @@ pub fn intern(name: &str) -> u32 {
         });
         index as u32 + 1
     })
+}
+
+/// Sets watchlist `name` to `entries` (entry, optional value), replacing
+/// any earlier version, as an edit of the list's file would between calls.
+/// Every template may read it; a list never set is one the template did
+/// not declare, and asking for it panics.
+pub fn set_watchlist(name: &str, entries: &[(&str, Option<&str>)]) {
+    crate::watchlist::double::set(name, entries)
+}
+
+/// The name interned as `id`, without counting a host lookup.
+pub(crate) fn interned(id: u32) -> Option<String> {
+    with_host(|h| id.checked_sub(1).and_then(|i| h.names.get(i as usize)).cloned())
 }
 
 /// Makes host calls outside any harness act for `template`.

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, ValidConfig};
+use crate::issue::ConfigIssue;
 use crate::market::MarketState;
 use crate::pipeline::{
     DisabledTemplates, Pipeline, PipelineParts, PluginLibrary, StatsSnapshot, TemplateFailure,
@@ -35,6 +36,7 @@ use crate::plugins::{PluginEngine, RuntimeConfig, TrapLedger};
 use crate::server::{ReadyState, serve};
 use crate::sources::{Interest, SourceContext};
 use crate::state::{MemoryHistory, MemoryKv};
+use crate::watchlists::{ListLimits, WatchlistError, Watchlists};
 
 pub use reject::{REJECTED_DIR, reason_path};
 pub use reload::Reloader;
@@ -81,9 +83,26 @@ impl Runtime {
             plugins.trusted.clone(),
         ));
         let (prices, samples) = (market.prices(), market.samples());
-        let services = HostServices { kv: Arc::new(MemoryKv::new()), prices, samples };
+        let watchlists = load_watchlists(config).map_err(|issues| ConfigError::Invalid {
+            origin: config.origin().to_owned(),
+            issues,
+        })?;
+        let kv = Arc::new(MemoryKv::new());
+        let services = HostServices { kv, prices, samples, watchlists };
         Ok(Runtime { engine, library, services })
     }
+}
+
+/// Every list of `[watchlists]`, or every problem, each naming its file and line.
+fn load_watchlists(config: &ValidConfig) -> Result<Watchlists, Vec<ConfigIssue>> {
+    let limits = ListLimits::of(config.runtime_limits());
+    Watchlists::load(&config.raw().watchlists, limits)
+        .map_err(|errors| errors.iter().map(watchlist_issue).collect())
+}
+
+/// A list that did not load, as a config problem under `watchlists.<name>`.
+pub(crate) fn watchlist_issue(e: &WatchlistError) -> ConfigIssue {
+    ConfigIssue::new(format!("watchlists.{}", e.list), format!("{}: {}", e.at, e.message))
 }
 
 /// Build the first plan (plugins loaded, configured, smoke-run) or report
@@ -182,6 +201,9 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
             .await
             .map_err(|error| AppError::Server { addr, error })?;
         tokio::spawn(serve(listener, ready.clone(), background.clone()));
+    }
+    if raw.plugins.watch {
+        crate::watchlists::live::spawn(rt.services.watchlists.clone(), background.clone());
     }
     let _watch = match raw.plugins.watch {
         true => Reloader::new(

@@ -8,6 +8,9 @@
 //! only then publish it with one atomic store. Workers pick it up with the
 //! next event routed; items already queued finish on the old plan.
 //!
+//! Watchlists reload with the config (a bad list rejects the reload); edits
+//! of their files alone take the lighter path of `watchlists::live`.
+//!
 //! A plugin file that fails in a reload is moved aside (`reject.rs`), so a
 //! restart does not meet it again. Templates disabled at startup may stay
 //! disabled (they come back once a reload plans them); any other failing
@@ -28,6 +31,7 @@ use crate::plugins::TrapLedger;
 use crate::plugins::host_api::HostServices;
 use crate::sources::Interest;
 use crate::telemetry::metrics;
+use crate::watchlists::ListLimits;
 
 pub struct Reloader {
     current: ValidConfig,
@@ -108,6 +112,13 @@ impl Reloader {
         if !issues.is_empty() {
             return Err(ConfigError::Invalid { origin: next.origin().to_owned(), issues });
         }
+        // Lists first: a template the new config adds may read a new list.
+        let list_limits = ListLimits::of(next.runtime_limits());
+        let lists = self.services.watchlists.prepare(&next.raw().watchlists, list_limits);
+        let lists = lists.map_err(|errors| ConfigError::Invalid {
+            origin: next.origin().to_owned(),
+            issues: errors.iter().map(super::watchlist_issue).collect(),
+        })?;
         let live = self.plan.load_full();
         let generation = live.generation + 1;
         let (plan, failures) = plan_enabled(&next, &self.library, &self.services, generation);
@@ -133,6 +144,7 @@ impl Reloader {
             .map(|t| format!("{}={}", t.id, t.filter.plugin.reference))
             .collect();
         let plan = Arc::new(plan);
+        self.services.watchlists.publish(&next.raw().watchlists, list_limits, lists);
         self.plan.store(plan.clone());
         self.disabled.set(&failures);
         self.live_files.refresh(&plan);

@@ -183,10 +183,13 @@ pub fn js_entry(kind: PluginKind) -> String {
     };
     format!(
         "import * as witHost from 'klaxon:plugin/host@{api}';\n\
+         import * as witWatchlists from 'klaxon:plugin/watchlists@{api}';\n\
          import {{ setBackend }} from './klaxon-sdk/host.js';\n\
+         import {{ setBackend as setWatchlists }} from './klaxon-sdk/watchlist.js';\n\
          import './plugin.js';\n\
          export {{ {export} }} from './klaxon-sdk/wit.js';\n\
-         setBackend(witHost);\n",
+         setBackend(witHost);\n\
+         setWatchlists(witWatchlists);\n",
         api = crate::plugins::bindings::API_VERSION
     )
 }

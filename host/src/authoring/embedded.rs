@@ -33,6 +33,7 @@ pub const RUST_SDK: Files = &[
     ("klaxon-sdk/src/params.rs", include_str!("../../../sdk/src/params.rs")),
     ("klaxon-sdk/src/testing.rs", include_str!("../../../sdk/src/testing.rs")),
     ("klaxon-sdk/src/verdict.rs", include_str!("../../../sdk/src/verdict.rs")),
+    ("klaxon-sdk/src/watchlist.rs", include_str!("../../../sdk/src/watchlist.rs")),
     ("klaxon-sdk/src/window.rs", include_str!("../../../sdk/src/window.rs")),
 ];
 
@@ -48,6 +49,7 @@ pub const PYTHON_SDK: Files = &[
     ("klaxon_sdk/testing.py", include_str!("../../../sdk/python/klaxon_sdk/testing.py")),
     ("klaxon_sdk/double.py", include_str!("../../../sdk/python/klaxon_sdk/double.py")),
     ("klaxon_sdk/fmt.py", include_str!("../../../sdk/python/klaxon_sdk/fmt.py")),
+    ("klaxon_sdk/watchlist.py", include_str!("../../../sdk/python/klaxon_sdk/watchlist.py")),
 ];
 
 /// The JS SDK module, vendored as `klaxon-sdk/`.
@@ -63,6 +65,7 @@ pub const JS_SDK: Files = &[
     ("klaxon-sdk/fmt.js", include_str!("../../../sdk/js/klaxon-sdk/fmt.js")),
     ("klaxon-sdk/testing.js", include_str!("../../../sdk/js/klaxon-sdk/testing.js")),
     ("klaxon-sdk/index.js", include_str!("../../../sdk/js/klaxon-sdk/index.js")),
+    ("klaxon-sdk/watchlist.js", include_str!("../../../sdk/js/klaxon-sdk/watchlist.js")),
 ];
 
 /// Templates, with `{{placeholders}}` that [`super::scaffold`] fills.
@@ -147,4 +150,28 @@ fn the_vendored_rust_sdk_has_every_sdk_source_file() {
         .collect();
     embedded.sort();
     assert_eq!(embedded, on_disk);
+}
+
+/// Likewise every module of the Python and JS SDKs: a scaffold that lacked
+/// one (say `watchlist`) would fail only on a fresh machine.
+#[cfg(test)]
+#[test]
+fn the_vendored_python_and_js_sdks_have_every_source_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    for (dir, prefix, ext, files) in [
+        ("python/klaxon_sdk", "klaxon_sdk", ".py", PYTHON_SDK),
+        ("js/klaxon-sdk", "klaxon-sdk", ".js", JS_SDK),
+    ] {
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join(dir))
+            .expect("sdk dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(ext))
+            .map(|n| format!("{prefix}/{n}"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> =
+            files.iter().map(|(p, _)| p.to_string()).filter(|p| p.ends_with(ext)).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk, "{dir}");
+    }
 }

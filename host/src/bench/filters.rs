@@ -81,6 +81,7 @@ impl<'a> Bench<'a> {
             kv: Arc::new(MemoryKv::new()),
             prices: Prices::default(),
             samples: Default::default(),
+            watchlists: Default::default(),
         };
         let limits = Limits::default();
         let mut instance =

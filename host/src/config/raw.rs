@@ -40,6 +40,10 @@ pub struct RawConfig {
     /// templates' `owner`.
     #[serde(default)]
     pub owners: BTreeMap<String, crate::deliver::OwnerConfig>,
+    /// Named lists plugins query (`[watchlists.<name>]`), inline or in a
+    /// file; edits apply live.
+    #[serde(default)]
+    pub watchlists: crate::watchlists::WatchlistConfigs,
     /// Bounds on what plugins hand the host (`plugins::Limits`, defaults
     /// for every template) and on the runtime (`plugins::RuntimeLimits`).
     #[serde(default)]
@@ -189,6 +193,9 @@ pub struct TemplateConfig {
     /// futures `BTCUSDT` apart, the default) or across venues.
     #[serde(default)]
     pub alert_keys: KeyScope,
+    /// The watchlists its plugins may read, by name; any other is refused.
+    #[serde(default)]
+    pub watchlists: Vec<String>,
 }
 
 /// What a template's events are sharded by (`shard_by`).

@@ -78,6 +78,7 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
     }
     issues.extend(raw.market.validate());
     let runtime = limits::runtime(&raw.limits).map_err(|i| issues.push(i)).unwrap_or_default();
+    issues.extend(check_watchlists(&raw, &runtime));
     let sinks: BTreeSet<&str> = raw.sinks.keys().map(String::as_str).collect();
     let mut resolved = BTreeMap::new();
     for (name, t) in &raw.templates {
@@ -93,6 +94,36 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
     } else {
         Err(ConfigError::Invalid { origin: origin.to_owned(), issues })
     }
+}
+
+/// Every list well-formed and within bounds of positive size; every list a
+/// template declares exists. (The files are read when the runtime starts.)
+fn check_watchlists(raw: &RawConfig, runtime: &RuntimeLimits) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    for (name, list) in &raw.watchlists {
+        let at = format!("watchlists.{name}");
+        issues.extend(crate::watchlists::config::check_name(name, &at));
+        issues.extend(list.validate(&at));
+    }
+    let bounds = [
+        ("watchlist_entries", runtime.watchlist_entries),
+        ("watchlist_entry_bytes", runtime.watchlist_entry_bytes),
+        ("watchlist_bytes", runtime.watchlist_bytes),
+    ];
+    for (key, _) in bounds.iter().filter(|(_, v)| *v == 0) {
+        issues.push(ConfigIssue::new(format!("limits.{key}"), "must be greater than 0"));
+    }
+    for (name, t) in &raw.templates {
+        for (i, list) in t.watchlists.iter().enumerate() {
+            if !raw.watchlists.contains_key(list) {
+                issues.push(ConfigIssue::new(
+                    format!("templates.{name}.watchlists.{i}"),
+                    format!("no watchlist named `{list}` in [watchlists]"),
+                ));
+            }
+        }
+    }
+    issues
 }
 
 fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec<ConfigIssue> {

@@ -180,6 +180,7 @@ fn plan_template(
 ) -> Result<TemplatePlan, TemplateFailure> {
     let id = TemplateId::new(name);
     let (mut issues, mut files) = (Vec::new(), Vec::new());
+    let watchlists: Arc<[Arc<str>]> = t.watchlists.iter().map(|w| Arc::from(w.as_str())).collect();
     let mut slot = |field: &str, used: &PluginUse, kind: PluginKind| -> Option<PluginSlot> {
         let at = |sub: &str| format!("templates.{name}.{field}.{sub}");
         let mut failed = |path: PathBuf, version: String, at_load: bool, reason: &str| {
@@ -197,7 +198,8 @@ fn plan_template(
             }
         };
         let domain = library.domain(&plugin, name, t.owner.as_deref());
-        let slot = PluginSlot { plugin, params: Arc::from(used.params.to_string()), domain };
+        let params = Arc::from(used.params.to_string());
+        let slot = PluginSlot { plugin, params, domain, watchlists: watchlists.clone() };
         let rule = RuleRef { template: &id, slot: &slot, limits: &limits };
         let validated = smoke::smoke(library.engine(), rule, services).and_then(|()| {
             limits.fuel_per_call.map_or(Ok(()), |max| library.check_fuel(rule, services, max))

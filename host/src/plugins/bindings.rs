@@ -1,6 +1,6 @@
 //! Host bindings for `klaxon:plugin@0.2.0`, generated once per world.
 //!
-//! The three worlds share the `types` and `host` interfaces; `with:` makes the
+//! The three worlds share the `types`, `host` and `watchlists` interfaces; `with:` makes the
 //! cooldown and formatter bindings reuse the filter module's generated types so
 //! one `Host` implementation serves every plugin kind. Older versions are not
 //! bound at all: 0.1 is frozen in `wit/since_v0.1.0/` only so that a 0.1
@@ -23,6 +23,7 @@ pub mod cooldown {
         with: {
             "klaxon:plugin/types": super::filter::klaxon::plugin::types,
             "klaxon:plugin/host": super::filter::klaxon::plugin::host,
+            "klaxon:plugin/watchlists": super::filter::klaxon::plugin::watchlists,
         },
     });
 }
@@ -34,12 +35,14 @@ pub mod formatter {
         with: {
             "klaxon:plugin/types": super::filter::klaxon::plugin::types,
             "klaxon:plugin/host": super::filter::klaxon::plugin::host,
+            "klaxon:plugin/watchlists": super::filter::klaxon::plugin::watchlists,
         },
     });
 }
 
 pub use filter::klaxon::plugin::host::{Host, LogLevel};
 pub use filter::klaxon::plugin::types as wit;
+pub use filter::klaxon::plugin::watchlists::Host as WatchlistHost;
 
 /// The cooldown world's exported interface (`policy`, `decide-batch`).
 pub use cooldown::exports::klaxon::plugin::cooldown_policies as policies;

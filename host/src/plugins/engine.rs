@@ -14,7 +14,7 @@
 //!   `[limits]` (see `limits::RuntimeLimits`), with wasmtime's defaults
 //!   where those are already safe.
 //!
-//! The linker provides only `klaxon:plugin/host`: no WASI at all, so a plugin
+//! The linker provides only `klaxon:plugin/host` and `klaxon:plugin/watchlists`: no WASI at all, so a plugin
 //! that imports files, sockets, env or clocks fails type-checking up front.
 
 use std::path::PathBuf;
@@ -81,6 +81,13 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         bindings::filter::klaxon::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| format!("cannot link host api: {e:#}"))?;
+        // Linked for every plugin; one that never queries a watchlist does
+        // not import it, and the linker checks only what a component imports.
+        bindings::filter::klaxon::plugin::watchlists::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| format!("cannot link watchlists api: {e:#}"))?;
         let cache = match &cfg.cache_dir {
             Some(dir) => Some(Arc::new(ArtifactCache::open(dir, &engine)?)),
             None => None,

@@ -14,6 +14,8 @@
 //! per second (lines over budget are dropped and counted, not failures).
 //! Names resolve only for ids that occurred in the call's own events, so a
 //! tenant cannot enumerate the interner to find another tenant's accounts.
+//! Watchlists (`host_watchlists`) answer only for the lists the scoped
+//! template declares, from the snapshot taken when the call began.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::event::Sym;
 use crate::market::{Prices, Samples};
 use crate::state::{KvStore, KvUsage};
 use crate::telemetry::metrics;
+use crate::watchlists::{Snapshot, Watchlists};
 
 use super::bindings::{Host, LogLevel, filter::klaxon::plugin::types};
 use super::error::CallError;
@@ -39,6 +42,8 @@ pub struct HostServices {
     pub kv: Arc<dyn KvStore>,
     pub prices: Prices,
     pub samples: Samples,
+    /// The live watchlists; each call pins one snapshot.
+    pub watchlists: Watchlists,
 }
 
 /// A buffered KV write: a value with its TTL, or `None` for a delete.
@@ -61,6 +66,10 @@ pub struct HostState {
     pub(crate) limits: StoreMeter,
     /// The limits of every rule the instance holds, by template.
     pub(crate) rule_limits: HashMap<TemplateId, Arc<Limits>>,
+    /// The watchlists each template declares: all its rule may read.
+    pub(crate) rule_watchlists: HashMap<TemplateId, Arc<[Arc<str>]>>,
+    /// The version of every list this call sees, taken when it starts.
+    pub(crate) lists: Arc<Snapshot>,
     /// The templates the current call may act for, by entry index.
     pub(crate) scopes: Vec<TemplateId>,
     /// The host clock of each entry of `scopes`, if they differ.
@@ -100,6 +109,8 @@ impl HostState {
             now_ms: 0,
             limits,
             rule_limits: HashMap::new(),
+            rule_watchlists: HashMap::new(),
+            lists: Arc::default(),
             scopes: Vec::new(),
             times: Vec::new(),
             current: None,
@@ -158,6 +169,7 @@ impl HostState {
         self.fault = None;
         self.pending.clear();
         self.usage.clear();
+        self.lists = self.services.watchlists.snapshot();
     }
 
     /// The ids the next call may resolve with `name`.
@@ -167,11 +179,11 @@ impl HostState {
         self.names_sorted = false;
     }
 
-    fn fail(&mut self, fault: CallError) {
+    pub(crate) fn fail(&mut self, fault: CallError) {
         self.fault.get_or_insert(fault);
     }
 
-    fn template(&mut self, what: &str) -> Option<(TemplateId, Arc<Limits>)> {
+    pub(crate) fn template(&mut self, what: &str) -> Option<(TemplateId, Arc<Limits>)> {
         let scoped = self.current.and_then(|i| self.scopes.get(i)).cloned();
         match scoped {
             Some(t) => {

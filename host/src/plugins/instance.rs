@@ -122,7 +122,7 @@ impl Instance {
         params: &Arc<str>,
         limits: &Limits,
     ) -> Result<(), PluginError> {
-        self.drop_rule(template);
+        self.release(template);
         let limits = Arc::new(limits.clone());
         self.store.data_mut().rule_limits.insert(template.clone(), limits.clone());
         let scopes = [template.clone()];
@@ -163,8 +163,23 @@ impl Instance {
         Ok(())
     }
 
+    /// Let `template`'s rule read `watchlists` (what the template declares),
+    /// and no other list.
+    pub fn grant(&mut self, template: &TemplateId, watchlists: &Arc<[Arc<str>]>) {
+        let grants = &mut self.store.data_mut().rule_watchlists;
+        if grants.get(template).is_none_or(|w| !Arc::ptr_eq(w, watchlists)) {
+            grants.insert(template.clone(), watchlists.clone());
+        }
+    }
+
     /// Drop `template`'s rule, if any (the guest's destructor runs).
     pub fn drop_rule(&mut self, template: &TemplateId) {
+        self.store.data_mut().rule_watchlists.remove(template);
+        self.release(template);
+    }
+
+    /// Drop the rule itself; its grant stays for a rebuilt rule.
+    fn release(&mut self, template: &TemplateId) {
         self.store.data_mut().rule_limits.remove(template);
         if let Some(rule) = self.rules.remove(template) {
             // A guest whose destructor fails is poisoned by it; the next

@@ -180,6 +180,12 @@ pub struct RuntimeLimits {
     pub store_tables: usize,
     pub store_memories: usize,
     pub store_table_elements: usize,
+    /// Most entries in one watchlist.
+    pub watchlist_entries: usize,
+    /// Most bytes of one watchlist entry, its value included.
+    pub watchlist_entry_bytes: usize,
+    /// Most bytes of every watchlist together (entries and values).
+    pub watchlist_bytes: usize,
 }
 
 impl Default for RuntimeLimits {
@@ -195,13 +201,16 @@ impl Default for RuntimeLimits {
             store_tables: 64,
             store_memories: 16,
             store_table_elements: 100_000,
+            watchlist_entries: 100_000,
+            watchlist_entry_bytes: 1024,
+            watchlist_bytes: 32 << 20,
         }
     }
 }
 
 impl RuntimeLimits {
     /// The config keys that belong here rather than to a template.
-    pub const KEYS: [&'static str; 10] = [
+    pub const KEYS: [&'static str; 13] = [
         "component_bytes",
         "component_functions",
         "compile_timeout",
@@ -212,6 +221,9 @@ impl RuntimeLimits {
         "store_tables",
         "store_memories",
         "store_table_elements",
+        "watchlist_entries",
+        "watchlist_entry_bytes",
+        "watchlist_bytes",
     ];
 }
 

@@ -6,7 +6,8 @@
 //!   memory bound;
 //! * [`load`]: bytes → checked plugin (`LoadedPlugin`), or an error naming
 //!   the plugin, its version and the reason;
-//! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names);
+//! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names),
+//!   and `host_watchlists`: the watchlists a template declares;
 //! * [`call`]: the one call point every guest call goes through, and its
 //!   typed outcome ([`CallError`]);
 //! * [`instance`]: one Store + instance with limits, holding one rule
@@ -42,6 +43,7 @@ pub mod fallback;
 pub mod filter;
 pub mod formatter;
 pub mod host_api;
+mod host_watchlists;
 pub mod inspect;
 pub mod instance;
 pub mod limits;

@@ -46,6 +46,8 @@ pub struct PluginSlot {
     pub plugin: Arc<LoadedPlugin>,
     pub params: Arc<str>,
     pub domain: Domain,
+    /// The watchlists the template declares: the only ones its rule reads.
+    pub watchlists: Arc<[Arc<str>]>,
 }
 
 /// One template's rule: who, with which plugin, within which limits.
@@ -172,6 +174,7 @@ impl InstancePool {
             let pooled = self.instances.get_mut(&key).expect("inserted above");
             let failed = live.iter().position(|&i| {
                 let r = &rules[i];
+                pooled.instance.grant(r.template, &r.slot.watchlists);
                 !pooled.instance.has_rule(r.template, &r.slot.params)
                     && pooled.instance.add_rule(r.template, &r.slot.params, r.limits).map_err(|e| {
                         tracing::warn!(template = %r.template, error = %e, "Rule cannot be built; its failure policy applies.");

@@ -53,6 +53,7 @@ fn run(
     let memory = rule.limits.memory_bytes();
     let mut instance =
         Instance::new(engine, plugin.clone(), services, memory, rule.limits.call_timeout)?;
+    instance.grant(rule.template, &rule.slot.watchlists);
     instance.add_rule(rule.template, &rule.slot.params, rule.limits)?;
     let template = rule.template;
     let mut events = vec![(smoke_event(), Snapshot::default())];

@@ -63,6 +63,14 @@ pub struct Metrics {
     pub templates_disabled: IntGaugeVec,
     /// Config reloads, by outcome (applied, rejected).
     pub config_reloads: IntCounterVec,
+    /// Watchlist loads from config or file edits, by list and outcome
+    /// (applied, rejected: the previous version stays live).
+    pub watchlist_reloads: IntCounterVec,
+    /// Entries of each live watchlist.
+    pub watchlist_entries: IntGaugeVec,
+    /// Plugin queries of a watchlist the template does not declare (the
+    /// call fails), by template and plugin.
+    pub watchlist_refused: IntCounterVec,
     /// Alerts decided, by template and outcome (fired, suppressed).
     pub alerts: IntCounterVec,
     /// Alerts suppressed, by template and reason class.
@@ -275,6 +283,24 @@ pub fn metrics() -> &'static Metrics {
                 "klaxon_config_reloads_total",
                 "Config reloads",
                 &["outcome"],
+            ),
+            watchlist_reloads: counter(
+                &r,
+                "klaxon_watchlist_reloads_total",
+                "Watchlist loads",
+                &["watchlist", "outcome"],
+            ),
+            watchlist_entries: gauge(
+                &r,
+                "klaxon_watchlist_entries",
+                "Entries of each live watchlist",
+                &["watchlist"],
+            ),
+            watchlist_refused: counter(
+                &r,
+                "klaxon_watchlist_refused_total",
+                "Plugin queries of a watchlist its template does not declare",
+                &["template", "plugin"],
             ),
             alerts: counter(&r, "klaxon_alerts_total", "Alerts decided", &["template", "outcome"]),
             alerts_suppressed: counter(

@@ -3,7 +3,8 @@
 //!
 //! An account arrives as an interned id (on both paths); whether an id
 //! is tracked is remembered per instance, so each account's name crosses
-//! the boundary once.
+//! the boundary once. Accounts on the `watchlist` (if given) are asked of
+//! the host by id on every event, never cached: ops edit that list live.
 //!
 //! Alert key: `account:symbol` (`0xabc…:ETH`). Value: the fill's notional.
 
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use klaxon_sdk::fmt::{price, short_address, usd};
 use klaxon_sdk::{
     Columns, Event, EventKind, EventKinds, Filter, Market, Pass, Severity, Verdict, export_filter,
+    watchlist,
 };
 use serde::Deserialize;
 
@@ -20,12 +22,23 @@ use serde::Deserialize;
 /// ```toml
 /// filter = { plugin = "whale-fill", params = { accounts = ["0x5078…", "0xa1b2…"], min_notional_usd = 250000, directions = "open" } }
 /// filter = { plugin = "whale-fill", params = { accounts = ["0x5078…"], labels = { "0x5078…" = "fund A" } } }
+/// # accounts from a watchlist (declared by the template), labels its values:
+/// filter = { plugin = "whale-fill", params = { watchlist = "whales" } }
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
-    /// Accounts to watch (addresses or user ids). At least one.
+    /// Accounts to watch (addresses or user ids). At least one, unless a
+    /// `watchlist` is given.
+    #[serde(default)]
     pub accounts: Vec<String>,
+    /// A watchlist of accounts to watch too, edited live by ops; an
+    /// entry's value is its label. The template must declare it
+    /// (`watchlists = ["…"]`). Matched by the account's id, so as the venue
+    /// reports it (addresses in lowercase; the host stores `0x…` entries
+    /// in lowercase).
+    #[serde(default)]
+    pub watchlist: Option<String>,
     /// Smallest fill notional worth an alert, in USD. Default 0 (every fill).
     #[serde(default)]
     pub min_notional_usd: f64,
@@ -65,8 +78,9 @@ fn default_severity() -> Severity {
 pub struct WhaleFill {
     /// Lowercased account → display label.
     tracked: HashMap<String, String>,
-    /// Interned account id → tracked?
+    /// Interned account id → tracked? (Of `accounts` only.)
     by_id: HashMap<u32, bool>,
+    watchlist: Option<String>,
     min_notional_usd: f64,
     directions: Directions,
     kinds: EventKinds,
@@ -77,8 +91,11 @@ impl Filter for WhaleFill {
     type Params = Params;
 
     fn new(p: Params) -> Result<Self, String> {
-        if p.accounts.is_empty() {
-            return Err("accounts: list at least one account".into());
+        if p.accounts.is_empty() && p.watchlist.is_none() {
+            return Err("accounts: list at least one account, or give a `watchlist`".into());
+        }
+        if p.watchlist.as_ref().is_some_and(|w| w.trim().is_empty()) {
+            return Err("watchlist: must name a watchlist".into());
         }
         if let Some(i) = p.accounts.iter().position(|a| a.trim().is_empty()) {
             return Err(format!("accounts[{i}]: must not be empty"));
@@ -107,6 +124,7 @@ impl Filter for WhaleFill {
             .collect();
         Ok(WhaleFill {
             tracked,
+            watchlist: p.watchlist,
             by_id: HashMap::new(),
             min_notional_usd: p.min_notional_usd,
             directions: p.directions,
@@ -146,20 +164,25 @@ impl Filter for WhaleFill {
         if notional < self.min_notional_usd {
             return Verdict::reject("below threshold");
         }
-        if !event.account().is_some() {
-            return Verdict::reject("no account");
-        }
-        if let Some(id) = event.account().id()
-            && let Some(false) = self.by_id.get(&id)
-        {
+        let Some(id) = event.account().id() else { return Verdict::reject("no account") };
+        let listed = self.watchlist.as_deref().filter(|w| watchlist::contains_id(w, id));
+        if listed.is_none() && self.by_id.get(&id) == Some(&false) {
             return Verdict::reject("account not tracked");
         }
         let Some(account) = event.account().name() else { return Verdict::reject("no account") };
-        let label = self.label(account);
-        if let Some(id) = event.account().id() {
-            self.by_id.insert(id, label.is_some());
+        if let Some(list) = listed {
+            let label = watchlist::value_id(list, id).unwrap_or_else(|| short_address(account));
+            return self.pass(event, account, &label, notional);
         }
+        let label = self.label(account);
+        self.by_id.insert(id, label.is_some());
         let Some(label) = label else { return Verdict::reject("account not tracked") };
+        self.pass(event, account, &label, notional)
+    }
+}
+
+impl WhaleFill {
+    fn pass(&self, event: &Event, account: &str, label: &str, notional: f64) -> Verdict {
         let symbol = event.symbol().name();
         let mut pass = Pass::new(
             format!("{account}:{symbol}"),
@@ -179,9 +202,7 @@ impl Filter for WhaleFill {
         }
         pass.into()
     }
-}
 
-impl WhaleFill {
     /// The label of a tracked account; allocates only for mixed-case names.
     fn label(&self, account: &str) -> Option<String> {
         let account = account.trim();

@@ -87,8 +87,10 @@ fn batch_path_caches_account_decisions() {
 
 #[test]
 fn bad_params_name_the_field() {
-    assert!(err(json!({})).starts_with("missing field `accounts`"));
-    assert_eq!(err(json!({"accounts": []})), "accounts: list at least one account");
+    let none = "accounts: list at least one account, or give a `watchlist`";
+    assert_eq!(err(json!({})), none);
+    assert_eq!(err(json!({"accounts": []})), none);
+    assert_eq!(err(json!({"watchlist": " "})), "watchlist: must name a watchlist");
     assert_eq!(err(json!({"accounts": ["a", " "]})), "accounts[1]: must not be empty");
     assert_eq!(
         err(json!({"accounts": ["a"], "labels": {"b": "x"}})),
@@ -114,4 +116,27 @@ fn single_and_batch_paths_agree_on_random_rows() {
         }
     }
     assert!(passes > 20, "{passes}");
+}
+
+/// Accounts on the watchlist pass with the entry's value as their label,
+/// and an edit of the list applies to the next call, with no new rule.
+#[test]
+fn watchlist_accounts_follow_edits_of_the_list() {
+    let m = MarketRecord::default();
+    // Listed as written (mixed case), stored and reported in lowercase.
+    testing::set_watchlist("whales", &[(WHALE, Some("fund A"))]);
+    let whale: &'static str = WHALE.to_lowercase().leak();
+    let f = filter(json!({"watchlist": "whales", "accounts": ["0xstatic"]}));
+    let pass = f.evaluate(&fill(whale, 1e6, Direction::OpenLong), &m).into_pass().unwrap();
+    assert_eq!(pass.title, "Whale fund A opened long ETH: $1.00M");
+    assert!(f.evaluate(&fill("0xstatic", 1e6, Direction::OpenLong), &m).is_pass());
+    let other = fill("0xb0b", 1e6, Direction::OpenLong);
+    assert_eq!(f.evaluate(&other, &m).reject_reason(), Some("account not tracked"));
+
+    testing::set_watchlist("whales", &[("0xb0b", None)]);
+    let rows = [(fill(whale, 1e6, Direction::OpenLong), m), (other, m)];
+    let passes = f.check_paths(&rows);
+    assert_eq!(passes.len(), 1, "only the account now listed: {passes:?}");
+    assert_eq!(passes[0].0, 1);
+    assert_eq!(passes[0].1.title, "Whale 0xb0b opened long ETH: $1.00M");
 }

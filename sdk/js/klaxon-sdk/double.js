@@ -1,9 +1,54 @@
 // The in-memory host that `host.js` calls outside the component
 // (`node --test`): clock, KV with TTL, prices, interned names, logs,
-// reported panics and scopes. Mirrors the Python and Rust doubles.
+// reported panics and scopes, and the watchlists `watchlist.js` reads.
+// Mirrors the Python and Rust doubles.
+
+// The host's rule: `0x…` entries in lowercase, others as written.
+const normalize = (e) => (e.length > 2 && e.slice(0, 2).toLowerCase() === '0x' ? e.toLowerCase() : e);
+
+// Lists set with `testing.setWatchlist`. A list never set is one the
+// template did not declare: asking for it throws, as the host fails the call.
+class Watchlists {
+  constructor(double) {
+    this.double = double;
+    this.lists = new Map();
+  }
+
+  set(name, entries) {
+    const pairs = Array.isArray(entries)
+      ? entries.map((e) => (typeof e === 'string' ? [e, undefined] : e))
+      : Object.entries(entries);
+    this.lists.set(name, new Map(pairs.map(([e, v]) => [normalize(e.trim()), v || undefined])));
+  }
+
+  list(name) {
+    const list = this.lists.get(name);
+    if (!list) {
+      throw new Error(`testing: watchlist \`${name}\` is not declared (the host fails the call); set it with testing.setWatchlist`);
+    }
+    return list;
+  }
+
+  contains(name, entry) { return this.list(name).has(normalize(entry)); }
+  value(name, entry) { return this.list(name).get(normalize(entry)); }
+  // By id the name must equal the stored entry, as in the host.
+  containsId(name, id) {
+    const list = this.list(name);
+    const entry = this.double.name(id);
+    return entry !== undefined && list.has(entry);
+  }
+
+  containsIds(name, ids) { return Uint8Array.from(ids, (id) => (this.containsId(name, id) ? 1 : 0)); }
+  valueId(name, id) {
+    const list = this.list(name);
+    const entry = this.double.name(id);
+    return entry === undefined ? undefined : list.get(entry);
+  }
+}
 
 export class Double {
   constructor() {
+    this.watchlists = new Watchlists(this);
     this.reset();
   }
 
@@ -15,6 +60,7 @@ export class Double {
     this.logs = [];
     this.panics = [];
     this.scopes = [];
+    this.watchlists.lists.clear();
   }
 
   intern(name) {

@@ -2,10 +2,11 @@
 // with the model of the Rust SDK: rules as classes built from typed params
 // (`static params`), a `columns()` declaration enforced on every read,
 // row-wise `evaluate(event, market)` over the column batch, and the host
-// API in `host`. Build with `klaxon plugin build DIR`; test with `node --test`.
+// API in `host` (watchlists in `watchlist`). Build with `klaxon plugin build DIR`; test with `node --test`.
 
 export const API_VERSION = '0.2.0';
 export * as host from './host.js';
+export * as watchlist from './watchlist.js';
 export * as fmt from './fmt.js';
 export {
   Columns, Decision, Direction, EventKind, Fire, Markup, Message, Pass, Reject, Severity, Side,

@@ -13,6 +13,14 @@ const KIND = { trade: 0, swap: 1, 'perp-fill': 2, liquidation: 3, 'book-top': 4 
 const SIDE = { buy: 0, sell: 1, unknown: 2 };
 const DIRECTION = { none: 0, 'open-long': 1, 'close-long': 2, 'open-short': 3, 'close-short': 4 };
 
+/**
+ * Sets watchlist `name` for every template, replacing any earlier version
+ * (as an edit of its file would between calls): an object of entry → value,
+ * or an array of entries or [entry, value] pairs. Asking for a list never
+ * set throws, as the host fails a call for an undeclared list.
+ */
+export function setWatchlist(name, entries) { double.watchlists.set(name, entries); }
+
 /** One event, names as strings (the double interns them). */
 export function eventRecord(fields = {}) {
   return {

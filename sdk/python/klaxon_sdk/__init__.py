@@ -2,11 +2,11 @@
 the model of the Rust SDK: rules as classes built from typed params, a
 `columns()` declaration enforced on every read, row-wise
 `evaluate(event, market)` over the column batch, and the host API in
-`klaxon_sdk.host`. Build with `klaxon plugin build DIR`; test with pytest."""
+`klaxon_sdk.host` (watchlists in `klaxon_sdk.watchlist`). Build with `klaxon plugin build DIR`; test with pytest."""
 
 API_VERSION = "0.2.0"
 
-from . import fmt, host  # noqa: E402
+from . import fmt, host, watchlist  # noqa: E402
 from .model import (  # noqa: E402
     Alert, AlertEvent, Columns, Decision, Direction, EventKind, Field, Fire, History, Markup,
     Message, Pass, Reject, Severity, Side, Suppress, Verdict, Window,
@@ -22,5 +22,5 @@ __all__ = [
     "Decision", "Direction", "Event", "EventKind", "Field", "Filter", "Fire", "Formatter",
     "History", "Market", "Markup", "Message", "ParamsError", "Pass", "Reject", "Severity",
     "Side", "Suppress", "Verdict", "Window", "export_cooldown", "export_filter",
-    "export_formatter", "fmt", "host", "parse_params",
+    "export_formatter", "fmt", "host", "parse_params", "watchlist",
 ]

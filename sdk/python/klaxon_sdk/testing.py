@@ -53,6 +53,14 @@ class MarketRecord:
     missing: int = 0
 
 
+def set_watchlist(name: str, entries) -> None:
+    """Sets watchlist `name` for every template, replacing any earlier version
+    (as an edit of its file would between calls): a dict of entry → value,
+    or a list of entries or (entry, value) pairs. Asking for a list never
+    set raises, as the host fails a call for an undeclared list."""
+    double.watchlists.set(name, entries)
+
+
 def batch_of(rows: List[Tuple[EventRecord, MarketRecord]]):
     """The host's column batch for `rows` (every column filled)."""
     nan = math.nan

@@ -9,6 +9,7 @@ mod limits;
 mod sandbox;
 mod shared;
 mod stock;
+mod watchlists;
 
 use std::sync::{Arc, OnceLock};
 
@@ -67,6 +68,7 @@ pub(crate) fn services() -> HostServices {
         kv: Arc::new(MemoryKv::new()),
         prices: Prices::default(),
         samples: Default::default(),
+        watchlists: Default::default(),
     }
 }
 
@@ -78,7 +80,12 @@ pub(crate) fn pool(disable_after: u32) -> InstancePool {
 
 /// `name` used with `params` in the trusted domain.
 pub(crate) fn slot(name: &str, kind: PluginKind, params: &str) -> PluginSlot {
-    PluginSlot { plugin: loaded(name, kind), params: Arc::from(params), domain: Domain::Trusted }
+    PluginSlot {
+        plugin: loaded(name, kind),
+        params: Arc::from(params),
+        domain: Domain::Trusted,
+        watchlists: Arc::from([]),
+    }
 }
 
 pub(crate) fn template(name: &str) -> TemplateId {
