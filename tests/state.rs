@@ -151,6 +151,21 @@ fn two_hosts_sharing_redis_fire_exactly_one_alert_per_key() {
     keys.sort();
     keys.dedup();
     assert_eq!((fired, keys.len()), (200, 200), "every key fired once, on one host");
+    // How often the claim decided (shown with `--nocapture`): 0 means the
+    // two runs did not overlap, and the cooldown alone held the second.
+    let claimed: u64 =
+        configs.iter().map(|c| claimed_elsewhere(&c.with_file_name("alerts.db"))).sum();
+    eprintln!("suppressed as claimed by the other host: {claimed}");
+}
+
+fn claimed_elsewhere(db: &Path) -> u64 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let log =
+            klaxon::store::AlertLog::open(&format!("sqlite://{}", db.display())).await.unwrap();
+        let reasons = log.suppressed_by_reason().await.unwrap();
+        reasons.iter().filter(|(r, _)| r == "claimed by another host").map(|(_, n)| n).sum()
+    })
 }
 
 #[test]
