@@ -88,6 +88,9 @@ fn write_kv(redis: &Redis, batch: &Batch) -> Result<(), String> {
 /// One template's KV entries: key, value, expiry.
 pub type TemplateKv = (TemplateId, Vec<(String, String, Option<u64>)>);
 
+/// A hash's fields and a zset's members with their scores.
+type Fields = (Vec<(String, String)>, Vec<(String, u64)>);
+
 /// Every template's KV under the prefix, for restoring.
 pub fn fetch_kv(redis: &Redis) -> Result<Vec<TemplateKv>, String> {
     let hash_prefix = redis.key("kv", "");

@@ -63,10 +63,10 @@ impl Redis {
         &self,
         f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, String> {
-        if let Some((until, why)) = &*self.down.lock().expect("redis lock") {
-            if Instant::now() < *until {
-                return Err(format!("unreachable, retrying shortly: {why}"));
-            }
+        if let Some((until, why)) = &*self.down.lock().expect("redis lock")
+            && Instant::now() < *until
+        {
+            return Err(format!("unreachable, retrying shortly: {why}"));
         }
         let pooled = self.idle.lock().expect("redis lock").pop();
         let result = match pooled {
