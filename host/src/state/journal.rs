@@ -21,9 +21,12 @@ use super::{
     Outcome,
 };
 
+/// One template's latest bound or quota, and its changed keys.
+type Dirty<B> = (Option<B>, HashSet<String>);
+
 /// Keys changed per template, with the template's latest bound or quota.
 pub struct Journal<B> {
-    dirty: Mutex<HashMap<TemplateId, (Option<B>, HashSet<String>)>>,
+    dirty: Mutex<HashMap<TemplateId, Dirty<B>>>,
     count: AtomicUsize,
     /// Latest host time seen, for pruning in the caller's clock.
     latest_ms: AtomicU64,

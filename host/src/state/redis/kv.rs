@@ -108,18 +108,17 @@ pub fn fetch_kv(redis: &Redis) -> Result<Vec<TemplateKv>, String> {
     let mut out = Vec::with_capacity(hashes.len());
     for hash in hashes {
         let template = TemplateId::new(&hash[hash_prefix.len()..]);
-        let (entries, expiries): (Vec<(String, String)>, Vec<(String, u64)>) =
-            redis.run(|con| {
-                redis::pipe()
-                    .cmd("HGETALL")
-                    .arg(&hash)
-                    .cmd("ZRANGE")
-                    .arg(redis.key("kvx", template.as_str()))
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(con)
-            })?;
+        let (entries, expiries): Fields = redis.run(|con| {
+            redis::pipe()
+                .cmd("HGETALL")
+                .arg(&hash)
+                .cmd("ZRANGE")
+                .arg(redis.key("kvx", template.as_str()))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(con)
+        })?;
         let expiries: std::collections::HashMap<String, u64> = expiries.into_iter().collect();
         let entries = entries
             .into_iter()
