@@ -271,6 +271,9 @@ async fn replay(path: &Path, args: ReplayArgs) -> Result<ExitCode> {
             t.channels = vec!["stdout".to_owned()];
         }
         raw.pipeline.time = TimeMode::Event;
+        // A replay starts from empty state and leaves none behind, so its
+        // output is the same on every run.
+        raw.state.backend = klaxon::state::StateBackend::Memory;
         raw.plugins.watch = false;
         raw.server.listen = None;
     })?;

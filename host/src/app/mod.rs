@@ -35,7 +35,7 @@ use crate::plugins::host_api::HostServices;
 use crate::plugins::{PluginEngine, RuntimeConfig, TrapLedger};
 use crate::server::{ReadyState, serve};
 use crate::sources::{Interest, SourceContext};
-use crate::state::{MemoryHistory, MemoryKv};
+use crate::state::{KvStore, MemoryKv, StateHandle};
 use crate::watchlists::{ListLimits, WatchlistError, Watchlists};
 
 pub use reject::{REJECTED_DIR, reason_path};
@@ -56,6 +56,8 @@ pub enum AppError {
     Runtime(String),
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::build::PipelineError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
     #[error("http server on {addr}: {error}")]
     Server { addr: std::net::SocketAddr, error: std::io::Error },
 }
@@ -69,7 +71,16 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// With an in-memory KV store (`check`, `bench`).
     pub fn new(config: &ValidConfig, market: &MarketState) -> Result<Runtime, AppError> {
+        Runtime::with_kv(config, market, Arc::new(MemoryKv::new()))
+    }
+
+    pub fn with_kv(
+        config: &ValidConfig,
+        market: &MarketState,
+        kv: Arc<dyn KvStore>,
+    ) -> Result<Runtime, AppError> {
         let plugins = &config.raw().plugins;
         let cache_dir = plugins.cache_dir.clone().filter(|d| !d.as_os_str().is_empty());
         let engine = PluginEngine::new(&RuntimeConfig {
@@ -87,7 +98,6 @@ impl Runtime {
             origin: config.origin().to_owned(),
             issues,
         })?;
-        let kv = Arc::new(MemoryKv::new());
         let services = HostServices { kv, prices, samples, watchlists };
         Ok(Runtime { engine, library, services })
     }
@@ -148,8 +158,9 @@ pub async fn start_plan(
 /// counters after everything has drained and flushed.
 pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot, AppError> {
     let raw = config.raw().clone();
+    let state = open_state(&config).await?;
     let (market, _) = MarketState::new(&raw.market);
-    let rt = Runtime::new(&config, &market)?;
+    let rt = Runtime::with_kv(&config, &market, state.kv.clone())?;
     let disabled = Arc::new(DisabledTemplates::default());
     let plan = Arc::new(ArcSwap::from_pointee(start_plan(&config, &rt, &disabled).await));
     let ledger = Arc::new(TrapLedger::new(raw.pipeline.disable_after_traps));
@@ -159,7 +170,7 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         engine: rt.engine.clone(),
         services: rt.services.clone(),
         ledger: ledger.clone(),
-        history: Arc::new(MemoryHistory::default()),
+        history: state.history.clone(),
         clock: Arc::new(SystemClock),
         plan: plan.clone(),
         sinks: raw.sinks.clone().into_iter().collect(),
@@ -226,7 +237,10 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     cancel.cancel();
     sources.wait().await;
     let stats = pipeline.stats.clone();
-    pipeline.finish().await?;
+    let finished = pipeline.finish().await;
+    // After the last decision: the final flush has everything.
+    state.close().await;
+    finished?;
     background.cancel();
     let summary = stats.snapshot();
     tracing::info!(
@@ -238,6 +252,20 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         "Klaxon stopped."
     );
     Ok(summary)
+}
+
+/// The `[state]` stores, restored within each configured template's bounds.
+async fn open_state(config: &ValidConfig) -> Result<StateHandle, AppError> {
+    let raw = config.raw();
+    let limits = |t: &crate::alert::TemplateId| {
+        let l = raw.templates.contains_key(t.as_str()).then(|| config.limits_of(t.as_str()))?;
+        Some((l.history_bound(), l.kv_quota()))
+    };
+    let wall_now = match raw.pipeline.time {
+        crate::config::TimeMode::Wall => Some(crate::clock::Clock::now_ms(&SystemClock)),
+        crate::config::TimeMode::Event => None,
+    };
+    Ok(crate::state::open(&raw.state, &raw.alert_log.url, &limits, wall_now).await?)
 }
 
 /// The selectors of every enabled template, for sources that subscribe per

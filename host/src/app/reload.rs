@@ -175,12 +175,13 @@ fn report(outcome: Result<u64, ConfigError>) {
 fn restart_only_changes(old: &RawConfig, new: &RawConfig) -> Vec<ConfigIssue> {
     let same =
         |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
-    let sections: [(&str, bool); 7] = [
+    let sections: [(&str, bool); 8] = [
         ("plugins", same(&old.plugins, &new.plugins)),
         ("sources", same(&old.sources, &new.sources)),
         ("sinks", same(&old.sinks, &new.sinks)),
         ("pipeline", same(&old.pipeline, &new.pipeline)),
         ("alert_log", same(&old.alert_log, &new.alert_log)),
+        ("state", same(&old.state, &new.state)),
         ("market", same(&old.market, &new.market)),
         ("server", same(&old.server, &new.server)),
     ];

@@ -287,6 +287,7 @@ impl<'a> Bench<'a> {
             kv: Arc::new(MemoryKv::new()),
             prices: Prices::default(),
             samples: Default::default(),
+            watchlists: Default::default(),
         };
         // Generous: the bench measures, it does not police.
         let limits =

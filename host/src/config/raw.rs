@@ -25,6 +25,9 @@ pub struct RawConfig {
     pub market: MarketConfig,
     #[serde(default)]
     pub alert_log: AlertLogConfig,
+    /// Where cooldown history and plugin KV live (`state::StateConfig`).
+    #[serde(default)]
+    pub state: crate::state::StateConfig,
     #[serde(default)]
     pub server: ServerConfig,
     /// Event sources by name.

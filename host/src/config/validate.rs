@@ -73,6 +73,7 @@ pub fn validate(raw: RawConfig, origin: &str) -> Result<ValidConfig, ConfigError
         issues.extend(sink.validate(&format!("sinks.{name}")));
     }
     issues.extend(raw.alert_log.validate("alert_log"));
+    issues.extend(raw.state.validate("state"));
     for (name, owner) in &raw.owners {
         issues.extend(owner.validate(&format!("owners.{name}")));
     }

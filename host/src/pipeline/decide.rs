@@ -5,14 +5,19 @@
 //! in order. Passes of different keys go to the policies in one call per
 //! instance; a key that appears twice in a run splits it into waves, so a
 //! second pass sees the first one's decision in its history.
+//!
+//! A wave's histories are read in one call and its decisions committed in
+//! one, so a shared backend costs two round trips per wave. A fire another
+//! host claimed first comes back lost and goes on as a suppression with the
+//! bounded reason [`CLAIMED_ELSEWHERE`]: each key fires on one host.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertId, Decision};
+use crate::alert::{Alert, AlertId, Decision, History};
 use crate::plugins::cooldown::DecideItem;
 use crate::plugins::{DecideJob, InstancePool, RuleRef};
-use crate::state::{HistoryStore, Outcome};
+use crate::state::{CLAIMED_ELSEWHERE, Committed, HistoryStore, Outcome, Record};
 
 use crate::config::KeyScope;
 
@@ -71,13 +76,15 @@ fn decide_wave(
         .iter()
         .map(|(row, t, p)| history_key(&plan.templates[*t as usize], &run[*row], &p.alert_key))
         .collect();
-    let histories: Vec<_> = wave
+    let lookups: Vec<_> = wave
         .iter()
         .zip(&keys)
         .map(|((row, t, _), key)| {
-            history.get(&plan.templates[*t as usize].id, key, now_ms(&run[*row]))
+            (&plan.templates[*t as usize].id, key.as_str(), now_ms(&run[*row]))
         })
         .collect();
+    let histories = history.get_many(&lookups);
+    drop(lookups);
     let jobs: Vec<DecideJob<'_>> = wave
         .iter()
         .zip(&histories)
@@ -98,14 +105,18 @@ fn decide_wave(
     let times: Vec<u64> = jobs.iter().map(|j| j.item.now_ms).collect();
     let decisions = pool.decide(&jobs);
     drop(jobs);
-    let decided = wave.into_iter().zip(decisions).zip(times).zip(keys);
-    for ((((row, t, pass), decision), now), key) in decided {
+    let committed = commit(history, plan, (&wave, &keys), &histories, &decisions, &times);
+    let decided = wave.into_iter().zip(decisions).zip(times).zip(committed);
+    for ((((row, t, pass), decision), now), committed) in decided {
         let tp = &plan.templates[t as usize];
-        let (severity, outcome) = match &decision {
-            Decision::Fire(s) => (*s, Outcome::Fired { severity: *s, value: pass.value }),
-            Decision::Suppress(_) => (pass.severity, Outcome::Suppressed),
+        let decision = match committed {
+            Committed::Lost => Decision::Suppress(CLAIMED_ELSEWHERE.to_owned()),
+            Committed::Recorded => decision,
         };
-        history.record(&tp.id, &key, outcome, now, tp.limits.history_bound());
+        let severity = match &decision {
+            Decision::Fire(s) => *s,
+            Decision::Suppress(_) => pass.severity,
+        };
         let event = run[row].event.clone();
         let alert = Alert {
             id: AlertId::derive(&tp.id, &pass.alert_key, &event.id),
@@ -122,4 +133,29 @@ fn decide_wave(
         };
         alerts.push((t, Arc::new(alert)));
     }
+}
+
+/// Record a wave's decisions, each with the history it was made on (what
+/// a fire claims).
+fn commit(
+    history: &dyn HistoryStore,
+    plan: &Plan,
+    (wave, keys): (&[Passed], &[String]),
+    seen: &[History],
+    decisions: &[Decision],
+    times: &[u64],
+) -> Vec<Committed> {
+    let records: Vec<Record<'_>> = (wave.iter().zip(keys).zip(seen))
+        .zip(decisions.iter().zip(times))
+        .map(|((((_, t, pass), key), seen), (decision, &now_ms))| {
+            let tp = &plan.templates[*t as usize];
+            let outcome = match decision {
+                Decision::Fire(s) => Outcome::Fired { severity: *s, value: pass.value },
+                Decision::Suppress(_) => Outcome::Suppressed,
+            };
+            let bound = tp.limits.history_bound();
+            Record { template: &tp.id, key, outcome, now_ms, bound, seen }
+        })
+        .collect();
+    history.commit(&records)
 }

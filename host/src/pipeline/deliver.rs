@@ -68,5 +68,11 @@ pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
 /// cooldown or its policy held the alert back. The policy's own words go to
 /// the alert log, never into a metric label or a statistics key.
 fn reason_class(reason: &str) -> &'static str {
-    if reason.starts_with("default cooldown") { "default_cooldown" } else { "policy" }
+    if reason == crate::state::CLAIMED_ELSEWHERE {
+        "claimed_elsewhere"
+    } else if reason.starts_with("default cooldown") {
+        "default_cooldown"
+    } else {
+        "policy"
+    }
 }

@@ -4,9 +4,10 @@
 //! just rejects it) and, in a batch, with a sample of recent real events
 //! from market state (`market::Samples`), so a version that behaves only on
 //! the synthetic event is caught. Its answers are held to the template's
-//! limits like any live call's. Any failure is the reason the plan is
-//! refused. Run on a metered engine ([`smoke_fuel`]), the same calls say
-//! what an event costs in fuel, for `limits.fuel_per_call`.
+//! limits like any live call's; its KV writes go to a scratch store. Any
+//! failure is the reason the plan is refused. Run on a metered engine
+//! ([`smoke_fuel`]), the same calls say what an event costs in fuel, for
+//! `limits.fuel_per_call`.
 
 use std::sync::Arc;
 
@@ -51,8 +52,11 @@ fn run(
         reason: e.to_string(),
     };
     let memory = rule.limits.memory_bytes();
+    // A scratch KV: what a trial call writes must not reach the live (and
+    // persisted, possibly shared) store, or each start would add to it.
+    let scratch = HostServices { kv: Arc::new(crate::state::MemoryKv::new()), ..services.clone() };
     let mut instance =
-        Instance::new(engine, plugin.clone(), services, memory, rule.limits.call_timeout)?;
+        Instance::new(engine, plugin.clone(), &scratch, memory, rule.limits.call_timeout)?;
     instance.grant(rule.template, &rule.slot.watchlists);
     instance.add_rule(rule.template, &rule.slot.params, rule.limits)?;
     let template = rule.template;

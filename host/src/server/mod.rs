@@ -69,6 +69,9 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
             .filter(|(_, h)| !h.ready())
             .map(|(name, h)| format!("source {name} has {}/{} connections", h.up, h.want)),
     );
+    if let Some((backend, error)) = crate::state::health().failing() {
+        degraded.push(format!("state {backend} unavailable, deciding locally: {error}"));
+    }
     degraded.extend(
         crate::deliver::health()
             .failing()

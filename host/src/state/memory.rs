@@ -69,6 +69,32 @@ impl HistoryStore for MemoryHistory {
     }
 }
 
+impl MemoryHistory {
+    /// `key`'s history and the host time it was last seen, if kept.
+    pub fn entry(&self, template: &TemplateId, key: &str) -> Option<(History, u64)> {
+        let templates = self.templates.lock().expect("history lock poisoned");
+        templates.get(template)?.get(key).cloned()
+    }
+
+    /// Put back a history read from a persistent store, within `bound`
+    /// (restore oldest first: the most recently seen keys are kept).
+    pub fn restore(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        history: History,
+        seen: u64,
+        bound: HistoryBound,
+    ) {
+        let mut templates = self.templates.lock().expect("history lock poisoned");
+        let keys = templates.entry(template.clone()).or_default();
+        if !keys.contains_key(key) && keys.len() >= bound.keys {
+            forget_oldest(keys, seen, bound);
+        }
+        keys.insert(key.to_owned(), (history, seen));
+    }
+}
+
 /// Make room in a full template: expired keys, then the oldest tenth.
 fn forget_oldest(keys: &mut Keys, now_ms: u64, bound: HistoryBound) {
     keys.retain(|_, (_, seen)| seen.saturating_add(bound.ttl_ms) > now_ms);
@@ -163,6 +189,54 @@ impl KvStore for MemoryKv {
         now_ms: u64,
         quota: KvQuota,
     ) -> Result<(), KvError> {
+        let expires_at_ms = ttl_ms.map(|ttl| now_ms.saturating_add(ttl));
+        self.put(template, key, value, expires_at_ms, now_ms, quota)
+    }
+
+    fn delete(&self, template: &TemplateId, key: &str) {
+        if let Some(space) = self.templates.lock().expect("kv lock poisoned").get_mut(template) {
+            space.remove(key);
+        }
+    }
+
+    fn usage(&self, template: &TemplateId, now_ms: u64) -> KvUsage {
+        let mut templates = self.templates.lock().expect("kv lock poisoned");
+        let Some(space) = templates.get_mut(template) else { return KvUsage::default() };
+        space.sweep(now_ms);
+        space.usage()
+    }
+}
+
+impl MemoryKv {
+    /// `key`'s value and expiry (host time), live or not, if held.
+    pub fn entry(&self, template: &TemplateId, key: &str) -> Option<(String, Option<u64>)> {
+        let templates = self.templates.lock().expect("kv lock poisoned");
+        let e = templates.get(template)?.entries.get(key)?;
+        Some((e.value.clone(), e.expires_at_ms))
+    }
+
+    /// Put back an entry read from a persistent store, held to `quota`
+    /// like any write (a lowered quota keeps what fits).
+    pub fn restore(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        value: String,
+        expires_at_ms: Option<u64>,
+        quota: KvQuota,
+    ) -> Result<(), KvError> {
+        self.put(template, key, value, expires_at_ms, 0, quota)
+    }
+
+    fn put(
+        &self,
+        template: &TemplateId,
+        key: &str,
+        value: String,
+        expires_at_ms: Option<u64>,
+        now_ms: u64,
+        quota: KvQuota,
+    ) -> Result<(), KvError> {
         let mut templates = self.templates.lock().expect("kv lock poisoned");
         let space = templates.entry(template.clone()).or_default();
         let old = space.entries.get(key).map_or(0, |e| key.len() + e.value.len());
@@ -183,23 +257,9 @@ impl KvStore for MemoryKv {
         if bytes > quota.bytes {
             return Err(refused("kv_bytes", bytes, quota.bytes));
         }
-        let expires_at_ms = ttl_ms.map(|ttl| now_ms.saturating_add(ttl));
         space.bytes = bytes;
         space.entries.insert(key.to_owned(), Entry { value, expires_at_ms });
         Ok(())
-    }
-
-    fn delete(&self, template: &TemplateId, key: &str) {
-        if let Some(space) = self.templates.lock().expect("kv lock poisoned").get_mut(template) {
-            space.remove(key);
-        }
-    }
-
-    fn usage(&self, template: &TemplateId, now_ms: u64) -> KvUsage {
-        let mut templates = self.templates.lock().expect("kv lock poisoned");
-        let Some(space) = templates.get_mut(template) else { return KvUsage::default() };
-        space.sweep(now_ms);
-        space.usage()
     }
 }
 

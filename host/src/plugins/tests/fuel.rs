@@ -24,7 +24,12 @@ fn metered() -> PluginEngine {
 fn smoke_fuel(engine: &PluginEngine, params: &str) -> u64 {
     let plugin =
         load::load(engine, "amount-threshold", "test", stock(), PluginKind::Filter).expect("loads");
-    let slot = PluginSlot { plugin, params: Arc::from(params), domain: Domain::Trusted };
+    let slot = PluginSlot {
+        plugin,
+        params: Arc::from(params),
+        domain: Domain::Trusted,
+        watchlists: Arc::from([]),
+    };
     let t = template("fuel");
     smoke::smoke_fuel(
         engine,
