@@ -224,7 +224,7 @@ proptest! {
     #[test]
     fn notification_handling_never_panics(text in ".{0,400}") {
         if let Notice::Log(log) = notification(&text, "0x1", Some("0x2")) {
-            let _ = decode_log(&log);
+            let _ = decode_log(log);
         }
     }
 
@@ -235,7 +235,7 @@ proptest! {
         log[keys[field]] = serde_json::Value::String(junk);
         let frame = serde_json::json!({"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":log}}).to_string();
         if let Notice::Log(log) = notification(&frame, "0x1", Some("0x2")) {
-            let _ = decode_log(&log);
+            let _ = decode_log(log);
         }
     }
 
