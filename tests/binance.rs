@@ -175,11 +175,15 @@ fn wait_metric_at_least(running: &Running, sample: &str, want: f64) {
     }
 }
 
-const BOOK_TOPS_ONCE: &str = "[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
+/// The book-top templates pass every top once a trade is in the windows
+/// (`price-move` with a 0% bar). The recordings span seconds, so the
+/// market measures young windows from what they hold instead of flagging
+/// them cold (`flag_cold_windows = false`).
+const BOOK_TOPS_ONCE: &str = "[market]\nflag_cold_windows = false\n[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
     filter = { plugin = \"price-move\", params = { min_change_1h_pct = 0, kinds = [\"book-top\"] } }\n\
     cooldown = { plugin = \"fixed\", params = { window = \"1h\" } }\nchannels = [\"file\"]\n";
 
-const EVERY_BOOK_TOP: &str = "[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
+const EVERY_BOOK_TOP: &str = "[market]\nflag_cold_windows = false\n[templates.tops]\nselect = { kinds = [\"book-top\"] }\n\
     filter = { plugin = \"price-move\", params = { min_change_1h_pct = 0, kinds = [\"book-top\"] } }\ndefault_cooldown = \"0s\"\nchannels = [\"file\"]\n";
 
 fn trades_over(usd: u32, kinds: &str) -> String {
