@@ -50,9 +50,6 @@ pub struct PluginEngine {
     pub(crate) cache: Option<Arc<ArtifactCache>>,
     pub(crate) limits: Arc<RuntimeLimits>,
     pub(crate) settings: EngineSettings,
-    /// Whether guests burn fuel here (see `meter`): never the production
-    /// engine, only the one `metered` builds for measurements.
-    pub(crate) metered: bool,
 }
 
 impl PluginEngine {
@@ -93,7 +90,7 @@ impl PluginEngine {
             None => None,
         };
         let limits = Arc::new(cfg.limits.clone());
-        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, settings, metered })
+        Ok(PluginEngine { engine, linker: Arc::new(linker), cache, limits, settings })
     }
 }
 

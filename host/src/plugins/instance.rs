@@ -75,7 +75,7 @@ impl Instance {
         let mut store = Store::new(&engine.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_hostcall_fuel(runtime.hostcall_fuel);
-        if engine.metered {
+        if engine.settings.metered {
             store.set_fuel(FUEL_TANK).map_err(|e| PluginError::Instantiate {
                 plugin: plugin.reference.clone(),
                 reason: format!("cannot fill the fuel tank: {e:#}"),
