@@ -109,6 +109,7 @@ pub async fn run_channel(
                 let hold = match owners.take(template, &name, now) {
                     // Over the owner's cap: wait for the window's digest.
                     Some((owner, until)) => {
+                        metrics().owner_held.with_label_values(&[&owner]).inc();
                         Some((until, format!("held: over owner `{owner}`'s cap")))
                     }
                     None => owners.digest_hold(template, &name, now).map(|until| {

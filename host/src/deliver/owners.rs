@@ -2,8 +2,9 @@
 //! owner's templates send to each channel. Past the cap an alert is not
 //! dropped: its outbox row is `held` until the window ends, then every held
 //! alert of that owner and channel goes out as one digest. Held and
-//! released rows are counted (`klaxon_sink_deliveries_total{outcome="held"}`)
-//! and stay in the outbox (`folded_into` names the digest's first row).
+//! released rows are counted (`klaxon_sink_deliveries_total{outcome="held"}`,
+//! and per owner in `klaxon_owner_held_total{owner}`) and stay in the
+//! outbox (`folded_into` names the digest's first row).
 //!
 //! Counts live in memory per (owner, channel); after a restart a window
 //! starts afresh, and rows held before it are still released on time. At

@@ -24,6 +24,7 @@ use crate::sinks::SinkConfig;
 use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 
+use super::depth::{Depths, probe};
 use super::digest::WindowDigests;
 use super::plan::Plan;
 use super::router::{ROUTE_BATCH, Router};
@@ -82,6 +83,8 @@ impl Pipeline {
         let log = AlertLog::open(&parts.alert_log.url).await?;
         crate::store::spawn_pruner(log.clone(), &parts.alert_log);
         let (alerts_tx, alerts_rx) = mpsc::channel(cap);
+        let mut depths = Depths::default();
+        depths.stages.push(("alert_log", vec![probe(&alerts_tx)]));
         let (retractions, retractions_rx) = mpsc::channel(cap);
         let retractor = tokio::spawn(run_retractions(
             log.clone(),
@@ -109,6 +112,7 @@ impl Pipeline {
         let mut sinks = Vec::new();
         for (name, cfg) in parts.sinks {
             let (tx, rx) = mpsc::channel(cap);
+            depths.sinks.push((name.clone(), probe(&tx)));
             sink_txs.insert(name.clone(), tx);
             sinks.push((
                 name.clone(),
@@ -143,8 +147,11 @@ impl Pipeline {
             workers.push(spawn_worker(ctx, rx, outputs));
         }
         drop((alerts_tx, sink_txs));
+        depths.stages.push(("evaluate", worker_txs.iter().map(probe).collect()));
 
         let (events, events_rx) = mpsc::channel(cap);
+        depths.stages.push(("route", vec![probe(&events)]));
+        depths.watch();
         let router = Router {
             market: parts.market,
             plan: parts.plan,

@@ -3,12 +3,14 @@
 //! [`deliver`] (the hand-off to sinks and the alert log); [`digest`] formats
 //! time-window digests when the deliver stage closes a window. [`build`] wires the stages with
 //! bounded channels; nothing is dropped: a full channel makes the stage
-//! before it wait, and the wait shows in `klaxon_stage_wait_seconds`.
+//! before it wait, and the wait shows in `klaxon_stage_wait_seconds` (and the
+//! queues' fill in `klaxon_queue_depth`, see `depth.rs`).
 
 pub mod build;
 pub mod counters;
 pub mod decide;
 pub mod deliver;
+mod depth;
 pub mod digest;
 pub mod disabled;
 pub mod evaluate;

@@ -6,8 +6,12 @@
 //! can do wrong is one of five [`CallError`]s; a trap, a timeout and an
 //! out-of-memory poison the instance (the caller drops and rebuilds it),
 //! a guest error and a breached limit do not.
+//!
+//! Work calls are timed into `klaxon_plugin_call_seconds`; setup calls
+//! ([`setup`]: instantiate, configure) are not, since one slow start
+//! would read as a slow plugin in its p99.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap};
 
@@ -31,16 +35,38 @@ pub struct CallSpec<'a> {
     pub times: &'a [u64],
 }
 
-/// Perform one guest call.
+/// Perform one guest call on the hot path, timed.
 pub(crate) fn guest<T>(
     store: &mut Store<HostState>,
     spec: &CallSpec<'_>,
     call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, CallError> {
+    perform(store, spec, call, true)
+}
+
+/// Perform one setup call (instantiate, create a rule, read its columns).
+pub(crate) fn setup<T>(
+    store: &mut Store<HostState>,
+    spec: &CallSpec<'_>,
+    call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, CallError> {
+    perform(store, spec, call, false)
+}
+
+fn perform<T>(
+    store: &mut Store<HostState>,
+    spec: &CallSpec<'_>,
+    call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
+    timed: bool,
+) -> Result<T, CallError> {
     store.data_mut().begin_call(spec.now_ms, spec.scopes, spec.times);
     store.set_epoch_deadline(budget_ticks(spec.budget));
+    let started = timed.then(Instant::now);
     let result = call(store);
     let state = store.data_mut();
+    if let Some(started) = started {
+        state.call_seconds.observe(started.elapsed().as_secs_f64());
+    }
     state.end_call(result.is_ok() && state.fault.is_none());
     match result {
         Ok(_) if state.fault.is_some() => Err(state.fault.take().expect("checked")),

@@ -93,6 +93,9 @@ pub struct HostState {
     usage: HashMap<TemplateId, KvUsage>,
     logs_this_call: (u32, usize),
     log_rates: HashMap<TemplateId, LogRate>,
+    /// `klaxon_plugin_call_seconds` for this instance's plugin version,
+    /// resolved once so that a call does not hash labels.
+    pub(crate) call_seconds: prometheus::Histogram,
 }
 
 impl HostState {
@@ -102,7 +105,13 @@ impl HostState {
         services: HostServices,
         limits: StoreMeter,
     ) -> HostState {
+        let call_seconds = crate::telemetry::metrics().plugin_call.with_label_values(&[
+            &plugin.name,
+            &plugin.version,
+            kind.as_str(),
+        ]);
         HostState {
+            call_seconds,
             plugin,
             kind,
             services,

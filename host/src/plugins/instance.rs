@@ -84,7 +84,7 @@ impl Instance {
         // Instantiation runs guest start code too; it gets one rule's budget.
         let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
         let exports =
-            call::guest(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(|e| {
+            call::setup(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(|e| {
                 PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() }
             })?;
         Ok(Instance { plugin, store, exports, memory_bytes, rules: HashMap::new() })
@@ -134,15 +134,15 @@ impl Instance {
         let created = match &self.exports {
             Exports::Filter(f) => {
                 let rule = f.klaxon_plugin_filter_rules().rule();
-                call::guest(&mut self.store, &spec, |s| rule.call_create(s, params))
+                call::setup(&mut self.store, &spec, |s| rule.call_create(s, params))
             }
             Exports::Cooldown(c) => {
                 let policy = c.klaxon_plugin_cooldown_policies().policy();
-                call::guest(&mut self.store, &spec, |s| policy.call_create(s, params))
+                call::setup(&mut self.store, &spec, |s| policy.call_create(s, params))
             }
             Exports::Formatter(f) => {
                 let formatter = f.klaxon_plugin_formatters().formatter();
-                call::guest(&mut self.store, &spec, |s| formatter.call_create(s, params))
+                call::setup(&mut self.store, &spec, |s| formatter.call_create(s, params))
             }
         };
         let handle = match created {
@@ -153,7 +153,7 @@ impl Instance {
         let columns = match &self.exports {
             Exports::Filter(f) => {
                 let rule = f.klaxon_plugin_filter_rules().rule();
-                call::guest(&mut self.store, &spec, |s| rule.call_columns(s, handle))
+                call::setup(&mut self.store, &spec, |s| rule.call_columns(s, handle))
                     .map_err(|e| configure(format!("columns: {e}")))?
             }
             _ => wit::Columns::empty(),

@@ -7,7 +7,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{IntCounterVec, IntGaugeVec};
 
 #[derive(Default)]
 pub struct StateHealth(Mutex<Option<(String, String)>>);
@@ -66,37 +66,36 @@ pub(crate) struct StateMetrics {
 
 /// Registered in the process-wide registry on first use.
 pub(crate) fn metrics() -> &'static StateMetrics {
+    use crate::telemetry::{counter, gauge};
     static METRICS: OnceLock<StateMetrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let r = &crate::telemetry::metrics().registry;
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            r.register(Box::new(c.clone())).expect("metric registered once");
-            c
-        };
-        let up = IntGaugeVec::new(
-            Opts::new("klaxon_state_up", "1 while the state backend answers"),
-            &["backend"],
-        )
-        .expect("valid metric");
-        r.register(Box::new(up.clone())).expect("metric registered once");
         StateMetrics {
             errors: counter(
+                r,
                 "klaxon_state_errors_total",
                 "Failed state backend operations",
                 &["backend", "op"],
             ),
-            up,
+            up: gauge(r, "klaxon_state_up", "1 while the state backend answers", &["backend"]),
             flushed: counter(
+                r,
                 "klaxon_state_flushed_total",
                 "State keys written behind",
                 &["backend", "kind"],
             ),
             kv_refused: counter(
+                r,
                 "klaxon_state_kv_refused_total",
                 "KV writes the shared store refused over a template's quota",
                 &["template", "limit"],
             ),
         }
     })
+}
+
+/// Register the state families now (for `/metrics` on a host that has
+/// not used its backend yet).
+pub fn register_metrics() {
+    let _ = metrics();
 }

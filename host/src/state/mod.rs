@@ -30,7 +30,7 @@ mod sqlite;
 mod tests;
 
 pub use config::{StateBackend, StateConfig};
-pub use health::{StateHealth, health};
+pub use health::{StateHealth, health, register_metrics};
 pub use memory::{MemoryHistory, MemoryKv};
 pub use open::{StateError, StateHandle, open};
 

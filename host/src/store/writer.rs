@@ -198,6 +198,7 @@ async fn flush<T: BatchTarget>(
     summary: &mut WriterSummary,
 ) -> Result<(), StoreError> {
     let (mut split, mut written) = (Split::new(batch.len()), Written::default());
+    let started = Instant::now();
     while let Some(range) = split.next() {
         match write_retrying(target, &batch[range.clone()], rx, retry, summary).await {
             Ok(w) => written += w,
@@ -209,6 +210,10 @@ async fn flush<T: BatchTarget>(
         }
     }
     let refused = split.into_refused();
+    // Timed to the batch's last write, retries included: what the decide
+    // stage behind it waited for.
+    metrics().alert_log_flush.observe(started.elapsed().as_secs_f64());
+    metrics().alert_log_flush_rows.observe(batch.len() as f64);
     let rows = &metrics().alert_log_rows;
     rows.with_label_values(&["fired"]).inc_by(written.fired);
     rows.with_label_values(&["suppressed"]).inc_by(written.suppressed);

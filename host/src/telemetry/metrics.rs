@@ -2,9 +2,9 @@
 
 use std::sync::OnceLock;
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGaugeVec, Registry};
+
+use super::register::{counter, float_gauge, gauge, histogram, plain_histogram};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -97,31 +97,24 @@ pub struct Metrics {
     pub alert_log_rows: IntCounterVec,
     /// Alert rows the database refused, left out of their batch, by template.
     pub alert_log_rows_rejected: IntCounterVec,
-}
-
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    r.register(Box::new(c.clone())).expect("metric registered once");
-    c
-}
-
-fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-    r.register(Box::new(g.clone())).expect("metric registered once");
-    g
-}
-
-fn histogram(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-    buckets: Vec<f64>,
-) -> HistogramVec {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
-        .expect("valid metric");
-    r.register(Box::new(h.clone())).expect("metric registered once");
-    h
+    /// Seconds one alert-log batch took to write, retries included.
+    pub alert_log_flush: Histogram,
+    /// Rows per alert-log batch.
+    pub alert_log_flush_rows: Histogram,
+    /// Items waiting in a stage's input queue, by the stage that reads it
+    /// (`route`, `evaluate`, `alert_log`, `deliver`), read at scrape time.
+    /// Evaluate items are the router's hand-offs of up to 64 events.
+    pub queue_depth: IntGaugeVec,
+    /// What each of those queues holds at most, summed like the depth.
+    pub queue_capacity: IntGaugeVec,
+    /// Deliveries waiting in one sink's input queue, read at scrape time.
+    pub sink_queue_depth: IntGaugeVec,
+    /// Seconds per guest call (a batch call is one), by plugin, version
+    /// and kind. Setup calls (instantiate, configure) are not counted.
+    pub plugin_call: HistogramVec,
+    /// Alerts held over an owner's `alerts_per_hour` cap, by owner (each
+    /// also counts as `klaxon_sink_deliveries_total{outcome="held"}`).
+    pub owner_held: IntCounterVec,
 }
 
 /// The process-wide metrics.
@@ -311,18 +304,12 @@ pub fn metrics() -> &'static Metrics {
                 "Plugin queries of a watchlist its template does not declare",
                 &["template", "plugin"],
             ),
-            template_plugins: {
-                let g = prometheus::GaugeVec::new(
-                    Opts::new(
-                        "klaxon_template_plugins",
-                        "Live template entries with their plugin versions; value: share of keys",
-                    ),
-                    &["template", "arm", "filter", "cooldown", "formatter"],
-                )
-                .expect("valid metric");
-                r.register(Box::new(g.clone())).expect("metric registered once");
-                g
-            },
+            template_plugins: float_gauge(
+                &r,
+                "klaxon_template_plugins",
+                "Live template entries with their plugin versions; value: share of keys",
+                &["template", "arm", "filter", "cooldown", "formatter"],
+            ),
             admin_requests: counter(
                 &r,
                 "klaxon_admin_requests_total",
@@ -383,16 +370,62 @@ pub fn metrics() -> &'static Metrics {
                 "Alert rows the database refused, left out of their batch",
                 &["template"],
             ),
-            registry: r,
+            alert_log_flush: plain_histogram(
+                &r,
+                "klaxon_alert_log_flush_seconds",
+                "Time to write one alert-log batch, retries included",
+                vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0],
+            ),
+            alert_log_flush_rows: plain_histogram(
+                &r,
+                "klaxon_alert_log_flush_rows",
+                "Rows per alert-log batch",
+                vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0],
+            ),
+            queue_depth: gauge(
+                &r,
+                "klaxon_queue_depth",
+                "Items waiting in a stage's input queue, by the stage that reads it",
+                &["stage"],
+            ),
+            queue_capacity: gauge(
+                &r,
+                "klaxon_queue_capacity",
+                "Most items a stage's input queues hold",
+                &["stage"],
+            ),
+            sink_queue_depth: gauge(
+                &r,
+                "klaxon_sink_queue_depth",
+                "Deliveries waiting in a sink's input queue",
+                &["sink"],
+            ),
+            plugin_call: histogram(
+                &r,
+                "klaxon_plugin_call_seconds",
+                "Duration of one guest call (a batch call is one)",
+                &["plugin", "version", "kind"],
+                vec![
+                    0.000001, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                    0.001, 0.0025, 0.01, 0.05, 0.25, 1.0,
+                ],
+            ),
+            owner_held: counter(
+                &r,
+                "klaxon_owner_held_total",
+                "Alerts held over an owner's cap",
+                &["owner"],
+            ),
+            registry: with_process(r),
         }
     })
 }
 
-/// Prometheus text exposition of every metric.
-pub fn render() -> String {
-    let mut buf = Vec::new();
-    TextEncoder::new()
-        .encode(&metrics().registry.gather(), &mut buf)
-        .expect("text encoding cannot fail");
-    String::from_utf8(buf).expect("prometheus text is utf-8")
+/// `process_resident_memory_bytes`, `process_cpu_seconds_total` and the
+/// other standard process metrics, read from `/proc` at scrape time.
+fn with_process(r: Registry) -> Registry {
+    #[cfg(target_os = "linux")]
+    r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+        .expect("process collector registered once");
+    r
 }

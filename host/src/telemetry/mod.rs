@@ -8,6 +8,10 @@
 
 mod logging;
 mod metrics;
+mod register;
+mod render;
 
 pub use logging::{LogFormat, init_logging};
-pub use metrics::{Metrics, metrics, render};
+pub use metrics::{Metrics, metrics};
+pub(crate) use register::{counter, gauge};
+pub use render::{on_render, render};
