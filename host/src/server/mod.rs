@@ -2,6 +2,8 @@
 //! (Prometheus text). `app(state)` is separate from serving so tests call it
 //! with `oneshot` and no socket.
 
+pub mod console;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
