@@ -91,7 +91,11 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
         "document.querySelector('[data-testid=delivery-row][data-channel=file]')?.dataset.status === 'sent'",
         HANG_GUARD,
     );
+    // The panel scrolls inside a fixed frame: a tall viewport shows it whole.
+    let tall = b.eval("document.querySelector('#why-panel').scrollHeight").as_u64().unwrap();
+    b.viewport(1280, (tall as u32).max(900), false);
     b.screenshot(&target().join("console-why.png"), Some("#why-panel"));
+    b.viewport(1280, 900, false);
     b.click("#why-close");
 
     // Suppressed alerts, each with the reason it was held back.
