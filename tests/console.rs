@@ -1,7 +1,8 @@
 //! The web console at `/`, in a real browser (headless Chromium driven over
 //! the DevTools protocol) against a running host: sign-in, the templates and
 //! sources, an alert the host decides after the page loaded arriving on the
-//! live feed, its why, suppressed reasons, and a phone-sized layout.
+//! live feed, its why, suppressed reasons, a phone-sized layout, and the
+//! feed reconnecting by itself when the host restarts.
 //!
 //! Without Chromium these skip with a message, unless
 //! `KLAXON_REQUIRE_TOOLCHAINS` is set. Screenshots land in `target/`.
@@ -123,6 +124,23 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
     );
     b.screenshot(&target().join("console-phone.png"), None);
 
+    // The host restarts: the feed says it is down, then reconnects by itself.
+    b.viewport(1280, 900, false);
+    let port = host.port;
+    host.stop();
+    b.wait_for("the feed marked down", &text_has("#feed-state", "down"), HANG_GUARD);
+    let host = Host::start_on(dir.path(), true, port);
+    let restarted = b.eval("Date.now()").as_f64().unwrap();
+    b.wait_for(
+        "a live alert from the restarted host",
+        &format!(
+            "[...document.querySelectorAll('[data-testid=feed-item][data-origin=live]')]\
+               .some(e => +e.dataset.decided >= {restarted})"
+        ),
+        HANG_GUARD,
+    );
+    assert_eq!(b.eval("document.querySelector('#login').hidden"), json!(true));
+
     b.click("#logout");
     b.wait_for("the login again", "!document.querySelector('#login').hidden", HANG_GUARD);
     assert_eq!(b.eval("sessionStorage.getItem('klaxon.token')"), Value::Null);
@@ -165,6 +183,10 @@ impl Host {
     /// with `admin`, the API on behind `TOKEN`.
     fn start(dir: &Path, admin: bool) -> Host {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Host::start_on(dir, admin, port)
+    }
+
+    fn start_on(dir: &Path, admin: bool, port: u16) -> Host {
         let admin_table = if admin {
             "[server.admin]\ntoken_env = \"KLAXON_TEST_ADMIN_TOKEN\"\n"
         } else {
