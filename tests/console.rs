@@ -187,11 +187,8 @@ impl Host {
     }
 
     fn start_on(dir: &Path, admin: bool, port: u16) -> Host {
-        let admin_table = if admin {
-            "[server.admin]\ntoken_env = \"KLAXON_TEST_ADMIN_TOKEN\"\n"
-        } else {
-            ""
-        };
+        let admin_table =
+            if admin { "[server.admin]\ntoken_env = \"KLAXON_TEST_ADMIN_TOKEN\"\n" } else { "" };
         let config = format!(
             "{base}[server]\nlisten = \"127.0.0.1:{port}\"\n{admin_table}\
              [sources.market]\ntype = \"synthetic\"\nrate = 20\nseed = 11\n\

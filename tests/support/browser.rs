@@ -35,7 +35,8 @@ pub fn chromium() -> Option<PathBuf> {
         .chain(CANDIDATES.iter().map(PathBuf::from))
         .find(|p| p.is_file());
     if found.is_none() {
-        let msg = "skipping: no Chromium found (apt-get install -y chromium, or set KLAXON_CHROMIUM)";
+        let msg =
+            "skipping: no Chromium found (apt-get install -y chromium, or set KLAXON_CHROMIUM)";
         assert!(std::env::var_os("KLAXON_REQUIRE_TOOLCHAINS").is_none(), "{msg}");
         eprintln!("{msg}");
     }
@@ -249,11 +250,35 @@ fn page_target(port: u16) -> Option<String> {
 }
 
 /// The body of one request to DevTools' HTTP endpoint ("" on any failure).
+/// It speaks HTTP/1.1 only, and may keep the connection open: the body is
+/// read by its length.
 fn devtools_http(port: u16, method: &str, path: &str) -> String {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
     let _ = stream.set_read_timeout(Some(REPLY_LIMIT));
-    let _ = write!(stream, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    let _ = write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    );
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| body.len() >= n) {
+                return body.to_owned();
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => {
+                return text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+            }
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+    }
 }

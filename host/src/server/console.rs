@@ -60,10 +60,8 @@ mod tests {
 
     #[tokio::test]
     async fn serves_the_page_with_a_csp_naming_its_script() {
-        let res = routes::<()>()
-            .oneshot(Request::get("/").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res =
+            routes::<()>().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
         let csp = res.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();

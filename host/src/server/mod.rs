@@ -37,6 +37,7 @@ pub fn app(state: ReadyState) -> Router {
             }),
         )
         .with_state(state)
+        .merge(console::routes())
 }
 
 async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
