@@ -172,9 +172,10 @@ fn dead_letters_are_listed_and_resent_by_the_cli_once_the_service_recovers() {
     assert!(listed.lines().count() >= n_dead);
     // Each row carries the versions of the plugins that made it.
     let first: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
-    let filter = first["filter_version"].as_str().unwrap_or("");
+    let filter = first["versions"]["filter"].as_str().unwrap_or("");
     assert!(filter.starts_with("amount-threshold@") && filter.len() > 20, "{first}");
-    assert_eq!(first["cooldown_version"], serde_json::Value::Null, "default cooldown");
+    assert_eq!(first["versions"]["cooldown"], serde_json::Value::Null, "default cooldown");
+    assert_eq!(first["decided_by"], "default", "{first}");
 }
 
 /// `Klaxon stopped.` counters from a run's log.

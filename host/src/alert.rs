@@ -85,6 +85,54 @@ pub enum Decision {
     Suppress(String),
 }
 
+/// Who made a decision: the template's cooldown plugin, its
+/// `default_cooldown` (none configured, or the plugin failed), or another
+/// host sharing Redis that claimed the key first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecidedBy {
+    #[default]
+    Policy,
+    Default,
+    Elsewhere,
+}
+
+impl DecidedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecidedBy::Policy => "policy",
+            DecidedBy::Default => "default",
+            DecidedBy::Elsewhere => "elsewhere",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DecidedBy> {
+        [DecidedBy::Policy, DecidedBy::Default, DecidedBy::Elsewhere]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
+}
+
+/// What a decision was made on, kept so that "why" can answer later: the
+/// key's history as the policy saw it, and who decided.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecisionTrace {
+    pub history: History,
+    pub by: DecidedBy,
+}
+
+/// A suppression reason split into a bounded code and free text. A policy
+/// writes `code: text` (code: `[a-z][a-z0-9_]{0,31}`) to give its reason a
+/// code; metrics label the code, the log keeps the whole reason. A reason
+/// without one has the code `policy`.
+pub fn reason_code(reason: &str) -> &str {
+    let Some((code, _)) = reason.split_once(':') else { return "policy" };
+    let valid = code.len() <= 32
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid { code } else { "policy" }
+}
+
 /// Stable id of an alert: the same template, key and event always give the
 /// same id, so replays and retries write the alert log idempotently.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -128,6 +176,8 @@ pub struct Alert {
     pub decided_at_ms: u64,
     /// The plugin versions of the plan it was decided with.
     pub versions: Arc<PluginVersions>,
+    /// The history and decider behind `decision`.
+    pub trace: DecisionTrace,
 }
 
 impl Alert {
@@ -198,6 +248,7 @@ impl StoredAlert {
             decision: Decision::Fire(self.severity),
             decided_at_ms: self.decided_at_ms,
             versions: Arc::new(self.versions),
+            trace: DecisionTrace::default(),
         }
     }
 }

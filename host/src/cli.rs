@@ -1,6 +1,7 @@
 //! Subcommands. Each is a thin shell over the library; `anyhow` stays here.
 
 mod alerts;
+mod rollout;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +74,8 @@ pub enum Command {
     /// Work with configured sinks.
     #[command(subcommand)]
     Sink(SinkCommand),
+    /// Canary rollouts through a running host's admin API.
+    Rollout(rollout::RolloutArgs),
 }
 
 #[derive(Subcommand)]
@@ -175,6 +178,7 @@ pub async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Sink(SinkCommand::Test { name, config }) => {
             alerts::sink_test(&config, &name).await
         }
+        Command::Rollout(args) => rollout::rollout(args).await,
         Command::Bench(args) => {
             klaxon::bench::run(args).await.map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
@@ -226,12 +230,27 @@ async fn check(path: &Path) -> Result<ExitCode> {
             println!("  warning: template `{name}` has no channels; its alerts are only logged");
         }
     }
+    if let Some(dir) = &config.raw().plugins.dir {
+        let watch = if config.raw().plugins.watch {
+            "watched"
+        } else {
+            "not watched (plugins.watch = false)"
+        };
+        match dir.is_dir() {
+            true => println!("  plugins.dir {} exists; {watch}", dir.display()),
+            false => println!(
+                "  plugins.dir {} does not exist; `klaxon run` creates it, then it is {watch}",
+                dir.display()
+            ),
+        }
+    }
     for t in &plan.templates {
         let names = |s: &Option<klaxon::pipeline::plan::PluginSlot>| {
             s.as_ref().map_or("default".to_owned(), |s| s.plugin.reference.to_string())
         };
+        let arm = if t.arm.is_canary() { " (canary)" } else { "" };
         println!(
-            "  {}: filter {}, cooldown {}, formatter {}",
+            "  {}{arm}: filter {}, cooldown {}, formatter {}",
             t.id,
             t.filter.plugin.reference,
             names(&t.cooldown),

@@ -10,6 +10,8 @@
 //! reason and every other template starts ([`start_plan`]); `klaxon check`
 //! still refuses such a config ([`first_plan`]).
 
+pub mod config_edit;
+pub mod control;
 mod reject;
 mod reload;
 #[cfg(test)]
@@ -38,8 +40,9 @@ use crate::sources::{Interest, SourceContext};
 use crate::state::{KvStore, MemoryKv, StateHandle};
 use crate::watchlists::{ListLimits, WatchlistError, Watchlists};
 
+pub use control::{Control, Refusal};
 pub use reject::{REJECTED_DIR, reason_path};
-pub use reload::Reloader;
+pub use reload::{Reloader, Staged};
 
 /// How `run` behaves around the config.
 #[derive(Debug, Default, Clone)]
@@ -178,9 +181,10 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         owners: Arc::new(crate::deliver::OwnerCaps::new(&raw.owners, &raw.templates)),
     };
     let pipeline = Pipeline::start(parts).await?;
+    plan.load().export_versions();
     tracing::info!(
         origin = config.origin(),
-        templates = plan.load().templates.len(),
+        templates = %plan.load().describe(),
         disabled = disabled.list().len(),
         sources = raw.sources.len(),
         "Klaxon started."
@@ -207,26 +211,35 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
     let ready = ReadyState { started: Arc::default(), ledger, disabled: disabled.clone() };
     ready.started.store(true, Ordering::Relaxed);
     let background = CancellationToken::new();
+    ensure_plugins_dir(&raw.plugins);
+    let reloader = Arc::new(std::sync::Mutex::new(Reloader::new(
+        config.clone(),
+        opts.config_path.clone(),
+        &rt,
+        plan.clone(),
+        interest_tx,
+        ready.ledger.clone(),
+        disabled.clone(),
+    )));
+    let control = Control {
+        reloader: reloader.clone(),
+        plan: plan.clone(),
+        disabled,
+        ledger: ready.ledger.clone(),
+        library: rt.library.clone(),
+    };
     if let Some(addr) = raw.server.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|error| AppError::Server { addr, error })?;
-        tokio::spawn(serve(listener, ready.clone(), background.clone()));
+        let admin = crate::server::Admin::new(&raw.server.admin, control, &raw.alert_log.url);
+        tokio::spawn(serve(listener, ready.clone(), admin, background.clone()));
     }
     if raw.plugins.watch {
         crate::watchlists::live::spawn(rt.services.watchlists.clone(), background.clone());
     }
     let _watch = match raw.plugins.watch {
-        true => Reloader::new(
-            config.clone(),
-            opts.config_path.clone(),
-            &rt,
-            plan.clone(),
-            interest_tx,
-            ready.ledger.clone(),
-            disabled,
-        )
-        .spawn(background.clone()),
+        true => Reloader::spawn(reloader, background.clone()),
         false => None,
     };
 
@@ -252,6 +265,19 @@ pub async fn run(config: ValidConfig, opts: RunOptions) -> Result<StatsSnapshot,
         "Klaxon stopped."
     );
     Ok(summary)
+}
+
+/// A `plugins.dir` that does not exist yet is created, so that the watch
+/// (and uploads) work from the start instead of never.
+fn ensure_plugins_dir(plugins: &crate::config::raw::PluginsConfig) {
+    let Some(dir) = plugins.dir.as_ref().filter(|d| !d.exists()) else { return };
+    match std::fs::create_dir_all(dir) {
+        Ok(()) => tracing::info!(dir = %dir.display(), "Created plugins.dir, which did not exist."),
+        Err(error) => tracing::error!(
+            dir = %dir.display(), %error,
+            "plugins.dir does not exist and cannot be created; hot swap of its plugins is off."
+        ),
+    }
 }
 
 /// The `[state]` stores, restored within each configured template's bounds.

@@ -17,7 +17,7 @@
 //! template rejects the reload whole.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
@@ -69,9 +69,16 @@ impl Reloader {
 
     /// Watch the config file and plugins directory; reload on change until
     /// `cancel`. `None` if there is nothing to watch or watching failed.
-    pub fn spawn(mut self, cancel: CancellationToken) -> Option<watch::WatchGuard> {
-        let paths: Vec<PathBuf> =
-            self.path.iter().cloned().chain(self.library.dir().map(|d| d.to_path_buf())).collect();
+    /// The admin API shares `this`, so its changes and the watcher's never
+    /// interleave.
+    pub fn spawn(
+        this: Arc<Mutex<Reloader>>,
+        cancel: CancellationToken,
+    ) -> Option<watch::WatchGuard> {
+        let paths: Vec<PathBuf> = {
+            let r = this.lock().expect("reloader poisoned");
+            r.path.iter().cloned().chain(r.library.dir().map(|d| d.to_path_buf())).collect()
+        };
         if paths.is_empty() {
             return None;
         }
@@ -89,13 +96,12 @@ impl Reloader {
                     _ = cancel.cancelled() => return,
                     change = changes.recv() => if change.is_none() { return },
                 }
-                let (outcome, back) = tokio::task::spawn_blocking(move || {
-                    let outcome = self.reload();
-                    (outcome, self)
+                let this = this.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    this.lock().expect("reloader poisoned").reload()
                 })
                 .await
                 .expect("reload panicked");
-                self = back;
                 report(outcome);
             }
         });
@@ -108,6 +114,23 @@ impl Reloader {
             Some(path) => load_file(path)?,
             None => self.current.clone(),
         };
+        let staged = self.stage(next)?;
+        Ok(self.publish(staged))
+    }
+
+    /// The config running now.
+    pub fn current(&self) -> &ValidConfig {
+        &self.current
+    }
+
+    /// The file the config came from; `None` for the embedded demo.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// Build and check the plan for `next` without publishing it: the old
+    /// plan keeps serving whatever this answers.
+    pub fn stage(&mut self, next: ValidConfig) -> Result<Staged, ConfigError> {
         let issues = restart_only_changes(self.current.raw(), next.raw());
         if !issues.is_empty() {
             return Err(ConfigError::Invalid { origin: next.origin().to_owned(), issues });
@@ -138,14 +161,18 @@ impl Reloader {
             let reason = f.issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             tracing::warn!(template = %f.template, reason, "Template stays disabled: its plugin still fails.");
         }
-        let versions: Vec<String> = plan
-            .templates
-            .iter()
-            .map(|t| format!("{}={}", t.id, t.filter.plugin.reference))
-            .collect();
+        Ok(Staged { next, plan, failures, lists })
+    }
+
+    /// Make a staged plan live, with one atomic store.
+    pub fn publish(&mut self, staged: Staged) -> u64 {
+        let Staged { next, plan, failures, lists } = staged;
+        let generation = plan.generation;
+        let list_limits = ListLimits::of(next.runtime_limits());
         let plan = Arc::new(plan);
         self.services.watchlists.publish(&next.raw().watchlists, list_limits, lists);
         self.plan.store(plan.clone());
+        plan.export_versions();
         self.disabled.set(&failures);
         self.live_files.refresh(&plan);
         self.ledger.retain(|template, version| plan.runs(template, version));
@@ -156,9 +183,17 @@ impl Reloader {
             changed
         });
         self.current = next;
-        tracing::info!(generation, filters = ?versions, "New plan published.");
-        Ok(generation)
+        tracing::info!(generation, templates = %plan.describe(), "New plan published.");
+        generation
     }
+}
+
+/// A checked plan for a config, not yet live.
+pub struct Staged {
+    next: ValidConfig,
+    plan: Plan,
+    failures: Vec<crate::pipeline::TemplateFailure>,
+    lists: crate::watchlists::Snapshot,
 }
 
 fn report(outcome: Result<u64, ConfigError>) {

@@ -402,5 +402,6 @@ fn alert_of(template: &TemplateId, e: &Event) -> Arc<Alert> {
         decision: Decision::Fire(p.severity),
         decided_at_ms: e.exchange_time_ms,
         versions: Default::default(),
+        trace: Default::default(),
     })
 }

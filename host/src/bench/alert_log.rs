@@ -88,5 +88,14 @@ fn record(round: usize, i: usize, hashed: bool) -> AlertRecord {
             cooldown: None,
             formatter: None,
         },
+        reason_code: (!i.is_multiple_of(100)).then(|| "cooldown".to_owned()),
+        trace: crate::alert::DecisionTrace {
+            history: crate::alert::History {
+                fires: 3,
+                last_fired_ms: Some(1_700_000_000_000),
+                ..Default::default()
+            },
+            by: crate::alert::DecidedBy::Policy,
+        },
     }
 }

@@ -167,7 +167,7 @@ impl<'a> Bench<'a> {
     /// ns per event through market state, routing and `rules` filters.
     fn hot_loop(&mut self, rules: usize, batch: usize) -> (f64, f64) {
         let selectors = vec![Selectors::default(); rules];
-        let routes = RouteIndex::build(&selectors.iter().collect::<Vec<_>>());
+        let routes = RouteIndex::build(&selectors.iter().map(|s| (s, None)).collect::<Vec<_>>());
         let rule_rows: Vec<RuleRows<'_>> =
             self.templates[..rules].iter().map(|t| RuleRows { template: t, rows: None }).collect();
         let events: Vec<&Event> = self.data.iter().map(|(e, _)| e).collect();

@@ -123,17 +123,7 @@ async fn list(log: &AlertLog, args: &AlertsArgs) -> Result<ExitCode> {
     };
     for r in log.query(&q).await? {
         if args.json {
-            let json = serde_json::json!({
-                "id": r.id.0, "template": r.template.as_str(), "key": r.alert_key,
-                "status": r.status.as_str(), "reason": r.reason, "severity": r.severity,
-                "value": r.value, "title": r.title,
-                "fields": serde_json::from_str::<serde_json::Value>(&r.fields).unwrap_or_default(),
-                "event_id": r.event_id, "venue": r.venue, "symbol": r.symbol, "kind": r.kind,
-                "exchange_time_ms": r.exchange_time_ms, "decided_at_ms": r.decided_at_ms,
-                "retracted": r.retracted,
-                "filter_version": r.versions.filter, "cooldown_version": r.versions.cooldown,
-                "formatter_version": r.versions.formatter,
-            });
+            let json = r.to_json();
             println!("{json}");
         } else {
             let time = humantime::format_rfc3339_millis(

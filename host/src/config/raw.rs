@@ -128,8 +128,37 @@ impl Default for PluginsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// Address for `/health`, `/ready` and `/metrics`; none disables it.
+    /// Address for `/health`, `/ready`, `/metrics`, the admin API and the
+    /// console; none disables it.
     pub listen: Option<SocketAddr>,
+    /// The admin API under `/v1` (`docs/admin-api.md`).
+    pub admin: AdminConfig,
+}
+
+/// Who may use the admin API, and how much they may send.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Environment variable holding the read-write token; the API is off
+    /// while it is unset.
+    pub token_env: Option<String>,
+    /// Environment variable holding the read-only token (GET only).
+    pub read_token_env: Option<String>,
+    /// Largest plugin upload; above it, 413.
+    pub max_plugin_bytes: usize,
+    /// Largest other request body; above it, 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_env: None,
+            read_token_env: None,
+            max_plugin_bytes: 16 << 20,
+            max_body_bytes: 64 << 10,
+        }
+    }
 }
 
 /// Which events a template looks at. An empty list matches anything.
@@ -199,6 +228,43 @@ pub struct TemplateConfig {
     /// The watchlists its plugins may read, by name; any other is refused.
     #[serde(default)]
     pub watchlists: Vec<String>,
+    /// A canary: another plugin for one kind, on a share of the keys.
+    #[serde(default)]
+    pub rollout: Option<RolloutConfig>,
+}
+
+/// `rollout = { kind = "filter", plugin = "amount-threshold-next", share = 0.1 }`:
+/// events whose key hashes into `share` run `plugin` in place of the
+/// template's plugin of that kind; the rest stay on it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutConfig {
+    pub kind: RolloutKind,
+    pub plugin: String,
+    /// Params for the canary; default: the current plugin's.
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
+    /// Share of keys on the canary, in (0, 1].
+    pub share: f64,
+}
+
+/// Which of a template's plugins a rollout replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RolloutKind {
+    Filter,
+    Cooldown,
+    Formatter,
+}
+
+impl RolloutKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutKind::Filter => "filter",
+            RolloutKind::Cooldown => "cooldown",
+            RolloutKind::Formatter => "formatter",
+        }
+    }
 }
 
 /// What a template's events are sharded by (`shard_by`).

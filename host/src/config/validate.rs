@@ -154,5 +154,29 @@ fn check_template(name: &str, t: &TemplateConfig, sinks: &BTreeSet<&str>) -> Vec
     if let Some(window) = t.digest.window() {
         issues.extend(window.validate(&at("digest")));
     }
+    if let Some(r) = &t.rollout {
+        issues.extend(check_rollout(r, &at("rollout")));
+    }
     issues
+}
+
+fn check_rollout(r: &super::raw::RolloutConfig, at: &str) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    if !(r.share > 0.0 && r.share <= 1.0) {
+        issues.push(ConfigIssue::new(format!("{at}.share"), "must be in (0, 1], e.g. 0.1"));
+    }
+    if !is_plugin_name(&r.plugin) {
+        issues.push(ConfigIssue::new(format!("{at}.plugin"), "must match [a-z0-9-]{1,64}"));
+    }
+    if r.params.as_ref().is_some_and(|p| !p.is_object()) {
+        issues.push(ConfigIssue::new(format!("{at}.params"), "must be a table"));
+    }
+    issues
+}
+
+/// The names plugins may have in `plugins.dir`, and through the admin API:
+/// nothing that could leave the directory or hide a file.
+pub fn is_plugin_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

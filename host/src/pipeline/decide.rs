@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertId, Decision, History};
+use crate::alert::{Alert, AlertId, DecidedBy, Decision, DecisionTrace, History};
 use crate::plugins::cooldown::DecideItem;
 use crate::plugins::{DecideJob, InstancePool, RuleRef};
 use crate::state::{CLAIMED_ELSEWHERE, Committed, HistoryStore, Outcome, Record};
@@ -106,9 +106,10 @@ fn decide_wave(
     let decisions = pool.decide(&jobs);
     drop(jobs);
     let committed = commit(history, plan, (&wave, &keys), &histories, &decisions, &times);
-    let decided = wave.into_iter().zip(decisions).zip(times).zip(committed);
-    for ((((row, t, pass), decision), now), committed) in decided {
+    let decided = wave.into_iter().zip(decisions).zip(times).zip(committed).zip(histories);
+    for (((((row, t, pass), decision), now), committed), history) in decided {
         let tp = &plan.templates[t as usize];
+        let by = decided_by(tp, &decision, committed);
         let decision = match committed {
             Committed::Lost => Decision::Suppress(CLAIMED_ELSEWHERE.to_owned()),
             Committed::Recorded => decision,
@@ -130,8 +131,22 @@ fn decide_wave(
             decision,
             decided_at_ms: now,
             versions: tp.versions.clone(),
+            trace: DecisionTrace { history, by },
         };
         alerts.push((t, Arc::new(alert)));
+    }
+}
+
+/// Who decided: a plugin that failed falls back to the default cooldown,
+/// whose reasons say so.
+fn decided_by(tp: &TemplatePlan, decision: &Decision, committed: Committed) -> DecidedBy {
+    match (committed, &tp.cooldown, decision) {
+        (Committed::Lost, _, _) => DecidedBy::Elsewhere,
+        (_, None, _) => DecidedBy::Default,
+        (_, Some(_), Decision::Suppress(r)) if r.starts_with("default cooldown") => {
+            DecidedBy::Default
+        }
+        _ => DecidedBy::Policy,
     }
 }
 

@@ -31,17 +31,29 @@ pub fn log_alerts(
                 fired.push((t, alert.clone()));
             }
             Some(reason) => {
-                let class = reason_class(reason);
+                let code = reason_class(reason);
                 counters.suppressed.inc();
-                counters.suppressed_by(class).inc();
-                stats.suppressed(class);
+                stats.suppressed(counters.suppressed_by(code));
             }
+        }
+        let feed = live_feed();
+        if feed.receiver_count() > 0 {
+            let _ = feed.send(alert.clone());
         }
         if wait::blocking_send(&outputs.alerts, alert, "alert_log").is_err() {
             tracing::error!("Alert log writer is gone; alert not logged.");
         }
     }
     fired
+}
+
+/// Every decided alert, for whoever watches live (the console's feed):
+/// published only while someone listens; a slow listener skips, never
+/// slows the workers. The alert log is the record.
+pub fn live_feed() -> &'static tokio::sync::broadcast::Sender<Arc<Alert>> {
+    static FEED: std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<Alert>>> =
+        std::sync::OnceLock::new();
+    FEED.get_or_init(|| tokio::sync::broadcast::channel(1024).0)
 }
 
 /// Queue each message on its template's channels. Its latency is taken
@@ -64,15 +76,16 @@ pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
     }
 }
 
-/// A bounded code for a suppression: whether the template's default
-/// cooldown or its policy held the alert back. The policy's own words go to
+/// A suppression's code: whether another host claimed the key, the
+/// template's default cooldown held the alert back, or the policy did, with
+/// the code its reason gives (`code: text`). The policy's own words go to
 /// the alert log, never into a metric label or a statistics key.
-fn reason_class(reason: &str) -> &'static str {
+fn reason_class(reason: &str) -> &str {
     if reason == crate::state::CLAIMED_ELSEWHERE {
         "claimed_elsewhere"
     } else if reason.starts_with("default cooldown") {
         "default_cooldown"
     } else {
-        "policy"
+        crate::alert::reason_code(reason)
     }
 }

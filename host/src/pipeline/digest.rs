@@ -116,6 +116,7 @@ mod tests {
             decision: Decision::Fire(Severity::Warning),
             decided_at_ms: 1_700_000_000_000 + i,
             versions: Arc::default(),
+            trace: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 //! before it wait, and the wait shows in `klaxon_stage_wait_seconds`.
 
 pub mod build;
+pub mod counters;
 pub mod decide;
 pub mod deliver;
 pub mod digest;

@@ -21,7 +21,10 @@ use crate::plugins::host_api::HostServices;
 use crate::plugins::{Domain, Limits, PluginError, PluginKind, RuleRef, smoke};
 use crate::telemetry::metrics;
 
-use super::route::RouteIndex;
+use super::route::{KeySplit, RouteIndex};
+use crate::config::raw::RolloutKind;
+
+pub use super::counters::TemplateCounters;
 
 pub use super::library::{PluginLibrary, Unresolved};
 pub use crate::plugins::PluginSlot;
@@ -43,32 +46,36 @@ pub struct TemplatePlan {
     pub versions: Arc<crate::alert::PluginVersions>,
     pub shard_by: crate::config::ShardKey,
     pub alert_keys: crate::config::KeyScope,
+    /// Which side of a rollout this entry is, if the template has one.
+    pub arm: Arm,
 }
 
-/// A template's metric series, looked up once per plan instead of hashing
-/// the template label on every event.
-#[derive(Debug)]
-pub struct TemplateCounters {
-    pub evaluations: prometheus::IntCounter,
-    pub fired: prometheus::IntCounter,
-    pub suppressed: prometheus::IntCounter,
-    template: Arc<str>,
+/// A template entry's side of a rollout: all of its keys (no rollout), or
+/// those its split admits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Arm {
+    pub split: Option<KeySplit>,
+    pub kind: Option<RolloutKind>,
 }
 
-impl TemplateCounters {
-    fn new(template: &str) -> TemplateCounters {
-        let m = metrics();
-        TemplateCounters {
-            evaluations: m.evaluations.with_label_values(&[template]),
-            fired: m.alerts.with_label_values(&[template, "fired"]),
-            suppressed: m.alerts.with_label_values(&[template, "suppressed"]),
-            template: Arc::from(template),
-        }
+impl Arm {
+    fn of(t: &TemplateConfig, canary: bool) -> Arm {
+        let split = t.rollout.as_ref().map(|r| KeySplit {
+            share: r.share,
+            canary,
+            by: t.shard_by,
+            scope: t.alert_keys,
+        });
+        Arm { split, kind: t.rollout.as_ref().map(|r| r.kind) }
     }
 
-    /// `klaxon_alerts_suppressed_total` for one bounded reason class.
-    pub fn suppressed_by(&self, class: &'static str) -> prometheus::IntCounter {
-        metrics().alerts_suppressed.with_label_values(&[&self.template, class])
+    pub fn is_canary(&self) -> bool {
+        self.split.is_some_and(|s| s.canary)
+    }
+
+    /// The `arm` metric label.
+    pub fn label(&self) -> &'static str {
+        if self.is_canary() { "canary" } else { "stable" }
     }
 }
 
@@ -106,6 +113,46 @@ pub struct Plan {
 impl Plan {
     pub fn empty() -> Plan {
         Plan { generation: 0, templates: Vec::new(), routes: RouteIndex::default() }
+    }
+
+    /// Publish `klaxon_template_plugins` for this plan, forgetting the
+    /// entries of the one it replaces.
+    pub fn export_versions(&self) {
+        let gauge = &metrics().template_plugins;
+        gauge.reset();
+        for t in &self.templates {
+            let v = &t.versions;
+            let share = t.arm.split.map_or(1.0, |s| if s.canary { s.share } else { 1.0 - s.share });
+            let or_default = |v: &Option<String>| v.clone().unwrap_or_else(|| "default".into());
+            let labels = [
+                t.id.as_str(),
+                t.arm.label(),
+                &or_default(&v.filter),
+                &or_default(&v.cooldown),
+                &or_default(&v.formatter),
+            ];
+            gauge.with_label_values(&labels).set(share);
+        }
+    }
+
+    /// Every entry with its plugin versions, for the startup and reload
+    /// logs: `whale-trades[amount-threshold@1a2b.., escalate@.., plain@..]`,
+    /// a canary entry marked `(canary 10%)`.
+    pub fn describe(&self) -> String {
+        let entry = |t: &Arc<TemplatePlan>| {
+            let v = &t.versions;
+            let versions: Vec<&str> = [&v.filter, &v.cooldown, &v.formatter]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let arm = match t.arm.split {
+                Some(s) if s.canary => format!(" (canary {}%)", s.share * 100.0),
+                _ => String::new(),
+            };
+            format!("{}[{}]{arm}", t.id, versions.join(", "))
+        };
+        self.templates.iter().map(entry).collect::<Vec<_>>().join(" ")
     }
 
     /// Every plugin `template` uses in this plan.
@@ -159,10 +206,12 @@ pub fn plan_enabled(
     let mut selectors = Vec::new();
     let mut failures = Vec::new();
     for (name, t) in config.raw().templates.iter().filter(|(_, t)| t.enabled) {
-        match plan_template(name, t, config.limits_of(name), library, services) {
-            Ok(plan) => {
-                templates.push(Arc::new(plan));
-                selectors.push(&t.select);
+        match plan_arms(name, t, config.limits_of(name), library, services) {
+            Ok(arms) => {
+                for plan in arms {
+                    selectors.push((&t.select, plan.arm.split));
+                    templates.push(Arc::new(plan));
+                }
             }
             Err(failure) => failures.push(failure),
         }
@@ -171,12 +220,66 @@ pub fn plan_enabled(
     (Plan { generation, templates, routes }, failures)
 }
 
+/// The template's entry, and with a rollout its canary entry too; if
+/// either fails, the template fails whole.
+fn plan_arms(
+    name: &str,
+    t: &TemplateConfig,
+    limits: Limits,
+    library: &PluginLibrary,
+    services: &HostServices,
+) -> Result<Vec<TemplatePlan>, TemplateFailure> {
+    let stable = plan_template(name, t, limits.clone(), library, services, Arm::of(t, false));
+    let Some(rollout) = &t.rollout else { return Ok(vec![stable?]) };
+    let canary_config = with_canary(t, rollout);
+    let canary = plan_template(name, &canary_config, limits, library, services, Arm::of(t, true))
+        .map_err(|mut f| {
+            for issue in &mut f.issues {
+                let field = format!("templates.{name}.{}", rollout.kind.as_str());
+                issue.path = issue.path.replace(&field, &format!("templates.{name}.rollout"));
+            }
+            f
+        });
+    match (stable, canary) {
+        (Ok(stable), Ok(canary)) => Ok(vec![stable, canary]),
+        (Err(mut a), Err(b)) => {
+            a.issues.extend(b.issues);
+            a.files.extend(b.files);
+            Err(a)
+        }
+        (Err(f), _) | (_, Err(f)) => Err(f),
+    }
+}
+
+/// The template as its canary runs it: the rollout's plugin in place of
+/// the one of its kind, with the rollout's params or the current ones.
+fn with_canary(t: &TemplateConfig, r: &crate::config::raw::RolloutConfig) -> TemplateConfig {
+    let mut canary = t.clone();
+    let current = match r.kind {
+        RolloutKind::Filter => Some(&mut canary.filter),
+        RolloutKind::Cooldown => canary.cooldown.as_mut(),
+        RolloutKind::Formatter => canary.formatter.as_mut(),
+    };
+    let params = r.params.clone().or_else(|| current.as_ref().map(|c| c.params.clone()));
+    let used = PluginUse {
+        plugin: r.plugin.clone(),
+        params: params.unwrap_or_else(|| serde_json::json!({})),
+    };
+    match (r.kind, current) {
+        (_, Some(slot)) => *slot = used,
+        (RolloutKind::Cooldown, None) => canary.cooldown = Some(used),
+        (_, None) => canary.formatter = Some(used),
+    }
+    canary
+}
+
 fn plan_template(
     name: &str,
     t: &TemplateConfig,
     limits: Limits,
     library: &PluginLibrary,
     services: &HostServices,
+    arm: Arm,
 ) -> Result<TemplatePlan, TemplateFailure> {
     let id = TemplateId::new(name);
     let (mut issues, mut files) = (Vec::new(), Vec::new());
@@ -239,10 +342,11 @@ fn plan_template(
                 digest: t.digest.batches(),
                 channels: t.channels.iter().cloned().collect(),
                 limits,
-                counters: TemplateCounters::new(name),
+                counters: TemplateCounters::new(name, arm.label()),
                 versions,
                 shard_by: t.shard_by,
                 alert_keys: t.alert_keys,
+                arm,
             })
         }
         _ => Err(TemplateFailure { template: id, issues, files }),

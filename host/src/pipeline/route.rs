@@ -4,10 +4,15 @@
 //! accounts (and no symbols) by account; the rest match any symbol and sit
 //! in one list. A lookup touches only the candidates from those three
 //! places, then checks their remaining selectors (venue, kind).
+//!
+//! A template under a rollout is planned twice, a stable and a canary
+//! entry, each with the same [`KeySplit`] from opposite sides: an event
+//! goes to exactly one of them, by a stable hash of its key, so no event
+//! is lost or evaluated twice, and a key stays on one arm across restarts.
 
 use ahash::AHashMap;
 
-use crate::config::Selectors;
+use crate::config::{KeyScope, Selectors, ShardKey};
 use crate::event::{Event, EventKind, Sym};
 
 /// A template's selectors with names interned once.
@@ -16,6 +21,7 @@ struct Compiled {
     venues: Vec<Sym>,
     kinds: Vec<EventKind>,
     accounts: Vec<Sym>,
+    split: Option<KeySplit>,
 }
 
 impl Compiled {
@@ -23,6 +29,41 @@ impl Compiled {
         (self.venues.is_empty() || self.venues.contains(&ev.venue))
             && (self.kinds.is_empty() || self.kinds.contains(&ev.kind))
             && (self.accounts.is_empty() || ev.account.is_some_and(|a| self.accounts.contains(&a)))
+            && self.split.as_ref().is_none_or(|s| s.admits(ev))
+    }
+}
+
+/// One side of a rollout's split of keys: the key an event is sharded by
+/// (its instrument, per venue unless the template keys across venues, or
+/// its account), hashed with xxh3 into [0, 2^64); the canary takes the
+/// hashes below `share`, the stable arm the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeySplit {
+    pub share: f64,
+    pub canary: bool,
+    pub by: ShardKey,
+    pub scope: KeyScope,
+}
+
+impl KeySplit {
+    fn admits(&self, ev: &Event) -> bool {
+        self.on_canary(&split_key(ev, self.by, self.scope)) == self.canary
+    }
+
+    /// Whether `key` (as [`split_key`] builds it) is on the canary.
+    pub fn on_canary(&self, key: &str) -> bool {
+        let bucket = xxhash_rust::xxh3::xxh3_64(key.as_bytes()) as f64 / u64::MAX as f64;
+        bucket < self.share
+    }
+}
+
+/// The key a rollout splits on: `venue/symbol`, `symbol` (cross-venue) or
+/// the account; an event without an account splits by its instrument.
+pub fn split_key(ev: &Event, by: ShardKey, scope: KeyScope) -> String {
+    match (by, ev.account, scope) {
+        (ShardKey::Account, Some(account), _) => account.name().to_string(),
+        (_, _, KeyScope::CrossVenue) => ev.symbol.name().to_string(),
+        (_, _, KeyScope::PerVenue) => format!("{}/{}", ev.venue.name(), ev.symbol.name()),
     }
 }
 
@@ -36,9 +77,9 @@ pub struct RouteIndex {
 
 impl RouteIndex {
     /// Index templates; `selectors[i]` belongs to template `i` of the plan.
-    pub fn build(selectors: &[&Selectors]) -> RouteIndex {
+    pub fn build(selectors: &[(&Selectors, Option<KeySplit>)]) -> RouteIndex {
         let mut index = RouteIndex::default();
-        for (i, s) in selectors.iter().enumerate() {
+        for (i, (s, split)) in selectors.iter().enumerate() {
             let i = i as u32;
             let intern = |names: &[String]| names.iter().map(|n| Sym::new(n)).collect::<Vec<_>>();
             let accounts = intern(&s.accounts);
@@ -57,6 +98,7 @@ impl RouteIndex {
                 venues: intern(&s.venues),
                 kinds: s.kinds.clone(),
                 accounts,
+                split: *split,
             });
         }
         index
@@ -105,7 +147,8 @@ mod tests {
         };
         let trades_anywhere = Selectors { kinds: vec![EventKind::Trade], ..Default::default() };
         let other_venue = Selectors { venues: vec!["hyperliquid".into()], ..Default::default() };
-        let index = RouteIndex::build(&[&by_symbol, &by_account, &trades_anywhere, &other_venue]);
+        let all = [&by_symbol, &by_account, &trades_anywhere, &other_venue];
+        let index = RouteIndex::build(&all.map(|s| (s, None)));
 
         let mut out = Vec::new();
         index.route(&ev("BTCUSDT", EventKind::Trade, None), &mut out);
@@ -116,5 +159,26 @@ mod tests {
         out.clear();
         index.route(&ev("ETH", EventKind::PerpFill, Some("0xdef")), &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_split_sends_each_event_to_exactly_one_arm_in_the_share_asked() {
+        let any = Selectors::default();
+        let split = |canary| KeySplit {
+            share: 0.1,
+            canary,
+            by: ShardKey::Symbol,
+            scope: KeyScope::PerVenue,
+        };
+        let index = RouteIndex::build(&[(&any, Some(split(false))), (&any, Some(split(true)))]);
+        let mut canary = 0;
+        for i in 0..10_000 {
+            let mut out = Vec::new();
+            index.route(&ev(&format!("SYM{i}"), EventKind::Trade, None), &mut out);
+            assert_eq!(out.len(), 1, "one arm per event");
+            canary += usize::from(out[0] == 1);
+        }
+        // 10% of 10,000 keys: σ = 30, so 900..1100 is over 3σ either way.
+        assert!((900..1100).contains(&canary), "{canary} keys on the canary");
     }
 }

@@ -14,9 +14,9 @@ pub struct RunStats {
     pub evaluations: AtomicU64,
     pub evaluations_failed: AtomicU64,
     pub fired: AtomicU64,
-    /// By bounded code (`policy`, `default_cooldown`), never by the
-    /// policy's own text, which a plugin chooses.
-    suppressed: Mutex<BTreeMap<&'static str, u64>>,
+    /// By bounded code (`policy`, `default_cooldown`, a policy's own code,
+    /// at most a few per template), never by the policy's own text.
+    suppressed: Mutex<BTreeMap<std::sync::Arc<str>, u64>>,
 }
 
 /// A point-in-time copy.
@@ -36,7 +36,7 @@ impl RunStats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub fn suppressed(&self, code: &'static str) {
+    pub fn suppressed(&self, code: std::sync::Arc<str>) {
         *self.suppressed.lock().expect("stats poisoned").entry(code).or_default() += 1;
     }
 

@@ -163,5 +163,6 @@ fn smoke_alert(template: &TemplateId, event: Event) -> Arc<Alert> {
         decision: Decision::Fire(Severity::Info),
         decided_at_ms: 1,
         versions: Default::default(),
+        trace: Default::default(),
     })
 }

@@ -1,8 +1,12 @@
-//! The HTTP edge: `/health` (liveness), `/ready` (readiness) and `/metrics`
-//! (Prometheus text). `app(state)` is separate from serving so tests call it
-//! with `oneshot` and no socket.
+//! The HTTP edge: `/health` (liveness), `/ready` (readiness), `/metrics`
+//! (Prometheus text), the admin API under `/v1` ([`api`]) and the web console
+//! at `/` ([`console`]). `app(state)`
+//! is separate from serving so tests call it with `oneshot` and no socket.
 
+pub mod api;
 pub mod console;
+
+pub use api::Admin;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,8 +30,8 @@ pub struct ReadyState {
     pub disabled: Arc<DisabledTemplates>,
 }
 
-pub fn app(state: ReadyState) -> Router {
-    Router::new()
+pub fn app(state: ReadyState, admin: Admin) -> Router {
+    let ready = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route(
@@ -36,8 +40,8 @@ pub fn app(state: ReadyState) -> Router {
                 ([("content-type", "text/plain; version=0.0.4")], crate::telemetry::render())
             }),
         )
-        .with_state(state)
-        .merge(console::routes())
+        .with_state(state);
+    ready.merge(api::routes(admin)).merge(console::routes())
 }
 
 async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
@@ -93,12 +97,13 @@ async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ReadyState,
+    admin: Admin,
     cancel: tokio_util::sync::CancellationToken,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "Serving /health, /ready and /metrics.");
+        tracing::info!(%addr, "Serving /health, /ready, /metrics and /v1.");
     }
-    let served = axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state, admin))
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await;
     if let Err(error) = served {
@@ -121,22 +126,22 @@ mod tests {
             disabled: Arc::default(),
         };
         let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         state.started.store(true, Ordering::Relaxed);
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         // A live source with no connection open holds readiness back.
         let health = crate::sources::live::health();
         health.want("ready-test-source", 2);
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         assert!(
             String::from_utf8_lossy(&body).contains("source ready-test-source has 0/2 connections")
         );
         let guard = crate::sources::live::ConnectionGuard::open("ready-test-source");
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         assert!(
@@ -146,7 +151,7 @@ mod tests {
         drop(guard);
         // A sink that cannot deliver is named, and readiness holds.
         crate::deliver::health().set_failing("ready-test-sink", "HTTP 500: down");
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         assert!(
@@ -163,7 +168,7 @@ mod tests {
             )],
             files: Vec::new(),
         }]);
-        let res = app(state.clone()).oneshot(get("/ready")).await.unwrap();
+        let res = app(state.clone(), Admin::off("test")).oneshot(get("/ready")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         assert_eq!(
@@ -172,7 +177,7 @@ mod tests {
         );
         state.disabled.set(&[]);
         crate::telemetry::metrics().config_reloads.with_label_values(&["applied"]).inc();
-        let res = app(state).oneshot(get("/metrics")).await.unwrap();
+        let res = app(state, Admin::off("test")).oneshot(get("/metrics")).await.unwrap();
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         assert!(String::from_utf8_lossy(&body).contains("klaxon_config_reloads_total"));
     }

@@ -301,6 +301,7 @@ pub(crate) mod tests {
             decision: Decision::Fire(Severity::Critical),
             decided_at_ms: 1_633_912_112_200 + u64::from(n),
             versions: Default::default(),
+            trace: Default::default(),
         };
         Delivery {
             alert: Arc::new(alert),

@@ -71,6 +71,18 @@ pub enum SourceConfig {
 }
 
 impl SourceConfig {
+    /// Its `type` in the config.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceConfig::Binance(_) => "binance",
+            SourceConfig::Hyperliquid(_) => "hyperliquid",
+            SourceConfig::Evm(_) => "evm",
+            SourceConfig::Solana(_) => "solana",
+            SourceConfig::Replay(_) => "replay",
+            SourceConfig::Synthetic(_) => "synthetic",
+        }
+    }
+
     /// Every local problem at once; `path` is the TOML path of this source,
     /// e.g. `sources.market`.
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {

@@ -88,13 +88,21 @@ impl AlertLog {
                     .bind(created_at)
                     .bind(r.versions.filter.as_deref())
                     .bind(r.versions.cooldown.as_deref())
-                    .bind(r.versions.formatter.as_deref());
+                    .bind(r.versions.formatter.as_deref())
+                    .bind(r.reason_code.as_deref())
+                    .bind(r.trace.by.as_str())
+                    .bind(history_json(&r.trace.history));
             }
             let done = query.execute(&mut **tx).await.map_err(err("inserting alerts"))?;
             inserted += done.rows_affected();
         }
         Ok(inserted)
     }
+}
+
+/// The history column: compact JSON of the five numbers a policy saw.
+fn history_json(h: &crate::alert::History) -> String {
+    serde_json::to_string(h).expect("a history always serializes")
 }
 
 /// Rows per statement for a batch of `n`: [`ROWS_PER_STATEMENT`] while that

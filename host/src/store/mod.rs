@@ -48,7 +48,7 @@ use std::sync::Arc;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
-use crate::alert::{AlertId, TemplateId};
+use crate::alert::{AlertId, DecidedBy, DecisionTrace, History, TemplateId};
 
 pub use config::AlertLogConfig;
 pub(crate) use isolate::{Split, log_refused};
@@ -61,13 +61,13 @@ pub use writer::{RetryPolicy, WriterSummary, error_chain, run_writer, run_writer
 /// Applied by [`AlertLog::open`]; the files live in `host/migrations/`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Most rows per `INSERT` statement (a power of two, see `insert.rs`). 19
-/// bind parameters a row keep a statement under 10,000 parameters, far
+/// Most rows per `INSERT` statement (a power of two, see `insert.rs`). 22
+/// bind parameters a row keep a statement under 12,000 parameters, far
 /// below SQLite's 32,766 and Postgres's 65,535.
 const ROWS_PER_STATEMENT: usize = 512;
 
 /// The columns the writer fills; `retracted` takes its default.
-const INSERT_COLUMNS: [&str; 19] = [
+const INSERT_COLUMNS: [&str; 22] = [
     "id",
     "template",
     "alert_key",
@@ -87,12 +87,15 @@ const INSERT_COLUMNS: [&str; 19] = [
     "filter_version",
     "cooldown_version",
     "formatter_version",
+    "reason_code",
+    "decided_by",
+    "history",
 ];
 
 const SELECT_COLUMNS: &str = "id, template, alert_key, status, reason, severity, value, title, fields, \
      event_id, venue, symbol, kind, exchange_time_ms, decided_at_ms, \
      CASE WHEN retracted THEN 1 ELSE 0 END AS retracted, created_at_ms, \
-     filter_version, cooldown_version, formatter_version";
+     filter_version, cooldown_version, formatter_version, reason_code, decided_by, history";
 
 /// Which database a url points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,6 +338,24 @@ impl AlertLog {
         self.pool.close().await;
     }
 
+    /// `decided_by` and `history`; rows from before they existed decode
+    /// as decided by the policy on an empty history.
+    fn decode_trace(&self, row: &sqlx::any::AnyRow) -> Result<DecisionTrace, StoreError> {
+        let by: Option<String> =
+            row.try_get("decided_by").map_err(self.query_error("reading `decided_by`"))?;
+        let history: Option<String> =
+            row.try_get("history").map_err(self.query_error("reading `history`"))?;
+        let by = match by {
+            None => DecidedBy::default(),
+            Some(b) => DecidedBy::parse(&b).ok_or_else(|| self.decode_error("decided_by", b))?,
+        };
+        let history = match history {
+            None => History::default(),
+            Some(h) => serde_json::from_str(&h).map_err(|_| self.decode_error("history", h))?,
+        };
+        Ok(DecisionTrace { history, by })
+    }
+
     fn decode_record(&self, row: &sqlx::any::AnyRow) -> Result<AlertRecord, StoreError> {
         let text = |column: &'static str| -> Result<String, StoreError> {
             row.try_get(column).map_err(self.query_error(&format!("reading `{column}`")))
@@ -377,6 +398,10 @@ impl AlertLog {
                     .try_get("formatter_version")
                     .map_err(self.query_error("reading versions"))?,
             },
+            reason_code: row
+                .try_get("reason_code")
+                .map_err(self.query_error("reading `reason_code`"))?,
+            trace: self.decode_trace(row)?,
         })
     }
 

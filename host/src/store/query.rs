@@ -41,6 +41,17 @@ impl AlertLog {
         rows.iter().map(|row| self.decode_record(row)).collect()
     }
 
+    /// The alert with id `id`, if the log has it.
+    pub async fn get(&self, id: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM alert_log WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.query_error("reading an alert"))?;
+        row.map(|row| self.decode_record(&row)).transpose()
+    }
+
     /// Delete fired alerts written before `fired_before_ms` and suppressed
     /// ones before `suppressed_before_ms` (host clock, `created_at_ms`), and
     /// deliveries of fired alerts that are done (`sent`/`dead`) and as old.

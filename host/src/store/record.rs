@@ -64,6 +64,10 @@ pub struct AlertRecord {
     pub created_at_ms: Option<u64>,
     /// The filter, cooldown and formatter versions that made the alert.
     pub versions: crate::alert::PluginVersions,
+    /// The suppression reason's bounded code (`alert::reason_code`).
+    pub reason_code: Option<String>,
+    /// The history the decision saw, and who made it.
+    pub trace: crate::alert::DecisionTrace,
 }
 
 impl AlertRecord {
@@ -90,7 +94,26 @@ impl AlertRecord {
             retracted: false,
             created_at_ms: None,
             versions: (*alert.versions).clone(),
+            reason_code: alert.suppress_reason().map(|r| crate::alert::reason_code(r).to_owned()),
+            trace: alert.trace.clone(),
         }
+    }
+}
+
+impl AlertRecord {
+    /// The row as the admin API, its live feed and `klaxon alerts --json`
+    /// show it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id.0, "template": self.template.as_str(), "key": self.alert_key,
+            "status": self.status.as_str(), "reason": self.reason, "reason_code": self.reason_code,
+            "severity": self.severity, "value": self.value, "title": self.title,
+            "fields": serde_json::from_str::<serde_json::Value>(&self.fields).unwrap_or_default(),
+            "event_id": self.event_id, "venue": self.venue, "symbol": self.symbol,
+            "kind": self.kind, "exchange_time_ms": self.exchange_time_ms,
+            "decided_at_ms": self.decided_at_ms, "retracted": self.retracted,
+            "versions": self.versions, "decided_by": self.trace.by.as_str(),
+        })
     }
 }
 

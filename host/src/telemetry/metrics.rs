@@ -40,7 +40,8 @@ pub struct Metrics {
     pub source_refused: IntCounterVec,
     /// Events that entered the router.
     pub pipeline_events_in: IntCounterVec,
-    /// (event, template) evaluations performed, by template.
+    /// (event, template) evaluations performed, by template and rollout
+    /// arm (`stable`, or `canary` for the keys a rollout moved).
     pub evaluations: IntCounterVec,
     /// Events whose evaluation finished (counted once per event), by worker.
     pub events_evaluated: IntCounterVec,
@@ -71,9 +72,17 @@ pub struct Metrics {
     /// Plugin queries of a watchlist the template does not declare (the
     /// call fails), by template and plugin.
     pub watchlist_refused: IntCounterVec,
-    /// Alerts decided, by template and outcome (fired, suppressed).
+    /// 1 (or, during a rollout, each arm's share of keys) per live template
+    /// entry, labelled with the plugin versions it runs: join on `template`
+    /// and `arm` to tell versions apart in any other series.
+    pub template_plugins: prometheus::GaugeVec,
+    /// Admin API requests, by action and outcome (ok, refused, denied).
+    pub admin_requests: IntCounterVec,
+    /// Alerts decided, by template, outcome (fired, suppressed) and arm.
     pub alerts: IntCounterVec,
-    /// Alerts suppressed, by template and reason class.
+    /// Alerts suppressed, by template and reason code (`default_cooldown`,
+    /// `claimed_elsewhere`, a policy's `code:`, else `policy`; past 8 codes
+    /// per template, `other`).
     pub alerts_suppressed: IntCounterVec,
     /// Seconds a stage waited on a full downstream channel.
     pub stage_wait: HistogramVec,
@@ -216,7 +225,7 @@ pub fn metrics() -> &'static Metrics {
                 &r,
                 "klaxon_evaluations_total",
                 "Filter evaluations",
-                &["template"],
+                &["template", "arm"],
             ),
             events_evaluated: counter(
                 &r,
@@ -302,7 +311,30 @@ pub fn metrics() -> &'static Metrics {
                 "Plugin queries of a watchlist its template does not declare",
                 &["template", "plugin"],
             ),
-            alerts: counter(&r, "klaxon_alerts_total", "Alerts decided", &["template", "outcome"]),
+            template_plugins: {
+                let g = prometheus::GaugeVec::new(
+                    Opts::new(
+                        "klaxon_template_plugins",
+                        "Live template entries with their plugin versions; value: share of keys",
+                    ),
+                    &["template", "arm", "filter", "cooldown", "formatter"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("metric registered once");
+                g
+            },
+            admin_requests: counter(
+                &r,
+                "klaxon_admin_requests_total",
+                "Admin API requests",
+                &["action", "outcome"],
+            ),
+            alerts: counter(
+                &r,
+                "klaxon_alerts_total",
+                "Alerts decided",
+                &["template", "outcome", "arm"],
+            ),
             alerts_suppressed: counter(
                 &r,
                 "klaxon_alerts_suppressed_total",

@@ -110,6 +110,7 @@ fn alert(title: &str) -> Arc<Alert> {
         decision: Decision::Fire(Severity::Warning),
         decided_at_ms: 1,
         versions: Default::default(),
+        trace: Default::default(),
     })
 }
 

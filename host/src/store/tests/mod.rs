@@ -72,6 +72,7 @@ pub(super) fn alert(n: u32, decision: Decision) -> Arc<Alert> {
         decision,
         decided_at_ms: 1_633_912_112_200 + u64::from(n),
         versions: Default::default(),
+        trace: Default::default(),
     })
 }
 
