@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::browser::{self, Browser};
+use support::mock_service::{MockService, Resp};
 use support::{Running, base_config, klaxon};
 
 const TOKEN: &str = "console-test-token-5e1f0a";
@@ -49,8 +50,9 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
     let versions = b.eval(&text_of("[data-testid=template-row][data-name=every-trade]"));
     assert!(versions.as_str().unwrap().contains("amount-threshold@"), "{versions}");
     b.wait_for(
-        "the synthetic source, up",
-        "document.querySelector('[data-testid=source-row][data-name=market]')?.dataset.state === 'up'",
+        "the synthetic source, running",
+        // A source without connections (synthetic, replay) is `running`.
+        "['up', 'running'].includes(document.querySelector('[data-testid=source-row][data-name=market]')?.dataset.state)",
         HANG_GUARD,
     );
     assert_eq!(b.eval("sessionStorage.getItem('klaxon.token')"), json!(TOKEN));
@@ -88,8 +90,9 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
     assert!(b.eval(&text_of("[data-testid=why-history]")).as_str().unwrap().contains("fires"));
     // The panel re-reads the why until every delivery is final.
     b.wait_for(
-        "the file sink's delivery, sent",
-        "document.querySelector('[data-testid=delivery-row][data-channel=file]')?.dataset.status === 'sent'",
+        "the webhook's delivery, sent, and the broken one's, failing",
+        "(() => { const s = c => document.querySelector(`[data-testid=delivery-row][data-channel=${c}]`)?.dataset.status; \
+           return s('hook') === 'sent' && ['pending', 'failed', 'dead'].includes(s('broken')); })()",
         HANG_GUARD,
     );
     // The panel scrolls inside a fixed frame: a tall viewport shows it whole.
@@ -98,6 +101,14 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
     b.screenshot(&target().join("console-why.png"), Some("#why-panel"));
     b.viewport(1280, 900, false);
     b.click("#why-close");
+
+    // The broken webhook's alerts become dead letters, with the service's answer.
+    let dead = b.wait_for(
+        "a dead letter",
+        "document.querySelector('[data-testid=dead-row]')?.textContent",
+        HANG_GUARD,
+    );
+    assert!(dead.as_str().unwrap().contains("500"), "{dead}");
 
     // Suppressed alerts, each with the reason it was held back.
     b.click("#feed-filter-suppressed");
@@ -166,6 +177,7 @@ struct Host {
     /// `None` once stopped; a failed test kills it on drop.
     running: Option<Running>,
     port: u16,
+    _mock: MockService,
 }
 
 impl Drop for Host {
@@ -187,19 +199,32 @@ impl Host {
     }
 
     fn start_on(dir: &Path, admin: bool, port: u16) -> Host {
+        // Webhooks, because only network sinks keep per-channel delivery
+        // rows: one that takes every alert, one that never does (dead letters).
+        let mock = MockService::start(|req, _| {
+            if req.path == "/ok" {
+                Resp::ok(200, "ok")
+            } else {
+                Resp::new(500, "down for the test")
+            }
+        });
+        let fast = "attempts = 2, min_backoff = \"10ms\", max_backoff = \"50ms\", \
+                    poll_interval = \"50ms\", shutdown_grace = \"2s\"";
         let admin_table =
             if admin { "[server.admin]\ntoken_env = \"KLAXON_TEST_ADMIN_TOKEN\"\n" } else { "" };
         let config = format!(
             "{base}[server]\nlisten = \"127.0.0.1:{port}\"\n{admin_table}\
              [sources.market]\ntype = \"synthetic\"\nrate = 20\nseed = 11\n\
-             [sinks.file]\ntype = \"file\"\npath = \"{out}\"\n\
+             [sinks.hook]\ntype = \"webhook\"\nurl = \"{ok}\"\ndelivery = {{ {fast} }}\n\
+             [sinks.broken]\ntype = \"webhook\"\nurl = \"{down}\"\ndelivery = {{ {fast} }}\n\
              [templates.every-trade]\nowner = \"console-test\"\nselect = {{ kinds = [\"trade\"] }}\n\
              filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n\
-             cooldown = {{ plugin = \"fixed\", params = {{ window = \"3s\" }} }}\nchannels = [\"file\"]\n\
+             cooldown = {{ plugin = \"fixed\", params = {{ window = \"3s\" }} }}\nchannels = [\"hook\", \"broken\"]\n\
              [templates.resting]\nowner = \"console-test\"\nenabled = false\n\
-             filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\nchannels = [\"file\"]\n",
+             filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\nchannels = [\"hook\"]\n",
             base = base_config(dir),
-            out = dir.join("out.ndjson").display(),
+            ok = mock.url("/ok"),
+            down = mock.url("/down"),
         );
         let path = dir.join("klaxon.toml");
         std::fs::write(&path, config).unwrap();
@@ -217,7 +242,7 @@ impl Host {
             assert!(start.elapsed() < HANG_GUARD, "klaxon never served /health");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Host { running: Some(running), port }
+        Host { running: Some(running), port, _mock: mock }
     }
 
     /// SIGTERM and a clean exit.
