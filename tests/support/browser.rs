@@ -43,11 +43,23 @@ pub fn chromium() -> Option<PathBuf> {
     found
 }
 
+// Fields drop in order: the socket, then the browser, then its profile.
 pub struct Browser {
-    child: Child,
     ws: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
+    child: Killed,
     profile: tempfile::TempDir,
+}
+
+/// Chromium, killed when dropped: also when launching panics half-way, so a
+/// failed test leaves no browser behind.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Browser {
@@ -55,27 +67,29 @@ impl Browser {
     pub fn launch(binary: &Path) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(profile.path().join("chromium.log")).unwrap();
-        let mut child = Command::new(binary)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-extensions",
-                "--disable-background-networking",
-                "--disable-sync",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--mute-audio",
-                "--remote-debugging-port=0",
-                "--window-size=1280,900",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn chromium");
+        let mut child = Killed(
+            Command::new(binary)
+                .args([
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-extensions",
+                    "--disable-background-networking",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--mute-audio",
+                    "--remote-debugging-port=0",
+                    "--window-size=1280,900",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg("about:blank")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn chromium"),
+        );
         // Port 0 lets Chromium pick a free port; it writes the one it took here.
         let active = profile.path().join("DevToolsActivePort");
         let start = Instant::now();
@@ -84,7 +98,7 @@ impl Browser {
             if let Some(port) = text.lines().next().and_then(|l| l.trim().parse().ok()) {
                 break port;
             }
-            if let Some(status) = child.try_wait().unwrap() {
+            if let Some(status) = child.0.try_wait().unwrap() {
                 panic!("chromium exited ({status}) before listening: {}", chromium_log(&profile));
             }
             assert!(start.elapsed() < REPLY_LIMIT, "chromium never wrote {}", active.display());
@@ -219,8 +233,6 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.ws.close(None);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
