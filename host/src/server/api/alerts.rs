@@ -71,7 +71,7 @@ pub async fn why(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> An
     let q = DeliveryQuery { alert_id: Some(id.clone()), ..Default::default() };
     let deliveries =
         s.log().await?.deliveries(&q).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    let deliveries: Vec<Value> = deliveries
+    let mut deliveries: Vec<Value> = deliveries
         .iter()
         .map(|d| {
             json!({
@@ -81,6 +81,11 @@ pub async fn why(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> An
             })
         })
         .collect();
+    if r.status == AlertStatus::Fired {
+        deliveries.extend(local_channels(&s, r.template.as_str()).into_iter().map(|channel| {
+            json!({ "channel": channel, "status": "local", "note": "written directly by a local sink; no outbox row" })
+        }));
+    }
     let decider = match r.trace.by {
         DecidedBy::Policy => r.versions.cooldown.clone(),
         DecidedBy::Default | DecidedBy::Elsewhere => None,
@@ -100,6 +105,20 @@ pub async fn why(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> An
         "versions": r.versions,
         "deliveries": deliveries,
     })))
+}
+
+/// The template's channels whose sinks write directly (stdout, file), so
+/// the outbox has no row for them.
+fn local_channels(s: &AdminState, template: &str) -> Vec<String> {
+    let r = s.control.reloader.lock().expect("reloader poisoned");
+    let raw = r.current().raw();
+    let Some(t) = raw.templates.get(template) else { return Vec::new() };
+    let local = |c: &&String| {
+        raw.sinks.get(c.as_str()).is_some_and(|k| {
+            matches!(k, crate::sinks::SinkConfig::Stdout(_) | crate::sinks::SinkConfig::File(_))
+        })
+    };
+    t.channels.iter().filter(local).cloned().collect()
 }
 
 pub async fn dead(State(s): State<Arc<AdminState>>) -> Answer {
