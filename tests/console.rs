@@ -90,9 +90,10 @@ fn console_lists_templates_streams_a_live_alert_and_explains_it() {
     assert!(b.eval(&text_of("[data-testid=why-history]")).as_str().unwrap().contains("fires"));
     // The panel re-reads the why until every delivery is final.
     b.wait_for(
-        "the webhook's delivery, sent, and the broken one's, failing",
+        "the webhook's delivery sent, the broken one's failing, the file written locally",
         "(() => { const s = c => document.querySelector(`[data-testid=delivery-row][data-channel=${c}]`)?.dataset.status; \
-           return s('hook') === 'sent' && ['pending', 'failed', 'dead'].includes(s('broken')); })()",
+           return s('hook') === 'sent' && ['pending', 'failed', 'dead'].includes(s('broken')) \
+             && s('file') === 'local'; })()",
         HANG_GUARD,
     );
     // The panel scrolls inside a fixed frame: a tall viewport shows it whole.
@@ -216,15 +217,17 @@ impl Host {
             "{base}[server]\nlisten = \"127.0.0.1:{port}\"\n{admin_table}\
              [sources.market]\ntype = \"synthetic\"\nrate = 20\nseed = 11\n\
              [sinks.hook]\ntype = \"webhook\"\nurl = \"{ok}\"\ndelivery = {{ {fast} }}\n\
+             [sinks.file]\ntype = \"file\"\npath = \"{out}\"\n\
              [sinks.broken]\ntype = \"webhook\"\nurl = \"{down}\"\ndelivery = {{ {fast} }}\n\
              [templates.every-trade]\nowner = \"console-test\"\nselect = {{ kinds = [\"trade\"] }}\n\
              filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\n\
-             cooldown = {{ plugin = \"fixed\", params = {{ window = \"3s\" }} }}\nchannels = [\"hook\", \"broken\"]\n\
+             cooldown = {{ plugin = \"fixed\", params = {{ window = \"3s\" }} }}\nchannels = [\"hook\", \"broken\", \"file\"]\n\
              [templates.resting]\nowner = \"console-test\"\nenabled = false\n\
              filter = {{ plugin = \"amount-threshold\", params = {{ min_notional_usd = 1 }} }}\nchannels = [\"hook\"]\n",
             base = base_config(dir),
             ok = mock.url("/ok"),
             down = mock.url("/down"),
+            out = dir.join("out.ndjson").display(),
         );
         let path = dir.join("klaxon.toml");
         std::fs::write(&path, config).unwrap();
