@@ -8,7 +8,7 @@
 //! * Inside it, if the key has been suppressed `escalate_after` times since
 //!   its last fire: fire one severity step above the louder of the alert's
 //!   and the last fire's (info → warning → critical).
-//! * Otherwise suppress with `not worse by <worse_by_pct>%`.
+//! * Otherwise suppress with `not_worse: not worse by <worse_by_pct>%`.
 
 use klaxon_sdk::{Alert, CooldownPolicy, Decision, Duration, History, export_cooldown, host};
 use serde::Deserialize;
@@ -57,7 +57,7 @@ impl CooldownPolicy for Escalate {
             window: p.window,
             worse_factor: 1.0 + p.worse_by_pct / 100.0,
             escalate_after: p.escalate_after,
-            reason: format!("not worse by {}%", p.worse_by_pct),
+            reason: format!("not_worse: not worse by {}%", p.worse_by_pct),
         })
     }
 
@@ -128,7 +128,7 @@ mod tests {
         let h = fired(5, 100.0, Severity::Warning);
         assert_eq!(
             p.decide(&alert(119.0, Severity::Info), &h),
-            Decision::suppress("not worse by 20%")
+            Decision::suppress("not_worse: not worse by 20%")
         );
         assert_eq!(
             p.decide(&alert(120.0, Severity::Info), &h),
@@ -165,7 +165,7 @@ mod tests {
         let h = fired(0, 100.0, Severity::Info).with_suppressed(1000);
         assert_eq!(
             p.decide(&alert(99.0, Severity::Info), &h),
-            Decision::suppress("not worse by 0%")
+            Decision::suppress("not_worse: not worse by 0%")
         );
         assert!(p.decide(&alert(100.0, Severity::Info), &h).is_fire());
     }

@@ -27,7 +27,7 @@ impl CooldownPolicy for Fixed {
     type Params = Params;
 
     fn new(p: Params) -> Result<Self, String> {
-        Ok(Fixed { window: p.window, reason: format!("cooldown {}", p.window) })
+        Ok(Fixed { window: p.window, reason: format!("cooldown: {} window", p.window) })
     }
 
     fn decide(&mut self, alert: &Alert, history: &History) -> Decision {
@@ -63,7 +63,7 @@ mod tests {
         let now = host::now_ms();
         assert_eq!(policy.decide(&alert(), &History::default()), Decision::Fire(Severity::Warning));
         let recent = History::fired(now - 9 * 60_000, 1.0, Severity::Warning);
-        assert_eq!(policy.decide(&alert(), &recent), Decision::suppress("cooldown 10m"));
+        assert_eq!(policy.decide(&alert(), &recent), Decision::suppress("cooldown: 10m window"));
         let old = History::fired(now - 10 * 60_000, 1.0, Severity::Warning);
         assert_eq!(policy.decide(&alert(), &old), Decision::Fire(Severity::Warning));
     }

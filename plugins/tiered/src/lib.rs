@@ -4,7 +4,7 @@
 //! reaches, and values below every tier use the lowest tier. Big moves can
 //! then re-alert sooner than small ones, or the other way round.
 //!
-//! Suppress reason: `cooldown <window>` of the chosen tier.
+//! Suppress reason: `cooldown: <window> window of its tier` (code `cooldown`).
 
 use klaxon_sdk::{Alert, CooldownPolicy, Decision, Duration, History, export_cooldown, host};
 use serde::Deserialize;
@@ -62,7 +62,7 @@ impl CooldownPolicy for Tiered {
             .tiers
             .into_iter()
             .map(|t| {
-                let reason = format!("cooldown {}", t.window);
+                let reason = format!("cooldown: {} window of its tier", t.window);
                 (t, reason)
             })
             .collect();
@@ -111,14 +111,20 @@ mod tests {
         let p = policy();
         let fired =
             |mins_ago: u64| History::fired(host::now_ms() - mins_ago * 60_000, 1.0, Severity::Info);
-        assert_eq!(p.decide(&alert(500_000.0), &fired(20)), Decision::suppress("cooldown 30m"));
+        assert_eq!(
+            p.decide(&alert(500_000.0), &fired(20)),
+            Decision::suppress("cooldown: 30m window of its tier")
+        );
         assert!(p.decide(&alert(500_000.0), &fired(31)).is_fire());
-        assert_eq!(p.decide(&alert(2_000_000.0), &fired(5)), Decision::suppress("cooldown 10m"));
+        assert_eq!(
+            p.decide(&alert(2_000_000.0), &fired(5)),
+            Decision::suppress("cooldown: 10m window of its tier")
+        );
         assert!(p.decide(&alert(2_000_000.0), &fired(11)).is_fire());
         assert!(p.decide(&alert(20_000_000.0), &fired(2)).is_fire());
         assert_eq!(
             p.decide(&alert(-20_000_000.0), &fired(0)),
-            Decision::suppress("cooldown 1m"),
+            Decision::suppress("cooldown: 1m window of its tier"),
             "magnitude counts"
         );
         assert!(p.decide(&alert(1.0), &History::default()).is_fire());
@@ -131,7 +137,10 @@ mod tests {
         )
         .unwrap();
         let recent = History::fired(host::now_ms() - 60_000, 1.0, Severity::Info);
-        assert_eq!(p.decide(&alert(1.0), &recent), Decision::suppress("cooldown 1h"));
+        assert_eq!(
+            p.decide(&alert(1.0), &recent),
+            Decision::suppress("cooldown: 1h window of its tier")
+        );
     }
 
     #[test]

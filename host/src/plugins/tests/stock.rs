@@ -90,7 +90,7 @@ fn the_fixed_policy_suppresses_inside_its_window_on_the_host_clock() {
         decisions,
         [
             Decision::Fire(Severity::Warning),
-            Decision::Suppress("cooldown 10m".into()),
+            Decision::Suppress("cooldown: 10m window".into()),
             Decision::Fire(Severity::Warning)
         ]
     );
