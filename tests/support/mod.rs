@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod guests;
 pub mod mock_service;
 pub mod mock_venue;

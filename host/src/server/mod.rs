@@ -1,8 +1,10 @@
 //! The HTTP edge: `/health` (liveness), `/ready` (readiness), `/metrics`
-//! (Prometheus text) and the admin API under `/v1` ([`api`]). `app(state)`
+//! (Prometheus text), the admin API under `/v1` ([`api`]) and the web console
+//! at `/` ([`console`]). `app(state)`
 //! is separate from serving so tests call it with `oneshot` and no socket.
 
 pub mod api;
+pub mod console;
 
 pub use api::Admin;
 
@@ -39,7 +41,7 @@ pub fn app(state: ReadyState, admin: Admin) -> Router {
             }),
         )
         .with_state(state);
-    ready.merge(api::routes(admin))
+    ready.merge(api::routes(admin)).merge(console::routes())
 }
 
 async fn ready(State(state): State<ReadyState>) -> impl IntoResponse {
