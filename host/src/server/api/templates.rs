@@ -106,9 +106,20 @@ pub async fn delete(
     Extension(who): Extension<Who>,
     Path(name): Path<String>,
 ) -> Answer {
+    edit_named(&s, who, "delete_template", name, config_edit::delete_template).await
+}
+
+/// A change of one template's config that needs nothing but its name.
+async fn edit_named(
+    s: &AdminState,
+    who: Who,
+    action: &'static str,
+    name: String,
+    edit: fn(&str, &str) -> Result<String, config_edit::EditError>,
+) -> Answer {
     let control = s.control.clone();
-    change(who, "delete_template", name.clone(), move || {
-        let generation = control.edit_config(|c| config_edit::delete_template(c, &name))?;
+    change(who, action, name.clone(), move || {
+        let generation = control.edit_config(|c| edit(c, &name))?;
         Ok((generation, json!({ "template": name })))
     })
     .await
@@ -160,12 +171,7 @@ pub async fn promote(
     Extension(who): Extension<Who>,
     Path(name): Path<String>,
 ) -> Answer {
-    let control = s.control.clone();
-    change(who, "promote_rollout", name.clone(), move || {
-        let generation = control.edit_config(|c| config_edit::promote_rollout(c, &name))?;
-        Ok((generation, json!({ "template": name })))
-    })
-    .await
+    edit_named(&s, who, "promote_rollout", name, config_edit::promote_rollout).await
 }
 
 pub async fn rollback(
@@ -173,12 +179,7 @@ pub async fn rollback(
     Extension(who): Extension<Who>,
     Path(name): Path<String>,
 ) -> Answer {
-    let control = s.control.clone();
-    change(who, "rollback_rollout", name.clone(), move || {
-        let generation = control.edit_config(|c| config_edit::rollback_rollout(c, &name))?;
-        Ok((generation, json!({ "template": name })))
-    })
-    .await
+    edit_named(&s, who, "rollback_rollout", name, config_edit::rollback_rollout).await
 }
 
 pub async fn plugins(State(s): State<Arc<AdminState>>) -> Answer {
