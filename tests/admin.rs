@@ -364,3 +364,27 @@ fn a_canary_splits_keys_by_stable_hash_and_a_rollback_returns_every_key() {
         "a key stayed on the canary after rollback"
     );
 }
+
+#[test]
+fn a_missing_plugins_dir_is_created_at_start_and_hot_swap_works_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = config(d, "rate = 200\nseed = 3", WHALES).replace("watch = false", "watch = true");
+    let path = d.join("klaxon.toml");
+    fs::write(&path, &text).unwrap();
+    let check = klaxon().args(["check", "--config"]).arg(&path).output().unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(check.status.success(), "{said}{}", String::from_utf8_lossy(&check.stderr));
+    assert!(said.contains("does not exist; `klaxon run` creates it, then it is watched"), "{said}");
+    assert!(!d.join("plugins").exists());
+
+    let host = Host::start(d, &text);
+    assert!(d.join("plugins").is_dir(), "plugins.dir was not created");
+    fs::copy(plugin("swap-probe-v1"), d.join("plugins/probe.wasm")).unwrap();
+    let probe = "[templates.probe]\nfilter = { plugin = \"probe\" }\ndefault_cooldown = \"0s\"\nchannels = [\"file\"]\n";
+    fs::write(&path, format!("{text}{probe}")).unwrap();
+    host.wait(|_| count_title(d, "swap-probe v1") > 0, "the watched drop to go live");
+    let stderr = host.running.stop();
+    assert!(stderr.contains("Created plugins.dir"), "{stderr}");
+    assert!(stderr.contains("probe[probe@"), "the reload log lists versions:\n{stderr}");
+}

@@ -174,7 +174,7 @@ fn golden_replay_of_the_binance_spot_recording() {
         "{summary}"
     );
     assert!(summary.contains("fired: 2  suppressed: 7"), "{summary}");
-    assert!(summary.contains("suppressed (policy): 7"), "{summary}");
+    assert!(summary.contains("suppressed (cooldown): 7"), "{summary}");
     assert_eq!(alert_log_counts(&dir.path().join("alerts.db")), (2, 7));
 
     // Replaying again is idempotent in the alert log (ids are stable).
