@@ -136,7 +136,9 @@ fn a_rejected_upload_is_moved_aside_and_a_restart_runs_every_template() {
     wait_for_more(&restarted, &out, "swap-probe v1", before);
     let stderr = restarted.stop();
     let started = stderr.lines().find(|l| l.contains("Klaxon started.")).unwrap();
-    assert!(started.contains("templates=2") && started.contains("disabled=0"), "{started}");
+    // The startup log lists each template with its plugin versions.
+    let both = started.contains("probe[probe@") && started.contains("whales[amount-threshold@");
+    assert!(both && started.contains("disabled=0"), "{started}");
     assert!(!stderr.contains("Template disabled"), "{stderr}");
 }
 
