@@ -11,9 +11,7 @@ use clap::{Args, Subcommand};
 use klaxon::clock::{Clock, SystemClock};
 use klaxon::config::{self, ValidConfig};
 use klaxon::sinks::remote::{Action, Attempt, Outgoing, process_env};
-use klaxon::store::{
-    AlertLog, AlertQuery, AlertStatus, DeliveryQuery, DeliveryRecord, DeliveryStatus,
-};
+use klaxon::store::{AlertLog, AlertQuery, DeliveryQuery, DeliveryRecord, DeliveryStatus};
 
 /// Where the alert log is: a config's `alert_log.url`, or `--url`.
 #[derive(Args, Clone)]
@@ -105,13 +103,9 @@ pub async fn alerts(args: AlertsArgs) -> Result<ExitCode> {
 async fn list(log: &AlertLog, args: &AlertsArgs) -> Result<ExitCode> {
     let (status, retracted) = match args.status.as_deref() {
         None => (None, false),
-        Some("retracted") => (None, true),
-        Some(s) => (
-            Some(AlertStatus::parse(s).with_context(|| {
-                format!("--status {s}: expected fired, suppressed, retracted or dead")
-            })?),
-            false,
-        ),
+        Some(s) => AlertQuery::status_filter(s).with_context(|| {
+            format!("--status {s}: expected fired, suppressed, retracted or dead")
+        })?,
     };
     let since_ms = args.since.map(|d| SystemClock.now_ms().saturating_sub(d.as_millis() as u64));
     let q = AlertQuery {

@@ -14,6 +14,17 @@ pub struct AlertQuery {
     pub limit: u32,
 }
 
+impl AlertQuery {
+    /// `status` and `retracted` from a `--status`/`?status=` value: `fired`,
+    /// `suppressed` or `retracted`; `None` for anything else.
+    pub fn status_filter(value: &str) -> Option<(Option<AlertStatus>, bool)> {
+        match value {
+            "retracted" => Some((None, true)),
+            other => AlertStatus::parse(other).map(|s| (Some(s), false)),
+        }
+    }
+}
+
 /// What [`AlertLog::prune`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {

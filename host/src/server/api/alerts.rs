@@ -9,7 +9,7 @@ use axum::response::Json;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AdminState, ApiError};
+use super::{AdminState, ApiError, blocking};
 use crate::alert::DecidedBy;
 use crate::clock::{Clock, SystemClock};
 use crate::store::{AlertQuery, AlertRecord, AlertStatus, DeliveryQuery, DeliveryStatus};
@@ -28,18 +28,12 @@ pub struct ListParams {
 }
 
 pub async fn list(State(s): State<Arc<AdminState>>, Query(p): Query<ListParams>) -> Answer {
-    let (status, retracted) = match p.status.as_deref() {
+    let (status, retracted) = match p.status.as_deref().map(AlertQuery::status_filter) {
         None => (None, false),
-        Some("retracted") => (None, true),
-        Some(v) => match AlertStatus::parse(v) {
-            Some(status) => (Some(status), false),
-            None => {
-                return Err(ApiError::bad_request(
-                    "status",
-                    "expected fired, suppressed or retracted",
-                ));
-            }
-        },
+        Some(Some(filter)) => filter,
+        Some(None) => {
+            return Err(ApiError::bad_request("status", "expected fired, suppressed or retracted"));
+        }
     };
     let since_ms = match p.since.as_deref().map(humantime::parse_duration) {
         None => None,
@@ -82,7 +76,9 @@ pub async fn why(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> An
         })
         .collect();
     if r.status == AlertStatus::Fired {
-        deliveries.extend(local_channels(&s, r.template.as_str()).into_iter().map(|channel| {
+        let (control, template) = (s.control.clone(), r.template.clone());
+        let local = blocking(move || local_channels(&control, template.as_str())).await?;
+        deliveries.extend(local.into_iter().map(|channel| {
             json!({ "channel": channel, "status": "local", "note": "written directly by a local sink; no outbox row" })
         }));
     }
@@ -109,8 +105,8 @@ pub async fn why(State(s): State<Arc<AdminState>>, Path(id): Path<String>) -> An
 
 /// The template's channels whose sinks write directly (stdout, file), so
 /// the outbox has no row for them.
-fn local_channels(s: &AdminState, template: &str) -> Vec<String> {
-    let r = s.control.reloader.lock().expect("reloader poisoned");
+fn local_channels(control: &crate::app::Control, template: &str) -> Vec<String> {
+    let r = control.reloader.lock().expect("reloader poisoned");
     let raw = r.current().raw();
     let Some(t) = raw.templates.get(template) else { return Vec::new() };
     let local = |c: &&String| {

@@ -169,6 +169,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Run `work` on a blocking thread: anything that takes the reloader's
+/// lock (held for seconds while a change builds its plan) or builds a plan
+/// must not stall the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("admin task panicked: {e}")))
+}
+
 /// Run a change on a blocking thread (it builds a plan), audit and count
 /// it, and answer `{"generation"}` plus `extra`.
 async fn change(
@@ -177,9 +188,7 @@ async fn change(
     target: String,
     work: impl FnOnce() -> Result<(u64, serde_json::Value), Refusal> + Send + 'static,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let outcome = tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("change panicked: {e}")))?;
+    let outcome = blocking(work).await?;
     match outcome {
         Ok((generation, mut extra)) => {
             metrics().admin_requests.with_label_values(&[action, "ok"]).inc();

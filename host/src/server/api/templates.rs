@@ -11,7 +11,7 @@ use axum::response::Json;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AdminState, ApiError, Who, change};
+use super::{AdminState, ApiError, Who, blocking, change};
 use crate::app::config_edit::{self, TemplateBody};
 use crate::config::raw::RolloutKind;
 use crate::config::validate::is_plugin_name;
@@ -27,12 +27,11 @@ fn check_template_name(name: &str) -> Result<(), ApiError> {
 
 pub async fn status(State(s): State<Arc<AdminState>>) -> Answer {
     let control = s.control.clone();
-    let (path, templates) = tokio::task::spawn_blocking(move || {
+    let (path, templates) = blocking(move || {
         let r = control.reloader.lock().expect("reloader poisoned");
         (r.path().map(|p| p.display().to_string()), r.current().raw().templates.len())
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    .await?;
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "generation": s.control.plan.load().generation,
@@ -43,9 +42,7 @@ pub async fn status(State(s): State<Arc<AdminState>>) -> Answer {
 
 async fn views(s: &AdminState) -> Result<Vec<crate::app::control::TemplateView>, ApiError> {
     let control = s.control.clone();
-    tokio::task::spawn_blocking(move || control.templates())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))
+    blocking(move || control.templates()).await
 }
 
 pub async fn list(State(s): State<Arc<AdminState>>) -> Answer {
@@ -56,7 +53,8 @@ pub async fn one(State(s): State<Arc<AdminState>>, Path(name): Path<String>) -> 
     let view = views(&s).await?.into_iter().find(|v| v.name == name);
     let view =
         view.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no template `{name}`")))?;
-    let text = config_text(&s);
+    let control = s.control.clone();
+    let text = blocking(move || config_text(&control)).await?;
     let mut answer = json!(view);
     answer["config"] =
         text.and_then(|t| config_edit::template_json(&t, &name)).unwrap_or(Value::Null);
@@ -64,8 +62,8 @@ pub async fn one(State(s): State<Arc<AdminState>>, Path(name): Path<String>) -> 
 }
 
 /// The config file's text, for showing a template as written.
-fn config_text(s: &AdminState) -> Option<String> {
-    let r = s.control.reloader.lock().expect("reloader poisoned");
+fn config_text(control: &crate::app::Control) -> Option<String> {
+    let r = control.reloader.lock().expect("reloader poisoned");
     std::fs::read_to_string(r.path()?).ok()
 }
 
@@ -184,9 +182,7 @@ pub async fn rollback(
 
 pub async fn plugins(State(s): State<Arc<AdminState>>) -> Answer {
     let control = s.control.clone();
-    let views = tokio::task::spawn_blocking(move || control.plugins())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let views = blocking(move || control.plugins()).await?;
     Ok(Json(json!(views)))
 }
 
@@ -217,7 +213,7 @@ pub async fn reload(State(s): State<Arc<AdminState>>, Extension(who): Extension<
 /// holds no connections (replay, synthetic) is `running`.
 pub async fn sources(State(s): State<Arc<AdminState>>) -> Answer {
     let control = s.control.clone();
-    let names = tokio::task::spawn_blocking(move || {
+    let names = blocking(move || {
         let r = control.reloader.lock().expect("reloader poisoned");
         let kinds: Vec<(String, String)> = r
             .current()
@@ -228,8 +224,7 @@ pub async fn sources(State(s): State<Arc<AdminState>>) -> Answer {
             .collect();
         kinds
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    .await?;
     let links = crate::sources::live::health().snapshot();
     let rows: Vec<Value> = names
         .into_iter()
