@@ -60,14 +60,6 @@ pub struct Pass {
     pub fields: Vec<(String, String)>,
 }
 
-/// A passing event on its way to the decide stage.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub template: TemplateId,
-    pub event: Arc<Event>,
-    pub pass: Pass,
-}
-
 /// What the host remembers about one alert key of one template.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {

@@ -2,7 +2,8 @@
 //!
 //! Shutdown needs no signals past the sources: when the last event sender
 //! drops, the router drains and drops the worker channels; each worker
-//! drains and drops its alert-log and sink senders; the writer and sinks
+//! drains and drops its decider senders; each decider drains and drops its
+//! alert-log and sink senders; the writer and sinks
 //! flush and end. [`Pipeline::finish`] waits for all of it.
 
 use std::collections::HashMap;
@@ -29,7 +30,9 @@ use super::digest::WindowDigests;
 use super::plan::Plan;
 use super::router::{ROUTE_BATCH, Router};
 use super::stats::RunStats;
-use super::work::WorkerOutputs;
+use super::decider::spawn_decider;
+use super::partition::ToDeciders;
+use super::work::DecideOutputs;
 use super::worker::{WorkerContext, spawn_worker};
 
 /// How long a retraction waits for an alert still in flight before it is
@@ -61,6 +64,7 @@ pub struct Pipeline {
     pub stats: Arc<RunStats>,
     router: std::thread::JoinHandle<()>,
     workers: Vec<std::thread::JoinHandle<()>>,
+    deciders: Vec<std::thread::JoinHandle<()>>,
     sinks: Vec<(String, JoinHandle<Result<crate::sinks::SinkSummary, crate::sinks::SinkError>>)>,
     writer: JoinHandle<Result<crate::store::WriterSummary, crate::store::StoreError>>,
 }
@@ -121,32 +125,41 @@ impl Pipeline {
         }
 
         let delivery_bytes = crate::budget::ByteBudget::new(parts.pipeline.delivery_bytes);
-        let mut worker_txs = Vec::new();
-        let mut workers = Vec::new();
-        // Hand-offs to workers are batches of up to ROUTE_BATCH events.
+        let n = parts.pipeline.workers;
+        let context = |id| WorkerContext {
+            id,
+            engine: parts.engine.clone(),
+            services: parts.services.clone(),
+            ledger: parts.ledger.clone(),
+            history: parts.history.clone(),
+            clock: parts.clock.clone(),
+            time: parts.pipeline.time,
+            batch_max: parts.pipeline.batch_max,
+            stats: stats.clone(),
+        };
+        // Hand-offs are batches of up to ROUTE_BATCH events; a decider
+        // hears from every worker per hand-off.
         let worker_cap = (cap / ROUTE_BATCH).max(2);
-        for id in 0..parts.pipeline.workers {
-            let (tx, rx) = mpsc::channel(worker_cap);
-            worker_txs.push(tx);
-            let ctx = WorkerContext {
-                id,
-                engine: parts.engine.clone(),
-                services: parts.services.clone(),
-                ledger: parts.ledger.clone(),
-                history: parts.history.clone(),
-                clock: parts.clock.clone(),
-                time: parts.pipeline.time,
-                batch_max: parts.pipeline.batch_max,
-                stats: stats.clone(),
-            };
-            let outputs = WorkerOutputs {
+        let (mut decider_txs, mut deciders) = (Vec::new(), Vec::new());
+        for id in 0..n {
+            let (tx, rx) = mpsc::channel(worker_cap * n);
+            decider_txs.push(tx);
+            let outputs = DecideOutputs {
                 alerts: alerts_tx.clone(),
                 sinks: sink_txs.clone(),
                 delivery_bytes: delivery_bytes.clone(),
             };
-            workers.push(spawn_worker(ctx, rx, outputs));
+            deciders.push(spawn_decider(context(id), n, rx, outputs));
         }
         drop((alerts_tx, sink_txs));
+        depths.stages.push(("decide", decider_txs.iter().map(probe).collect()));
+        let (mut worker_txs, mut workers) = (Vec::new(), Vec::new());
+        for id in 0..n {
+            let (tx, rx) = mpsc::channel(worker_cap);
+            worker_txs.push(tx);
+            workers.push(spawn_worker(context(id), rx, ToDeciders::new(id, decider_txs.clone())));
+        }
+        drop(decider_txs);
         depths.stages.push(("evaluate", worker_txs.iter().map(probe).collect()));
 
         let (events, events_rx) = mpsc::channel(cap);
@@ -157,9 +170,20 @@ impl Pipeline {
             plan: parts.plan,
             workers: worker_txs,
             stats: stats.clone(),
+            seq: 0,
         }
         .spawn(events_rx);
-        Ok(Pipeline { events, retractions, retractor, stats, router, workers, sinks, writer })
+        Ok(Pipeline {
+            events,
+            retractions,
+            retractor,
+            stats,
+            router,
+            workers,
+            deciders,
+            sinks,
+            writer,
+        })
     }
 
     /// Wait until every stage has drained and flushed. Call after dropping
@@ -171,14 +195,8 @@ impl Pipeline {
         if !routed.unwrap_or(false) {
             return Err(PipelineError::Panicked { stage: "route" });
         }
-        let workers = self.workers;
-        let joined =
-            tokio::task::spawn_blocking(move || workers.into_iter().all(|w| w.join().is_ok()))
-                .await
-                .unwrap_or(false);
-        if !joined {
-            return Err(PipelineError::Panicked { stage: "evaluate" });
-        }
+        join_threads(self.workers, "evaluate").await?;
+        join_threads(self.deciders, "decide").await?;
         let mut first_error = None;
         for (name, handle) in self.sinks {
             match handle.await {
@@ -198,6 +216,17 @@ impl Pipeline {
         join_store_task(self.retractor, "retractions").await?;
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Wait for a stage's threads; a panic in any is the pipeline's error.
+async fn join_threads(
+    threads: Vec<std::thread::JoinHandle<()>>,
+    stage: &'static str,
+) -> Result<(), PipelineError> {
+    let joined = tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()))
+        .await
+        .unwrap_or(false);
+    if joined { Ok(()) } else { Err(PipelineError::Panicked { stage }) }
 }
 
 /// Wait for an alert-log task; its error or panic becomes the pipeline's.

@@ -1,7 +1,7 @@
-//! The hand-off at the end of a worker's run: every decided alert (fired or
+//! The hand-off at the end of a decider's run: every decided alert (fired or
 //! suppressed, with its reason) to the alert log, and every message to the
 //! queues of its template's channels. Both are bounded channels; a full one
-//! makes the worker wait, and the wait shows in `klaxon_stage_wait_seconds`.
+//! makes the decider wait, and the wait shows in `klaxon_stage_wait_seconds`.
 
 use std::sync::Arc;
 
@@ -12,11 +12,11 @@ use crate::telemetry::metrics;
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
-use super::work::WorkerOutputs;
+use super::work::DecideOutputs;
 
 /// Count and log every alert; returns the fired ones for formatting.
 pub fn log_alerts(
-    outputs: &WorkerOutputs,
+    outputs: &DecideOutputs,
     plan: &Plan,
     stats: &RunStats,
     alerts: Vec<(u32, Arc<Alert>)>,
@@ -58,7 +58,7 @@ pub fn live_feed() -> &'static tokio::sync::broadcast::Sender<Arc<Alert>> {
 
 /// Queue each message on its template's channels. Its latency is taken
 /// here, from its event's receipt to this hand-off.
-pub fn hand_off(outputs: &WorkerOutputs, deliveries: Vec<Arc<Delivery>>) {
+pub fn hand_off(outputs: &DecideOutputs, deliveries: Vec<Arc<Delivery>>) {
     for delivery in deliveries {
         if let Some(latency) = delivery.alert.event.received.elapsed() {
             metrics()

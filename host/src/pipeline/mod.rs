@@ -1,7 +1,10 @@
-//! The pipeline after the sources: [`router`] (market state, route, shard),
-//! then on each [`worker`] thread [`evaluate`] → [`decide`] → [`format`] →
-//! [`deliver`] (the hand-off to sinks and the alert log); [`digest`] formats
-//! time-window digests when the deliver stage closes a window. [`build`] wires the stages with
+//! The pipeline after the sources: [`router`] (market state, route, shard
+//! by routing key), then on each [`worker`] thread [`evaluate`], then on
+//! the [`decider`] thread that owns each candidate's alert key
+//! ([`partition`], merged in event order by [`merge`]) [`decide`] →
+//! [`format`] → [`deliver`] (the hand-off to sinks and the alert log);
+//! [`digest`] formats time-window digests when the deliver stage closes a
+//! window. [`build`] wires the stages with
 //! bounded channels; nothing is dropped: a full channel makes the stage
 //! before it wait, and the wait shows in `klaxon_stage_wait_seconds` (and the
 //! queues' fill in `klaxon_queue_depth`, see `depth.rs`).
@@ -9,6 +12,7 @@
 pub mod build;
 pub mod counters;
 pub mod decide;
+pub mod decider;
 pub mod deliver;
 mod depth;
 pub mod digest;
@@ -16,6 +20,8 @@ pub mod disabled;
 pub mod evaluate;
 pub mod format;
 pub mod library;
+mod merge;
+pub mod partition;
 pub mod plan;
 pub mod route;
 pub mod router;

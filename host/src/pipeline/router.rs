@@ -10,6 +10,11 @@
 //! queued (up to [`ROUTE_BATCH`], never waiting for more) and sends each
 //! worker one `Vec` of them, one channel operation per batch instead of
 //! per event.
+//!
+//! Every event gets a sequence number, the order the deciders keep across
+//! workers. Each hand-off goes to every worker, empty or not, carrying the
+//! watermark (every event below it is routed), so the deciders never wait
+//! on a worker that simply got nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +30,7 @@ use crate::telemetry::metrics;
 use super::plan::Plan;
 use super::stats::RunStats;
 use super::wait;
-use super::work::WorkItem;
+use super::work::{Routed, WorkItem};
 
 /// Most events routed before the router hands its batches on.
 pub const ROUTE_BATCH: usize = 256;
@@ -33,8 +38,10 @@ pub const ROUTE_BATCH: usize = 256;
 pub struct Router {
     pub market: MarketState,
     pub plan: Arc<ArcSwap<Plan>>,
-    pub workers: Vec<mpsc::Sender<Vec<WorkItem>>>,
+    pub workers: Vec<mpsc::Sender<Routed>>,
     pub stats: Arc<RunStats>,
+    /// The next event's sequence number.
+    pub seq: u64,
 }
 
 impl Router {
@@ -68,6 +75,8 @@ impl Router {
     fn route(&mut self, mut event: Event, buf: &mut RouteBuffers, out: &mut [Vec<WorkItem>]) {
         RunStats::add(&self.stats.events_in, 1);
         buf.count_in(event.venue);
+        let seq = self.seq;
+        self.seq += 1;
         let snapshot = self.market.apply(&mut event);
         let plan = self.plan.load_full();
         buf.targets.clear();
@@ -87,7 +96,7 @@ impl Router {
         let first = buf.shards[0];
         if buf.shards.iter().all(|&s| s == first) {
             let targets = buf.targets.clone();
-            let item = WorkItem { event, market: snapshot, plan, targets, first_share: true };
+            let item = WorkItem { seq, event, market: snapshot, plan, targets, first_share: true };
             out[first].push(item);
             return;
         }
@@ -99,20 +108,21 @@ impl Router {
                 .collect();
             if !targets.is_empty() {
                 let (event, plan) = (event.clone(), plan.clone());
-                batch.push(WorkItem { event, market: snapshot, plan, targets, first_share });
+                batch.push(WorkItem { seq, event, market: snapshot, plan, targets, first_share });
                 first_share = false;
             }
         }
     }
 
-    /// Send every non-empty batch; `false` once a worker is gone.
+    /// Send every worker its batch with the watermark, unless nothing was
+    /// routed since the last hand-off; `false` once a worker is gone.
     fn hand_off(&self, batches: &mut [Vec<WorkItem>]) -> bool {
+        if batches.iter().all(Vec::is_empty) {
+            return true;
+        }
         for (shard, batch) in batches.iter_mut().enumerate() {
-            if batch.is_empty() {
-                continue;
-            }
-            let items = std::mem::take(batch);
-            if wait::blocking_send(&self.workers[shard], items, "route").is_err() {
+            let routed = Routed { items: std::mem::take(batch), upto: self.seq };
+            if wait::blocking_send(&self.workers[shard], routed, "route").is_err() {
                 tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
                 return false;
             }

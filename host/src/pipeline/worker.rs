@@ -1,10 +1,13 @@
-//! The evaluate worker: one OS thread that runs the stages after routing,
-//! in order, on each run of events: evaluate → decide → format → hand-off.
+//! The evaluate worker: one OS thread that runs the filters of each run of
+//! events and hands the passes to the deciders that own their keys
+//! (`partition.rs`, `decider.rs`).
 //!
 //! Workers are plain threads, not tokio tasks: plugin calls are CPU-bound
 //! and synchronous, and each worker owns its instances outright (no
-//! `Mutex<Store>`). The router shards events by routing key, so every event
-//! of an alert key reaches the same worker, in order.
+//! `Mutex<Store>`). The router shards events by each template's routing
+//! key, so every event of one symbol (or one account, with `shard_by`)
+//! reaches the same worker, in order; that is what a filter's own state
+//! (its KV, such as a window sum per key) relies on.
 //!
 //! Batching is natural: a worker blocks for the router's first hand-off (a
 //! batch of events), then takes whatever else is already queued up to
@@ -28,9 +31,9 @@ use crate::state::HistoryStore;
 use crate::telemetry::metrics;
 
 use super::evaluate::Evaluate;
+use super::partition::ToDeciders;
 use super::stats::RunStats;
-use super::work::{WorkItem, WorkerOutputs};
-use super::{decide, deliver, format};
+use super::work::{Routed, WorkItem, same_plan_run};
 
 pub struct WorkerContext {
     pub id: usize,
@@ -44,10 +47,20 @@ pub struct WorkerContext {
     pub stats: Arc<RunStats>,
 }
 
+impl WorkerContext {
+    /// The time a decision about `event` is made at.
+    pub fn now_ms(&self, event: &Event) -> u64 {
+        match self.time {
+            TimeMode::Event => event.exchange_time_ms,
+            TimeMode::Wall => self.clock.now_ms(),
+        }
+    }
+}
+
 pub fn spawn_worker(
     ctx: WorkerContext,
-    rx: mpsc::Receiver<Vec<WorkItem>>,
-    outputs: WorkerOutputs,
+    rx: mpsc::Receiver<Routed>,
+    outputs: ToDeciders,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("klaxon-eval-{}", ctx.id))
@@ -57,7 +70,7 @@ pub fn spawn_worker(
 
 struct Worker {
     ctx: WorkerContext,
-    outputs: WorkerOutputs,
+    outputs: ToDeciders,
     pool: InstancePool,
     evaluate: Evaluate,
     generation: u64,
@@ -65,13 +78,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(ctx: WorkerContext, outputs: WorkerOutputs) -> Worker {
+    fn new(ctx: WorkerContext, outputs: ToDeciders) -> Worker {
         let pool = InstancePool::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
         let label = ctx.id.to_string();
         Worker { ctx, outputs, pool, evaluate: Evaluate::default(), generation: 0, label }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Vec<WorkItem>>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Routed>) {
         let mut batch = Vec::with_capacity(self.ctx.batch_max);
         let m = metrics();
         let (batch_size, evaluated) = (
@@ -79,10 +92,14 @@ impl Worker {
             m.events_evaluated.with_label_values(&[&self.label]),
         );
         while let Some(first) = rx.blocking_recv() {
-            batch.extend(first);
+            let mut upto = first.upto;
+            batch.extend(first.items);
             while batch.len() < self.ctx.batch_max {
                 match rx.try_recv() {
-                    Ok(items) => batch.extend(items),
+                    Ok(routed) => {
+                        upto = upto.max(routed.upto);
+                        batch.extend(routed.items);
+                    }
                     Err(_) => break,
                 }
             }
@@ -95,53 +112,32 @@ impl Worker {
             let events = batch.iter().filter(|i| i.first_share).count() as u64;
             RunStats::add(&self.ctx.stats.events_evaluated, events);
             batch.clear();
+            if !self.outputs.flush(upto) {
+                tracing::error!(worker = self.ctx.id, "A decider is gone; stopping the worker.");
+                return;
+            }
         }
     }
 
     /// Split `batch` into runs routed with the same plan (a swap mid-batch).
-    fn process_runs(&mut self, batch: &[WorkItem]) {
-        let mut start = 0;
-        while start < batch.len() {
-            let plan = &batch[start].plan;
-            let end =
-                start + batch[start..].iter().take_while(|i| Arc::ptr_eq(&i.plan, plan)).count();
-            self.process(&batch[start..end]);
-            start = end;
+    fn process_runs(&mut self, mut batch: &[WorkItem]) {
+        while !batch.is_empty() {
+            let (run, rest) = batch.split_at(same_plan_run(batch, |i| &i.plan));
+            self.process(run);
+            batch = rest;
         }
     }
 
-    fn now_ms(&self, event: &Event) -> u64 {
-        match self.ctx.time {
-            TimeMode::Event => event.exchange_time_ms,
-            TimeMode::Wall => self.ctx.clock.now_ms(),
-        }
-    }
-
-    /// One run of events routed with one plan, through every stage.
+    /// One run of events routed with one plan: its filters, then its
+    /// passes on to their deciders.
     fn process(&mut self, run: &[WorkItem]) {
         let plan = run[0].plan.clone();
         if plan.generation != self.generation {
             self.generation = plan.generation;
             self.pool.retain(|template, plugin, domain| plan.uses(template, plugin, domain));
         }
-        let now = self.now_ms(&run[run.len() - 1].event);
+        let now = self.ctx.now_ms(&run[run.len() - 1].event);
         let passed = self.evaluate.run(&mut self.pool, &plan, run, now, &self.ctx.stats);
-        if passed.is_empty() {
-            return;
-        }
-        let (clock, time) = (&self.ctx.clock, self.ctx.time);
-        let now_of = |e: &Event| match time {
-            TimeMode::Event => e.exchange_time_ms,
-            TimeMode::Wall => clock.now_ms(),
-        };
-        let alerts =
-            decide::decide(&mut self.pool, &*self.ctx.history, &plan, run, passed, |item| {
-                now_of(&item.event)
-            });
-        let fired = deliver::log_alerts(&self.outputs, &plan, &self.ctx.stats, alerts);
-        let bytes = &self.outputs.delivery_bytes;
-        let deliveries =
-            format::format(&mut self.pool, &plan, fired, |alert| now_of(&alert.event), bytes);
-        deliver::hand_off(&self.outputs, deliveries);
+        self.outputs.push(&plan, run, passed);
     }
 }
