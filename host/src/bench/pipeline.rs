@@ -54,10 +54,14 @@ async fn sustained(
         };
         let p = Pipeline::start(parts).await.map_err(|e| e.to_string())?;
         let tx = p.events.clone();
-        let input: Vec<Event> = data[..events].iter().map(|(e, _)| e.clone()).collect();
+        // Batches of 256, as a replay source hands them on.
+        let input: Vec<Vec<Event>> = data[..events]
+            .chunks(256)
+            .map(|chunk| chunk.iter().map(|(e, _)| e.clone()).collect())
+            .collect();
         let t = Instant::now();
-        for e in input {
-            tx.send(e).await.map_err(|_| "pipeline closed early".to_owned())?;
+        for batch in input {
+            tx.send(batch).await.map_err(|_| "pipeline closed early".to_owned())?;
         }
         drop(tx);
         p.finish().await.map_err(|e| e.to_string())?;

@@ -55,10 +55,10 @@ pub struct PipelineParts {
     pub owners: Arc<crate::deliver::OwnerCaps>,
 }
 
-/// A running pipeline. Sources send into `events`, and reorg retractions
+/// A running pipeline. Sources send batches of events into `events`, and reorg retractions
 /// into `retractions` (straight to the alert log, the only stage they concern).
 pub struct Pipeline {
-    pub events: mpsc::Sender<Event>,
+    pub events: mpsc::Sender<Vec<Event>>,
     pub retractions: mpsc::Sender<Retraction>,
     retractor: JoinHandle<Result<crate::store::RetractSummary, crate::store::StoreError>>,
     pub stats: Arc<RunStats>,
@@ -162,7 +162,8 @@ impl Pipeline {
         drop(decider_txs);
         depths.stages.push(("evaluate", worker_txs.iter().map(probe).collect()));
 
-        let (events, events_rx) = mpsc::channel(cap);
+        // Sources send batches: up to 256 events (a replay), often one.
+        let (events, events_rx) = mpsc::channel((cap / 64).max(16));
         depths.stages.push(("route", vec![probe(&events)]));
         depths.watch();
         let router = Router {

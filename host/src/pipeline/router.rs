@@ -6,10 +6,11 @@
 //!
 //! A thread, not a tokio task: routing is CPU-bound and runs for every
 //! event, so it must not share a runtime thread with the sockets that feed
-//! it. Hand-offs are batched: the router takes whatever events are already
-//! queued (up to [`ROUTE_BATCH`], never waiting for more) and sends each
-//! worker one `Vec` of them, one channel operation per batch instead of
-//! per event.
+//! it. Hand-offs are batched on both sides: sources send batches of events
+//! (a replay's 256, a frame's trades, what a busy connection queued), and
+//! the router takes whatever is already queued (up to [`ROUTE_BATCH`]
+//! events, never waiting for more) and sends each worker one `Vec` of it,
+//! one channel operation per batch instead of per event.
 //!
 //! Every event gets a sequence number, the order the deciders keep across
 //! workers. Each hand-off goes to every worker, empty or not, carrying the
@@ -45,22 +46,26 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn spawn(self, rx: mpsc::Receiver<Event>) -> std::thread::JoinHandle<()> {
+    pub fn spawn(self, rx: mpsc::Receiver<Vec<Event>>) -> std::thread::JoinHandle<()> {
         std::thread::Builder::new()
             .name("klaxon-router".into())
             .spawn(move || self.run(rx))
             .expect("cannot spawn router thread")
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Event>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Vec<Event>>) {
         let mut batches: Vec<Vec<WorkItem>> = self.workers.iter().map(|_| Vec::new()).collect();
         let mut route = RouteBuffers::default();
-        while let Some(event) = rx.blocking_recv() {
-            self.route(event, &mut route, &mut batches);
-            for _ in 1..ROUTE_BATCH {
-                match rx.try_recv() {
-                    Ok(event) => self.route(event, &mut route, &mut batches),
-                    Err(_) => break,
+        while let Some(events) = rx.blocking_recv() {
+            let mut routed = events.len();
+            for event in events {
+                self.route(event, &mut route, &mut batches);
+            }
+            while routed < ROUTE_BATCH {
+                let Ok(events) = rx.try_recv() else { break };
+                routed += events.len();
+                for event in events {
+                    self.route(event, &mut route, &mut batches);
                 }
             }
             if !self.hand_off(&mut batches) {

@@ -149,8 +149,9 @@ impl SourceConfig {
 /// Everything a running source is handed: where events go, where reorg
 /// retractions go, what the templates want, and when to stop.
 pub struct SourceContext {
-    /// Into the pipeline's router; closed only when a later stage stops.
-    pub out: mpsc::Sender<Event>,
+    /// Into the pipeline's router, in batches; closed only when a later
+    /// stage stops.
+    pub out: mpsc::Sender<Vec<Event>>,
     /// Into the alert log; `None` where nothing can be retracted (tests, replay).
     pub retractions: Option<mpsc::Sender<Retraction>>,
     /// Updated by the app after every applied reload.
@@ -160,7 +161,7 @@ pub struct SourceContext {
 
 impl SourceContext {
     /// A context with no retraction sink and a fixed interest.
-    pub fn new(out: mpsc::Sender<Event>, cancel: CancellationToken) -> SourceContext {
+    pub fn new(out: mpsc::Sender<Vec<Event>>, cancel: CancellationToken) -> SourceContext {
         let (_, interest) = tokio::sync::watch::channel(Interest::default());
         SourceContext { out, retractions: None, interest, cancel }
     }
@@ -214,11 +215,13 @@ impl Drop for UpGuard {
 
 /// The sending end every running source uses: backpressured sends that give
 /// way to cancellation, and per-venue event counters looked up once per venue
-/// rather than once per event.
+/// rather than once per event. Events travel in batches: a source that has
+/// several at hand (a replay, a frame of many trades, a busy connection)
+/// sends them in one channel operation with [`Emitter::send_batch`].
 pub(crate) struct Emitter {
     name: String,
     /// Closed by the receiver only when a later stage stops; see `OutputClosed`.
-    out: mpsc::Sender<Event>,
+    out: mpsc::Sender<Vec<Event>>,
     cancel: CancellationToken,
     counters: HashMap<Sym, IntCounter>,
     retractions: Option<mpsc::Sender<Retraction>>,
@@ -240,7 +243,7 @@ impl Emitter {
     #[cfg(test)]
     pub(crate) fn new(
         name: String,
-        out: mpsc::Sender<Event>,
+        out: mpsc::Sender<Vec<Event>>,
         cancel: CancellationToken,
     ) -> Emitter {
         Emitter::from_context(name, SourceContext::new(out, cancel))
@@ -291,28 +294,51 @@ impl Emitter {
     }
 
     /// Wait for room downstream (never drop), unless cancelled first.
-    pub(crate) async fn send(&mut self, mut event: Event) -> Result<Sent, SourceError> {
-        event.received = crate::event::ReceivedAt::now();
-        let (venue, exchange_ms) = (event.venue, event.exchange_time_ms);
-        match self.cancel.run_until_cancelled(self.out.send(event)).await {
+    pub(crate) async fn send(&mut self, event: Event) -> Result<Sent, SourceError> {
+        self.send_batch(vec![event]).await
+    }
+
+    /// [`Emitter::send`] for many events, in order, in one hand-off.
+    pub(crate) async fn send_batch(&mut self, mut events: Vec<Event>) -> Result<Sent, SourceError> {
+        if events.is_empty() {
+            return Ok(Sent::Delivered);
+        }
+        let received = crate::event::ReceivedAt::now();
+        let mut venues: Vec<(Sym, u64)> = Vec::new();
+        for event in &mut events {
+            event.received = received;
+            self.observe_lag(event.exchange_time_ms);
+            match venues.iter_mut().find(|(v, _)| *v == event.venue) {
+                Some((_, n)) => *n += 1,
+                None => venues.push((event.venue, 1)),
+            }
+        }
+        match self.cancel.run_until_cancelled(self.out.send(events)).await {
             None => Ok(Sent::Cancelled),
             Some(Err(_)) => Err(SourceError::OutputClosed { name: self.name.clone() }),
             Some(Ok(())) => {
-                if let (Some(lag), true) = (&self.lag, exchange_ms > 0) {
-                    lag.observe(
-                        crate::clock::wall_ms().saturating_sub(exchange_ms) as f64 / 1000.0,
-                    );
+                for (venue, n) in venues {
+                    self.count(venue, n);
                 }
-                let name = &self.name;
-                self.counters
-                    .entry(venue)
-                    .or_insert_with(|| {
-                        metrics().source_events.with_label_values(&[name.as_str(), &venue.name()])
-                    })
-                    .inc();
                 Ok(Sent::Delivered)
             }
         }
+    }
+
+    fn observe_lag(&self, exchange_ms: u64) {
+        if let (Some(lag), true) = (&self.lag, exchange_ms > 0) {
+            lag.observe(crate::clock::wall_ms().saturating_sub(exchange_ms) as f64 / 1000.0);
+        }
+    }
+
+    fn count(&mut self, venue: Sym, n: u64) {
+        let name = &self.name;
+        self.counters
+            .entry(venue)
+            .or_insert_with(|| {
+                metrics().source_events.with_label_values(&[name.as_str(), &venue.name()])
+            })
+            .inc_by(n);
     }
 
     /// Count a malformed frame; `venue` is a protocol label or `unknown`.

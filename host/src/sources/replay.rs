@@ -369,6 +369,25 @@ pub fn replay_files(config: &ReplayConfig) -> Result<Replayed, ReplayError> {
     Ok(Replayed { events: parsed.events, summary: parsed.summary, errors: parsed.errors, books })
 }
 
+/// Most events a replay hands on at once: one channel operation per batch.
+const EMIT_BATCH: usize = 256;
+
+/// Send what `batch` holds; it is empty after.
+async fn flush(
+    out: &mut Emitter,
+    batch: &mut Vec<Event>,
+    summary: &mut SourceSummary,
+) -> Result<Flow, SourceError> {
+    let n = batch.len() as u64;
+    match out.send_batch(std::mem::replace(batch, Vec::with_capacity(EMIT_BATCH))).await? {
+        Sent::Delivered => {
+            summary.events += n;
+            Ok(Flow::Continue)
+        }
+        Sent::Cancelled => Ok(Flow::Cancelled),
+    }
+}
+
 /// Whether to go on after a file.
 enum Flow {
     Continue,
@@ -414,6 +433,7 @@ async fn replay_file(
     let mut reader = BufReader::new(file);
     let mut buf = Vec::with_capacity(4096);
     let (mut line_no, mut malformed_here) = (0u64, 0u64);
+    let mut batch = Vec::with_capacity(EMIT_BATCH);
     loop {
         buf.clear();
         let Some(read) = out.cancel().run_until_cancelled(reader.read_until(b'\n', &mut buf)).await
@@ -436,19 +456,28 @@ async fn replay_file(
             Line::Events(events) => {
                 for event in events {
                     if let Some(due) = pacer.deadline(event.exchange_time_ms) {
+                        // What is due now goes before the wait, not after.
+                        if let Flow::Cancelled = flush(out, &mut batch, summary).await? {
+                            return Ok(Flow::Cancelled);
+                        }
                         let slept =
                             out.cancel().run_until_cancelled(tokio::time::sleep_until(due)).await;
                         if slept.is_none() {
                             return Ok(Flow::Cancelled);
                         }
                     }
-                    match out.send(event).await? {
-                        Sent::Delivered => summary.events += 1,
-                        Sent::Cancelled => return Ok(Flow::Cancelled),
+                    batch.push(event);
+                    if batch.len() >= EMIT_BATCH
+                        && let Flow::Cancelled = flush(out, &mut batch, summary).await?
+                    {
+                        return Ok(Flow::Cancelled);
                     }
                 }
             }
         }
+    }
+    if let Flow::Cancelled = flush(out, &mut batch, summary).await? {
+        return Ok(Flow::Cancelled);
     }
     if malformed_here > MAX_LOGGED_PER_FILE {
         tracing::warn!(

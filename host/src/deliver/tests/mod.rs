@@ -6,10 +6,12 @@
 //! * `queueing`: dead letters and resends, restart, a blackholed channel,
 //!   folding under a spent budget.
 //! * `refused`: a refused alert row leaves no delivery and costs no other.
+//! * `defaults`: pacing and folding at the sinks' real default limits.
 //!
 //! Waits in configs are milliseconds; tests assert what was sent and what
 //! the outbox says, and only lower bounds on the gaps a service asked for.
 
+mod defaults;
 mod queueing;
 mod refused;
 mod services;

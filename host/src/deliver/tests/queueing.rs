@@ -152,9 +152,9 @@ async fn alerts_over_an_owner_cap_are_held_then_released_as_one_digest_when_the_
     let mock = MockService::start(|_, _| Resp::ok(200, "ok"));
     let db = sqlite().await;
     let template: crate::config::TemplateConfig =
-        toml::from_str("owner = \"alice\"\nfilter = { plugin = \"amount-threshold\" }").unwrap();
+        toml::from_str("owner = \"alice-q\"\nfilter = { plugin = \"amount-threshold\" }").unwrap();
     let owners = BTreeMap::from([(
-        "alice".to_owned(),
+        "alice-q".to_owned(),
         OwnerConfig { alerts_per_hour: 2, window: Duration::from_millis(300) },
     )]);
     let caps =
@@ -175,7 +175,10 @@ async fn alerts_over_an_owner_cap_are_held_then_released_as_one_digest_when_the_
     }
     let held = mock.accepted()[2].json();
     assert_eq!(held["data"]["alerts"], 3);
-    assert!(held["data"]["body"].as_str().unwrap().contains("owner alice"));
+    assert!(held["data"]["body"].as_str().unwrap().contains("owner alice-q"));
+    // Counted, never silent: the three over the cap, under their owner.
+    let counted = crate::telemetry::metrics().owner_held.with_label_values(&["alice-q"]).get();
+    assert_eq!(counted, 3);
     drop(tx);
     task.await.unwrap().unwrap();
     assert_eq!(mock.accepted().len(), 3);

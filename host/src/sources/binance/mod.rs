@@ -87,6 +87,9 @@ pub(crate) async fn run(
     result.map(|()| summary)
 }
 
+/// Most events the source hands on at once.
+const DRAIN_BATCH: usize = 256;
+
 /// Forward until every connection task ended or the source was cancelled.
 async fn drain(
     rx: &mut mpsc::Receiver<Out>,
@@ -94,15 +97,25 @@ async fn drain(
     summary: &mut SourceSummary,
 ) -> Result<(), SourceError> {
     while let Some(out) = emitter.cancel().run_until_cancelled(rx.recv()).await.flatten() {
-        match out {
-            Out::Event(event) => match emitter.send(event).await? {
-                Sent::Delivered => summary.events += 1,
-                Sent::Cancelled => break,
-            },
-            Out::Malformed { error, frame } => {
-                summary.malformed += 1;
-                emitter.malformed_frame("binance", &error, &frame);
+        let mut events = Vec::new();
+        let mut next = Some(out);
+        // What the connections already queued goes on in one hand-off.
+        while let Some(out) = next.take() {
+            match out {
+                Out::Event(event) => events.push(event),
+                Out::Malformed { error, frame } => {
+                    summary.malformed += 1;
+                    emitter.malformed_frame("binance", &error, &frame);
+                }
             }
+            if events.len() < DRAIN_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        let n = events.len() as u64;
+        match emitter.send_batch(events).await? {
+            Sent::Delivered => summary.events += n,
+            Sent::Cancelled => break,
         }
     }
     Ok(())

@@ -218,6 +218,7 @@ impl Frames {
             (Some("user"), Some(user)) => Some(Sym::new(user)),
             _ => None,
         };
+        let mut fresh = Vec::with_capacity(events.len());
         for mut event in events {
             if event.account.is_none() {
                 event.account = account;
@@ -226,12 +227,15 @@ impl Frames {
                 metrics().source_duplicates.with_label_values(&[emitter.name()]).inc();
                 continue;
             }
-            if emitter.send(event).await? == Sent::Cancelled {
-                return Ok(Sent::Cancelled);
-            }
-            self.summary.events += 1;
+            fresh.push(event);
         }
-        Ok(Sent::Delivered)
+        // A frame's trades go on in one hand-off.
+        let n = fresh.len() as u64;
+        let sent = emitter.send_batch(fresh).await?;
+        if sent == Sent::Delivered {
+            self.summary.events += n;
+        }
+        Ok(sent)
     }
 
     fn malformed(&mut self, emitter: &mut Emitter, error: &ParseError, text: &str) -> Sent {

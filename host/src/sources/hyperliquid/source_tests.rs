@@ -34,7 +34,7 @@ fn fixture_lines(rel: &str) -> Option<Vec<String>> {
 struct Harness {
     frames: Frames,
     emitter: Emitter,
-    out: mpsc::Receiver<Event>,
+    out: mpsc::Receiver<Vec<Event>>,
 }
 
 fn harness(source: &str) -> Harness {
@@ -48,7 +48,7 @@ impl Harness {
         let frame =
             Inbound { slot: 0, text: text.to_owned(), user_events: user_events.map(Arc::from) };
         assert_eq!(self.frames.handle(frame, &mut self.emitter).await.unwrap(), Sent::Delivered);
-        std::iter::from_fn(|| self.out.try_recv().ok()).collect()
+        std::iter::from_fn(|| self.out.try_recv().ok()).flatten().collect()
     }
 }
 

@@ -76,7 +76,7 @@ async fn live_emitter_records_stream_lag_per_event() {
     emitter.send(event.clone()).await.unwrap();
     // No exchange time (0) means unknown, not 55 years of lag.
     emitter.send(Event { exchange_time_ms: 0, ..event }).await.unwrap();
-    assert_eq!(rx.recv().await.unwrap().id, "lag:1");
+    assert_eq!(rx.recv().await.unwrap()[0].id, "lag:1");
     let lag = metrics().source_lag.with_label_values(&["lag-test"]);
     assert_eq!(lag.get_sample_count(), 1);
     assert!(lag.get_sample_sum() >= 1.5, "{}", lag.get_sample_sum());

@@ -44,8 +44,8 @@ async fn replay(
             .run(name.to_owned(), crate::sources::SourceContext::new(tx, CancellationToken::new())),
     );
     let mut events = Vec::new();
-    while let Some(e) = rx.recv().await {
-        events.push(e);
+    while let Some(batch) = rx.recv().await {
+        events.extend(batch);
     }
     (task.await.unwrap(), events)
 }
@@ -129,8 +129,9 @@ async fn speed_scales_exchange_time_deltas() {
             crate::sources::SourceContext::new(tx, CancellationToken::new()),
         ));
         let mut seen = Vec::new();
-        while let Some(e) = rx.recv().await {
-            seen.push((start.elapsed().as_millis() as u64, e.exchange_time_ms));
+        while let Some(batch) = rx.recv().await {
+            let at = start.elapsed().as_millis() as u64;
+            seen.extend(batch.iter().map(|e| (at, e.exchange_time_ms)));
         }
         task.await.unwrap().unwrap();
         let elapsed: Vec<u64> = seen.iter().map(|s| s.0).collect();
@@ -177,9 +178,9 @@ async fn a_slow_consumer_gets_every_event() {
         crate::sources::SourceContext::new(tx, CancellationToken::new()),
     ));
     let mut ids = Vec::new();
-    while let Some(e) = rx.recv().await {
+    while let Some(batch) = rx.recv().await {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        ids.push(e.id);
+        ids.extend(batch.into_iter().map(|e| e.id));
     }
     assert_eq!(task.await.unwrap().unwrap().events, 200);
     assert_eq!(ids.len(), 200);

@@ -133,8 +133,9 @@ async fn run_respects_rate_and_limit() {
         crate::sources::SourceContext::new(tx, CancellationToken::new()),
     ));
     let mut received = Vec::new();
-    while let Some(e) = rx.recv().await {
-        received.push((start.elapsed(), e));
+    while let Some(batch) = rx.recv().await {
+        let at = start.elapsed();
+        received.extend(batch.into_iter().map(|e| (at, e)));
     }
     let summary = task.await.unwrap().unwrap();
     assert_eq!(summary, SourceSummary { frames: 100, events: 100, ..Default::default() });
