@@ -25,13 +25,13 @@ use crate::sinks::SinkConfig;
 use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 
+use super::decider::spawn_decider;
 use super::depth::{Depths, probe};
 use super::digest::WindowDigests;
+use super::partition::ToDeciders;
 use super::plan::Plan;
 use super::router::{ROUTE_BATCH, Router};
 use super::stats::RunStats;
-use super::decider::spawn_decider;
-use super::partition::ToDeciders;
 use super::work::DecideOutputs;
 use super::worker::{WorkerContext, spawn_worker};
 

@@ -21,7 +21,9 @@ fn gaps(mock: &MockService) -> Vec<Duration> {
 async fn telegram_paces_a_chat_at_one_a_second_and_a_group_at_20_a_minute_by_default() {
     // Folding off, so every message waits its turn and the gaps show.
     let unfolded = "delivery = { fold = false, poll_interval = \"20ms\" }";
-    for (chat, n, gap) in [("42", 3, Duration::from_millis(900)), ("-100777", 2, Duration::from_millis(2_800))] {
+    for (chat, n, gap) in
+        [("42", 3, Duration::from_millis(900)), ("-100777", 2, Duration::from_millis(2_800))]
+    {
         let mock = MockService::start(telegram(TOKEN, 1, |_| false));
         let db = sqlite().await;
         let config = sink(&format!(
@@ -29,7 +31,8 @@ async fn telegram_paces_a_chat_at_one_a_second_and_a_group_at_20_a_minute_by_def
             mock.url("")
         ));
         let body = |i| format!("chat {chat} body {i}");
-        let summary = run(&db, "tg-defaults", config, &[("TG", TOKEN.into())], deliveries(n, body)).await;
+        let summary =
+            run(&db, "tg-defaults", config, &[("TG", TOKEN.into())], deliveries(n, body)).await;
         assert_eq!(summary.delivered, n as u64);
         assert_eq!(mock.accepted().len(), n as usize);
         assert!(gaps(&mock).iter().all(|g| *g >= gap), "chat {chat}: {:?}", gaps(&mock));
