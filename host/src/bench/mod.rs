@@ -120,7 +120,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         alerts::run(&args, &data).await?;
     }
     if wanted("latency") {
-        let p99s = latency::run(&args, &data).await?;
+        let p99s = latency::run(&args).await?;
         figures.p99_10k = latency::RATES.iter().position(|&r| r == 10_000).map(|i| p99s[i]);
     }
     summary::print(&figures, args.frames);

@@ -25,8 +25,8 @@ const RSS_TARGET: u64 = 150_000_000;
 
 pub fn print(f: &Figures, frames: usize) {
     println!("\ntargets:");
-    println!("  | {:<58} | {:<26} | {:<32} | {:<9} |", "metric", "target", "measured", "");
-    println!("  |{:-<60}|{:-<28}|{:-<34}|{:-<11}|", "", "", "", "");
+    println!("  | {:<62} | {:<23} | {:<28} | {:<7} |", "metric", "target", "measured", "");
+    println!("  |{:-<64}|{:-<25}|{:-<30}|{:-<9}|", "", "", "", "");
     let replay = f.replay.map(|r| (format!("{r:.0} events/s"), r >= REPLAY_TARGET));
     row(&format!("replay, {frames} Binance trade frames, 10 templates"), "≥ 500k events/s", replay);
     let ingest = f.ingest_ns.map(|ns| (format!("{ns:.0} ns"), ns <= TARGET_NS));
@@ -49,5 +49,5 @@ fn row(metric: &str, target: &str, measured: Option<(String, bool)>) {
         Some((figure, false)) => (figure, "NOT met"),
         None => ("not measured".to_owned(), "-"),
     };
-    println!("  | {metric:<58} | {target:<26} | {figure:<32} | {verdict:<9} |");
+    println!("  | {metric:<62} | {target:<23} | {figure:<28} | {verdict:<7} |");
 }
