@@ -2,9 +2,10 @@
 //! ([`frames`]), written as a replay NDJSON file and run through the real
 //! replay source (read, detect, the live parser, backpressured sends), the
 //! pipeline with 10 `amount-threshold` templates and the SQLite alert log:
-//! events/s, end to end. Beside it, in the same run, the floor without the
-//! pipeline: the same parser and the same 10 thresholds as native closures
-//! on one thread.
+//! events/s, end to end. Beside it, in the same run: the replay source
+//! alone into a channel a thread drains (what the source itself costs),
+//! and the floor without the pipeline: the same parser and the same 10
+//! thresholds as native closures on one thread.
 //!
 //! The thresholds (37,500 to 39,750 USD) sit at the top of the generated
 //! trades' notional (price 20k–40k × qty < 1), so about 1% of events alert
@@ -47,10 +48,12 @@ pub async fn run(args: &BenchArgs) -> Result<f64, String> {
     }
     samples.sort();
     let per_s = args.frames as f64 / samples[samples.len() / 2].as_secs_f64().max(1e-9);
+    let source = source_only(&file).await?;
     let native = native_floor(&file)?;
     println!(
         "  replay source -> pipeline -> alert log  {per_s:>10.0} events/s  ({decided} alerts decided)"
     );
+    println!("  replay source alone -> drained channel  {source:>10.0} events/s");
     println!(
         "  floor: parse + {TEMPLATES} native rules     {:>10.0} events/s  ({} passes)",
         native.0, native.1
@@ -92,6 +95,21 @@ async fn replay_once(
     }
     let s = stats.snapshot();
     Ok((elapsed, s.fired + s.suppressed_total()))
+}
+
+/// The replay source into a channel a thread empties: events/s.
+async fn source_only(file: &Path) -> Result<f64, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8192);
+    let drain = std::thread::spawn(move || std::iter::from_fn(|| rx.blocking_recv()).count());
+    let source = SourceConfig::Replay(ReplayConfig::new(vec![file.to_owned()]));
+    let t = Instant::now();
+    let ctx = SourceContext::new(tx, CancellationToken::new());
+    source.run("bench-replay".into(), ctx).await.map_err(|e| e.to_string())?;
+    let events = tokio::task::spawn_blocking(move || drain.join())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|_| "drain thread panicked".to_owned())?;
+    Ok(events as f64 / t.elapsed().as_secs_f64().max(1e-9))
 }
 
 /// The same frames through the replay's parser and the 10 thresholds as
