@@ -15,20 +15,40 @@
 //! 4. [`alert_log`]: rows/s written into SQLite, batch by batch;
 //! 5. [`ingest`]: ns per wire frame → `Event` for each venue format, over
 //!    frames the bench generates ([`frames`]), beside the cost of only
-//!    building a JSON tree of the same frame.
+//!    building a JSON tree of the same frame;
+//! 6. [`replay`]: `--frames` generated Binance trade frames through the
+//!    real replay source, the pipeline with 10 templates and the alert log;
+//! 7. [`selectors`]: 100 templates selecting 1 of 10 symbols each;
+//! 8. [`owners`]: 1,000 templates of 1,000 owners at a fixed 50k events/s:
+//!    events a non-waiting source would have dropped, and RSS;
+//! 9. [`alerts`]: an alert-heavy run deciding about 60,000 alerts;
+//! 10. [`latency`]: p50/p99/p999 receive → delivery hand-off with 100
+//!     templates at fixed rates.
 //!
-//! Figures are medians of `--rounds` repetitions. Nothing here asserts a
-//! time; tests check behaviour, this reports.
+//! The real pipeline is started and fed by [`drive`]. The run ends with
+//! the target rows and this run's figure beside each
+//! ([`summary`]). Figures are medians of `--rounds` repetitions (fixed-rate
+//! runs are one run of `--seconds`). Nothing here asserts a time; tests
+//! check behaviour, this reports.
 
 mod alert_log;
+mod alerts;
+mod drive;
 mod filters;
 mod footprint;
 mod frames;
 mod ingest;
+mod latency;
 mod legacy;
 mod native;
+mod owners;
 mod pipeline;
+mod replay;
+mod selectors;
 mod setup;
+mod summary;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
@@ -42,21 +62,46 @@ pub struct BenchArgs {
     pub rounds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Run one part only: `filters`, `footprint`, `pipeline`, `alert_log` or
-    /// `ingest` (or `single`, the single-event call alone, for profiling).
+    /// Run one part only: `filters`, `footprint`, `pipeline`, `alert_log`,
+    /// `ingest`, `replay`, `selectors`, `owners`, `alerts` or `latency` (or
+    /// `single`, the single-event call alone, for profiling).
     #[arg(long)]
     pub only: Option<String>,
+    /// Generated Binance trade frames the `replay` part replays.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub frames: usize,
+    /// Seconds each fixed-rate run (`owners`, `latency`) lasts.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+}
+
+impl BenchArgs {
+    /// Sizes small enough for a unit test.
+    #[cfg(test)]
+    pub fn tiny() -> BenchArgs {
+        BenchArgs { events: 2_000, rounds: 1, seed: 11, only: None, frames: 2_000, seconds: 0.2 }
+    }
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     println!("klaxon bench: {} synthetic events, medians of {} rounds", args.events, args.rounds);
     let wanted = |part: &str| args.only.as_deref().is_none_or(|only| only == part);
-    // First, so the RSS it reports holds no benchmark data.
+    let mut figures = summary::Figures::default();
+    // First, so the RSS they report holds no benchmark data.
     if wanted("footprint") {
         footprint::run(1000, 2).await?;
     }
+    if wanted("owners") {
+        figures.owners = Some(owners::run(&args).await?);
+    }
     if wanted("ingest") {
-        ingest::run(&args)?;
+        figures.ingest_ns = Some(ingest::run(&args)?);
+    }
+    if wanted("replay") {
+        figures.replay = Some(replay::run(&args).await?);
+    }
+    if wanted("selectors") {
+        selectors::run(&args).await?;
     }
     let data = setup::market_data(args.events, args.seed);
     if wanted("filters") {
@@ -71,6 +116,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     if wanted("alert_log") {
         alert_log::run(&args).await?;
     }
+    if wanted("alerts") {
+        alerts::run(&args, &data).await?;
+    }
+    if wanted("latency") {
+        let p99s = latency::run(&args).await?;
+        figures.p99_10k = latency::RATES.iter().position(|&r| r == 10_000).map(|i| p99s[i]);
+    }
+    summary::print(&figures, args.frames);
     Ok(())
 }
 

@@ -56,6 +56,12 @@ pub fn live_feed() -> &'static tokio::sync::broadcast::Sender<Arc<Alert>> {
     FEED.get_or_init(|| tokio::sync::broadcast::channel(1024).0)
 }
 
+/// Every message's receive → hand-off latency, for `klaxon bench`, whose
+/// percentiles need each value (the histogram's buckets are too coarse for
+/// a p999). Empty, one atomic load per message, unless a bench listens.
+pub static LATENCY_TAP: arc_swap::ArcSwapOption<std::sync::mpsc::Sender<std::time::Duration>> =
+    arc_swap::ArcSwapOption::const_empty();
+
 /// Queue each message on its template's channels. Its latency is taken
 /// here, from its event's receipt to this hand-off.
 pub fn hand_off(outputs: &DecideOutputs, deliveries: Vec<Arc<Delivery>>) {
@@ -65,6 +71,9 @@ pub fn hand_off(outputs: &DecideOutputs, deliveries: Vec<Arc<Delivery>>) {
                 .alert_latency
                 .with_label_values(&[delivery.alert.template.as_str()])
                 .observe(latency.as_secs_f64());
+            if let Some(tap) = LATENCY_TAP.load().as_deref() {
+                let _ = tap.send(latency);
+            }
         }
         for channel in delivery.channels.iter() {
             if let Some(tx) = outputs.sinks.get(channel)
