@@ -213,10 +213,10 @@ impl<'a> Cursor<'a> {
             let key = self.string()?;
             self.literal(":")?;
             let value = self.scalar()?;
-            if let Some(i) = keys.iter().position(|k| *k == key) {
-                if values[i].replace(value).is_some() {
-                    return None;
-                }
+            if let Some(i) = keys.iter().position(|k| *k == key)
+                && values[i].replace(value).is_some()
+            {
+                return None;
             }
             match self.rest().first()? {
                 b',' => self.at += 1,

@@ -81,6 +81,26 @@ fn anything_else_is_left_to_serde() {
     check(nulls);
 }
 
+/// Every recorded Binance frame reads the same through [`Message::read`]
+/// (fast readers first) as through the general path alone.
+#[test]
+fn recorded_frames_read_the_same_on_every_path() {
+    let files =
+        ["binance/spot_2021-10-11.combined.ndjson", "binance/tardis_usdm_misc_messages.ndjson"];
+    for rel in files {
+        let Some(path) = crate::sources::tests::fixture(rel) else { continue };
+        let text = std::fs::read_to_string(path).expect("fixture readable");
+        let mut fast = 0;
+        for frame in text.lines().filter(|l| !l.trim().is_empty()) {
+            fast += usize::from(read(frame).is_some());
+            let all = format!("{:?}", Message::read(frame));
+            assert_eq!(all, general(frame), "{rel}: {frame}");
+            check(frame);
+        }
+        assert!(fast > 0, "{rel}: no frame took the scanner");
+    }
+}
+
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
