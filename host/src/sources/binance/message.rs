@@ -1,15 +1,13 @@
 //! One Binance frame → a typed [`Message`], without building a JSON tree.
 //!
 //! Accepts combined-stream frames `{"stream":..,"data":..}` and raw payloads.
-//! The fast path is the one the live source and recordings take: a combined
-//! frame whose stream name says the kind (`btcusdt@trade`) costs one pass
-//! over the envelope (the payload skipped as a raw slice) and one typed pass
-//! over the payload, which also reads `e` to confirm the kind. Anything else
-//! (raw payloads, acks, untyped shapes, a stream name that disagrees with
-//! `e`, payloads that fail the typed parse) takes the general path: the
-//! payload's top-level keys ([`Shape`]), then the typed parse the kind
-//! calls for. Both paths give the same result; the general one only costs
-//! one pass more.
+//! The frame the live source and recordings mostly send, a combined frame
+//! with `stream` first naming a kind we turn into events, is read in one
+//! pass (`combined.rs`). Anything else takes the general path: the
+//! envelope's top-level keys ([`Shape`], the payload kept as a raw slice),
+//! then a typed parse of the payload the stream names, checked against its
+//! `e`; raw payloads, acks, untyped shapes and disagreements go through the
+//! payload's own [`Shape`] first. All paths give the same result.
 //!
 //! The kind is decided by `e` when present, else by the stream name, else
 //! by shape (acks, error replies, partial depth, spot `bookTicker`, which
@@ -21,6 +19,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::dedup::Seq;
+use super::{combined, flat};
 use crate::sources::frame::{self, Ignored, ParseError};
 use crate::sources::shape::{self, Raw, Shape, is_object, present};
 
@@ -83,7 +82,7 @@ pub enum Message<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Trade,
     AggTrade,
     BookTicker,
@@ -92,7 +91,7 @@ enum Kind {
 
 impl Kind {
     /// The kind a stream type names, if it is one we turn into events.
-    fn of_stream(t: &str) -> Option<Kind> {
+    pub(super) fn of_stream(t: &str) -> Option<Kind> {
         match t {
             "trade" => Some(Kind::Trade),
             "aggTrade" => Some(Kind::AggTrade),
@@ -103,7 +102,7 @@ impl Kind {
     }
 
     /// `e` as it appears in the frame, quotes included, for the fast check.
-    fn quoted(self) -> &'static str {
+    pub(super) fn quoted(self) -> &'static str {
         match self {
             Kind::Trade => "\"trade\"",
             Kind::AggTrade => "\"aggTrade\"",
@@ -114,8 +113,18 @@ impl Kind {
 }
 
 impl<'a> Message<'a> {
-    /// Classify and read one frame.
+    /// Classify and read one frame: the hot frames by a scanner made for
+    /// them (`flat.rs`), other combined frames of the common shape in one
+    /// serde pass (`combined.rs`), anything else the general way.
     pub fn read(frame: &'a str) -> Result<Message<'a>, ParseError> {
+        match flat::read(frame).or_else(|| combined::read(frame)) {
+            Some(message) => Ok(message),
+            None => Message::read_general(frame),
+        }
+    }
+
+    /// [`Message::read`] without the one-pass shortcut.
+    pub(super) fn read_general(frame: &'a str) -> Result<Message<'a>, ParseError> {
         let shape = Shape::of(frame)?.ok_or_else(|| unrecognized("not a JSON object"))?;
         Message::from_shape(frame, &shape)
     }
@@ -156,7 +165,7 @@ impl<'a> Message<'a> {
     }
 
     /// The message's own `e`, if it has one.
-    fn e(&self) -> Raw<'a> {
+    pub(super) fn e(&self) -> Raw<'a> {
         match self {
             Message::Trade(m) => m.e,
             Message::AggTrade(m) => m.e,
@@ -270,7 +279,7 @@ pub(super) fn field(kind: &'static str, field: &'static str, reason: &str) -> Pa
 #[derive(Debug, Deserialize)]
 pub struct TradeMsg<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
-    e: Raw<'a>,
+    pub(super) e: Raw<'a>,
     #[serde(rename = "s", borrow)]
     pub symbol: Cow<'a, str>,
     #[serde(rename = "t")]
@@ -293,7 +302,7 @@ pub struct TradeMsg<'a> {
 #[derive(Debug, Deserialize)]
 pub struct AggTradeMsg<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
-    e: Raw<'a>,
+    pub(super) e: Raw<'a>,
     #[serde(rename = "s", borrow)]
     pub symbol: Cow<'a, str>,
     #[serde(rename = "a")]
@@ -317,7 +326,7 @@ pub struct AggTradeMsg<'a> {
 #[derive(Debug, Deserialize)]
 pub struct BookTickerMsg<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
-    e: Raw<'a>,
+    pub(super) e: Raw<'a>,
     #[serde(rename = "s", borrow)]
     pub symbol: Cow<'a, str>,
     #[serde(rename = "u")]
@@ -335,7 +344,7 @@ pub struct BookTickerMsg<'a> {
 #[derive(Debug, Deserialize)]
 pub struct ForceOrderMsg<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
-    e: Raw<'a>,
+    pub(super) e: Raw<'a>,
     #[serde(rename = "E")]
     pub event_time: Option<u64>,
     #[serde(rename = "o", borrow)]

@@ -17,10 +17,12 @@
 
 pub mod book;
 pub mod books;
+mod combined;
 pub mod config;
 mod connection;
 pub mod dedup;
 pub mod depth;
+mod flat;
 mod message;
 mod parse;
 pub mod recorded;

@@ -20,6 +20,9 @@
 //! Exchange time is the trade/transaction time `T` when present, else the
 //! event time `E`. Notional is set only when the quote is a USD stable.
 
+use std::cell::RefCell;
+
+use ahash::AHashMap;
 use rust_decimal::Decimal;
 
 use super::message::{AggTradeMsg, BookTickerMsg, ForceOrderMsg, Message, TradeMsg, VENUE, field};
@@ -119,7 +122,7 @@ impl BinanceParser {
         kind: &'static str,
     ) -> Result<Event, ParseError> {
         let mut event =
-            Event::new(EventKind::Trade, self.venue, Sym::new(t.symbol), id, t.time.unwrap_or(0));
+            Event::new(EventKind::Trade, self.venue, symbol(t.symbol), id, t.time.unwrap_or(0));
         event.price = frame::decimal(t.price, VENUE, kind, "p")?;
         event.size = frame::decimal(t.qty, VENUE, kind, "q")?;
         event.side = if t.buyer_is_maker { Side::Sell } else { Side::Buy };
@@ -139,7 +142,7 @@ impl BinanceParser {
         // `u` is the book update id, unique per symbol; fall back to time.
         let mut id = self.id(&msg.symbol, ":b:");
         push_u64(&mut id, msg.update_id.unwrap_or(time));
-        let mut event = Event::new(EventKind::BookTop, self.venue, Sym::new(&msg.symbol), id, time);
+        let mut event = Event::new(EventKind::BookTop, self.venue, symbol(&msg.symbol), id, time);
         event.best_bid = Some(bid);
         event.best_ask = Some(ask);
         event.price = (bid + ask) / Decimal::TWO;
@@ -171,8 +174,7 @@ impl BinanceParser {
         };
         let time = o.trade_time.or(msg.event_time).unwrap_or(0);
         let id = format!("{}:{}:l:{time}:{}", self.venue_name, o.symbol, o.side);
-        let mut event =
-            Event::new(EventKind::Liquidation, self.venue, Sym::new(&o.symbol), id, time);
+        let mut event = Event::new(EventKind::Liquidation, self.venue, symbol(&o.symbol), id, time);
         event.side = side;
         event.price = price;
         event.size = size;
@@ -185,6 +187,28 @@ impl VenueParser for BinanceParser {
     fn parse_frame(&self, frame: &str) -> Result<Parsed, ParseError> {
         self.events(&Message::read(frame)?)
     }
+}
+
+/// `Sym::new(name)`, from a per-thread cache first: the global table takes
+/// a lock on every look-up, and the same few symbols come in every frame.
+fn symbol(name: &str) -> Sym {
+    /// Past this many names the cache starts over (the table itself keeps
+    /// them all); far more than one connection's symbols.
+    const CAP: usize = 4096;
+    thread_local! {
+        static CACHE: RefCell<AHashMap<Box<str>, Sym>> = RefCell::new(AHashMap::new());
+    }
+    CACHE.with_borrow_mut(|cache| {
+        if let Some(&sym) = cache.get(name) {
+            return sym;
+        }
+        if cache.len() >= CAP {
+            cache.clear();
+        }
+        let sym = Sym::new(name);
+        cache.insert(name.into(), sym);
+        sym
+    })
 }
 
 /// Append a decimal number; ids are built per trade, and `format!` costs more.
@@ -271,6 +295,13 @@ mod tests {
             ignored(r#"{"u":1,"s":"X","b":"0","B":"0","a":"1","A":"1"}"#),
             Ignored::OneSidedBook
         );
+    }
+
+    #[test]
+    fn cached_symbols_are_the_interned_ones() {
+        for name in ["BTCUSDT", "ETHUSDT", "BTCUSDT"] {
+            assert_eq!(symbol(name), Sym::new(name));
+        }
     }
 
     #[test]
