@@ -136,7 +136,8 @@ impl RouteIndex {
 /// A `symbols` name, interned: EVM addresses in lowercase, as sources and
 /// watchlists write them; anything else as written.
 fn symbol_selector(name: &str) -> Sym {
-    let is_evm_address = name.len() == 42 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"));
+    let is_evm_address =
+        name.len() == 42 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"));
     if is_evm_address { Sym::new(&name.to_ascii_lowercase()) } else { Sym::new(name) }
 }
 

@@ -231,8 +231,9 @@ fn copycats() -> [PoolInfo; 2] {
         rules(),
         Vec::new(),
     );
-    [(PEPE, 18), (FAKE_PEPE, 9)]
-        .map(|(a, decimals)| meta.describe((addr(a), &token("PEPE", decimals)), (addr(WBNB), &token("WBNB", 18))))
+    [(PEPE, 18), (FAKE_PEPE, 9)].map(|(a, decimals)| {
+        meta.describe((addr(a), &token("PEPE", decimals)), (addr(WBNB), &token("WBNB", 18)))
+    })
 }
 
 const PEPE: &str = "0x25d887ce7a35172c62febfd67a1856f20faebb00";

@@ -16,9 +16,8 @@ const COPYCAT: &str = "0xa43fe16908251ee70ef74718545e4fe6c5ccec90";
 /// A V2 swap log of `pool`: 0.75 USDT in, 5477527264.7 PEPE out.
 fn swap(pool: &str, tx: u8) -> String {
     let word = |v: u128| format!("{v:064x}");
-    let data = [0, 750_000_000_000_000_000, 5_477_527_264_701_082_519_211_446_407, 0]
-        .map(word)
-        .concat();
+    let data =
+        [0, 750_000_000_000_000_000, 5_477_527_264_701_082_519_211_446_407, 0].map(word).concat();
     serde_json::json!({
         "address": pool,
         "topics": [
