@@ -378,7 +378,7 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
             let e = &r.event;
             (
                 e.id.clone(),
-                e.symbol.clone(),
+                e.ticker.clone().unwrap(),
                 format!("{:?}", e.side),
                 e.size,
                 e.notional_usd.unwrap(),
@@ -386,6 +386,16 @@ fn recorded_bsc_swaps_are_priced_from_chain_metadata_alerted_and_retracted_on_re
         })
         .collect();
     got.sort();
+    // Each token is identified by its address, which the alert names, and
+    // shown with its ticker (the quote here is always a stable or WBNB).
+    for r in &records {
+        let (ticker, address) = (r.event.ticker.as_deref(), r.event.address.as_deref());
+        let (ticker, address) = (ticker.unwrap(), address.unwrap());
+        assert_eq!(r.event.symbol, format!("{ticker}@{address}"));
+        assert_eq!(ticker.split('/').next(), Some(token_meta(address).0.as_str()), "{address}");
+        assert_eq!(r.key, r.event.symbol, "the default alert key is the identity");
+        assert!(r.title.contains(address), "{}", r.title);
+    }
     let d = |s: &str| Decimal::from_str(s).unwrap();
     let tx = |hash: &str, index: u32| format!("evm:bsc:{hash}:{index}");
     let mut expected = vec![
@@ -586,11 +596,12 @@ fn token_mode_keeps_only_pools_that_swap_a_watched_token_and_skips_unreadable_on
     };
     let got: Vec<(&str, &str)> =
         records.iter().map(|r| (r.event.id.as_str(), r.event.symbol.as_str())).collect();
+    let cake_wbnb = format!("Cake/WBNB@{cake}");
     assert_eq!(
         got,
         [(
             "evm:bsc:0x50f0b6c83087391943a743c5a101df8f0b6917e04a82d934e76115abe5cf6e6f:205",
-            "Cake/WBNB"
+            cake_wbnb.as_str()
         )]
     );
     assert_eq!(

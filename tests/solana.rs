@@ -283,7 +283,7 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
             let e = &r.event;
             (
                 e.id.clone(),
-                e.symbol.clone(),
+                e.ticker.clone().unwrap(),
                 format!("{:?}", e.side),
                 e.size,
                 e.notional_usd.unwrap(),
@@ -321,7 +321,17 @@ fn raydium_swaps_are_decoded_priced_and_alerted_once_across_a_reconnect() {
     ];
     expected.sort();
     assert_eq!(got, expected);
-    let base_in = records.iter().find(|r| r.event.symbol == "74Ct…LSen/SOL").unwrap();
+    // Each pool is identified by its coin's mint, which the alert names.
+    for r in &records {
+        let (ticker, mint) = (r.event.ticker.as_deref(), r.event.address.as_deref());
+        let (ticker, mint) = (ticker.unwrap(), mint.unwrap());
+        assert_eq!(r.event.symbol, format!("{ticker}@{mint}"));
+        assert_eq!((r.key.as_str(), r.title.contains(mint)), (r.event.symbol.as_str(), true));
+    }
+    let ray = records.iter().find(|r| r.event.ticker.as_deref() == Some("RAY/USDC")).unwrap();
+    assert_eq!(ray.event.address.as_deref(), Some(RAY));
+    let base_in =
+        records.iter().find(|r| r.event.ticker.as_deref() == Some("74Ct…LSen/SOL")).unwrap();
     assert_eq!(base_in.event.price, d("0.3096364458"));
 
     // Each pool's account was read once, the reconnect notwithstanding.

@@ -73,7 +73,8 @@ pub enum Direction {
 ///
 /// Ids start at 1 so that 0 can mean "none" in column batches. The table only
 /// grows; the number of distinct symbols and tracked accounts is bounded by
-/// configuration in practice (DEX tokens are the exception, see issue 3).
+/// configuration in practice (DEX tokens are the exception, see issue 3: each
+/// pool seen interns its identity, ticker and address).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
@@ -153,8 +154,16 @@ pub struct Event {
     pub kind: EventKind,
     /// Venue name, e.g. `binance`, `hyperliquid`, `ethereum`.
     pub venue: Sym,
-    /// Symbol (`BTCUSDT`, `ETH`) or, for DEX swaps, `TOKEN/QUOTE`.
+    /// The instrument's identity on its venue: what market state, windows,
+    /// routing shards and default alert keys go by. A symbol (`BTCUSDT`,
+    /// `ETH`), or for a DEX swap its ticker and on-chain address
+    /// (`PEPE/WETH@0x6982…`, see [`Listing`]), so copycat tokens that share a
+    /// ticker never share state.
     pub symbol: Sym,
+    /// For a DEX swap: its ticker and address apart, for display and for
+    /// `symbols` selectors. `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<Listing>,
     /// Execution price in quote units; for book-top the mid price.
     pub price: Decimal,
     /// Size in base units.
@@ -182,6 +191,32 @@ pub struct Event {
     /// `klaxon_alert_latency_seconds`; not part of what the event is.
     #[serde(skip)]
     pub received: ReceivedAt,
+}
+
+/// A DEX instrument's names besides its identity [`Event::symbol`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Listing {
+    /// `BASE/QUOTE` as the tokens call themselves: anyone can deploy a token
+    /// with any ticker, so it is only shown and selected on, never keyed by.
+    pub ticker: Sym,
+    /// The traded (base) token's contract address or mint, lowercase for
+    /// EVM; the pool's address where the token's is not known.
+    pub address: Sym,
+}
+
+impl Listing {
+    /// The listing and the identity symbol of `ticker` traded at `address`:
+    /// `TICKER@ADDRESS`, or `TICKER@ADDRESS/QUOTE_ADDRESS` when the quote
+    /// token is not one config vouches for (a stable, the wrapped native
+    /// coin, a configured mint), since a copycat quote prices in other units.
+    pub fn new(ticker: &str, address: &str, quote_address: Option<&str>) -> (Sym, Listing) {
+        let identity = match quote_address {
+            Some(quote) => format!("{ticker}@{address}/{quote}"),
+            None => format!("{ticker}@{address}"),
+        };
+        let listing = Listing { ticker: Sym::new(ticker), address: Sym::new(address) };
+        (Sym::new(&identity), listing)
+    }
 }
 
 /// The monotonic instant an event entered the pipeline. It never makes two
@@ -220,6 +255,7 @@ impl Event {
             kind,
             venue,
             symbol,
+            listing: None,
             price: Decimal::ZERO,
             size: Decimal::ZERO,
             notional_usd: None,

@@ -139,6 +139,7 @@ impl Solana {
     fn new() -> Solana {
         let pool = PoolInfo {
             symbol: Sym::new("SOL/USDC"),
+            listing: None,
             coin_decimals: 9,
             pc_decimals: 6,
             pc_is_usd: true,

@@ -23,7 +23,9 @@
 //!   both changes `apply` went from ~450 to ~120–170 ns/event on this
 //!   (shared, loaded) machine in an ad-hoc loop, not a benchmark.
 //! * **Keyed by instrument** ([`Instrument`]: venue and symbol): spot and
-//!   USD-M `BTCUSDT` keep their own windows, book and last price. Only the
+//!   USD-M `BTCUSDT` keep their own windows, book and last price, and so do
+//!   two DEX tokens that share a ticker, whose symbols hold their chain
+//!   addresses (`PEPE/WETH@0x6982…`, see `event::Listing`). Only the
 //!   WIT `price(symbol)` import answers across venues ("on any venue"): one
 //!   price cell per name, set by whichever venue traded last.
 //! * **What feeds what**: trades, swaps, perp fills and liquidations update

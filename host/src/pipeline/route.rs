@@ -5,6 +5,10 @@
 //! in one list. A lookup touches only the candidates from those three
 //! places, then checks their remaining selectors (venue, kind).
 //!
+//! A DEX swap answers to three names in `symbols`: its identity
+//! (`PEPE/WETH@0x6982…`), its ticker (`PEPE/WETH`, which copycats share) and
+//! its token's address or mint (`0x6982…`, any case for EVM).
+//!
 //! A template under a rollout is planned twice, a stable and a canary
 //! entry, each with the same [`KeySplit`] from opposite sides: an event
 //! goes to exactly one of them, by a stable hash of its key, so no event
@@ -84,7 +88,7 @@ impl RouteIndex {
             let intern = |names: &[String]| names.iter().map(|n| Sym::new(n)).collect::<Vec<_>>();
             let accounts = intern(&s.accounts);
             if !s.symbols.is_empty() {
-                for sym in intern(&s.symbols) {
+                for sym in s.symbols.iter().map(|n| symbol_selector(n)) {
                     index.by_symbol.entry(sym).or_default().push(i);
                 }
             } else if !accounts.is_empty() {
@@ -107,10 +111,12 @@ impl RouteIndex {
     /// Append the indices of templates matching `ev` to `out`, ascending.
     pub fn route(&self, ev: &Event, out: &mut Vec<u32>) {
         let start = out.len();
-        let by_symbol = self.by_symbol.get(&ev.symbol).map(Vec::as_slice).unwrap_or_default();
+        let named = |sym: Sym| self.by_symbol.get(&sym).map(Vec::as_slice).unwrap_or_default();
+        let listed = ev.listing.map(|l| [named(l.ticker), named(l.address)]).unwrap_or_default();
         let by_account =
             ev.account.and_then(|a| self.by_account.get(&a)).map(Vec::as_slice).unwrap_or_default();
-        for &i in by_symbol.iter().chain(by_account).chain(&self.any) {
+        let by_symbol = named(ev.symbol).iter().chain(listed.into_iter().flatten());
+        for &i in by_symbol.chain(by_account).chain(&self.any) {
             if self.selectors[i as usize].admits(ev) {
                 out.push(i);
             }
@@ -125,6 +131,14 @@ impl RouteIndex {
         }
         out.truncate(kept);
     }
+}
+
+/// A `symbols` name, interned: EVM addresses in lowercase, as sources and
+/// watchlists write them; anything else as written.
+fn symbol_selector(name: &str) -> Sym {
+    let is_evm_address =
+        name.len() == 42 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"));
+    if is_evm_address { Sym::new(&name.to_ascii_lowercase()) } else { Sym::new(name) }
 }
 
 #[cfg(test)]

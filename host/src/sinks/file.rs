@@ -80,7 +80,13 @@ pub struct EventSummary {
     pub id: String,
     pub kind: EventKind,
     pub venue: String,
+    /// The instrument's identity (a DEX swap's holds its address).
     pub symbol: String,
+    /// A DEX swap's ticker (`PEPE/WETH`) and token address or mint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     pub exchange_time_ms: u64,
     pub price: Decimal,
     pub size: Decimal,
@@ -114,6 +120,8 @@ impl FileRecord {
                 kind: event.kind,
                 venue: event.venue.name().to_string(),
                 symbol: event.symbol.name().to_string(),
+                ticker: event.listing.map(|l| l.ticker.name().to_string()),
+                address: event.listing.map(|l| l.address.name().to_string()),
                 exchange_time_ms: event.exchange_time_ms,
                 price: event.price,
                 size: event.size,

@@ -18,7 +18,7 @@ use alloy_sol_types::SolCall;
 use serde_json::{Value, json};
 
 use super::parse::PoolInfo;
-use crate::event::Sym;
+use crate::event::{Listing, Sym};
 use crate::sources::live::{Rest, RestError};
 use crate::telemetry::metrics;
 
@@ -146,6 +146,8 @@ impl Metadata {
 
     /// Base and quote: a stable leg is the quote (its amount is USD), else the
     /// wrapped native coin (USD from the reference price downstream), else token1.
+    /// Identified by the base token's address, and the quote's too when it is
+    /// neither a stable nor the wrapped coin (a copycat quote prices in other units).
     pub(super) fn describe(
         &self,
         (a0, t0): (Address, &Token),
@@ -158,13 +160,21 @@ impl Metadata {
         );
         let token0_quotes = !stable(&a1) && (stable(&a0) || (wrapped(&a0) && !wrapped(&a1)));
         let base_is_token0 = !token0_quotes;
-        let (base, quote, quote_addr) = if base_is_token0 { (t0, t1, a1) } else { (t1, t0, a0) };
+        let ((base, base_addr), (quote, quote_addr)) =
+            if base_is_token0 { ((t0, a0), (t1, a1)) } else { ((t1, a1), (t0, a0)) };
         let quote_is_usd = rules.stables.contains(&quote_addr);
         let quote_ref = (!quote_is_usd && rules.wrapped_native == Some(quote_addr))
             .then_some(rules.native_reference)
             .flatten();
+        let vouched = stable(&quote_addr) || wrapped(&quote_addr);
+        let (symbol, listing) = Listing::new(
+            &format!("{}/{}", base.symbol, quote.symbol),
+            &format!("{base_addr:#x}"),
+            (!vouched).then(|| format!("{quote_addr:#x}")).as_deref(),
+        );
         PoolInfo {
-            symbol: Sym::new(&format!("{}/{}", base.symbol, quote.symbol)),
+            symbol,
+            listing: Some(listing),
             decimals0: t0.decimals,
             decimals1: t1.decimals,
             base_is_token0,
@@ -233,7 +243,8 @@ impl Metadata {
 }
 
 /// `symbol()` as an ABI string, or the old bytes32 form (MKR, SAI), cleaned
-/// of control characters and capped, since it becomes part of a symbol.
+/// of control characters and capped, since it becomes part of a symbol; `/`
+/// and `@` go too, so no ticker can pose as another's `BASE/QUOTE@address`.
 pub(crate) fn symbol_from_abi(bytes: &[u8]) -> Option<String> {
     let text = IERC20::symbolCall::abi_decode_returns(bytes).ok().or_else(|| {
         let word = bytes.get(..32)?;
@@ -242,7 +253,7 @@ pub(crate) fn symbol_from_abi(bytes: &[u8]) -> Option<String> {
     })?;
     let clean: String = text
         .chars()
-        .filter(|c| !c.is_control() && !c.is_whitespace() && *c != '/')
+        .filter(|c| !c.is_control() && !c.is_whitespace() && !matches!(c, '/' | '@'))
         .take(24)
         .collect();
     (!clean.is_empty()).then_some(clean)

@@ -8,8 +8,8 @@
 //! Approval…) are `Ignored::OtherLog`; JSON-RPC acks are `Ignored::Control`.
 //!
 //! Logs carry no token metadata, so prices need a [`PoolRegistry`] from config
-//! (address → symbols, decimals, which token is the base, whether the quote is
-//! a USD stable). Amounts become signed deltas from the pool's point of view
+//! (address → ticker and identity, decimals, which token is the base, whether
+//! the quote is a USD stable). Amounts become signed deltas from the pool's point of view
 //! (V2: `in − out`; V3 is signed already: positive = pool received); the base
 //! leg gives size and side (pool sent base out = trader bought = `Buy`), the
 //! quote leg over the base leg gives the execution price.
@@ -298,7 +298,7 @@ pub(crate) fn price_swap(chain: Sym, pool: &PoolInfo, raw: &RawSwap) -> Result<P
     e.side = if base.negative { Side::Buy } else { Side::Sell };
     e.notional_usd = pool.quote_is_usd.then_some(quote_amount);
     e.notional_ref = pool.quote_ref.map(|reference| (reference, quote_amount));
-    e.tx_hash = Some(raw.tx_hash.clone());
+    (e.listing, e.tx_hash) = (pool.listing, Some(raw.tx_hash.clone()));
     Ok(Parsed::Events(vec![e]))
 }
 

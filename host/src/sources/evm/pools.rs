@@ -1,6 +1,11 @@
 //! The pools the EVM parser can price: what config says about each
 //! (`pools = [{ address = "0x..", base, quote, decimals… }]`), looked up by
 //! address when a swap log arrives.
+//!
+//! Config names a pool, not its tokens, so a configured pool's identity is
+//! its ticker at the *pool's* address (`PEPE/WETH@0xa43f…`): two pools
+//! configured with one ticker stay apart, and reading the token addresses
+//! would take the node calls that a manual entry exists to avoid.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -8,7 +13,7 @@ use std::str::FromStr;
 use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Sym, USD_QUOTES};
+use crate::event::{Listing, Sym, USD_QUOTES};
 use crate::issue::ConfigIssue;
 
 fn default_decimals() -> u8 {
@@ -25,7 +30,8 @@ fn default_true() -> bool {
 pub struct PoolConfig {
     /// Pool (pair) contract address, `0x` + 40 hex digits, any case.
     pub address: String,
-    /// Symbol of the traded token, e.g. `PEPE`. Events read `BASE/QUOTE`.
+    /// Symbol of the traded token, e.g. `PEPE`. Events read `BASE/QUOTE`,
+    /// identified by the pool's address (`PEPE/WETH@0x…`).
     pub base: String,
     /// Symbol of the token prices are quoted in, e.g. `WETH` or `USDT`.
     pub quote: String,
@@ -73,8 +79,10 @@ impl PoolConfig {
 /// What the parser knows about one pool.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PoolInfo {
-    /// `BASE/QUOTE`.
+    /// The identity: `BASE/QUOTE@address` (see [`Listing::new`]).
     pub symbol: Sym,
+    /// Ticker and address; `None` for a pool nobody described.
+    pub listing: Option<Listing>,
     pub decimals0: u8,
     pub decimals1: u8,
     pub base_is_token0: bool,
@@ -90,6 +98,7 @@ impl PoolInfo {
     pub(super) fn unknown(address: Address) -> PoolInfo {
         PoolInfo {
             symbol: Sym::new(&format!("{address:#x}")),
+            listing: None,
             decimals0: 18,
             decimals1: 18,
             base_is_token0: true,
@@ -122,8 +131,11 @@ impl PoolRegistry {
             let quote_is_usd = p
                 .quote_is_usd
                 .unwrap_or_else(|| USD_QUOTES.contains(&p.quote.to_ascii_uppercase().as_str()));
+            let ticker = format!("{}/{}", p.base, p.quote);
+            let (symbol, listing) = Listing::new(&ticker, &format!("{address:#x}"), None);
             let info = PoolInfo {
-                symbol: Sym::new(&format!("{}/{}", p.base, p.quote)),
+                symbol,
+                listing: Some(listing),
                 decimals0: p.decimals0,
                 decimals1: p.decimals1,
                 base_is_token0: p.base_is_token0,

@@ -411,7 +411,8 @@ fn dedup_key(raw: &RawSwap) -> String {
 /// A manual pool: what config says, plus the native reference when its quote
 /// is the chain's wrapped coin (`quote = "WBNB"`).
 fn manual_info(info: &PoolInfo, wrapped_symbol: Option<&str>, reference: Option<Sym>) -> PoolInfo {
-    let quote = info.symbol.name().rsplit('/').next().unwrap_or_default().to_ascii_uppercase();
+    let ticker = info.listing.map_or(info.symbol, |l| l.ticker).name();
+    let quote = ticker.rsplit('/').next().unwrap_or_default().to_ascii_uppercase();
     let is_wrapped =
         wrapped_symbol.is_some_and(|w| w == quote) && !USD_QUOTES.contains(&quote.as_str());
     PoolInfo {

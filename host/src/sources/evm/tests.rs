@@ -142,6 +142,7 @@ fn native_quoted_swap_carries_the_reference_amount() {
     let raw = decode_log(&v2_log(false).to_string()).unwrap().unwrap();
     let pool = PoolInfo {
         symbol: Sym::new("PEPE/WETH"),
+        listing: None,
         decimals0: 18,
         decimals1: 18,
         base_is_token0: true,
@@ -186,25 +187,25 @@ fn stable_leg_then_wrapped_coin_becomes_the_quote() {
         meta.describe((addr(CAKE), &token("CAKE", 18)), (addr(WBNB), &token("WBNB", 18)));
     assert_eq!(
         (cake_wbnb.symbol, cake_wbnb.base_is_token0, cake_wbnb.quote_is_usd),
-        (Sym::new("CAKE/WBNB"), true, false)
+        (Sym::new(&format!("CAKE/WBNB@{CAKE}")), true, false)
     );
+    let listing = cake_wbnb.listing.unwrap();
+    assert_eq!((listing.ticker, listing.address), (Sym::new("CAKE/WBNB"), Sym::new(CAKE)));
     assert_eq!(cake_wbnb.quote_ref, Some(Sym::new("BNBUSDT")));
     // USDT (0x55..) < WBNB: the stable wins over the wrapped coin.
     let wbnb_usdt =
         meta.describe((addr(USDT_BSC), &token("USDT", 18)), (addr(WBNB), &token("WBNB", 18)));
     assert_eq!(
         (wbnb_usdt.symbol, wbnb_usdt.base_is_token0, wbnb_usdt.quote_is_usd),
-        (Sym::new("WBNB/USDT"), false, true)
+        (Sym::new(&format!("WBNB/USDT@{WBNB}")), false, true)
     );
     assert_eq!(wbnb_usdt.quote_ref, None);
-    // Neither: token1 quotes, no USD.
-    let other = meta.describe(
-        (addr(CAKE), &token("CAKE", 18)),
-        (addr("0xc748673057861a797275cd8a068abb95a902e8de"), &token("BABY", 9)),
-    );
+    // Neither: token1 quotes, no USD, and its address is part of the identity.
+    let baby = "0xc748673057861a797275cd8a068abb95a902e8de";
+    let other = meta.describe((addr(CAKE), &token("CAKE", 18)), (addr(baby), &token("BABY", 9)));
     assert_eq!(
         (other.symbol, other.decimals1, other.quote_is_usd, other.quote_ref),
-        (Sym::new("CAKE/BABY"), 9, false, None)
+        (Sym::new(&format!("CAKE/BABY@{CAKE}/{baby}")), 9, false, None)
     );
 }
 
@@ -215,9 +216,75 @@ fn symbols_decode_from_strings_and_bytes32_and_are_cleaned() {
     let mut word = [0u8; 32];
     word[..3].copy_from_slice(b"MKR");
     assert_eq!(symbol_from_abi(&word).as_deref(), Some("MKR"));
-    let nasty = IERC20::symbolCall::abi_encode_returns(&"A/B \n C".to_string());
-    assert_eq!(symbol_from_abi(&nasty).as_deref(), Some("ABC"));
+    let nasty = IERC20::symbolCall::abi_encode_returns(&"A/B \n C@0x1".to_string());
+    assert_eq!(symbol_from_abi(&nasty).as_deref(), Some("ABC0x1"));
     assert_eq!(symbol_from_abi(&[1, 2, 3]), None);
+}
+
+/// A real and a copycat `PEPE` on one chain (different addresses and
+/// decimals), each in a WBNB pool: one ticker, two instruments.
+fn copycats() -> [PoolInfo; 2] {
+    let meta = Metadata::new(
+        "t",
+        Rest::new("t", std::time::Duration::from_secs(1), None),
+        String::new(),
+        rules(),
+        Vec::new(),
+    );
+    [(PEPE, 18), (FAKE_PEPE, 9)].map(|(a, decimals)| {
+        meta.describe((addr(a), &token("PEPE", decimals)), (addr(WBNB), &token("WBNB", 18)))
+    })
+}
+
+const PEPE: &str = "0x25d887ce7a35172c62febfd67a1856f20faebb00";
+const FAKE_PEPE: &str = "0x25d887ce7a35172c62febfd67a1856f20faebb01";
+
+#[test]
+fn copycat_tokens_keep_their_own_market_state_and_route_by_ticker_or_address() {
+    use crate::config::Selectors;
+    use crate::market::{MarketConfig, MarketState};
+    use crate::pipeline::route::RouteIndex;
+
+    let raw = decode_log(&v2_log(false).to_string()).unwrap().unwrap();
+    let [real, fake] = copycats().map(|pool| {
+        let Parsed::Events(mut events) = price_swap(Sym::new("bsc"), &pool, &raw).unwrap() else {
+            panic!("no event")
+        };
+        events.remove(0)
+    });
+    assert_eq!(real.symbol, Sym::new(&format!("PEPE/WBNB@{PEPE}")));
+    assert_eq!(fake.symbol, Sym::new(&format!("PEPE/WBNB@{FAKE_PEPE}")));
+    assert_eq!(real.listing.unwrap().ticker, fake.listing.unwrap().ticker);
+    assert_ne!(real.price, fake.price, "9 decimals against 18: another price");
+
+    let cfg = MarketConfig { flag_cold_windows: false, ..MarketConfig::default() };
+    let (mut market, prices) = MarketState::new(&cfg);
+    let (mut a, mut b) = (real.clone(), fake.clone());
+    (a.exchange_time_ms, b.exchange_time_ms) = (1_000, 2_000);
+    market.apply(&mut a);
+    let copycat = market.apply(&mut b);
+    a.exchange_time_ms = 3_000;
+    let again = market.apply(&mut a);
+    assert_eq!((copycat.w1m.trades, again.w1m.trades), (1, 2), "no shared window");
+    assert_eq!(copycat.last_price, crate::event::dec_to_f64(fake.price));
+    assert_eq!(again.last_price, crate::event::dec_to_f64(real.price));
+    assert_eq!(again.w1m.change_pct, 0.0, "the copycat's price never moved the real one's");
+    assert_eq!(prices.get(&real.symbol.name()), Some(crate::event::dec_to_f64(real.price)));
+    assert_eq!(prices.get("PEPE/WBNB"), None, "no price answers to a ticker");
+
+    let select = |name: &str| Selectors { symbols: vec![name.into()], ..Default::default() };
+    let (ticker, address, identity) = (
+        select("PEPE/WBNB"),
+        select(&PEPE.to_ascii_uppercase().replace("0X", "0x")),
+        select(&format!("PEPE/WBNB@{FAKE_PEPE}")),
+    );
+    let index = RouteIndex::build(&[(&ticker, None), (&address, None), (&identity, None)]);
+    let routed = |e: &crate::event::Event| {
+        let mut out = Vec::new();
+        index.route(e, &mut out);
+        out
+    };
+    assert_eq!((routed(&real), routed(&fake)), (vec![0, 1], vec![0, 2]));
 }
 
 proptest! {

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::parse::RAYDIUM_AMM_V4;
-use super::rpc::is_pubkey;
+use super::parse::{PoolInfo, RAYDIUM_AMM_V4};
+use super::rpc::{AmmAccount, is_pubkey};
+use crate::event::{Listing, Sym, USD_QUOTES};
 use crate::issue::ConfigIssue;
 use crate::sources::evm::config::http_from_ws;
 use crate::sources::live::ConnectionConfig;
@@ -107,6 +108,31 @@ impl SolanaConfig {
         }
     }
 
+    /// Whether `mint`'s symbol comes from config or the defaults (not shortened).
+    fn names(&self, mint: &str) -> bool {
+        self.symbols.contains_key(mint) || DEFAULT_SYMBOLS.iter().any(|(m, _)| *m == mint)
+    }
+
+    /// A pool as `COIN/PC`, with USD from a stable PC leg or the SOL reference
+    /// price, identified by the coin's mint, and the PC's too unless config
+    /// or the defaults name it (an unnamed PC mint may be a copycat quote).
+    pub(super) fn describe(&self, account: &AmmAccount) -> PoolInfo {
+        let (coin, pc) = (self.symbol(&account.coin_mint), self.symbol(&account.pc_mint));
+        let pc_is_usd = USD_QUOTES.contains(&pc.to_ascii_uppercase().as_str());
+        let pc_ref =
+            (account.pc_mint == SOL_MINT && !pc_is_usd).then(|| Sym::new(&self.sol_reference));
+        let pc_mint = (!self.names(&account.pc_mint)).then_some(account.pc_mint.as_str());
+        let (symbol, listing) = Listing::new(&format!("{coin}/{pc}"), &account.coin_mint, pc_mint);
+        PoolInfo {
+            symbol,
+            listing: Some(listing),
+            coin_decimals: account.coin_decimals,
+            pc_decimals: account.pc_decimals,
+            pc_is_usd,
+            pc_ref,
+        }
+    }
+
     pub fn validate(&self, path: &str) -> Vec<ConfigIssue> {
         let mut issues = self.connection.validate(path);
         if !(self.ws_url.starts_with("ws://") || self.ws_url.starts_with("wss://")) {
@@ -146,10 +172,10 @@ impl SolanaConfig {
                     format!("{path}.symbols.{mint}"),
                     "key is not a base58 mint address",
                 ));
-            } else if symbol.trim().is_empty() || symbol.contains('/') {
+            } else if symbol.trim().is_empty() || symbol.contains(['/', '@']) {
                 issues.push(ConfigIssue::new(
                     format!("{path}.symbols.{mint}"),
-                    "must be a non-empty symbol without `/`",
+                    "must be a non-empty symbol without `/` or `@`",
                 ));
             }
         }

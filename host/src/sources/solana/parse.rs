@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use crate::event::{Event, EventKind, Side, Sym};
+use crate::event::{Event, EventKind, Listing, Side, Sym};
 use crate::sources::frame::{self, ParseError};
 use crate::sources::shape::{self, Shape};
 
@@ -322,8 +322,9 @@ pub fn pool_swap(tx: &TxLogs<'_>, program: &str) -> Result<Swap, NoSwap> {
 /// What pricing needs to know about one pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolInfo {
-    /// `COIN/PC`.
+    /// The identity, `COIN/PC@<coin mint>` (see [`Listing::new`]).
     pub symbol: Sym,
+    pub listing: Option<Listing>,
     pub coin_decimals: u8,
     pub pc_decimals: u8,
     /// The PC leg is a USD stable: its amount is the notional.
@@ -357,6 +358,7 @@ pub fn swap_event(
     e.side = swap.side;
     e.notional_usd = pool.pc_is_usd.then_some(pc);
     e.notional_ref = pool.pc_ref.map(|r| (r, pc));
+    e.listing = pool.listing;
     e.tx_hash = Some(tx.signature.to_string());
     Some(e)
 }

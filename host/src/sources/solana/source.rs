@@ -29,10 +29,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::config::{Commitment, SOL_MINT, SolanaConfig};
+use super::config::{Commitment, SolanaConfig};
 use super::parse::{Frame, NoSwap, PoolInfo, Swap, TxLogs, parse_frame, pool_swap, swap_event};
-use super::rpc::{AmmAccount, amm_account, amm_ids_in_order, attribute, signatures_since, tx_logs};
-use crate::event::{Sym, USD_QUOTES};
+use super::rpc::{amm_account, amm_ids_in_order, attribute, signatures_since, tx_logs};
+use crate::event::Sym;
 use crate::sources::live::{
     ConnectionConfig, Ended, Incoming, LinkError, Rest, RestError, Session, Socket,
 };
@@ -260,7 +260,7 @@ impl SolanaSource {
                 Err(e) => return Err(e),
             };
             let state = match account {
-                Ok(account) => PoolState::Known(self.describe(&account)),
+                Ok(account) => PoolState::Known(self.config.describe(&account)),
                 Err(error) => {
                     metrics().source_metadata_failures.with_label_values(&[source]).inc();
                     tracing::warn!(source, pool, %error, "Pool account unreadable; not watching this pool.");
@@ -270,22 +270,6 @@ impl SolanaSource {
             self.pools.insert(pool, state);
         }
         Ok(())
-    }
-
-    /// `COIN/PC`, with USD from a stable PC leg or the SOL reference price.
-    fn describe(&self, account: &AmmAccount) -> PoolInfo {
-        let (coin, pc) =
-            (self.config.symbol(&account.coin_mint), self.config.symbol(&account.pc_mint));
-        let pc_is_usd = USD_QUOTES.contains(&pc.to_ascii_uppercase().as_str());
-        let pc_ref = (account.pc_mint == SOL_MINT && !pc_is_usd)
-            .then(|| Sym::new(&self.config.sol_reference));
-        PoolInfo {
-            symbol: Sym::new(&format!("{coin}/{pc}")),
-            coin_decimals: account.coin_decimals,
-            pc_decimals: account.pc_decimals,
-            pc_is_usd,
-            pc_ref,
-        }
     }
 
     async fn tx(

@@ -111,6 +111,7 @@ fn swap_event_prices_pc_per_coin_with_usd_or_sol_reference() {
     let swap = decode_ray_log(WORKED).unwrap().swap().unwrap();
     let usdc = PoolInfo {
         symbol: Sym::new("RAY/USDC"),
+        listing: None,
         coin_decimals: 6,
         pc_decimals: 6,
         pc_is_usd: true,
@@ -125,6 +126,7 @@ fn swap_event_prices_pc_per_coin_with_usd_or_sol_reference() {
     assert_eq!((e.id.as_str(), e.tx_hash.as_deref()), ("solana:sig", Some("sig")));
     let sol = PoolInfo {
         symbol: Sym::new("X/SOL"),
+        listing: None,
         coin_decimals: 6,
         pc_decimals: 9,
         pc_is_usd: false,
@@ -304,6 +306,36 @@ fn config_defaults_and_validation_paths() {
         ]
     );
     assert!(toml::from_str::<SolanaConfig>("pools = []\ncommitment = \"final\"").is_err());
+}
+
+#[test]
+fn copycat_mints_sharing_a_ticker_are_told_apart_by_mint() {
+    let c: SolanaConfig =
+        toml::from_str("pools = [\"58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2\"]").unwrap();
+    let sol = "So11111111111111111111111111111111111111112";
+    let real = "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R";
+    // Ground to the same first and last four characters: the same short name.
+    let fake = "4k3DzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzkX6R";
+    let account = |coin: &str, pc: &str| AmmAccount {
+        coin_decimals: 6,
+        pc_decimals: 9,
+        coin_mint: coin.into(),
+        pc_mint: pc.into(),
+    };
+    let (a, b) = (c.describe(&account(real, sol)), c.describe(&account(fake, sol)));
+    let ticker = Sym::new("4k3D…kX6R/SOL");
+    assert_eq!((a.listing.unwrap().ticker, b.listing.unwrap().ticker), (ticker, ticker));
+    assert_eq!(a.symbol, Sym::new(&format!("4k3D…kX6R/SOL@{real}")));
+    assert_eq!(b.listing.unwrap().address, Sym::new(fake));
+    assert_ne!(a.symbol, b.symbol);
+    assert_eq!(a.pc_ref, Some(Sym::new("SOLUSDT")));
+    // An unnamed PC mint joins the identity: a copycat quote prices in other units.
+    let odd = c.describe(&account(real, fake));
+    assert_eq!(odd.symbol, Sym::new(&format!("4k3D…kX6R/4k3D…kX6R@{real}/{fake}")));
+
+    let swap = decode_ray_log(WORKED).unwrap().swap().unwrap();
+    let e = swap_event(Sym::new("solana"), &b, &tx(false, Vec::new()), swap, None).unwrap();
+    assert_eq!((e.symbol, e.listing), (b.symbol, b.listing));
 }
 
 proptest! {

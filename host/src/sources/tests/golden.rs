@@ -234,10 +234,19 @@ fn evm_registered_pools_get_symbols_decimals_and_usd_notional() {
         pool("0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", "TKN", "USDX", true, Some(true)),
     ];
     let f = parse_file(&path, &config.parser().unwrap()).unwrap();
+    // A configured pool's tokens are not known: its identity is the ticker
+    // at the pool's address (lowercase, however config spelled it).
     let v2 = find(&f.events, &format!("evm:ethereum:{V2_TX}:48"));
-    assert_eq!((v2.symbol, v2.notional_usd), (Sym::new("PEPE/WETH"), None));
+    let pepe = Sym::new("PEPE/WETH@0xa43fe16908251ee70ef74718545e4fe6c5ccec9f");
+    assert_eq!((v2.symbol, v2.notional_usd), (pepe, None));
+    let listing = v2.listing.unwrap();
+    assert_eq!(
+        (listing.ticker, listing.address),
+        (Sym::new("PEPE/WETH"), Sym::new("0xa43fe16908251ee70ef74718545e4fe6c5ccec9f"))
+    );
     let v3 = find(&f.events, &format!("evm:ethereum:{V3_TX}:220"));
-    assert_eq!((v3.symbol, v3.notional_usd), (Sym::new("TKN/USDX"), Some(dec("0.14"))));
+    let tkn = Sym::new("TKN/USDX@0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1");
+    assert_eq!((v3.symbol, v3.notional_usd), (tkn, Some(dec("0.14"))));
 
     // Seen from the other token, the same V3 swap is a sale of 0.14 at the inverse price.
     let inverse = [pool("0x7316f8dd242974f0fd7b16dbcc68920b96bc4db1", "WETH", "TKN", false, None)];

@@ -8,6 +8,7 @@
 //! into a failure so a missing checkout cannot pass silently.
 
 mod binance_books;
+mod dex_alerts;
 mod golden;
 mod props;
 mod replay;
