@@ -12,7 +12,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::{base_config, klaxon};
+use support::{base_config, replay_stdout};
 
 const ACCOUNT: &str = "0x00000000000000000000000000000000000a11ce";
 const COINS: usize = 16;
@@ -51,14 +51,7 @@ fn replay(workers: usize) -> String {
         base_config(dir.path())
     );
     fs::write(dir.path().join("k.toml"), config).unwrap();
-    let out = klaxon()
-        .args(["replay", "--config"])
-        .arg(dir.path().join("k.toml"))
-        .arg(&frames)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    replay_stdout(&dir.path().join("k.toml"), &[frames])
 }
 
 fn count(out: &str, template: &str) -> usize {

@@ -298,14 +298,7 @@ fn replay_output_is_byte_identical_across_worker_counts() {
             base_config(dir.path())
         );
         fs::write(dir.path().join("k.toml"), config).unwrap();
-        let out = klaxon()
-            .args(["replay", "--config"])
-            .arg(dir.path().join("k.toml"))
-            .args(&frames)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        support::replay_stdout(&dir.path().join("k.toml"), &frames)
     };
     let one = run(1);
     assert!(one.lines().filter(|l| l.contains("[every-trade]")).count() >= 8, "{one}");

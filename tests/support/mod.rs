@@ -21,6 +21,14 @@ pub fn klaxon() -> Command {
     cmd
 }
 
+/// `klaxon replay --config <config> <frames…>`: its stdout, after checking
+/// it exited 0.
+pub fn replay_stdout(config: &Path, frames: &[PathBuf]) -> String {
+    let out = klaxon().args(["replay", "--config"]).arg(config).args(frames).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A built test or stock plugin component.
 pub fn plugin(name: &str) -> PathBuf {
     Path::new(env!("KLAXON_PLUGINS_DIR")).join(format!("{name}.wasm"))

@@ -169,19 +169,24 @@ fn rules() -> Rules {
     }
 }
 
+/// Metadata with no node behind it: `describe` only.
+fn metadata() -> Metadata {
+    Metadata::new(
+        "t",
+        Rest::new("t", std::time::Duration::from_secs(1), None),
+        String::new(),
+        rules(),
+        Vec::new(),
+    )
+}
+
 fn token(symbol: &str, decimals: u8) -> Token {
     Token { symbol: symbol.into(), decimals }
 }
 
 #[test]
 fn stable_leg_then_wrapped_coin_becomes_the_quote() {
-    let meta = Metadata::new(
-        "t",
-        Rest::new("t", std::time::Duration::from_secs(1), None),
-        String::new(),
-        rules(),
-        Vec::new(),
-    );
+    let meta = metadata();
     // CAKE (0x0e..) < WBNB (0xbb..): token0 CAKE, quote WBNB.
     let cake_wbnb =
         meta.describe((addr(CAKE), &token("CAKE", 18)), (addr(WBNB), &token("WBNB", 18)));
@@ -224,13 +229,7 @@ fn symbols_decode_from_strings_and_bytes32_and_are_cleaned() {
 /// A real and a copycat `PEPE` on one chain (different addresses and
 /// decimals), each in a WBNB pool: one ticker, two instruments.
 fn copycats() -> [PoolInfo; 2] {
-    let meta = Metadata::new(
-        "t",
-        Rest::new("t", std::time::Duration::from_secs(1), None),
-        String::new(),
-        rules(),
-        Vec::new(),
-    );
+    let meta = metadata();
     [(PEPE, 18), (FAKE_PEPE, 9)].map(|(a, decimals)| {
         meta.describe((addr(a), &token("PEPE", decimals)), (addr(WBNB), &token("WBNB", 18)))
     })
