@@ -16,11 +16,9 @@
 
 use tokio::sync::mpsc;
 
-use crate::plugins::InstancePool;
-
 use super::merge::Merge;
 use super::work::{Candidate, DecideOutputs, Verdicts, same_plan_run};
-use super::worker::WorkerContext;
+use super::worker::{StagePool, WorkerContext};
 use super::{decide, deliver, format};
 
 pub fn spawn_decider(
@@ -38,14 +36,13 @@ pub fn spawn_decider(
 struct Decider {
     ctx: WorkerContext,
     outputs: DecideOutputs,
-    pool: InstancePool,
-    generation: u64,
+    pool: StagePool,
 }
 
 impl Decider {
     fn new(ctx: WorkerContext, outputs: DecideOutputs) -> Decider {
-        let pool = InstancePool::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
-        Decider { ctx, outputs, pool, generation: 0 }
+        let pool = StagePool::new(&ctx);
+        Decider { ctx, outputs, pool }
     }
 
     fn run(mut self, workers: usize, mut rx: mpsc::Receiver<Verdicts>) {
@@ -82,17 +79,12 @@ impl Decider {
     /// One run of candidates routed with one plan, through every stage.
     fn process(&mut self, run: Vec<Candidate>) {
         let plan = run[0].plan.clone();
-        if plan.generation != self.generation {
-            self.generation = plan.generation;
-            self.pool.retain(|template, plugin, domain| plan.uses(template, plugin, domain));
-        }
-        let ctx = &self.ctx;
+        let (ctx, pool) = (&self.ctx, self.pool.on(&plan));
         let now_of = |e: &crate::event::Event| ctx.now_ms(e);
-        let alerts = decide::decide(&mut self.pool, &*ctx.history, &plan, run, now_of);
+        let alerts = decide::decide(pool, &*ctx.history, &plan, run, now_of);
         let fired = deliver::log_alerts(&self.outputs, &plan, &ctx.stats, alerts);
         let bytes = &self.outputs.delivery_bytes;
-        let deliveries =
-            format::format(&mut self.pool, &plan, fired, |alert| now_of(&alert.event), bytes);
+        let deliveries = format::format(pool, &plan, fired, |alert| now_of(&alert.event), bytes);
         deliver::hand_off(&self.outputs, deliveries);
     }
 }

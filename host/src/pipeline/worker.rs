@@ -32,6 +32,7 @@ use crate::telemetry::metrics;
 
 use super::evaluate::Evaluate;
 use super::partition::ToDeciders;
+use super::plan::Plan;
 use super::stats::RunStats;
 use super::work::{Routed, WorkItem, same_plan_run};
 
@@ -45,6 +46,29 @@ pub struct WorkerContext {
     pub time: TimeMode,
     pub batch_max: usize,
     pub stats: Arc<RunStats>,
+}
+
+/// A stage thread's instances, kept to the plan it works on: the first run
+/// on a new plan drops the instances that plan no longer uses.
+pub struct StagePool {
+    pool: InstancePool,
+    generation: u64,
+}
+
+impl StagePool {
+    pub fn new(ctx: &WorkerContext) -> StagePool {
+        let pool = InstancePool::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
+        StagePool { pool, generation: 0 }
+    }
+
+    /// The instances, after retiring what `plan` does not use.
+    pub fn on(&mut self, plan: &Plan) -> &mut InstancePool {
+        if plan.generation != self.generation {
+            self.generation = plan.generation;
+            self.pool.retain(|template, plugin, domain| plan.uses(template, plugin, domain));
+        }
+        &mut self.pool
+    }
 }
 
 impl WorkerContext {
@@ -71,17 +95,15 @@ pub fn spawn_worker(
 struct Worker {
     ctx: WorkerContext,
     outputs: ToDeciders,
-    pool: InstancePool,
+    pool: StagePool,
     evaluate: Evaluate,
-    generation: u64,
     label: String,
 }
 
 impl Worker {
     fn new(ctx: WorkerContext, outputs: ToDeciders) -> Worker {
-        let pool = InstancePool::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
-        let label = ctx.id.to_string();
-        Worker { ctx, outputs, pool, evaluate: Evaluate::default(), generation: 0, label }
+        let (pool, label) = (StagePool::new(&ctx), ctx.id.to_string());
+        Worker { ctx, outputs, pool, evaluate: Evaluate::default(), label }
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Routed>) {
@@ -132,12 +154,9 @@ impl Worker {
     /// passes on to their deciders.
     fn process(&mut self, run: &[WorkItem]) {
         let plan = run[0].plan.clone();
-        if plan.generation != self.generation {
-            self.generation = plan.generation;
-            self.pool.retain(|template, plugin, domain| plan.uses(template, plugin, domain));
-        }
         let now = self.ctx.now_ms(&run[run.len() - 1].event);
-        let passed = self.evaluate.run(&mut self.pool, &plan, run, now, &self.ctx.stats);
+        let pool = self.pool.on(&plan);
+        let passed = self.evaluate.run(pool, &plan, run, now, &self.ctx.stats);
         self.outputs.push(&plan, run, passed);
     }
 }
