@@ -117,10 +117,17 @@ impl<'a> Message<'a> {
     /// them (`flat.rs`), other combined frames of the common shape in one
     /// serde pass (`combined.rs`), anything else the general way.
     pub fn read(frame: &'a str) -> Result<Message<'a>, ParseError> {
-        match flat::read(frame).or_else(|| combined::read(frame)) {
+        match Message::read_one_pass(frame) {
             Some(message) => Ok(message),
             None => Message::read_general(frame),
         }
+    }
+
+    /// The one-pass shortcut alone: `Some` only for a combined frame of the
+    /// common shape (`stream` and `data`, nothing else), which is Binance's
+    /// whatever else might read it, so replay may take it before detecting.
+    pub(crate) fn read_one_pass(frame: &'a str) -> Option<Message<'a>> {
+        flat::read(frame).or_else(|| combined::read(frame))
     }
 
     /// [`Message::read`] without the one-pass shortcut.

@@ -112,6 +112,13 @@ impl FrameParser {
         frame: &str,
         books: Option<&mut RecordedBooks>,
     ) -> Result<(Protocol, Parsed), ParseError> {
+        // The live source's one-pass read first: a frame it takes has only
+        // `stream` and `data`, so detection could only say Binance.
+        if matches!(self.format, Format::Auto | Format::Binance)
+            && let Some(message) = Message::read_one_pass(frame)
+        {
+            return Ok((Protocol::Binance, self.binance_events(&message, books)?));
+        }
         let shape = match Shape::of(frame) {
             Ok(Some(shape)) => shape,
             // Valid JSON but not an object: only a forced venue's own words
@@ -134,16 +141,25 @@ impl FrameParser {
         };
         let parsed = match protocol {
             Protocol::Binance => {
-                let message = Message::from_shape(frame, &shape)?;
-                match books.and_then(|books| books.message(&message)) {
-                    Some(handled) => handled?,
-                    None => self.binance.events(&message)?,
-                }
+                self.binance_events(&Message::from_shape(frame, &shape)?, books)?
             }
             Protocol::Hyperliquid => self.hyperliquid.parse_shape(&shape)?,
             Protocol::Evm => self.evm.parse_shape(frame, &shape)?,
         };
         Ok((protocol, parsed))
+    }
+
+    /// A Binance message's events, depth diffs and tracked symbols' book
+    /// tickers through the recorded books when there are any.
+    fn binance_events(
+        &self,
+        message: &Message<'_>,
+        books: Option<&mut RecordedBooks>,
+    ) -> Result<Parsed, ParseError> {
+        match books.and_then(|books| books.message(message)) {
+            Some(handled) => handled,
+            None => self.binance.events(message),
+        }
     }
 
     fn not_an_object(&self, frame: &str) -> Result<(Protocol, Parsed), ParseError> {

@@ -71,7 +71,9 @@ async fn replay_file(
         error: ReplayError::Read { path: path.to_owned(), error },
     };
     let file = tokio::fs::File::open(path).await.map_err(read_err)?;
-    let mut reader = BufReader::new(file);
+    // Every refill of a `tokio::fs` file is a blocking-pool round trip: a
+    // large buffer makes that once per few thousand frames.
+    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut buf = Vec::with_capacity(4096);
     let (mut line_no, mut malformed_here) = (0u64, 0u64);
     let mut batch = Vec::with_capacity(EMIT_BATCH);
