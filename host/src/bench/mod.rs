@@ -46,6 +46,7 @@ mod pipeline;
 mod replay;
 mod selectors;
 mod setup;
+mod stages;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -109,6 +110,9 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     if args.only.as_deref() == Some("single") {
         filters::single_only(&args, &data)?;
+    }
+    if wanted("stages") {
+        stages::run(&args, &data).await?;
     }
     if wanted("pipeline") {
         pipeline::run(&args, &data).await?;

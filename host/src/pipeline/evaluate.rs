@@ -30,6 +30,8 @@ pub struct Evaluate {
     columns: Columns,
     /// Columns of an owner's sub-run.
     scoped: Columns,
+    /// Per template index, scratch of [`route_rows`]; all zero between runs.
+    slots: Vec<u32>,
 }
 
 impl Evaluate {
@@ -42,8 +44,7 @@ impl Evaluate {
         now_ms: u64,
         stats: &RunStats,
     ) -> Vec<Passed> {
-        let targets = targets(run);
-        let rows = rows_per_target(run, &targets);
+        let (targets, rows) = route_rows(run, &mut self.slots);
         let jobs: Vec<FilterJob<'_>> = targets
             .iter()
             .zip(&rows)
@@ -141,27 +142,49 @@ impl<'a, 'j> Scoped<'a, 'j> {
     }
 }
 
-/// Every template any item of the run was routed to, ascending.
-fn targets(run: &[WorkItem]) -> Vec<u32> {
-    let mut targets: Vec<u32> = run.iter().flat_map(|i| i.targets.iter().copied()).collect();
+/// Every template the run was routed to, ascending, and for each the rows
+/// routed to it (`None` when that is every row).
+///
+/// Most runs have one target list for every event (templates that select
+/// no symbol, or one symbol's events), which a comparison of the lists
+/// finds. Otherwise one pass over the items' lists counts each template's
+/// rows into `slots` (indexed by template, so no search or sort per row)
+/// and only partial templates get a row list: 1,000 templates cost what
+/// their routing did.
+fn route_rows(run: &[WorkItem], slots: &mut Vec<u32>) -> (Vec<u32>, Vec<Option<Vec<u32>>>) {
+    let first = &run[0].targets;
+    if run.iter().all(|i| i.targets == *first) {
+        return (first.clone(), vec![None; first.len()]);
+    }
+    let mut targets = Vec::new();
+    for t in run.iter().flat_map(|i| &i.targets) {
+        let t = *t as usize;
+        if t >= slots.len() {
+            slots.resize(t + 1, 0);
+        }
+        if slots[t] == 0 {
+            targets.push(t as u32);
+        }
+        slots[t] += 1;
+    }
     targets.sort_unstable();
-    targets.dedup();
-    targets
-}
-
-/// For each target, the rows routed to it; `None` when that is every row.
-/// One pass over the items' target lists, so 1,000 templates cost what
-/// their routing did, not a scan of the run per template.
-fn rows_per_target(run: &[WorkItem], targets: &[u32]) -> Vec<Option<Vec<u32>>> {
-    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
+    let mut rows: Vec<Option<Vec<u32>>> =
+        (targets.iter()).map(|&t| (slots[t as usize] < run.len() as u32).then(Vec::new)).collect();
+    // Now the slot of a template is its place in `targets`.
+    for (i, &t) in targets.iter().enumerate() {
+        slots[t as usize] = i as u32;
+    }
     for (r, item) in run.iter().enumerate() {
-        for t in &item.targets {
-            if let Ok(i) = targets.binary_search(t) {
-                rows[i].push(r as u32);
+        for &t in &item.targets {
+            if let Some(list) = &mut rows[slots[t as usize] as usize] {
+                list.push(r as u32);
             }
         }
     }
-    rows.into_iter().map(|rows| (rows.len() < run.len()).then_some(rows)).collect()
+    for &t in &targets {
+        slots[t as usize] = 0;
+    }
+    (targets, rows)
 }
 
 fn count(
@@ -180,4 +203,45 @@ fn count(
     }
     RunStats::add(&stats.evaluations, total);
     RunStats::add(&stats.evaluations_failed, failed);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::event::{EventKind, Sym};
+
+    fn item(targets: &[u32]) -> WorkItem {
+        let event = Event::new(EventKind::Trade, Sym::new("ev-v"), Sym::new("ev-s"), "e".into(), 0);
+        WorkItem {
+            seq: 0,
+            event: Arc::new(event),
+            market: Snapshot::UNKNOWN,
+            plan: Arc::new(Plan::empty()),
+            targets: targets.to_vec(),
+            first_share: true,
+        }
+    }
+
+    #[test]
+    fn one_target_list_for_every_row_judges_whole_rows() {
+        let run = [item(&[1, 4]), item(&[1, 4])];
+        let (targets, rows) = route_rows(&run, &mut Vec::new());
+        assert_eq!(targets, [1, 4]);
+        assert_eq!(rows, [None, None]);
+    }
+
+    #[test]
+    fn mixed_target_lists_give_partial_templates_their_rows() {
+        let run = [item(&[0, 7]), item(&[3, 7]), item(&[7, 9]), item(&[0])];
+        let mut slots = Vec::new();
+        let (targets, rows) = route_rows(&run, &mut slots);
+        assert_eq!(targets, [0, 3, 7, 9]);
+        assert_eq!(rows, [Some(vec![0, 3]), Some(vec![1]), Some(vec![0, 1, 2]), Some(vec![2])]);
+        assert!(slots.iter().all(|&s| s == 0), "scratch is left clean for the next run");
+        let (targets, rows) = route_rows(&run[..3], &mut slots);
+        assert_eq!(targets, [0, 3, 7, 9]);
+        assert_eq!(rows[2], None, "template 7 judges all three rows");
+    }
 }

@@ -4,6 +4,7 @@
 //! recompiles it nor rebuilds its instances. A version checked against
 //! `limits.fuel_per_call` is also compiled once for a metered engine.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -69,23 +70,25 @@ impl PluginLibrary {
     /// `<dir>/<name>.wasm` if present, else the stock plugin `name`. A
     /// failure says which file and version failed, if a file did.
     pub fn resolve(&self, name: &str, kind: PluginKind) -> Result<Arc<LoadedPlugin>, Unresolved> {
-        let (bytes, origin) = match self
+        let (bytes, origin, version) = match self
             .dir
             .as_ref()
             .map(|d| d.join(format!("{name}.wasm")))
             .filter(|p| p.exists())
         {
-            Some(path) => (
-                std::fs::read(&path)
-                    .map_err(|e| (format!("cannot read `{}`: {e}", path.display()), None))?,
-                path.display().to_string(),
-            ),
+            Some(path) => {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| (format!("cannot read `{}`: {e}", path.display()), None))?;
+                let version = load::content_version(&bytes).0;
+                (Cow::Owned(bytes), path.display().to_string(), version)
+            }
             None => match builtin::stock(name) {
-                Some((_, bytes)) => (bytes.to_vec(), "builtin".to_owned()),
+                Some((_, bytes)) => {
+                    (Cow::Borrowed(bytes), "builtin".to_owned(), stock_version(bytes))
+                }
                 None => return Err((self.not_found(name), None)),
             },
         };
-        let version = load::content_version(&bytes).0;
         let file = (origin != "builtin").then(|| (PathBuf::from(&origin), version.clone()));
         let key = (name.to_owned(), kind, version);
         if let Some(p) = self.loaded.lock().expect("library poisoned").get(&key) {
@@ -161,4 +164,19 @@ impl PluginLibrary {
             ),
         }
     }
+}
+
+/// The version of a stock plugin's bytes, which never change in a
+/// process: hashed once, not once per template that uses it (1,000
+/// templates on stock plugins would hash them 3,000 times per plan).
+fn stock_version(bytes: &'static [u8]) -> String {
+    static SEEN: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    let at = bytes.as_ptr() as usize;
+    let mut seen = SEEN.lock().expect("stock versions poisoned");
+    if let Some((_, version)) = seen.iter().find(|(p, _)| *p == at) {
+        return version.clone();
+    }
+    let version = load::content_version(bytes).0;
+    seen.push((at, version.clone()));
+    version
 }

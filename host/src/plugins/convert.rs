@@ -154,14 +154,30 @@ pub(crate) fn pass(p: wit::Pass) -> Pass {
 
 /// The alert as cooldowns and formatters see it.
 pub(crate) fn alert(template: &TemplateId, p: &Pass, severity: Severity, ev: &Event) -> wit::Alert {
+    wit_alert(template, &p.alert_key, severity, p.value, &p.title, &p.fields, ev)
+}
+
+/// A decided alert as formatters see it, copied once from its own fields.
+pub(crate) fn alert_of(a: &crate::alert::Alert) -> wit::Alert {
+    wit_alert(&a.template, &a.key, a.severity, a.value, &a.title, &a.fields, &a.event)
+}
+
+fn wit_alert(
+    template: &TemplateId,
+    key: &str,
+    severity: Severity,
+    value: f64,
+    title: &str,
+    fields: &[(String, String)],
+    ev: &Event,
+) -> wit::Alert {
     wit::Alert {
         template: template.to_string(),
-        alert_key: p.alert_key.clone(),
+        alert_key: key.to_owned(),
         severity: severity_to_wit(severity),
-        value: p.value,
-        title: p.title.clone(),
-        fields: p
-            .fields
+        value,
+        title: title.to_owned(),
+        fields: fields
             .iter()
             .map(|(n, v)| wit::Field { name: n.clone(), value: v.clone() })
             .collect(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::alert::{Alert, Message, Pass, TemplateId};
+use crate::alert::{Alert, Message, TemplateId};
 
 use super::Limits;
 use super::bindings::{formatters, wit};
@@ -61,12 +61,5 @@ pub fn digest_fit(alerts: &[Arc<Alert>], limits: &Limits) -> usize {
 }
 
 fn to_wit(alert: &Alert) -> wit::Alert {
-    let pass = Pass {
-        alert_key: alert.key.clone(),
-        severity: alert.severity,
-        value: alert.value,
-        title: alert.title.clone(),
-        fields: alert.fields.clone(),
-    };
-    convert::alert(&alert.template, &pass, alert.severity, &alert.event)
+    convert::alert_of(alert)
 }

@@ -65,9 +65,9 @@ pub struct HostState {
     pub(crate) now_ms: u64,
     pub(crate) limits: StoreMeter,
     /// The limits of every rule the instance holds, by template.
-    pub(crate) rule_limits: HashMap<TemplateId, Arc<Limits>>,
+    pub(crate) rule_limits: ahash::AHashMap<TemplateId, Arc<Limits>>,
     /// The watchlists each template declares: all its rule may read.
-    pub(crate) rule_watchlists: HashMap<TemplateId, Arc<[Arc<str>]>>,
+    pub(crate) rule_watchlists: ahash::AHashMap<TemplateId, Arc<[Arc<str>]>>,
     /// The version of every list this call sees, taken when it starts.
     pub(crate) lists: Arc<Snapshot>,
     /// The templates the current call may act for, by entry index.
@@ -117,8 +117,8 @@ impl HostState {
             services,
             now_ms: 0,
             limits,
-            rule_limits: HashMap::new(),
-            rule_watchlists: HashMap::new(),
+            rule_limits: ahash::AHashMap::new(),
+            rule_watchlists: ahash::AHashMap::new(),
             lists: Arc::default(),
             scopes: Vec::new(),
             times: Vec::new(),

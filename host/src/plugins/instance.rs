@@ -8,7 +8,6 @@
 //! from the same `LoadedPlugin`; rules are then created again from their
 //! params, and state they keep in the host KV survives.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +44,7 @@ pub struct Instance {
     pub(crate) store: Store<HostState>,
     pub(crate) exports: Exports,
     pub(crate) memory_bytes: usize,
-    pub(crate) rules: HashMap<TemplateId, Rule>,
+    pub(crate) rules: ahash::AHashMap<TemplateId, Rule>,
 }
 
 impl Instance {
@@ -87,7 +86,7 @@ impl Instance {
             call::setup(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(|e| {
                 PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() }
             })?;
-        Ok(Instance { plugin, store, exports, memory_bytes, rules: HashMap::new() })
+        Ok(Instance { plugin, store, exports, memory_bytes, rules: ahash::AHashMap::new() })
     }
 
     pub(crate) fn spec<'a>(

@@ -12,7 +12,6 @@
 //! ledger, drop the poisoned instance → answer with the kind's fallback
 //! (`fallback`). Stages get plain answers and copy nothing of the policy.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alert::{Alert, Decision, Message, TemplateId};
@@ -93,7 +92,7 @@ pub struct InstancePool {
     pub(crate) engine: PluginEngine,
     pub(crate) services: HostServices,
     pub(crate) ledger: Arc<TrapLedger>,
-    instances: HashMap<InstanceKey, Pooled>,
+    instances: ahash::AHashMap<InstanceKey, Pooled>,
 }
 
 impl InstancePool {
@@ -102,7 +101,7 @@ impl InstancePool {
         services: HostServices,
         ledger: Arc<TrapLedger>,
     ) -> InstancePool {
-        InstancePool { engine, services, ledger, instances: HashMap::new() }
+        InstancePool { engine, services, ledger, instances: ahash::AHashMap::new() }
     }
 
     /// Keep only the rules `keep` says are still in the plan (after a

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::alert::TemplateId;
 use crate::telemetry::metrics;
@@ -22,12 +23,15 @@ type Key = (TemplateId, PluginRef);
 pub struct TrapLedger {
     threshold: u32,
     counts: Mutex<HashMap<Key, u32>>,
+    /// Pairs at the threshold: while none is, [`TrapLedger::is_disabled`]
+    /// (asked for every rule of every call) takes no lock.
+    quarantined: AtomicUsize,
 }
 
 impl TrapLedger {
     /// `threshold` failures quarantine a template on a version; 0 never does.
     pub fn new(threshold: u32) -> TrapLedger {
-        TrapLedger { threshold, counts: Mutex::default() }
+        TrapLedger { threshold, counts: Mutex::default(), quarantined: AtomicUsize::new(0) }
     }
 
     /// Record a failed call of `template`'s rule; true if this one
@@ -59,6 +63,7 @@ impl TrapLedger {
         }
         let quarantined_now = self.threshold > 0 && *n == self.threshold;
         if quarantined_now {
+            self.quarantined.fetch_add(1, Ordering::Release);
             m.plugin_disabled
                 .with_label_values(&[template.as_str(), &plugin.name, &plugin.version])
                 .inc();
@@ -72,6 +77,7 @@ impl TrapLedger {
 
     pub fn is_disabled(&self, template: &TemplateId, plugin: &PluginRef) -> bool {
         self.threshold > 0
+            && self.quarantined.load(Ordering::Acquire) > 0
             && self
                 .counts
                 .lock()
@@ -96,7 +102,10 @@ impl TrapLedger {
     /// Forget versions no template uses any more (after a reload), so a
     /// replaced version stops showing as quarantined.
     pub fn retain(&self, in_use: impl Fn(&TemplateId, &PluginRef) -> bool) {
-        self.counts.lock().expect("trap ledger poisoned").retain(|(t, p), _| in_use(t, p));
+        let mut counts = self.counts.lock().expect("trap ledger poisoned");
+        counts.retain(|(t, p), _| in_use(t, p));
+        let at = counts.values().filter(|n| self.threshold > 0 && **n >= self.threshold).count();
+        self.quarantined.store(at, Ordering::Release);
     }
 }
 
