@@ -9,20 +9,22 @@
 //!    rule as a native closure, with the ratio;
 //! 2. [`footprint`]: 1,000 templates of 1,000 owners on the stock plugins,
 //!    built on 2 workers: RSS after instantiation and time per template;
-//! 3. [`pipeline`]: the real threaded pipeline (route, market state,
+//! 3. [`stages`]: the evaluate stage alone (pool, plan, 100 and 1,000
+//!    templates) in runs of 1 and 64 events: the fixed cost per run;
+//! 4. [`pipeline`]: the real threaded pipeline (route, market state,
 //!    evaluate, decide, format, alert log) with 100 and 1,000 templates, in
 //!    events/s;
-//! 4. [`alert_log`]: rows/s written into SQLite, batch by batch;
-//! 5. [`ingest`]: ns per wire frame → `Event` for each venue format, over
+//! 5. [`alert_log`]: rows/s written into SQLite, batch by batch;
+//! 6. [`ingest`]: ns per wire frame → `Event` for each venue format, over
 //!    frames the bench generates ([`frames`]), beside the cost of only
 //!    building a JSON tree of the same frame;
-//! 6. [`replay`]: `--frames` generated Binance trade frames through the
+//! 7. [`replay`]: `--frames` generated Binance trade frames through the
 //!    real replay source, the pipeline with 10 templates and the alert log;
-//! 7. [`selectors`]: 100 templates selecting 1 of 10 symbols each;
-//! 8. [`owners`]: 1,000 templates of 1,000 owners at a fixed 50k events/s:
+//! 8. [`selectors`]: 100 templates selecting 1 of 10 symbols each;
+//! 9. [`owners`]: 1,000 templates of 1,000 owners at a fixed 50k events/s:
 //!    events a non-waiting source would have dropped, and RSS;
-//! 9. [`alerts`]: an alert-heavy run deciding about 60,000 alerts;
-//! 10. [`latency`]: p50/p99/p999 receive → delivery hand-off with 100
+//! 10. [`alerts`]: an alert-heavy run deciding about 60,000 alerts;
+//! 11. [`latency`]: p50/p99/p999 receive → delivery hand-off with 100
 //!     templates at fixed rates.
 //!
 //! The real pipeline is started and fed by [`drive`]. The run ends with
@@ -63,7 +65,7 @@ pub struct BenchArgs {
     pub rounds: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Run one part only: `filters`, `footprint`, `pipeline`, `alert_log`,
+    /// Run one part only: `filters`, `footprint`, `stages`, `pipeline`, `alert_log`,
     /// `ingest`, `replay`, `selectors`, `owners`, `alerts` or `latency` (or
     /// `single`, the single-event call alone, for profiling).
     #[arg(long)]

@@ -109,8 +109,12 @@ impl Instance {
     }
 
     /// Whether `template` has a rule here built from `params`.
-    pub fn has_rule(&self, template: &TemplateId, params: &str) -> bool {
-        self.rules.get(template).is_some_and(|r| &*r.params == params)
+    pub fn has_rule(&self, template: &TemplateId, params: &Arc<str>) -> bool {
+        // The plan's own params are usually the very ones the rule was
+        // built from: the pointer answers before the bytes are compared.
+        self.rules
+            .get(template)
+            .is_some_and(|r| Arc::ptr_eq(&r.params, params) || r.params == *params)
     }
 
     /// Build `template`'s rule from `params` (replacing an older one). The
