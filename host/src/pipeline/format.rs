@@ -6,6 +6,7 @@
 //! message takes its bytes from the delivery budget first (`budget`): while
 //! the sinks hold too many bytes, this stage waits.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alert::{Alert, Delivery};
@@ -23,11 +24,22 @@ pub fn format(
     now_ms: impl Fn(&Alert) -> u64,
     bytes: &Arc<ByteBudget>,
 ) -> Vec<Arc<Delivery>> {
-    let mut by_template: Vec<(u32, Vec<Arc<Alert>>)> = Vec::new();
+    // One message per alert, except a digest template's alerts, which go
+    // together at its first alert's place. Indexed, not searched: a run
+    // can hold alerts of 1,000 templates.
+    let mut by_template: Vec<(u32, Vec<Arc<Alert>>)> = Vec::with_capacity(fired.len());
+    let mut digest_at: HashMap<u32, usize> = HashMap::new();
     for (t, alert) in fired {
-        match by_template.iter_mut().find(|(x, _)| *x == t) {
-            Some((_, list)) if plan.templates[t as usize].digest => list.push(alert),
-            _ => by_template.push((t, vec![alert])),
+        if !plan.templates[t as usize].digest {
+            by_template.push((t, vec![alert]));
+            continue;
+        }
+        match digest_at.get(&t) {
+            Some(&at) => by_template[at].1.push(alert),
+            None => {
+                digest_at.insert(t, by_template.len());
+                by_template.push((t, vec![alert]));
+            }
         }
     }
     by_template
