@@ -33,11 +33,11 @@ impl Instance {
         self.store.data_mut().allow_names(alerts.iter().flat_map(|a| convert::event_ids(&a.event)));
         let message = match alerts {
             [one] => {
-                let alert = to_wit(one);
+                let alert = convert::alert_of(one);
                 call::guest(&mut self.store, &spec, |s| exports.call_format(s, handle, &alert))?
             }
             many => {
-                let list: Vec<wit::Alert> = many.iter().map(|a| to_wit(a)).collect();
+                let list: Vec<wit::Alert> = many.iter().map(|a| convert::alert_of(a)).collect();
                 call::guest(&mut self.store, &spec, |s| {
                     exports.call_format_digest(s, handle, &list)
                 })?
@@ -58,8 +58,4 @@ pub fn digest_fit(alerts: &[Arc<Alert>], limits: &Limits) -> usize {
         total <= limits.digest_bytes
     });
     fit.count().max(1).min(alerts.len())
-}
-
-fn to_wit(alert: &Alert) -> wit::Alert {
-    convert::alert_of(alert)
 }
