@@ -28,8 +28,10 @@ use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 use super::decider::spawn_decider;
 use super::depth::{Depths, probe};
 use super::digest::WindowDigests;
+use super::merge::Merge;
 use super::partition::ToDeciders;
 use super::plan::Plan;
+use super::progress::Progress;
 use super::router::{ROUTE_BATCH, Router};
 use super::stats::RunStats;
 use super::work::DecideOutputs;
@@ -126,6 +128,7 @@ impl Pipeline {
 
         let delivery_bytes = crate::budget::ByteBudget::new(parts.pipeline.delivery_bytes);
         let n = parts.pipeline.workers;
+        let (warming, warm) = std::sync::mpsc::channel::<()>();
         let context = |id| WorkerContext {
             id,
             engine: parts.engine.clone(),
@@ -136,10 +139,13 @@ impl Pipeline {
             time: parts.pipeline.time,
             batch_max: parts.pipeline.batch_max,
             stats: stats.clone(),
+            plan: parts.plan.clone(),
+            warming: Some(warming.clone()),
         };
         // Hand-offs are batches of up to ROUTE_BATCH events; a decider
-        // hears from every worker per hand-off.
+        // hears from at most every worker per hand-off.
         let worker_cap = (cap / ROUTE_BATCH).max(2);
+        let progress = Arc::new(Progress::new(n, n));
         let (mut decider_txs, mut deciders) = (Vec::new(), Vec::new());
         for id in 0..n {
             let (tx, rx) = mpsc::channel(worker_cap * n);
@@ -149,7 +155,8 @@ impl Pipeline {
                 sinks: sink_txs.clone(),
                 delivery_bytes: delivery_bytes.clone(),
             };
-            deciders.push(spawn_decider(context(id), n, rx, outputs));
+            let merge = Merge::new(n, progress.clone(), id);
+            deciders.push(spawn_decider(context(id), merge, rx, outputs));
         }
         drop((alerts_tx, sink_txs));
         depths.stages.push(("decide", decider_txs.iter().map(probe).collect()));
@@ -157,10 +164,14 @@ impl Pipeline {
         for id in 0..n {
             let (tx, rx) = mpsc::channel(worker_cap);
             worker_txs.push(tx);
-            workers.push(spawn_worker(context(id), rx, ToDeciders::new(id, decider_txs.clone())));
+            let outputs = ToDeciders::new(id, decider_txs.clone(), progress.clone());
+            workers.push(spawn_worker(context(id), rx, outputs));
         }
         drop(decider_txs);
         depths.stages.push(("evaluate", worker_txs.iter().map(probe).collect()));
+        // Every stage thread drops its sender once warm (or if it dies).
+        drop(warming);
+        let _ = tokio::task::spawn_blocking(move || while warm.recv().is_ok() {}).await;
 
         // Sources send batches: up to 256 events (a replay), often one.
         let (events, events_rx) = mpsc::channel((cap / 64).max(16));
@@ -171,6 +182,7 @@ impl Pipeline {
             plan: parts.plan,
             workers: worker_txs,
             stats: stats.clone(),
+            progress,
             seq: 0,
         }
         .spawn(events_rx);

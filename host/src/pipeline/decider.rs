@@ -14,22 +14,23 @@
 //! its filters; like a worker it takes whatever is ready, up to
 //! `batch_max` candidates, and never waits for a batch to fill.
 
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use super::merge::Merge;
+use super::progress::Seen;
 use super::work::{Candidate, DecideOutputs, Verdicts, same_plan_run};
-use super::worker::{StagePool, WorkerContext};
+use super::worker::{Stage, StagePool, WorkerContext};
 use super::{decide, deliver, format};
 
 pub fn spawn_decider(
     ctx: WorkerContext,
-    workers: usize,
+    merge: Merge,
     rx: mpsc::Receiver<Verdicts>,
     outputs: DecideOutputs,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("klaxon-decide-{}", ctx.id))
-        .spawn(move || Decider::new(ctx, outputs).run(workers, rx))
+        .spawn(move || Decider::new(ctx, outputs).run(merge, rx))
         .expect("cannot spawn decider thread")
 }
 
@@ -41,33 +42,51 @@ struct Decider {
 
 impl Decider {
     fn new(ctx: WorkerContext, outputs: DecideOutputs) -> Decider {
-        let pool = StagePool::new(&ctx);
+        let pool = StagePool::new(&ctx, Stage::Decide);
         Decider { ctx, outputs, pool }
     }
 
-    fn run(mut self, workers: usize, mut rx: mpsc::Receiver<Verdicts>) {
-        let mut merge = Merge::new(workers);
+    /// Take what is ready until nothing is, then say what it waits for
+    /// and sleep until a worker has something or passes it.
+    fn run(mut self, mut merge: Merge, mut rx: mpsc::Receiver<Verdicts>) {
+        self.ctx.warm(&mut self.pool);
         let mut ready = Vec::with_capacity(self.ctx.batch_max);
-        while let Some(first) = rx.blocking_recv() {
-            merge.push(first);
+        loop {
+            let seen = merge.seen();
             // Draining everything queued keeps workers from waiting on a
             // full channel while this one waits for a slower worker.
-            while let Ok(more) = rx.try_recv() {
-                merge.push(more);
+            let open = loop {
+                match rx.try_recv() {
+                    Ok(more) => merge.push(more),
+                    Err(TryRecvError::Empty) => break true,
+                    Err(TryRecvError::Disconnected) => break false,
+                }
+            };
+            if !open {
+                break;
             }
-            self.drain(&mut merge, &mut ready);
+            if self.drain(&mut merge, &seen, &mut ready) || merge.wait() {
+                continue;
+            }
+            let Some(first) = rx.blocking_recv() else { break };
+            merge.awake();
+            merge.push(first);
         }
         merge.close();
-        self.drain(&mut merge, &mut ready);
+        let seen = merge.seen();
+        self.drain(&mut merge, &seen, &mut ready);
     }
 
-    /// Decide everything every worker is past, a batch at a time.
-    fn drain(&mut self, merge: &mut Merge, ready: &mut Vec<Candidate>) {
+    /// Decide everything every worker is past, a batch at a time; `true`
+    /// if there was anything.
+    fn drain(&mut self, merge: &mut Merge, seen: &Seen, ready: &mut Vec<Candidate>) -> bool {
+        let mut any = false;
         loop {
-            merge.take_ready(self.ctx.batch_max.max(1), ready);
+            merge.take_ready(self.ctx.batch_max.max(1), seen, ready);
             if ready.is_empty() {
-                return;
+                return any;
             }
+            any = true;
             while !ready.is_empty() {
                 let n = same_plan_run(ready, |c| &c.plan);
                 let run: Vec<Candidate> = ready.drain(..n).collect();
@@ -84,7 +103,8 @@ impl Decider {
         let alerts = decide::decide(pool, &*ctx.history, &plan, run, now_of);
         let fired = deliver::log_alerts(&self.outputs, &plan, &ctx.stats, alerts);
         let bytes = &self.outputs.delivery_bytes;
-        let deliveries = format::format(pool, &plan, fired, |alert| now_of(&alert.event), bytes);
-        deliver::hand_off(&self.outputs, deliveries);
+        let outputs = &self.outputs;
+        let hand_off = |delivery| deliver::hand_off(outputs, delivery);
+        format::format(pool, &plan, fired, |alert| now_of(&alert.event), bytes, hand_off);
     }
 }

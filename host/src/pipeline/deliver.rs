@@ -1,6 +1,6 @@
 //! The hand-off at the end of a decider's run: every decided alert (fired or
-//! suppressed, with its reason) to the alert log, and every message to the
-//! queues of its template's channels. Both are bounded channels; a full one
+//! suppressed, with its reason) to the alert log, and each message, as soon
+//! as it is formatted, to the queues of its template's channels. Both are bounded channels; a full one
 //! makes the decider wait, and the wait shows in `klaxon_stage_wait_seconds`.
 
 use std::sync::Arc;
@@ -62,25 +62,23 @@ pub fn live_feed() -> &'static tokio::sync::broadcast::Sender<Arc<Alert>> {
 pub static LATENCY_TAP: arc_swap::ArcSwapOption<std::sync::mpsc::Sender<std::time::Duration>> =
     arc_swap::ArcSwapOption::const_empty();
 
-/// Queue each message on its template's channels. Its latency is taken
-/// here, from its event's receipt to this hand-off.
-pub fn hand_off(outputs: &DecideOutputs, deliveries: Vec<Arc<Delivery>>) {
-    for delivery in deliveries {
-        if let Some(latency) = delivery.alert.event.received.elapsed() {
-            metrics()
-                .alert_latency
-                .with_label_values(&[delivery.alert.template.as_str()])
-                .observe(latency.as_secs_f64());
-            if let Some(tap) = LATENCY_TAP.load().as_deref() {
-                let _ = tap.send(latency);
-            }
+/// Queue a message on its template's channels. Its latency is taken here,
+/// from its event's receipt to this hand-off.
+pub fn hand_off(outputs: &DecideOutputs, delivery: Arc<Delivery>) {
+    if let Some(latency) = delivery.alert.event.received.elapsed() {
+        metrics()
+            .alert_latency
+            .with_label_values(&[delivery.alert.template.as_str()])
+            .observe(latency.as_secs_f64());
+        if let Some(tap) = LATENCY_TAP.load().as_deref() {
+            let _ = tap.send(latency);
         }
-        for channel in delivery.channels.iter() {
-            if let Some(tx) = outputs.sinks.get(channel)
-                && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()
-            {
-                tracing::error!(channel, "Sink is gone; message not delivered.");
-            }
+    }
+    for channel in delivery.channels.iter() {
+        if let Some(tx) = outputs.sinks.get(channel)
+            && wait::blocking_send(tx, delivery.clone(), "deliver").is_err()
+        {
+            tracing::error!(channel, "Sink is gone; message not delivered.");
         }
     }
 }

@@ -16,14 +16,17 @@ use crate::plugins::{InstancePool, Limits, RuleRef};
 
 use super::plan::Plan;
 
-/// The deliveries for `fired` (template index, alert), in order.
+/// The deliveries for `fired` (template index, alert), in order, each
+/// handed to `deliver` as soon as it is formatted: a message does not wait
+/// for the rest of its run to be formatted.
 pub fn format(
     pool: &mut InstancePool,
     plan: &Plan,
     fired: Vec<(u32, Arc<Alert>)>,
     now_ms: impl Fn(&Alert) -> u64,
     bytes: &Arc<ByteBudget>,
-) -> Vec<Arc<Delivery>> {
+    deliver: impl FnMut(Arc<Delivery>),
+) {
     // One message per alert, except a digest template's alerts, which go
     // together at its first alert's place. Indexed, not searched: a run
     // can hold alerts of 1,000 templates.
@@ -59,7 +62,7 @@ pub fn format(
             let lease = bytes.acquire(Delivery::weight(&last, &message), "deliver_bytes");
             Arc::new(Delivery { alert: last, message, channels: tp.channels.clone(), lease })
         })
-        .collect()
+        .for_each(deliver);
 }
 
 /// A digest whose input would exceed `digest_bytes` goes as several, each

@@ -5,10 +5,11 @@
 //! (an account across many symbols), and this is what keeps such a key's
 //! cooldown on one owner.
 //!
-//! [`ToDeciders`] is a worker's side of the hand-off. It always sends every
-//! decider its watermark, even with nothing to decide, because a decider
-//! merges its workers' streams in event order and may only take an event
-//! once every worker is past it.
+//! [`ToDeciders`] is a worker's side of the hand-off. A decider merges its
+//! workers' streams in event order and may only take an event once every
+//! worker is past it; the worker publishes how far it is (`progress.rs`)
+//! and sends a decider a message only with candidates for it, or to wake it
+//! when it waits for this worker.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::event::Event;
 
 use super::evaluate::Passed;
 use super::plan::{Plan, TemplatePlan};
+use super::progress::Progress;
 use super::wait;
 use super::work::{Candidate, Verdicts, WorkItem};
 
@@ -45,14 +47,19 @@ pub fn decider_of(template: &str, key: &str, deciders: usize) -> usize {
 pub struct ToDeciders {
     worker: usize,
     txs: Vec<mpsc::Sender<Verdicts>>,
+    progress: Arc<Progress>,
     /// Candidates per decider, gathered over one hand-off.
     pending: Vec<Vec<Candidate>>,
 }
 
 impl ToDeciders {
-    pub fn new(worker: usize, txs: Vec<mpsc::Sender<Verdicts>>) -> ToDeciders {
+    pub fn new(
+        worker: usize,
+        txs: Vec<mpsc::Sender<Verdicts>>,
+        progress: Arc<Progress>,
+    ) -> ToDeciders {
         let pending = txs.iter().map(|_| Vec::new()).collect();
-        ToDeciders { worker, txs, pending }
+        ToDeciders { worker, txs, progress, pending }
     }
 
     /// Queue the passes of one run for the deciders that own their keys.
@@ -73,25 +80,36 @@ impl ToDeciders {
         }
     }
 
-    /// Send every decider what was queued for it, with the watermark.
+    /// Send each decider what was queued for it, with the watermark, then
+    /// publish the watermark and wake the deciders that wait for it.
     /// `false` once a decider is gone.
     pub fn flush(&mut self, upto: u64) -> bool {
-        for (tx, pending) in self.txs.iter().zip(&mut self.pending) {
-            let candidates = std::mem::take(pending);
-            let verdicts = Verdicts { worker: self.worker, upto, candidates };
-            if wait::blocking_send(tx, verdicts, "decide").is_err() {
+        for d in 0..self.txs.len() {
+            if !self.pending[d].is_empty() && !self.send(d, upto) {
                 return false;
             }
         }
-        true
+        let waiting: Vec<usize> = self.progress.evaluated(self.worker, upto).collect();
+        waiting.into_iter().all(|d| self.send(d, upto))
+    }
+
+    fn send(&mut self, d: usize, upto: u64) -> bool {
+        let candidates = std::mem::take(&mut self.pending[d]);
+        let verdicts = Verdicts { worker: self.worker, upto, candidates };
+        let sent = wait::blocking_send(&self.txs[d], verdicts, "decide").is_ok();
+        self.progress.sent(self.worker, d);
+        sent
     }
 }
 
 impl Drop for ToDeciders {
-    /// A worker that ends, even by panicking, releases the deciders from
+    /// A worker that ends, even by panicking, releases every decider from
     /// waiting for it.
     fn drop(&mut self) {
-        self.flush(u64::MAX);
+        for d in 0..self.txs.len() {
+            self.send(d, u64::MAX);
+        }
+        self.progress.evaluated(self.worker, u64::MAX).for_each(drop);
     }
 }
 

@@ -13,9 +13,10 @@
 //! one channel operation per batch instead of per event.
 //!
 //! Every event gets a sequence number, the order the deciders keep across
-//! workers. Each hand-off goes to every worker, empty or not, carrying the
-//! watermark (every event below it is routed), so the deciders never wait
-//! on a worker that simply got nothing.
+//! workers. A hand-off goes only to the workers that got events; the rest
+//! learn nothing and are not woken: the router publishes how far it has
+//! routed (`progress.rs`), which is how the deciders know not to wait on a
+//! worker that simply got nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::market::MarketState;
 use crate::telemetry::metrics;
 
 use super::plan::Plan;
+use super::progress::Progress;
 use super::stats::RunStats;
 use super::wait;
 use super::work::{Routed, WorkItem};
@@ -41,6 +43,7 @@ pub struct Router {
     pub plan: Arc<ArcSwap<Plan>>,
     pub workers: Vec<mpsc::Sender<Routed>>,
     pub stats: Arc<RunStats>,
+    pub progress: Arc<Progress>,
     /// The next event's sequence number.
     pub seq: u64,
 }
@@ -119,13 +122,19 @@ impl Router {
         }
     }
 
-    /// Send every worker its batch with the watermark, unless nothing was
-    /// routed since the last hand-off; `false` once a worker is gone.
+    /// Publish how far routing got, then send each worker that got events
+    /// its batch; `false` once a worker is gone.
     fn hand_off(&self, batches: &mut [Vec<WorkItem>]) -> bool {
-        if batches.iter().all(Vec::is_empty) {
-            return true;
+        for (shard, batch) in batches.iter().enumerate() {
+            if !batch.is_empty() {
+                self.progress.routed_to(shard, self.seq);
+            }
         }
+        self.progress.routed(self.seq);
         for (shard, batch) in batches.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
             let routed = Routed { items: std::mem::take(batch), upto: self.seq };
             if wait::blocking_send(&self.workers[shard], routed, "route").is_err() {
                 tracing::error!(shard, "Evaluate worker is gone; stopping the router.");

@@ -26,7 +26,8 @@ use crate::clock::SharedClock;
 use crate::config::TimeMode;
 use crate::event::Event;
 use crate::plugins::host_api::HostServices;
-use crate::plugins::{InstancePool, PluginEngine, TrapLedger};
+use crate::plugins::pool::group_by_key;
+use crate::plugins::{InstancePool, PluginEngine, RuleRef, TrapLedger};
 use crate::state::HistoryStore;
 use crate::telemetry::metrics;
 
@@ -46,19 +47,34 @@ pub struct WorkerContext {
     pub time: TimeMode,
     pub batch_max: usize,
     pub stats: Arc<RunStats>,
+    /// The plan in force, to warm instances with before the first event.
+    pub plan: Arc<arc_swap::ArcSwap<Plan>>,
+    /// Dropped once this thread's instances are warm: the pipeline starts
+    /// taking events when every stage thread's is.
+    pub warming: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Which plugins a stage thread calls: a worker its filters, a decider
+/// its cooldowns and formatters.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    Evaluate,
+    Decide,
 }
 
 /// A stage thread's instances, kept to the plan it works on: the first run
-/// on a new plan drops the instances that plan no longer uses.
+/// on a new plan drops the instances that plan no longer uses and builds
+/// the shared ones it will use ([`InstancePool::warm`]).
 pub struct StagePool {
     pool: InstancePool,
     generation: u64,
+    stage: Stage,
 }
 
 impl StagePool {
-    pub fn new(ctx: &WorkerContext) -> StagePool {
+    pub fn new(ctx: &WorkerContext, stage: Stage) -> StagePool {
         let pool = InstancePool::new(ctx.engine.clone(), ctx.services.clone(), ctx.ledger.clone());
-        StagePool { pool, generation: 0 }
+        StagePool { pool, generation: 0, stage }
     }
 
     /// The instances, after retiring what `plan` does not use.
@@ -66,12 +82,40 @@ impl StagePool {
         if plan.generation != self.generation {
             self.generation = plan.generation;
             self.pool.retain(|template, plugin, domain| plan.uses(template, plugin, domain));
+            self.warm(plan);
         }
         &mut self.pool
+    }
+
+    fn warm(&mut self, plan: &Plan) {
+        let rules: Vec<RuleRef<'_>> = (plan.templates.iter())
+            .flat_map(|tp| {
+                let slots = match self.stage {
+                    Stage::Evaluate => [Some(&tp.filter), None],
+                    Stage::Decide => [tp.cooldown.as_ref(), tp.formatter.as_ref()],
+                };
+                let limits = &tp.limits;
+                slots.into_iter().flatten().map(move |slot| RuleRef {
+                    template: &tp.id,
+                    slot,
+                    limits,
+                })
+            })
+            .collect();
+        for group in group_by_key(rules.iter().map(Some)) {
+            let group: Vec<RuleRef<'_>> = group.iter().map(|&i| rules[i]).collect();
+            self.pool.warm(&group);
+        }
     }
 }
 
 impl WorkerContext {
+    /// Build `pool`'s instances for the plan in force, then say so.
+    pub fn warm(&mut self, pool: &mut StagePool) {
+        pool.on(&self.plan.load());
+        self.warming = None;
+    }
+
     /// The time a decision about `event` is made at.
     pub fn now_ms(&self, event: &Event) -> u64 {
         match self.time {
@@ -102,11 +146,12 @@ struct Worker {
 
 impl Worker {
     fn new(ctx: WorkerContext, outputs: ToDeciders) -> Worker {
-        let (pool, label) = (StagePool::new(&ctx), ctx.id.to_string());
+        let (pool, label) = (StagePool::new(&ctx, Stage::Evaluate), ctx.id.to_string());
         Worker { ctx, outputs, pool, evaluate: Evaluate::default(), label }
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Routed>) {
+        self.ctx.warm(&mut self.pool);
         let mut batch = Vec::with_capacity(self.ctx.batch_max);
         let m = metrics();
         let (batch_size, evaluated) = (

@@ -197,6 +197,44 @@ impl InstancePool {
         Some((&mut pooled.instance, live))
     }
 
+    /// Build the shared instance of `rules` (one key) and their rules before
+    /// any event needs them, so the first alert after a start or a deploy
+    /// does not wait for instantiation and a `create` per template. Only
+    /// the `Trusted` domain, one instance per plugin: an instance per owner
+    /// is left for the first call. Quiet: whatever fails here is left to
+    /// that first call, which charges it as it always has.
+    pub(crate) fn warm(&mut self, rules: &[RuleRef<'_>]) {
+        let Some(first) = rules.first() else { return };
+        if !matches!(first.slot.domain, Domain::Trusted) {
+            return;
+        }
+        let key = first.key();
+        let live: Vec<&RuleRef<'_>> = (rules.iter())
+            .filter(|r| !self.ledger.is_disabled(r.template, &r.slot.plugin.reference))
+            .collect();
+        let Some(memory) = live.iter().map(|r| r.limits.memory_bytes()).max() else { return };
+        let budget = live.iter().map(|r| r.limits.call_timeout).max().unwrap_or_default();
+        if !self.instances.contains_key(&key) {
+            let plugin = first.slot.plugin.clone();
+            let Ok(instance) = Instance::new(&self.engine, plugin, &self.services, memory, budget)
+            else {
+                return;
+            };
+            self.instances.insert(key.clone(), Pooled { instance, calls: 0 });
+        }
+        let instance = &mut self.instances.get_mut(&key).expect("inserted above").instance;
+        for r in live {
+            instance.grant(r.template, &r.slot.watchlists);
+            if !instance.has_rule(r.template, &r.slot.params)
+                && instance.add_rule(r.template, &r.slot.params, r.limits).is_err()
+            {
+                // `create` may have trapped: the first call starts clean.
+                self.instances.remove(&key);
+                return;
+            }
+        }
+    }
+
     /// Decide every job, in order: the policy's answer, or the template's
     /// default cooldown when it has no policy or the policy fails.
     pub fn decide(&mut self, jobs: &[DecideJob<'_>]) -> Vec<Decision> {
