@@ -205,3 +205,52 @@ impl Worker {
         self.outputs.push(&plan, run, passed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arc_swap::ArcSwap;
+
+    use super::*;
+
+    #[test]
+    fn a_stage_thread_builds_its_plans_shared_instances_and_rules_first() {
+        // Two templates of two owners on stock plugins: one shared domain.
+        let toml = "[plugins]\nwatch = false\ncache_dir = \"\"\n\
+            [templates.a]\n\
+            filter = { plugin = \"amount-threshold\", params = { min_notional_usd = 1 } }\n\
+            cooldown = { plugin = \"fixed\", params = { window = \"1m\" } }\n\
+            formatter = { plugin = \"plain\", params = {} }\n\
+            [templates.b]\nowner = \"o\"\n\
+            filter = { plugin = \"amount-threshold\", params = { min_notional_usd = 2 } }\n";
+        let config = crate::config::load_str(toml, "warm test").unwrap();
+        let (market, _) = crate::market::MarketState::new(&config.raw().market);
+        let rt = crate::app::Runtime::new(&config, &market).unwrap();
+        let (plan, failures) = super::super::plan_enabled(&config, &rt.library, &rt.services, 1);
+        assert!(failures.is_empty());
+        let (warming, warm) = std::sync::mpsc::channel();
+        let mut ctx = WorkerContext {
+            id: 0,
+            engine: rt.engine.clone(),
+            services: rt.services.clone(),
+            ledger: Arc::new(TrapLedger::new(0)),
+            history: Arc::new(crate::state::MemoryHistory::default()),
+            clock: Arc::new(crate::clock::SystemClock),
+            time: TimeMode::Event,
+            batch_max: 64,
+            stats: Arc::default(),
+            plan: Arc::new(ArcSwap::from_pointee(plan)),
+            warming: Some(warming),
+        };
+        let mut filters = StagePool::new(&ctx, Stage::Evaluate);
+        ctx.warm(&mut filters);
+        assert!(warm.recv().is_err(), "the thread said it is warm");
+        assert_eq!((filters.pool.instances(), filters.pool.rules()), (1, 2));
+        let mut decisions = StagePool::new(&ctx, Stage::Decide);
+        ctx.warm(&mut decisions);
+        assert_eq!(
+            (decisions.pool.instances(), decisions.pool.rules()),
+            (2, 2),
+            "a cooldown and a formatter instance, template a's rule in each"
+        );
+    }
+}

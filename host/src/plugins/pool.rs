@@ -127,6 +127,12 @@ impl InstancePool {
         self.instances.len()
     }
 
+    /// Rules built, over every instance.
+    #[cfg(test)]
+    pub(crate) fn rules(&self) -> usize {
+        self.instances.values().map(|p| p.instance.rules.len()).sum()
+    }
+
     /// Charge a failed call to `rule`'s template.
     pub(crate) fn fail(&self, rule: &RuleRef<'_>, error: &CallError) {
         let plugin = &rule.slot.plugin;
