@@ -1,7 +1,8 @@
 //! The hand-off at the end of a decider's run: every decided alert (fired or
 //! suppressed, with its reason) to the alert log, and each message, as soon
-//! as it is formatted, to the queues of its template's channels. Both are bounded channels; a full one
-//! makes the decider wait, and the wait shows in `klaxon_stage_wait_seconds`.
+//! as it is formatted, to the queues of its template's channels. Both are
+//! bounded channels; a full one makes the decider wait, and the wait shows
+//! in `klaxon_stage_wait_seconds`.
 
 use std::sync::Arc;
 

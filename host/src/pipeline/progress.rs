@@ -99,11 +99,7 @@ impl Progress {
     pub fn evaluated(&self, worker: usize, upto: u64) -> impl Iterator<Item = usize> + '_ {
         let w = &self.workers[worker];
         w.evaluated.fetch_max(upto, SeqCst);
-        let past = if upto >= w.routed_to.load(SeqCst) {
-            upto.max(self.routed.load(SeqCst))
-        } else {
-            upto
-        };
+        let past = past(upto, w.routed_to.load(SeqCst), self.routed.load(SeqCst));
         (self.waiting.iter().enumerate())
             .filter(move |(_, w)| w.load(SeqCst) < past)
             .map(|(d, _)| d)
@@ -137,8 +133,15 @@ impl Seen {
     pub fn past(&self, worker: usize, upto: u64, received: u64) -> u64 {
         let mark = self.workers[worker];
         let evaluated = if received >= mark.sent { upto.max(mark.evaluated) } else { upto };
-        if evaluated >= mark.routed_to { evaluated.max(self.routed) } else { evaluated }
+        past(evaluated, mark.routed_to, self.routed)
     }
+}
+
+/// How far a worker is that has evaluated what was routed to it below
+/// `evaluated`: once that is all it was given (`routed_to`), it is past
+/// everything routed.
+fn past(evaluated: u64, routed_to: u64, routed: u64) -> u64 {
+    if evaluated >= routed_to { evaluated.max(routed) } else { evaluated }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! (`fallback`). Stages get plain answers and copy nothing of the policy.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::alert::{Alert, Decision, Message, TemplateId};
 use crate::telemetry::metrics;
@@ -23,7 +24,7 @@ use super::cooldown::DecideItem;
 use super::fallback;
 use super::host_api::HostServices;
 use super::instance::Instance;
-use super::{LoadedPlugin, PluginEngine, PluginKind, PluginRef, TrapLedger};
+use super::{LoadedPlugin, PluginEngine, PluginError, PluginKind, PluginRef, TrapLedger};
 
 /// Calls after which an instance is rebuilt anyway, so a slow leak inside a
 /// guest cannot grow forever. State kept in the host KV survives it.
@@ -149,53 +150,29 @@ impl InstancePool {
     /// out (the instance is rebuilt without it if the failure poisoned it).
     pub(crate) fn prepare(&mut self, rules: &[RuleRef<'_>]) -> Option<(&mut Instance, Vec<usize>)> {
         let key = rules.first()?.key();
-        let mut live: Vec<usize> = (0..rules.len())
-            .filter(|&i| {
-                !self.ledger.is_disabled(rules[i].template, &rules[i].slot.plugin.reference)
-            })
-            .collect();
-        let memory = live.iter().map(|&i| rules[i].limits.memory_bytes()).max()?;
-        let budget = live.iter().map(|&i| rules[i].limits.call_timeout).max()?;
-        let stale = self
-            .instances
-            .get(&key)
-            .is_some_and(|p| p.instance.memory_bytes < memory || p.calls >= RECYCLE_AFTER);
-        if stale {
-            self.instances.remove(&key);
-        }
+        let (mut live, memory, budget) = self.live(rules)?;
         loop {
-            if !self.instances.contains_key(&key) {
-                let plugin = rules[live[0]].slot.plugin.clone();
-                match Instance::new(&self.engine, plugin, &self.services, memory, budget) {
-                    Ok(instance) => {
-                        self.instances.insert(key.clone(), Pooled { instance, calls: 0 })
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "Plugin instance unavailable; its failure policy applies.");
-                        return None;
-                    }
-                };
-            }
-            let pooled = self.instances.get_mut(&key).expect("inserted above");
+            let plugin = &rules[live[0]].slot.plugin;
+            let pooled = match self.instance_for(&key, plugin, memory, budget) {
+                Ok(pooled) => pooled,
+                Err(error) => {
+                    tracing::warn!(%error, "Plugin instance unavailable; its failure policy applies.");
+                    return None;
+                }
+            };
             let failed = live.iter().position(|&i| {
                 let r = &rules[i];
-                pooled.instance.grant(r.template, &r.slot.watchlists);
-                !pooled.instance.has_rule(r.template, &r.slot.params)
-                    && pooled.instance.add_rule(r.template, &r.slot.params, r.limits).map_err(|e| {
-                        tracing::warn!(template = %r.template, error = %e, "Rule cannot be built; its failure policy applies.");
-                    }).is_err()
+                build_rule(&mut pooled.instance, r).map_err(|e| {
+                    tracing::warn!(template = %r.template, error = %e, "Rule cannot be built; its failure policy applies.");
+                }).is_err()
             });
-            match failed {
-                None => break,
-                Some(at) => {
-                    let i = live.remove(at);
-                    self.fail(&rules[i], &CallError::Guest("create failed".into()));
-                    // `create` may have trapped; start from a clean instance.
-                    self.instances.remove(&key);
-                    if live.is_empty() {
-                        return None;
-                    }
-                }
+            let Some(at) = failed else { break };
+            let i = live.remove(at);
+            self.fail(&rules[i], &CallError::Guest("create failed".into()));
+            // `create` may have trapped; start from a clean instance.
+            self.instances.remove(&key);
+            if live.is_empty() {
+                return None;
             }
         }
         let pooled = self.instances.get_mut(&key).expect("built above");
@@ -208,37 +185,55 @@ impl InstancePool {
     /// does not wait for instantiation and a `create` per template. Only
     /// the `Trusted` domain, one instance per plugin: an instance per owner
     /// is left for the first call. Quiet: whatever fails here is left to
-    /// that first call, which charges it as it always has.
+    /// that first call ([`InstancePool::prepare`]), which charges it.
     pub(crate) fn warm(&mut self, rules: &[RuleRef<'_>]) {
         let Some(first) = rules.first() else { return };
         if !matches!(first.slot.domain, Domain::Trusted) {
             return;
         }
         let key = first.key();
-        let live: Vec<&RuleRef<'_>> = (rules.iter())
-            .filter(|r| !self.ledger.is_disabled(r.template, &r.slot.plugin.reference))
+        let Some((live, memory, budget)) = self.live(rules) else { return };
+        let plugin = &rules[live[0]].slot.plugin;
+        let Ok(pooled) = self.instance_for(&key, plugin, memory, budget) else { return };
+        if live.iter().any(|&i| build_rule(&mut pooled.instance, &rules[i]).is_err()) {
+            // `create` may have trapped: the first call starts clean.
+            self.instances.remove(&key);
+        }
+    }
+
+    /// The indices of `rules` not quarantined, with the memory cap and the
+    /// time budget an instance for them needs; `None` if none is live.
+    fn live(&self, rules: &[RuleRef<'_>]) -> Option<(Vec<usize>, usize, Duration)> {
+        let live: Vec<usize> = (0..rules.len())
+            .filter(|&i| {
+                !self.ledger.is_disabled(rules[i].template, &rules[i].slot.plugin.reference)
+            })
             .collect();
-        let Some(memory) = live.iter().map(|r| r.limits.memory_bytes()).max() else { return };
-        let budget = live.iter().map(|r| r.limits.call_timeout).max().unwrap_or_default();
-        if !self.instances.contains_key(&key) {
-            let plugin = first.slot.plugin.clone();
-            let Ok(instance) = Instance::new(&self.engine, plugin, &self.services, memory, budget)
-            else {
-                return;
-            };
+        let memory = live.iter().map(|&i| rules[i].limits.memory_bytes()).max()?;
+        let budget = live.iter().map(|&i| rules[i].limits.call_timeout).max()?;
+        Some((live, memory, budget))
+    }
+
+    /// The instance of `key`, first dropped if it is smaller than `memory`
+    /// or due for recycling, and built if there is none.
+    fn instance_for(
+        &mut self,
+        key: &InstanceKey,
+        plugin: &Arc<LoadedPlugin>,
+        memory: usize,
+        budget: Duration,
+    ) -> Result<&mut Pooled, PluginError> {
+        let stale = (self.instances.get(key))
+            .is_some_and(|p| p.instance.memory_bytes < memory || p.calls >= RECYCLE_AFTER);
+        if stale {
+            self.instances.remove(key);
+        }
+        if !self.instances.contains_key(key) {
+            let plugin = plugin.clone();
+            let instance = Instance::new(&self.engine, plugin, &self.services, memory, budget)?;
             self.instances.insert(key.clone(), Pooled { instance, calls: 0 });
         }
-        let instance = &mut self.instances.get_mut(&key).expect("inserted above").instance;
-        for r in live {
-            instance.grant(r.template, &r.slot.watchlists);
-            if !instance.has_rule(r.template, &r.slot.params)
-                && instance.add_rule(r.template, &r.slot.params, r.limits).is_err()
-            {
-                // `create` may have trapped: the first call starts clean.
-                self.instances.remove(&key);
-                return;
-            }
-        }
+        Ok(self.instances.get_mut(key).expect("inserted above"))
     }
 
     /// Decide every job, in order: the policy's answer, or the template's
@@ -321,6 +316,16 @@ impl InstancePool {
         }
         fallback::plain_digest(alerts)
     }
+}
+
+/// Give `rule` its watchlists and build it in `instance`, unless it is
+/// there already, built from the same params.
+fn build_rule(instance: &mut Instance, rule: &RuleRef<'_>) -> Result<(), PluginError> {
+    instance.grant(rule.template, &rule.slot.watchlists);
+    if instance.has_rule(rule.template, &rule.slot.params) {
+        return Ok(());
+    }
+    instance.add_rule(rule.template, &rule.slot.params, rule.limits)
 }
 
 /// Indices of `rules` grouped by instance key, groups in order of first
