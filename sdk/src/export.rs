@@ -219,14 +219,19 @@ pub fn filter_evaluate_batch<'r, F: Filter>(
 ) -> Vec<wit::RulePass> {
     let all = batch_cols(batch);
     let mut passes = Vec::new();
+    // Rules of one plugin mostly declare the same columns: narrowed once.
+    let mut cols = all.narrow(Columns::NONE);
     for (i, (rule, rows)) in rules.into_iter().enumerate() {
         let index = i as u32;
         crate::host::raw::scope(index);
-        let cols = all.narrow(rule.columns);
+        if cols.declared != rule.columns {
+            cols = all.narrow(rule.columns);
+        }
         let rows = Rows::checked(rows, all.len);
         let mut out = Output { rule: index, rows, cursor: 0, next_row: 0, passes: &mut passes };
         rule.filter.borrow_mut().evaluate_batch(&Batch { cols: &cols }, rows, &mut out);
     }
+    crate::host::raw::end_entries();
     passes
 }
 
@@ -312,6 +317,7 @@ mod cooldown_exports {
             let rule = item.policy.get::<CooldownRule<C>>();
             decisions.push(cooldown_decide(rule, item.alert, item.history));
         }
+        crate::host::raw::end_entries();
         decisions
     }
 }

@@ -99,10 +99,45 @@ pub fn name(id: u32) -> Option<&'static str> {
 }
 
 /// The backend: the WIT imports in wasm, the test double elsewhere.
+///
+/// `host.scope` is a host call of its own, and most rules of a batch make
+/// no other (a threshold reads its columns and answers), so the SDK tells
+/// the host which entry it serves only before a host call that acts for
+/// one: [`raw::scope`] notes the entry, and every scoped import first
+/// calls [`raw::sync_scope`]. A batch export ends with
+/// [`raw::end_entries`], so that a later single-rule call (which the host
+/// scopes itself) does not send a stale entry.
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod raw {
+    use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
     use super::LogLevel;
     use crate::__private::base::klaxon::plugin::host as wit;
+
+    const NONE: u32 = u32::MAX;
+    /// The entry being served, and the one the host was last told.
+    static SERVING: AtomicU32 = AtomicU32::new(NONE);
+    static TOLD: AtomicU32 = AtomicU32::new(NONE);
+
+    /// From now on, serve entry `index` of the call.
+    pub fn scope(index: u32) {
+        SERVING.store(index, Relaxed);
+    }
+
+    /// Tell the host the entry being served, if it does not know it yet.
+    pub fn sync_scope() {
+        let serving = SERVING.load(Relaxed);
+        if serving != NONE && serving != TOLD.load(Relaxed) {
+            wit::scope(serving);
+            TOLD.store(serving, Relaxed);
+        }
+    }
+
+    /// The batch export is done: the next call starts unscoped.
+    pub fn end_entries() {
+        SERVING.store(NONE, Relaxed);
+        TOLD.store(NONE, Relaxed);
+    }
 
     pub fn log(level: LogLevel, message: &str) {
         let level = match level {
@@ -111,10 +146,41 @@ pub(crate) mod raw {
             LogLevel::Warn => wit::LogLevel::Warn,
             LogLevel::Error => wit::LogLevel::Error,
         };
+        sync_scope();
         wit::log(level, message)
     }
 
-    pub use wit::{kv_delete, kv_get, kv_set, name, now_ms, price, report_panic, scope};
+    pub fn now_ms() -> u64 {
+        sync_scope();
+        wit::now_ms()
+    }
+
+    pub fn kv_get(key: &str) -> Option<String> {
+        sync_scope();
+        wit::kv_get(key)
+    }
+
+    pub fn kv_set(key: &str, value: &str, ttl_ms: Option<u64>) {
+        sync_scope();
+        wit::kv_set(key, value, ttl_ms)
+    }
+
+    pub fn kv_delete(key: &str) {
+        sync_scope();
+        wit::kv_delete(key)
+    }
+
+    pub fn price(symbol: &str) -> Option<f64> {
+        sync_scope();
+        wit::price(symbol)
+    }
+
+    pub fn report_panic(message: &str) {
+        sync_scope();
+        wit::report_panic(message)
+    }
+
+    pub use wit::name;
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -27,29 +27,34 @@
 
 /// Whether `entry` is on `list`.
 pub fn contains(list: &str, entry: &str) -> bool {
+    crate::host::raw::sync_scope();
     raw::contains(list, entry)
 }
 
 /// The value ops gave `entry` on `list`; `None` when it is not on the list
 /// or has no value.
 pub fn value(list: &str, entry: &str) -> Option<String> {
+    crate::host::raw::sync_scope();
     raw::value(list, entry)
 }
 
 /// Whether the name behind interned `id` (an event's venue, symbol or
 /// account id) is on `list`; false for 0.
 pub fn contains_id(list: &str, id: u32) -> bool {
+    crate::host::raw::sync_scope();
     raw::contains_id(list, id)
 }
 
 /// [`contains_id`] for many ids in one host call, e.g. a batch's
 /// [`account_ids`](crate::Batch::account_ids).
 pub fn contains_ids(list: &str, ids: &[u32]) -> Vec<bool> {
+    crate::host::raw::sync_scope();
     raw::contains_ids(list, ids).into_iter().map(|b| b != 0).collect()
 }
 
 /// [`value`] for the name behind interned `id`.
 pub fn value_id(list: &str, id: u32) -> Option<String> {
+    crate::host::raw::sync_scope();
     raw::value_id(list, id)
 }
 

@@ -10,6 +10,8 @@
 //! Failures are the pool's business (`plugins::pool`): a failing
 //! rule fails closed, and what comes back here is plain passes.
 
+use std::sync::Arc;
+
 use crate::alert::Pass;
 use crate::event::Event;
 use crate::market::Snapshot;
@@ -32,6 +34,39 @@ pub struct Evaluate {
     scoped: Columns,
     /// Per template index, scratch of [`route_rows`]; all zero between runs.
     slots: Vec<u32>,
+    counts: Counts,
+}
+
+/// Evaluations per template of the plan they were counted on, not yet
+/// added to `klaxon_evaluations_total`. Every worker evaluates every
+/// template of a busy plan, so adding per run meant one contended atomic
+/// per template per run; the worker adds them up before it sleeps
+/// ([`Evaluate::flush_counts`]), and a scrape sees them by then.
+#[derive(Default)]
+struct Counts {
+    plan: Option<Arc<Plan>>,
+    per_template: Vec<u64>,
+}
+
+impl Counts {
+    fn add(&mut self, plan: &Arc<Plan>, template: u32, n: u64) {
+        if !self.plan.as_ref().is_some_and(|p| Arc::ptr_eq(p, plan)) {
+            self.flush();
+            self.plan = Some(plan.clone());
+            self.per_template.resize(plan.templates.len(), 0);
+        }
+        self.per_template[template as usize] += n;
+    }
+
+    fn flush(&mut self) {
+        let Some(plan) = self.plan.take() else { return };
+        for (tp, n) in plan.templates.iter().zip(&mut self.per_template) {
+            if *n > 0 {
+                tp.counters.evaluations.inc_by(std::mem::take(n));
+            }
+        }
+        self.per_template.clear();
+    }
 }
 
 impl Evaluate {
@@ -39,7 +74,7 @@ impl Evaluate {
     pub fn run(
         &mut self,
         pool: &mut InstancePool,
-        plan: &Plan,
+        plan: &Arc<Plan>,
         run: &[WorkItem],
         now_ms: u64,
         stats: &RunStats,
@@ -71,9 +106,33 @@ impl Evaluate {
             };
             passed.extend(out.drain(..).map(|(j, row, pass)| (row, targets[group[j]], pass)));
         }
-        count(plan, &targets, &rows, run.len(), failed, stats);
+        self.count(plan, &targets, &rows, run.len(), failed, stats);
         passed.sort_by_key(|(row, t, _)| (*row, *t));
         passed
+    }
+
+    /// Add what was counted to the per-template metric.
+    pub fn flush_counts(&mut self) {
+        self.counts.flush();
+    }
+
+    fn count(
+        &mut self,
+        plan: &Arc<Plan>,
+        targets: &[u32],
+        rows: &[Option<Vec<u32>>],
+        len: usize,
+        failed: u64,
+        stats: &RunStats,
+    ) {
+        let mut total = 0;
+        for (&t, rows) in targets.iter().zip(rows) {
+            let n = rows.as_ref().map_or(len, Vec::len) as u64;
+            self.counts.add(plan, t, n);
+            total += n;
+        }
+        RunStats::add(&stats.evaluations, total);
+        RunStats::add(&stats.evaluations_failed, failed);
     }
 }
 
@@ -187,28 +246,8 @@ fn route_rows(run: &[WorkItem], slots: &mut Vec<u32>) -> (Vec<u32>, Vec<Option<V
     (targets, rows)
 }
 
-fn count(
-    plan: &Plan,
-    targets: &[u32],
-    rows: &[Option<Vec<u32>>],
-    len: usize,
-    failed: u64,
-    stats: &RunStats,
-) {
-    let mut total = 0;
-    for (&t, rows) in targets.iter().zip(rows) {
-        let n = rows.as_ref().map_or(len, Vec::len) as u64;
-        plan.templates[t as usize].counters.evaluations.inc_by(n);
-        total += n;
-    }
-    RunStats::add(&stats.evaluations, total);
-    RunStats::add(&stats.evaluations_failed, failed);
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::event::{EventKind, Sym};
 

@@ -158,7 +158,17 @@ impl Worker {
             m.batch_size.with_label_values(&[&self.label]),
             m.events_evaluated.with_label_values(&[&self.label]),
         );
-        while let Some(first) = rx.blocking_recv() {
+        loop {
+            let first = match rx.try_recv() {
+                Ok(routed) => routed,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    // Idle: the per-template counts go out before it sleeps.
+                    self.evaluate.flush_counts();
+                    let Some(routed) = rx.blocking_recv() else { break };
+                    routed
+                }
+            };
             let mut upto = first.upto;
             batch.extend(first.items);
             while batch.len() < self.ctx.batch_max {
@@ -181,9 +191,10 @@ impl Worker {
             batch.clear();
             if !self.outputs.flush(upto) {
                 tracing::error!(worker = self.ctx.id, "A decider is gone; stopping the worker.");
-                return;
+                break;
             }
         }
+        self.evaluate.flush_counts();
     }
 
     /// Split `batch` into runs routed with the same plan (a swap mid-batch).

@@ -29,7 +29,7 @@ pub struct CallSpec<'a> {
     pub memory_bytes: usize,
     pub now_ms: u64,
     /// The templates the call serves, by entry index (see `host.scope`).
-    pub scopes: &'a [TemplateId],
+    pub scopes: &'a std::sync::Arc<[TemplateId]>,
     /// The host clock per entry, when entries differ in time (decide
     /// items of a replay); empty means `now_ms` for all.
     pub times: &'a [u64],

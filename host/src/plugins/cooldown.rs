@@ -33,23 +33,17 @@ fn cooldown_policies(exports: &Exports) -> &policies::Guest {
 impl Instance {
     /// Decide `items` (in order, one decision each), each on its own clock.
     pub fn decide_batch(&mut self, items: &[DecideItem<'_>]) -> Result<Vec<Decision>, CallError> {
-        let mut list = Vec::with_capacity(items.len());
-        let mut scopes = Vec::with_capacity(items.len());
         let times: Vec<u64> = items.iter().map(|i| i.now_ms).collect();
-        let mut budget = std::time::Duration::ZERO;
-        let mut limits = Vec::with_capacity(items.len());
-        for item in items {
-            let rule = self.rule(item.template)?;
-            budget = budget.max(rule.limits.call_timeout);
-            limits.push(rule.limits.clone());
-            list.push(policies::DecideItem {
-                policy: rule.handle,
+        let set = self.call_set(items.iter().map(|i| i.template))?;
+        let (scopes, limits) = (set.scopes.clone(), set.limits.clone());
+        let list: Vec<policies::DecideItem> = (items.iter().zip(&set.handles))
+            .map(|(item, &policy)| policies::DecideItem {
+                policy,
                 alert: convert::alert(item.template, item.pass, item.pass.severity, item.event),
                 history: convert::history(item.history),
-            });
-            scopes.push(item.template.clone());
-        }
-        let budget = budget * (1 + items.len() / ITEMS_PER_BUDGET) as u32;
+            })
+            .collect();
+        let budget = set.budget * (1 + items.len() / ITEMS_PER_BUDGET) as u32;
         let now_ms = times.iter().copied().max().unwrap_or_default();
         let spec = super::call::CallSpec { times: &times, ..self.spec(budget, now_ms, &scopes) };
         let exports = cooldown_policies(&self.exports);

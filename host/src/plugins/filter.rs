@@ -61,7 +61,7 @@ impl Instance {
         let rule = self.rule(template)?;
         let (handle, budget, limits) = (rule.handle, rule.limits.call_timeout, rule.limits.clone());
         let record = convert::event(event, rule.columns);
-        let scopes = [template.clone()];
+        let scopes = rule.scope.clone();
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = filter_rules(&self.exports).rule();
         self.store.data_mut().allow_names(convert::event_ids(event));
@@ -90,30 +90,24 @@ impl Instance {
         now_ms: u64,
         out: &mut Vec<RulePass>,
     ) -> Result<(), CallError> {
-        let mut handles = Vec::with_capacity(rules.len());
-        let mut scopes = Vec::with_capacity(rules.len());
-        let mut limits = Vec::with_capacity(rules.len());
-        let (mut need, mut budget, mut work) = (ColumnSet::empty(), Default::default(), 0);
-        for r in rules {
-            let rule = self.rule(r.template)?;
-            need |= rule.columns;
-            budget = std::cmp::max(budget, rule.limits.call_timeout);
-            work += r.rows.map_or(run.len(), <[u32]>::len);
-            handles.push(rules::RuleRows { rule: rule.handle, rows: r.rows.map(<[u32]>::to_vec) });
-            scopes.push(r.template.clone());
-            limits.push(rule.limits.clone());
-        }
+        let set = self.call_set(rules.iter().map(|r| r.template))?;
+        let (need, scopes) = (set.columns, set.scopes.clone());
+        let handles: Vec<rules::RuleRows> = (set.handles.iter().zip(rules))
+            .map(|(&rule, r)| rules::RuleRows { rule, rows: r.rows.map(<[u32]>::to_vec) })
+            .collect();
+        let work: usize = rules.iter().map(|r| r.rows.map_or(run.len(), <[u32]>::len)).sum();
+        let budget = set.budget * (1 + work / ROWS_PER_BUDGET) as u32;
         columns.fill(need, run);
         self.store
             .data_mut()
             .allow_names(given_rows(rules, run.len()).flat_map(|r| convert::event_ids(run[r].0)));
-        let budget = budget * (1 + work / ROWS_PER_BUDGET) as u32;
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = filter_rules(&self.exports);
         let passed = columns.with_batch(need, |batch| {
             call::guest(&mut self.store, &spec, |s| exports.call_evaluate_batch(s, batch, &handles))
         })?;
         check_answer(&passed, rules, run.len())?;
+        let limits = &self.call_set.as_ref().expect("built for this call").limits;
         let start = out.len();
         for p in passed {
             let pass = convert::pass(p.pass);

@@ -27,7 +27,7 @@ impl Instance {
     ) -> Result<Message, CallError> {
         let rule = self.rule(template)?;
         let (handle, budget, limits) = (rule.handle, rule.limits.call_timeout, rule.limits.clone());
-        let scopes = [template.clone()];
+        let scopes = rule.scope.clone();
         let spec = self.spec(budget, now_ms, &scopes);
         let exports = formatter_exports(&self.exports).formatter();
         self.store.data_mut().allow_names(alerts.iter().flat_map(|a| convert::event_ids(&a.event)));

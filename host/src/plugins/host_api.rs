@@ -71,7 +71,7 @@ pub struct HostState {
     /// The version of every list this call sees, taken when it starts.
     pub(crate) lists: Arc<Snapshot>,
     /// The templates the current call may act for, by entry index.
-    pub(crate) scopes: Vec<TemplateId>,
+    pub(crate) scopes: Arc<[TemplateId]>,
     /// The host clock of each entry of `scopes`, if they differ.
     pub(crate) times: Vec<u64>,
     /// The entry of `scopes` host calls act for now.
@@ -120,7 +120,7 @@ impl HostState {
             rule_limits: ahash::AHashMap::new(),
             rule_watchlists: ahash::AHashMap::new(),
             lists: Arc::default(),
-            scopes: Vec::new(),
+            scopes: Arc::from(Vec::new()),
             times: Vec::new(),
             current: None,
             names: Vec::new(),
@@ -165,13 +165,12 @@ impl HostState {
     }
 
     /// Reset the per-call state: clock, log budget, scope table, names.
-    pub(crate) fn begin_call(&mut self, now_ms: u64, scopes: &[TemplateId], times: &[u64]) {
+    pub(crate) fn begin_call(&mut self, now_ms: u64, scopes: &Arc<[TemplateId]>, times: &[u64]) {
         self.now_ms = now_ms;
         self.times.clear();
         self.times.extend_from_slice(times);
         self.logs_this_call = (0, 0);
-        self.scopes.clear();
-        self.scopes.extend_from_slice(scopes);
+        self.scopes = scopes.clone();
         // A call for one template needs no `scope` from the guest.
         self.current = (scopes.len() == 1).then_some(0);
         self.panic = None;

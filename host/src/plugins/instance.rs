@@ -18,6 +18,7 @@ use crate::alert::TemplateId;
 
 use super::bindings::{cooldown::CooldownPolicy, filter::Filter, formatter::Formatter, wit};
 use super::call::{self, CallError, CallSpec};
+use super::call_set::CallSet;
 use super::host_api::{HostServices, HostState};
 use super::load::KindPre;
 use super::meter::{FUEL_TANK, StoreMeter};
@@ -37,6 +38,8 @@ pub(crate) struct Rule {
     /// What a filter rule reads (empty for the other kinds).
     pub(crate) columns: wit::Columns,
     pub(crate) limits: Arc<Limits>,
+    /// The template alone, as a call for this rule only is scoped.
+    pub(crate) scope: Arc<[TemplateId]>,
 }
 
 pub struct Instance {
@@ -45,6 +48,8 @@ pub struct Instance {
     pub(crate) exports: Exports,
     pub(crate) memory_bytes: usize,
     pub(crate) rules: ahash::AHashMap<TemplateId, Rule>,
+    /// The rules of the last batch call (`call_set`).
+    pub(crate) call_set: Option<CallSet>,
 }
 
 impl Instance {
@@ -81,19 +86,21 @@ impl Instance {
             })?;
         }
         // Instantiation runs guest start code too; it gets one rule's budget.
-        let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &[], times: &[] };
+        let none = Arc::from(Vec::new());
+        let spec = CallSpec { budget, memory_bytes, now_ms: 0, scopes: &none, times: &[] };
         let exports =
             call::setup(&mut store, &spec, |s| instantiate(&plugin.pre, s)).map_err(|e| {
                 PluginError::Instantiate { plugin: plugin.reference.clone(), reason: e.to_string() }
             })?;
-        Ok(Instance { plugin, store, exports, memory_bytes, rules: ahash::AHashMap::new() })
+        let rules = ahash::AHashMap::new();
+        Ok(Instance { plugin, store, exports, memory_bytes, rules, call_set: None })
     }
 
     pub(crate) fn spec<'a>(
         &self,
         budget: Duration,
         now_ms: u64,
-        scopes: &'a [TemplateId],
+        scopes: &'a Arc<[TemplateId]>,
     ) -> CallSpec<'a> {
         CallSpec { budget, memory_bytes: self.memory_bytes, now_ms, scopes, times: &[] }
     }
@@ -128,8 +135,8 @@ impl Instance {
         self.release(template);
         let limits = Arc::new(limits.clone());
         self.store.data_mut().rule_limits.insert(template.clone(), limits.clone());
-        let scopes = [template.clone()];
-        let spec = self.spec(limits.call_timeout, 0, &scopes);
+        let scope: Arc<[TemplateId]> = Arc::from([template.clone()]);
+        let spec = self.spec(limits.call_timeout, 0, &scope);
         let configure = |reason: String| PluginError::Configure {
             plugin: self.plugin.reference.clone(),
             reason,
@@ -161,8 +168,8 @@ impl Instance {
             }
             _ => wit::Columns::empty(),
         };
-        self.rules
-            .insert(template.clone(), Rule { handle, params: params.clone(), columns, limits });
+        let rule = Rule { handle, params: params.clone(), columns, limits, scope };
+        self.rules.insert(template.clone(), rule);
         Ok(())
     }
 
@@ -172,6 +179,7 @@ impl Instance {
         let grants = &mut self.store.data_mut().rule_watchlists;
         if grants.get(template).is_none_or(|w| !Arc::ptr_eq(w, watchlists)) {
             grants.insert(template.clone(), watchlists.clone());
+            self.call_set = None;
         }
     }
 
@@ -183,12 +191,25 @@ impl Instance {
 
     /// Drop the rule itself; its grant stays for a rebuilt rule.
     fn release(&mut self, template: &TemplateId) {
+        self.call_set = None;
         self.store.data_mut().rule_limits.remove(template);
         if let Some(rule) = self.rules.remove(template) {
             // A guest whose destructor fails is poisoned by it; the next
             // call finds out and the instance is rebuilt then.
             let _ = rule.handle.resource_drop(&mut self.store);
         }
+    }
+
+    /// The call set of `templates` (in order): the last one if it serves
+    /// them, else built anew.
+    pub(crate) fn call_set<'t>(
+        &mut self,
+        templates: impl ExactSizeIterator<Item = &'t TemplateId> + Clone,
+    ) -> Result<&CallSet, CallError> {
+        if !self.call_set.as_ref().is_some_and(|set| set.serves(templates.clone())) {
+            self.call_set = Some(CallSet::build(self, templates)?);
+        }
+        Ok(self.call_set.as_ref().expect("set above"))
     }
 
     pub(crate) fn rule(&self, template: &TemplateId) -> Result<&Rule, CallError> {

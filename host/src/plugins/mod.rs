@@ -9,7 +9,8 @@
 //! * [`host_api`]: what plugins may call (scope, log, clock, KV, prices, names),
 //!   and `host_watchlists`: the watchlists a template declares;
 //! * [`call`]: the one call point every guest call goes through, and its
-//!   typed outcome ([`CallError`]);
+//!   typed outcome ([`CallError`]); `call_set`: what a batch call lends the
+//!   guest, kept while the same rules keep coming;
 //! * [`instance`]: one Store + instance with limits, holding one rule
 //!   (resource) per template it serves;
 //! * [`limits`]: bounds on everything a guest hands the host;
@@ -31,6 +32,7 @@ pub mod artifact;
 pub mod bindings;
 pub mod builtin;
 pub mod call;
+mod call_set;
 pub mod columns;
 pub mod compile;
 pub mod componentize;

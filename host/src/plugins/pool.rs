@@ -66,6 +66,14 @@ pub(crate) struct InstanceKey {
 }
 
 impl RuleRef<'_> {
+    /// Whether `other` is served by the same instance, without building
+    /// either key (this runs per rule per run).
+    fn same_instance(&self, other: &RuleRef<'_>) -> bool {
+        let (a, b) = (&self.slot.plugin, &other.slot.plugin);
+        (Arc::ptr_eq(a, b) || (a.reference == b.reference && a.kind == b.kind))
+            && self.slot.domain == other.slot.domain
+    }
+
     pub(crate) fn key(&self) -> InstanceKey {
         let plugin = &self.slot.plugin;
         InstanceKey {
@@ -160,6 +168,11 @@ impl InstancePool {
                     return None;
                 }
             };
+            // The rules of the last call, in its order: built and granted.
+            let set = pooled.instance.call_set.as_ref();
+            if set.is_some_and(|set| set.ready_for(live.iter().map(|&i| rules[i]))) {
+                break;
+            }
             let failed = live.iter().position(|&i| {
                 let r = &rules[i];
                 build_rule(&mut pooled.instance, r).map_err(|e| {
@@ -333,13 +346,12 @@ fn build_rule(instance: &mut Instance, rule: &RuleRef<'_>) -> Result<(), PluginE
 pub(crate) fn group_by_key<'a, 'b: 'a>(
     rules: impl Iterator<Item = Option<&'a RuleRef<'b>>>,
 ) -> Vec<Vec<usize>> {
-    let mut groups: Vec<(InstanceKey, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<(&RuleRef<'b>, Vec<usize>)> = Vec::new();
     for (i, rule) in rules.enumerate() {
         let Some(rule) = rule else { continue };
-        let key = rule.key();
-        match groups.iter_mut().find(|(k, _)| *k == key) {
+        match groups.iter_mut().find(|(first, _)| first.same_instance(rule)) {
             Some((_, list)) => list.push(i),
-            None => groups.push((key, vec![i])),
+            None => groups.push((rule, vec![i])),
         }
     }
     groups.into_iter().map(|(_, list)| list).collect()
