@@ -48,7 +48,7 @@ fn per_run(
     pool: &mut InstancePool,
     len: usize,
 ) -> f64 {
-    let targets: Vec<u32> = (0..plan.templates.len() as u32).collect();
+    let targets: Arc<[u32]> = (0..plan.templates.len() as u32).collect();
     let runs = (20_000 / plan.templates.len()).max(4);
     let items: Vec<Vec<WorkItem>> = (data.chunks(len).take(runs))
         .map(|chunk| {

@@ -17,6 +17,9 @@ pub struct TemplateCounters {
     pub evaluations: prometheus::IntCounter,
     pub fired: prometheus::IntCounter,
     pub suppressed: prometheus::IntCounter,
+    /// `klaxon_alert_latency_seconds` of the template, resolved once: a
+    /// labelled lookup per message hashed the name and took a shared lock.
+    pub latency: prometheus::Histogram,
     template: Arc<str>,
     codes: Mutex<Vec<(Arc<str>, prometheus::IntCounter)>>,
 }
@@ -29,6 +32,7 @@ impl TemplateCounters {
             evaluations: m.evaluations.with_label_values(&[template, arm]),
             fired: m.alerts.with_label_values(&[template, "fired", arm]),
             suppressed: m.alerts.with_label_values(&[template, "suppressed", arm]),
+            latency: m.alert_latency.with_label_values(&[template]),
             template: Arc::from(template),
             codes: Mutex::default(),
         }

@@ -104,7 +104,7 @@ impl Decider {
         let fired = deliver::log_alerts(&self.outputs, &plan, &ctx.stats, alerts);
         let bytes = &self.outputs.delivery_bytes;
         let outputs = &self.outputs;
-        let hand_off = |delivery| deliver::hand_off(outputs, delivery);
+        let hand_off = |tp: &_, delivery| deliver::hand_off(outputs, tp, delivery);
         format::format(pool, &plan, fired, |alert| now_of(&alert.event), bytes, hand_off);
     }
 }

@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use crate::alert::{Alert, Delivery};
 
-use crate::telemetry::metrics;
-
-use super::plan::Plan;
+use super::plan::{Plan, TemplatePlan};
 use super::stats::RunStats;
 use super::wait;
 use super::work::DecideOutputs;
@@ -65,12 +63,9 @@ pub static LATENCY_TAP: arc_swap::ArcSwapOption<std::sync::mpsc::Sender<std::tim
 
 /// Queue a message on its template's channels. Its latency is taken here,
 /// from its event's receipt to this hand-off.
-pub fn hand_off(outputs: &DecideOutputs, delivery: Arc<Delivery>) {
+pub fn hand_off(outputs: &DecideOutputs, tp: &TemplatePlan, delivery: Arc<Delivery>) {
     if let Some(latency) = delivery.alert.event.received.elapsed() {
-        metrics()
-            .alert_latency
-            .with_label_values(&[delivery.alert.template.as_str()])
-            .observe(latency.as_secs_f64());
+        tp.counters.latency.observe(latency.as_secs_f64());
         if let Some(tap) = LATENCY_TAP.load().as_deref() {
             let _ = tap.send(latency);
         }

@@ -213,10 +213,10 @@ impl<'a, 'j> Scoped<'a, 'j> {
 fn route_rows(run: &[WorkItem], slots: &mut Vec<u32>) -> (Vec<u32>, Vec<Option<Vec<u32>>>) {
     let first = &run[0].targets;
     if run.iter().all(|i| i.targets == *first) {
-        return (first.clone(), vec![None; first.len()]);
+        return (first.to_vec(), vec![None; first.len()]);
     }
     let mut targets = Vec::new();
-    for t in run.iter().flat_map(|i| &i.targets) {
+    for t in run.iter().flat_map(|i| i.targets.iter()) {
         let t = *t as usize;
         if t >= slots.len() {
             slots.resize(t + 1, 0);
@@ -234,7 +234,7 @@ fn route_rows(run: &[WorkItem], slots: &mut Vec<u32>) -> (Vec<u32>, Vec<Option<V
         slots[t as usize] = i as u32;
     }
     for (r, item) in run.iter().enumerate() {
-        for &t in &item.targets {
+        for &t in item.targets.iter() {
             if let Some(list) = &mut rows[slots[t as usize] as usize] {
                 list.push(r as u32);
             }
@@ -258,7 +258,7 @@ mod tests {
             event: Arc::new(event),
             market: Snapshot::UNKNOWN,
             plan: Arc::new(Plan::empty()),
-            targets: targets.to_vec(),
+            targets: targets.into(),
             first_share: true,
         }
     }

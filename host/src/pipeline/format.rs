@@ -14,7 +14,7 @@ use crate::budget::ByteBudget;
 use crate::plugins::formatter::digest_fit;
 use crate::plugins::{InstancePool, Limits, RuleRef};
 
-use super::plan::Plan;
+use super::plan::{Plan, TemplatePlan};
 
 /// The deliveries for `fired` (template index, alert), in order, each
 /// handed to `deliver` as soon as it is formatted: a message does not wait
@@ -25,7 +25,7 @@ pub fn format(
     fired: Vec<(u32, Arc<Alert>)>,
     now_ms: impl Fn(&Alert) -> u64,
     bytes: &Arc<ByteBudget>,
-    deliver: impl FnMut(Arc<Delivery>),
+    mut deliver: impl FnMut(&TemplatePlan, Arc<Delivery>),
 ) {
     // One message per alert, except a digest template's alerts, which go
     // together at its first alert's place. Indexed, not searched: a run
@@ -50,7 +50,7 @@ pub fn format(
         .flat_map(|(t, alerts)| {
             split_digest(alerts, &plan.templates[t as usize].limits).map(move |a| (t, a))
         })
-        .map(|(t, alerts)| {
+        .for_each(|(t, alerts)| {
             let tp = &plan.templates[t as usize];
             let last = alerts[alerts.len() - 1].clone();
             let rule = tp.formatter.as_ref().map(|slot| RuleRef {
@@ -60,9 +60,9 @@ pub fn format(
             });
             let message = pool.format(rule, &alerts, now_ms(&last));
             let lease = bytes.acquire(Delivery::weight(&last, &message), "deliver_bytes");
-            Arc::new(Delivery { alert: last, message, channels: tp.channels.clone(), lease })
-        })
-        .for_each(deliver);
+            let channels = tp.channels.clone();
+            deliver(tp, Arc::new(Delivery { alert: last, message, channels, lease }));
+        });
 }
 
 /// A digest whose input would exceed `digest_bytes` goes as several, each

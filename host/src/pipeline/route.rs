@@ -29,6 +29,14 @@ struct Compiled {
 }
 
 impl Compiled {
+    /// No selector beyond the index's: admits every event it is looked up for.
+    fn is_open(&self) -> bool {
+        self.venues.is_empty()
+            && self.kinds.is_empty()
+            && self.accounts.is_empty()
+            && self.split.is_none()
+    }
+
     fn admits(&self, ev: &Event) -> bool {
         (self.venues.is_empty() || self.venues.contains(&ev.venue))
             && (self.kinds.is_empty() || self.kinds.contains(&ev.kind))
@@ -77,6 +85,8 @@ pub struct RouteIndex {
     by_symbol: AHashMap<Sym, Vec<u32>>,
     by_account: AHashMap<Sym, Vec<u32>>,
     any: Vec<u32>,
+    /// Every template of `any` is open: a lookup takes the list whole.
+    any_open: bool,
 }
 
 impl RouteIndex {
@@ -105,6 +115,12 @@ impl RouteIndex {
                 split: *split,
             });
         }
+        // Each list ascending and without repeats (a template may name a
+        // symbol twice), so a lookup that meets one list needs no sort.
+        for list in index.by_symbol.values_mut().chain(index.by_account.values_mut()) {
+            list.dedup();
+        }
+        index.any_open = index.any.iter().all(|&i| index.selectors[i as usize].is_open());
         index
     }
 
@@ -115,11 +131,19 @@ impl RouteIndex {
         let listed = ev.listing.map(|l| [named(l.ticker), named(l.address)]).unwrap_or_default();
         let by_account =
             ev.account.and_then(|a| self.by_account.get(&a)).map(Vec::as_slice).unwrap_or_default();
-        let by_symbol = named(ev.symbol).iter().chain(listed.into_iter().flatten());
-        for &i in by_symbol.chain(by_account).chain(&self.any) {
-            if self.selectors[i as usize].admits(ev) {
-                out.push(i);
-            }
+        let lists = [named(ev.symbol), listed[0], listed[1], by_account];
+        let mut met = usize::from(!self.any.is_empty());
+        for list in lists.into_iter().filter(|l| !l.is_empty()) {
+            met += 1;
+            out.extend(list.iter().filter(|&&i| self.selectors[i as usize].admits(ev)));
+        }
+        if self.any_open {
+            out.extend_from_slice(&self.any);
+        } else {
+            out.extend(self.any.iter().filter(|&&i| self.selectors[i as usize].admits(ev)));
+        }
+        if met <= 1 {
+            return;
         }
         out[start..].sort_unstable();
         let mut kept = start;

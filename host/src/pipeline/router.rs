@@ -95,22 +95,24 @@ impl Router {
         }
         let workers = out.len();
         buf.shards.clear();
-        buf.shards.extend(
-            buf.targets
-                .iter()
-                .map(|t| shard_of(plan.templates[*t as usize].shard_by, &event, workers)),
-        );
+        match buf.uniform_shard(&plan) {
+            Some(key) => buf.shards.push(shard_of(key, &event, workers)),
+            None => buf.shards.extend(
+                (buf.targets.iter())
+                    .map(|t| shard_of(plan.templates[*t as usize].shard_by, &event, workers)),
+            ),
+        }
         let event = Arc::new(event);
         let first = buf.shards[0];
         if buf.shards.iter().all(|&s| s == first) {
-            let targets = buf.targets.clone();
+            let targets = buf.shared_targets();
             let item = WorkItem { seq, event, market: snapshot, plan, targets, first_share: true };
             out[first].push(item);
             return;
         }
         let mut first_share = true;
         for (worker, batch) in out.iter_mut().enumerate() {
-            let targets: Vec<u32> = (buf.targets.iter().zip(&buf.shards))
+            let targets: Arc<[u32]> = (buf.targets.iter().zip(&buf.shards))
                 .filter(|(_, s)| **s == worker)
                 .map(|(t, _)| *t)
                 .collect();
@@ -158,14 +160,39 @@ fn shard_of(key: ShardKey, event: &Event, workers: usize) -> usize {
 #[derive(Default)]
 struct RouteBuffers {
     targets: Vec<u32>,
-    /// The worker of each target.
+    /// The worker of each target, or one worker for all of them.
     shards: Vec<usize>,
+    /// The last target list handed on: the next event that routes alike
+    /// (with 1,000 templates, most do) shares it instead of a copy.
+    last: Option<Arc<[u32]>>,
+    /// The plan last routed with, and the one key all its templates shard
+    /// by, if they agree: then an event's shard is worked out once.
+    uniform: Option<(Arc<Plan>, Option<ShardKey>)>,
     /// Counter per venue, looked up once: a labelled lookup per event would
     /// hash the label on the hot path.
     events_in: HashMap<Sym, prometheus::IntCounter>,
 }
 
 impl RouteBuffers {
+    fn uniform_shard(&mut self, plan: &Arc<Plan>) -> Option<ShardKey> {
+        match &self.uniform {
+            Some((p, key)) if Arc::ptr_eq(p, plan) => *key,
+            _ => {
+                let first = plan.templates.first().map(|t| t.shard_by);
+                let key = first.filter(|k| plan.templates.iter().all(|t| t.shard_by == *k));
+                self.uniform = Some((plan.clone(), key));
+                key
+            }
+        }
+    }
+
+    fn shared_targets(&mut self) -> Arc<[u32]> {
+        match &self.last {
+            Some(last) if **last == self.targets[..] => last.clone(),
+            _ => self.last.insert(Arc::from(&self.targets[..])).clone(),
+        }
+    }
+
     fn count_in(&mut self, venue: Sym) {
         self.events_in
             .entry(venue)

@@ -22,8 +22,9 @@ pub struct WorkItem {
     pub event: Arc<Event>,
     pub market: Snapshot,
     pub plan: Arc<Plan>,
-    /// Indices into `plan.templates`, ascending.
-    pub targets: Vec<u32>,
+    /// Indices into `plan.templates`, ascending; shared by the events
+    /// that route alike (the router keeps the last list).
+    pub targets: Arc<[u32]>,
     /// False for the second and later shares of an event whose templates
     /// shard to different workers: the event is counted once.
     pub first_share: bool,
