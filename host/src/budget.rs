@@ -1,5 +1,6 @@
 //! A budget of bytes in flight between two stages, so a queue is bounded in
-//! bytes as well as in items.
+//! bytes as well as in items. The same budget in units of events bounds a
+//! worker's queue, whose items are batches of any size (`pipeline::router`).
 //!
 //! The producer takes a [`Lease`] for an item's weight before handing it
 //! on, waiting while the budget is spent; the lease travels inside the item
@@ -39,6 +40,11 @@ impl ByteBudget {
         }
         *used += bytes;
         Lease { budget: Some(self.clone()), bytes }
+    }
+
+    /// The most that may be leased at once.
+    pub fn max(&self) -> usize {
+        self.max
     }
 
     /// Bytes leased now.

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::alert::Delivery;
+use crate::budget::ByteBudget;
 use crate::clock::SharedClock;
 use crate::config::PipelineConfig;
 use crate::deliver::Holds;
@@ -26,7 +27,7 @@ use crate::state::HistoryStore;
 use crate::store::{AlertLog, AlertLogConfig, run_retractions, run_writer};
 
 use super::decider::spawn_decider;
-use super::depth::{Depths, probe};
+use super::depth::{Depths, probe, probe_budget};
 use super::digest::WindowDigests;
 use super::merge::Merge;
 use super::partition::ToDeciders;
@@ -160,15 +161,19 @@ impl Pipeline {
         }
         drop((alerts_tx, sink_txs));
         depths.stages.push(("decide", decider_txs.iter().map(probe).collect()));
-        let (mut worker_txs, mut workers) = (Vec::new(), Vec::new());
+        // A worker's queue holds `cap` events however they are batched: at
+        // most `cap` hand-offs, each holding its events' share of a budget.
+        let (mut worker_txs, mut workers, mut queued) = (Vec::new(), Vec::new(), Vec::new());
         for id in 0..n {
-            let (tx, rx) = mpsc::channel(worker_cap);
+            let (tx, rx) = mpsc::channel(cap);
             worker_txs.push(tx);
+            queued.push(ByteBudget::new(cap));
             let outputs = ToDeciders::new(id, decider_txs.clone(), progress.clone());
             workers.push(spawn_worker(context(id), rx, outputs));
         }
         drop(decider_txs);
-        depths.stages.push(("evaluate", worker_txs.iter().map(probe).collect()));
+        let probes = worker_txs.iter().zip(&queued).map(|(tx, b)| probe_budget(tx, b)).collect();
+        depths.stages.push(("evaluate", probes));
         // Every stage thread drops its sender once warm (or if it dies).
         drop(warming);
         let _ = tokio::task::spawn_blocking(move || while warm.recv().is_ok() {}).await;
@@ -181,6 +186,7 @@ impl Pipeline {
             market: parts.market,
             plan: parts.plan,
             workers: worker_txs,
+            queued,
             stats: stats.clone(),
             progress,
             seq: 0,

@@ -24,6 +24,19 @@ pub(super) fn probe<T: Send + 'static>(tx: &mpsc::Sender<T>) -> Probe {
     })
 }
 
+/// (events queued, budget) of a queue bounded in events (a worker's),
+/// `None` once it is closed.
+pub(super) fn probe_budget<T: Send + 'static>(
+    tx: &mpsc::Sender<T>,
+    budget: &std::sync::Arc<crate::budget::ByteBudget>,
+) -> Probe {
+    let (weak, budget) = (tx.downgrade(), budget.clone());
+    Box::new(move || {
+        let _open = weak.upgrade()?;
+        Some((budget.used(), budget.max()))
+    })
+}
+
 /// The queues of one pipeline.
 #[derive(Default)]
 pub(super) struct Depths {

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
 
+use crate::budget::ByteBudget;
 use crate::config::ShardKey;
 use crate::event::{Event, Sym};
 use crate::market::MarketState;
@@ -42,6 +43,8 @@ pub struct Router {
     pub market: MarketState,
     pub plan: Arc<ArcSwap<Plan>>,
     pub workers: Vec<mpsc::Sender<Routed>>,
+    /// Each worker's queue budget, in events (see [`Router::hand_off`]).
+    pub queued: Vec<Arc<ByteBudget>>,
     pub stats: Arc<RunStats>,
     pub progress: Arc<Progress>,
     /// The next event's sequence number.
@@ -126,6 +129,13 @@ impl Router {
 
     /// Publish how far routing got, then send each worker that got events
     /// its batch; `false` once a worker is gone.
+    ///
+    /// A worker's queue is bounded in events, not in hand-offs: a router
+    /// that keeps up hands on one event at a time, and a queue of 32
+    /// hand-offs then held 32 events, so a worker busy for a millisecond
+    /// (a whale trade passing hundreds of thresholds) made the router, and
+    /// then the sources, wait. The budget holds `channel_capacity` events
+    /// per worker however they are batched.
     fn hand_off(&self, batches: &mut [Vec<WorkItem>]) -> bool {
         for (shard, batch) in batches.iter().enumerate() {
             if !batch.is_empty() {
@@ -137,7 +147,8 @@ impl Router {
             if batch.is_empty() {
                 continue;
             }
-            let routed = Routed { items: std::mem::take(batch), upto: self.seq };
+            let lease = self.queued[shard].acquire(batch.len(), "route");
+            let routed = Routed { items: std::mem::take(batch), upto: self.seq, lease };
             if wait::blocking_send(&self.workers[shard], routed, "route").is_err() {
                 tracing::error!(shard, "Evaluate worker is gone; stopping the router.");
                 return false;

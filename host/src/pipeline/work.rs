@@ -36,6 +36,9 @@ pub struct WorkItem {
 pub struct Routed {
     pub items: Vec<WorkItem>,
     pub upto: u64,
+    /// The events' share of the worker's queue budget, given back once
+    /// the worker has evaluated them.
+    pub lease: crate::budget::Lease,
 }
 
 /// A filter's pass on its way to the decider that owns its key.

@@ -152,7 +152,7 @@ impl Worker {
 
     fn run(mut self, mut rx: mpsc::Receiver<Routed>) {
         self.ctx.warm(&mut self.pool);
-        let mut batch = Vec::with_capacity(self.ctx.batch_max);
+        let (mut batch, mut leases) = (Vec::with_capacity(self.ctx.batch_max), Vec::new());
         let m = metrics();
         let (batch_size, evaluated) = (
             m.batch_size.with_label_values(&[&self.label]),
@@ -170,12 +170,15 @@ impl Worker {
                 }
             };
             let mut upto = first.upto;
+            // The leases go back once the batch is evaluated (below).
             batch.extend(first.items);
+            leases.push(first.lease);
             while batch.len() < self.ctx.batch_max {
                 match rx.try_recv() {
                     Ok(routed) => {
                         upto = upto.max(routed.upto);
                         batch.extend(routed.items);
+                        leases.push(routed.lease);
                     }
                     Err(_) => break,
                 }
@@ -189,6 +192,7 @@ impl Worker {
             let events = batch.iter().filter(|i| i.first_share).count() as u64;
             RunStats::add(&self.ctx.stats.events_evaluated, events);
             batch.clear();
+            leases.clear();
             if !self.outputs.flush(upto) {
                 tracing::error!(worker = self.ctx.id, "A decider is gone; stopping the worker.");
                 break;
