@@ -14,8 +14,9 @@ pub struct Figures {
     pub replay: Option<f64>,
     /// ns per Binance spot `@trade` frame → `Event`.
     pub ingest_ns: Option<f64>,
-    /// p99 receive → hand-off at 10k events/s, 100 templates.
-    pub p99_10k: Option<Duration>,
+    /// p99 receive → hand-off at 10k events/s, 100 templates: 10 per
+    /// symbol (the target's scenario), and all matching every event.
+    pub p99_10k: Option<(Duration, Duration)>,
     pub owners: Option<Owners>,
 }
 
@@ -31,7 +32,8 @@ pub fn print(f: &Figures, frames: usize) {
     row(&format!("replay, {frames} Binance trade frames, 10 templates"), "≥ 500k events/s", replay);
     let ingest = f.ingest_ns.map(|ns| (format!("{ns:.0} ns"), ns <= TARGET_NS));
     row("ingest, Binance trade frame → Event", "≤ 500 ns", ingest);
-    let p99 = f.p99_10k.map(|p| (format!("{:.0} µs", p.as_secs_f64() * 1e6), p <= P99_TARGET));
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let p99 = f.p99_10k.map(|(p, _)| (format!("{:.0} µs", us(p)), p <= P99_TARGET));
     row("p99 receive → delivery hand-off, 100 templates at 10k events/s", "≤ 1 ms", p99);
     let owners = f.owners.as_ref().map(|o| {
         let mb = o.peak_rss as f64 / 1e6;
@@ -41,6 +43,14 @@ pub fn print(f: &Figures, frames: usize) {
         )
     });
     row("1,000 templates at 50k events/s: events dropped, RSS", "0 dropped; RSS ≤ 150 MB", owners);
+    if let Some((_, all)) = f.p99_10k {
+        let within = if all <= P99_TARGET { "within" } else { "NOT within" };
+        println!(
+            "  p99 row: 10 templates per symbol (the issue's 100-template scenario); with all 100 \
+             matching every event: {:.0} µs, {within} 1 ms",
+            us(all)
+        );
+    }
 }
 
 fn row(metric: &str, target: &str, measured: Option<(String, bool)>) {

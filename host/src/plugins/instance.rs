@@ -124,6 +124,17 @@ impl Instance {
             .is_some_and(|r| Arc::ptr_eq(&r.params, params) || r.params == *params)
     }
 
+    /// Keep `params` (equal to the rule's own) as the rule's: a reload
+    /// parses params anew, and later calls then compare pointers only.
+    pub fn adopt_params(&mut self, template: &TemplateId, params: &Arc<str>) {
+        if let Some(rule) = self.rules.get_mut(template)
+            && !Arc::ptr_eq(&rule.params, params)
+        {
+            rule.params = params.clone();
+            self.call_set = None;
+        }
+    }
+
     /// Build `template`'s rule from `params` (replacing an older one). The
     /// error names the plugin and, through the guest's message, the field.
     pub fn add_rule(

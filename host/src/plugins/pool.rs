@@ -20,6 +20,7 @@ use crate::telemetry::metrics;
 
 use super::Limits;
 use super::call::CallError;
+use super::call_set::CallSet;
 use super::cooldown::DecideItem;
 use super::fallback;
 use super::host_api::HostServices;
@@ -169,8 +170,7 @@ impl InstancePool {
                 }
             };
             // The rules of the last call, in its order: built and granted.
-            let set = pooled.instance.call_set.as_ref();
-            if set.is_some_and(|set| set.ready_for(live.iter().map(|&i| rules[i]))) {
+            if ready(&pooled.instance, rules, &live) {
                 break;
             }
             let failed = live.iter().position(|&i| {
@@ -190,7 +190,14 @@ impl InstancePool {
         }
         let pooled = self.instances.get_mut(&key).expect("built above");
         pooled.calls += 1;
-        Some((&mut pooled.instance, live))
+        let instance = &mut pooled.instance;
+        if !ready(instance, rules, &live) {
+            // Built or checked above: marked with these very params and
+            // grants, so the next run with them skips the checks.
+            instance.call_set =
+                CallSet::build(instance, live.iter().map(|&i| rules[i].template)).ok();
+        }
+        Some((instance, live))
     }
 
     /// Build the shared instance of `rules` (one key) and their rules before
@@ -331,11 +338,18 @@ impl InstancePool {
     }
 }
 
+/// Whether `instance`'s last call set is `rules[live]`, built and granted.
+fn ready(instance: &Instance, rules: &[RuleRef<'_>], live: &[usize]) -> bool {
+    let set = instance.call_set.as_ref();
+    set.is_some_and(|set| set.ready_for(live.iter().map(|&i| rules[i])))
+}
+
 /// Give `rule` its watchlists and build it in `instance`, unless it is
 /// there already, built from the same params.
 fn build_rule(instance: &mut Instance, rule: &RuleRef<'_>) -> Result<(), PluginError> {
     instance.grant(rule.template, &rule.slot.watchlists);
     if instance.has_rule(rule.template, &rule.slot.params) {
+        instance.adopt_params(rule.template, &rule.slot.params);
         return Ok(());
     }
     instance.add_rule(rule.template, &rule.slot.params, rule.limits)

@@ -77,7 +77,7 @@ fn host_state(name: &str, limits: Limits) -> HostState {
         crate::plugins::meter::StoreMeter::new(StoreLimits::default()),
     );
     state.rule_limits.insert(template(name), Arc::new(limits));
-    state.begin_call(5_000, &[template(name)], &[]);
+    state.begin_call(5_000, &Arc::from([template(name)]), &[]);
     state
 }
 
@@ -102,12 +102,12 @@ fn log_lines_over_the_budgets_are_dropped_and_counted() {
         state.log(LogLevel::Info, "line\ninjected".into());
     }
     assert_eq!(dropped.get(), 7, "3 per call");
-    state.begin_call(5_500, &[template("limits-log")], &[]);
+    state.begin_call(5_500, &Arc::from([template("limits-log")]), &[]);
     for _ in 0..3 {
         state.log(LogLevel::Info, "same second".into());
     }
     assert_eq!(dropped.get(), 8, "5 per second: the third line of the second call is over");
-    state.begin_call(6_000, &[template("limits-log")], &[]);
+    state.begin_call(6_000, &Arc::from([template("limits-log")]), &[]);
     state.log(LogLevel::Info, "next second".into());
     assert_eq!(dropped.get(), 8);
 }

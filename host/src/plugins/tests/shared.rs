@@ -74,6 +74,32 @@ fn rules_in_one_instance_keep_their_own_params() {
 }
 
 #[test]
+fn new_params_or_another_order_are_never_served_from_the_last_call() {
+    // Calls reuse the last call's rules while the same ones keep coming
+    // (`call_set`); a reload with new params, or the same templates in
+    // another order, must still get each template's own rule.
+    let mut pool = pool(0);
+    let threshold = |min: u32| {
+        slot("amount-threshold", PluginKind::Filter, &format!(r#"{{"min_notional_usd": {min}}}"#))
+    };
+    let (small, large) = (template("set-small"), template("set-large"));
+    let events =
+        [trade("BTCUSDT", 100_000, 1), trade("BTCUSDT", 200_000, 1), trade("BTCUSDT", 10, 1)];
+    let first = [(small.clone(), threshold(50_000)), (large.clone(), threshold(150_000))];
+    for _ in 0..2 {
+        let (passes, _) = judge(&mut pool, &first, &events);
+        assert_eq!((rows(&passes[0]), rows(&passes[1])), (vec![0, 1], vec![1]));
+    }
+    let reloaded = [(small.clone(), threshold(5)), (large.clone(), threshold(150_000))];
+    let (passes, _) = judge(&mut pool, &reloaded, &events);
+    assert_eq!((rows(&passes[0]), rows(&passes[1])), (vec![0, 1, 2], vec![1]), "new params");
+    let swapped = [reloaded[1].clone(), reloaded[0].clone()];
+    let (passes, _) = judge(&mut pool, &swapped, &events);
+    assert_eq!((rows(&passes[0]), rows(&passes[1])), (vec![1], vec![0, 1, 2]), "other order");
+    assert_eq!(pool.instances(), 1);
+}
+
+#[test]
 fn host_calls_act_for_the_rule_being_served() {
     let mut pool = pool(0);
     let probe = |tag: &str| slot("kv-probe", PluginKind::Filter, &format!(r#"{{"tag": "{tag}"}}"#));
