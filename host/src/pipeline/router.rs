@@ -224,6 +224,60 @@ mod tests {
         e
     }
 
+    /// Waits (ordering only, nothing is timed) until `done` holds.
+    fn settle(done: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_workers_queue_holds_its_budget_in_events_however_they_are_batched() {
+        let toml = "[plugins]\nwatch = false\ncache_dir = \"\"\n\
+            [templates.a]\n\
+            filter = { plugin = \"amount-threshold\", params = { min_notional_usd = 1 } }\n";
+        let config = crate::config::load_str(toml, "router budget test").unwrap();
+        let (market, _) = MarketState::new(&config.raw().market);
+        let rt = crate::app::Runtime::new(&config, &market).unwrap();
+        let (plan, _) = super::super::plan_enabled(&config, &rt.library, &rt.services, 1);
+        let (to_worker, mut worker) = mpsc::channel(64);
+        let budget = ByteBudget::new(3);
+        let router = Router {
+            market,
+            plan: Arc::new(ArcSwap::from_pointee(plan)),
+            workers: vec![to_worker],
+            queued: vec![budget.clone()],
+            stats: Arc::default(),
+            progress: Arc::new(Progress::new(1, 1)),
+            seq: 0,
+        };
+        let (events, rx) = mpsc::channel(16);
+        let thread = router.spawn(rx);
+        // Single-event hand-offs, as a router that keeps up makes them.
+        for n in 1..=3 {
+            events.blocking_send(vec![fill("rt-BTC", None)]).unwrap();
+            settle(|| budget.used() == n);
+            assert_eq!((budget.used(), worker.len()), (n, n));
+        }
+        events.blocking_send(vec![fill("rt-BTC", None)]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(worker.len(), 3, "a fourth event waits: the queue holds 3 events");
+        drop(worker.blocking_recv().unwrap()); // evaluated: its event's room is back
+        settle(|| worker.len() == 3);
+        assert_eq!((budget.used(), worker.len()), (3, 3), "and the fourth went in");
+        drop(events);
+        let mut rest = 0;
+        while let Some(routed) = worker.blocking_recv() {
+            rest += routed.items.len();
+        }
+        assert_eq!(rest, 3, "nothing lost");
+        thread.join().unwrap();
+        assert_eq!(budget.used(), 0);
+    }
+
     #[test]
     fn an_account_sharded_template_keeps_one_account_on_one_worker() {
         let symbols = ["rt-BTC", "rt-ETH", "rt-SOL", "rt-DOGE", "rt-ARB", "rt-OP", "rt-SUI"];
