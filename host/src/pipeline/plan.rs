@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::alert::TemplateId;
-use crate::config::{PluginUse, TemplateConfig, ValidConfig};
+use crate::config::{PluginUse, ShardKey, TemplateConfig, ValidConfig};
 use crate::issue::ConfigIssue;
 use crate::plugins::host_api::HostServices;
 use crate::plugins::{Domain, Limits, PluginError, PluginKind, RuleRef, smoke};
@@ -108,11 +108,20 @@ pub struct Plan {
     pub generation: u64,
     pub templates: Vec<Arc<TemplatePlan>>,
     pub routes: RouteIndex,
+    /// The key every template shards by, when they all agree: the router
+    /// then works out an event's worker once, not once per template.
+    pub shard_by: Option<ShardKey>,
 }
 
 impl Plan {
+    pub fn new(generation: u64, templates: Vec<Arc<TemplatePlan>>, routes: RouteIndex) -> Plan {
+        let first = templates.first().map(|t| t.shard_by);
+        let shard_by = first.filter(|k| templates.iter().all(|t| t.shard_by == *k));
+        Plan { generation, templates, routes, shard_by }
+    }
+
     pub fn empty() -> Plan {
-        Plan { generation: 0, templates: Vec::new(), routes: RouteIndex::default() }
+        Plan::new(0, Vec::new(), RouteIndex::default())
     }
 
     /// Publish `klaxon_template_plugins` for this plan, forgetting the
@@ -217,7 +226,7 @@ pub fn plan_enabled(
         }
     }
     let routes = RouteIndex::build(&selectors);
-    (Plan { generation, templates, routes }, failures)
+    (Plan::new(generation, templates, routes), failures)
 }
 
 /// The template's entry, and with a rollout its canary entry too; if

@@ -98,7 +98,7 @@ impl Router {
         }
         let workers = out.len();
         buf.shards.clear();
-        match buf.uniform_shard(&plan) {
+        match plan.shard_by {
             Some(key) => buf.shards.push(shard_of(key, &event, workers)),
             None => buf.shards.extend(
                 (buf.targets.iter())
@@ -176,27 +176,12 @@ struct RouteBuffers {
     /// The last target list handed on: the next event that routes alike
     /// (with 1,000 templates, most do) shares it instead of a copy.
     last: Option<Arc<[u32]>>,
-    /// The plan last routed with, and the one key all its templates shard
-    /// by, if they agree: then an event's shard is worked out once.
-    uniform: Option<(Arc<Plan>, Option<ShardKey>)>,
     /// Counter per venue, looked up once: a labelled lookup per event would
     /// hash the label on the hot path.
     events_in: HashMap<Sym, prometheus::IntCounter>,
 }
 
 impl RouteBuffers {
-    fn uniform_shard(&mut self, plan: &Arc<Plan>) -> Option<ShardKey> {
-        match &self.uniform {
-            Some((p, key)) if Arc::ptr_eq(p, plan) => *key,
-            _ => {
-                let first = plan.templates.first().map(|t| t.shard_by);
-                let key = first.filter(|k| plan.templates.iter().all(|t| t.shard_by == *k));
-                self.uniform = Some((plan.clone(), key));
-                key
-            }
-        }
-    }
-
     fn shared_targets(&mut self) -> Arc<[u32]> {
         match &self.last {
             Some(last) if **last == self.targets[..] => last.clone(),

@@ -28,10 +28,10 @@ use super::instance::Instance;
 use super::pool::RuleRef;
 
 pub(crate) struct CallSet {
-    /// Each rule as built: template, params and the watchlists granted.
-    marks: Vec<Mark>,
     /// The templates the call serves, by entry index (`host.scope`).
     pub(crate) scopes: Arc<[TemplateId]>,
+    /// What each entry's rule was built from and granted, in `scopes` order.
+    marks: Vec<Mark>,
     pub(crate) handles: Vec<ResourceAny>,
     pub(crate) limits: Vec<Arc<Limits>>,
     /// Every column some rule declared.
@@ -41,7 +41,6 @@ pub(crate) struct CallSet {
 }
 
 struct Mark {
-    template: TemplateId,
     params: Arc<str>,
     watchlists: Option<Arc<[Arc<str>]>>,
 }
@@ -65,7 +64,6 @@ impl CallSet {
         for template in templates {
             let rule = instance.rule(template)?;
             set.marks.push(Mark {
-                template: template.clone(),
                 params: rule.params.clone(),
                 watchlists: grants.get(template).cloned(),
             });
@@ -84,16 +82,16 @@ impl CallSet {
         &self,
         templates: impl ExactSizeIterator<Item = &'t TemplateId>,
     ) -> bool {
-        templates.len() == self.marks.len()
-            && templates.zip(&self.marks).all(|(t, m)| Arc::ptr_eq(&t.0, &m.template.0))
+        templates.len() == self.scopes.len()
+            && templates.zip(self.scopes.iter()).all(|(t, s)| Arc::ptr_eq(&t.0, &s.0))
     }
 
     /// Whether the set is `rules`, in order, each built from its params
     /// and granted its watchlists: nothing to build before calling them.
     pub(crate) fn ready_for<'r>(&self, rules: impl ExactSizeIterator<Item = RuleRef<'r>>) -> bool {
-        rules.len() == self.marks.len()
-            && rules.zip(&self.marks).all(|(r, m)| {
-                Arc::ptr_eq(&r.template.0, &m.template.0)
+        rules.len() == self.scopes.len()
+            && rules.zip(self.scopes.iter().zip(&self.marks)).all(|(r, (t, m))| {
+                Arc::ptr_eq(&r.template.0, &t.0)
                     && Arc::ptr_eq(&r.slot.params, &m.params)
                     && m.watchlists.as_ref().is_some_and(|w| Arc::ptr_eq(w, &r.slot.watchlists))
             })

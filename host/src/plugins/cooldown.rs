@@ -35,7 +35,7 @@ impl Instance {
     pub fn decide_batch(&mut self, items: &[DecideItem<'_>]) -> Result<Vec<Decision>, CallError> {
         let times: Vec<u64> = items.iter().map(|i| i.now_ms).collect();
         let set = self.call_set(items.iter().map(|i| i.template))?;
-        let (scopes, limits) = (set.scopes.clone(), set.limits.clone());
+        let scopes = set.scopes.clone();
         let list: Vec<policies::DecideItem> = (items.iter().zip(&set.handles))
             .map(|(item, &policy)| policies::DecideItem {
                 policy,
@@ -58,7 +58,8 @@ impl Instance {
             )));
         }
         let decisions: Vec<Decision> = answers.into_iter().map(convert::decision).collect();
-        for (decision, limits) in decisions.iter().zip(&limits) {
+        let limits = &self.call_set.as_ref().expect("built for this call").limits;
+        for (decision, limits) in decisions.iter().zip(limits) {
             if let Decision::Suppress(reason) = decision {
                 limits.check_reason(reason).map_err(CallError::Limit)?;
             }

@@ -160,7 +160,7 @@ impl InstancePool {
     pub(crate) fn prepare(&mut self, rules: &[RuleRef<'_>]) -> Option<(&mut Instance, Vec<usize>)> {
         let key = rules.first()?.key();
         let (mut live, memory, budget) = self.live(rules)?;
-        loop {
+        let was_ready = loop {
             let plugin = &rules[live[0]].slot.plugin;
             let pooled = match self.instance_for(&key, plugin, memory, budget) {
                 Ok(pooled) => pooled,
@@ -171,7 +171,7 @@ impl InstancePool {
             };
             // The rules of the last call, in its order: built and granted.
             if ready(&pooled.instance, rules, &live) {
-                break;
+                break true;
             }
             let failed = live.iter().position(|&i| {
                 let r = &rules[i];
@@ -179,7 +179,7 @@ impl InstancePool {
                     tracing::warn!(template = %r.template, error = %e, "Rule cannot be built; its failure policy applies.");
                 }).is_err()
             });
-            let Some(at) = failed else { break };
+            let Some(at) = failed else { break false };
             let i = live.remove(at);
             self.fail(&rules[i], &CallError::Guest("create failed".into()));
             // `create` may have trapped; start from a clean instance.
@@ -187,11 +187,11 @@ impl InstancePool {
             if live.is_empty() {
                 return None;
             }
-        }
+        };
         let pooled = self.instances.get_mut(&key).expect("built above");
         pooled.calls += 1;
         let instance = &mut pooled.instance;
-        if !ready(instance, rules, &live) {
+        if !was_ready {
             // Built or checked above: marked with these very params and
             // grants, so the next run with them skips the checks.
             instance.call_set =
